@@ -1,0 +1,138 @@
+//! Installing the tools the course needs, so a fresh clone only needs a Rust toolchain.
+//!
+//! On Debian and Ubuntu, system packages come from apt-get (as root, or with `sudo -n`);
+//! cargo-installable tools go, at a pinned version, into a folder this xtask owns
+//! (`target/tools`, or `XTASK_TOOLS_DIR`). Elsewhere the task prints the exact command to run.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Result, bail};
+
+use crate::{cargo, run};
+
+/// The mdbook release the book is built with.
+pub const MDBOOK_VERSION: &str = "0.5.4";
+
+/// Which tools to install.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Only those the sessions present in the workspace use.
+    Needed,
+    /// All of them.
+    All,
+}
+
+/// Installs the tools that are missing.
+pub fn ensure(root: &Path, scope: Scope) -> Result<()> {
+    let all = scope == Scope::All;
+    // Sessions from 04 on run their tests against a real redis-server.
+    if (all || root.join("session04_redis").exists()) && !succeeds("redis-server", &["--version"]) {
+        install_system_package("redis-server", "redis")?;
+    }
+    if all || root.join("book/book.toml").exists() {
+        mdbook(root)?;
+    }
+    Ok(())
+}
+
+/// Adds rustfmt and clippy through rustup when they are missing.
+pub fn ensure_rust_components() -> Result<()> {
+    let missing =
+        !succeeds("cargo", &["fmt", "--version"]) || !succeeds("cargo", &["clippy", "--version"]);
+    if missing {
+        if !succeeds("rustup", &["--version"]) {
+            bail!("rustfmt or clippy is missing; install them with your Rust toolchain");
+        }
+        run(Command::new("rustup").args(["component", "add", "rustfmt", "clippy"]))?;
+    }
+    Ok(())
+}
+
+/// The folder that holds the tools this xtask installs.
+pub fn tools_dir(root: &Path) -> PathBuf {
+    std::env::var_os("XTASK_TOOLS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target").join("tools"))
+}
+
+/// The path of the pinned mdbook, installed first if missing.
+pub fn mdbook(root: &Path) -> Result<PathBuf> {
+    let dir = tools_dir(root);
+    let binary = dir
+        .join("bin")
+        .join(format!("mdbook{}", std::env::consts::EXE_SUFFIX));
+    let installed = Command::new(&binary)
+        .arg("--version")
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains(MDBOOK_VERSION));
+    if !installed {
+        eprintln!(
+            "installing mdbook {MDBOOK_VERSION} into {} (a few minutes, once)",
+            dir.display()
+        );
+        let version = format!("={MDBOOK_VERSION}");
+        run(cargo(root)
+            .args([
+                "install",
+                "mdbook",
+                "--locked",
+                "--version",
+                &version,
+                "--root",
+            ])
+            .arg(&dir))?;
+    }
+    Ok(binary)
+}
+
+/// Installs a system package with apt-get, or says how to.
+fn install_system_package(debian: &str, homebrew: &str) -> Result<()> {
+    let apt = Path::new("/etc/debian_version").exists() && succeeds("apt-get", &["--version"]);
+    if !apt {
+        let hint = if cfg!(target_os = "macos") {
+            format!("brew install {homebrew}")
+        } else {
+            format!("install the {debian} package with your system's package manager")
+        };
+        bail!("{debian} is missing; {hint}");
+    }
+    let root_user = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0");
+    let sudo = !root_user && succeeds("sudo", &["-n", "true"]);
+    if !root_user && !sudo {
+        bail!("{debian} is missing; run: sudo apt-get update && sudo apt-get install -y {debian}");
+    }
+    let apt_get = |args: &[&str]| {
+        let mut command = if sudo {
+            let mut command = Command::new("sudo");
+            command.args(["-n", "apt-get"]);
+            command
+        } else {
+            Command::new("apt-get")
+        };
+        command.env("DEBIAN_FRONTEND", "noninteractive").args(args);
+        command
+    };
+    eprintln!("installing {debian} with apt-get");
+    run(&mut apt_get(&["update", "-q"]))?;
+    run(&mut apt_get(&[
+        "install",
+        "-y",
+        "-q",
+        "--no-install-recommends",
+        debian,
+    ]))
+}
+
+/// Whether a command runs and exits successfully.
+fn succeeds(program: &str, args: &[&str]) -> bool {
+    Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
