@@ -3,7 +3,7 @@
 //! needs nothing but cargo.
 //!
 //! - `cargo xtask test`: the one test command. Installs what is missing, then checks
-//!   formatting, runs clippy with warnings as errors, and runs every workspace test.
+//!   formatting, runs clippy and rustdoc with warnings as errors, and runs every test.
 //! - `cargo xtask setup`: installs every tool the course uses, needed now or not.
 
 mod tools;
@@ -24,7 +24,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Task {
-    /// Install what is missing, then run fmt, clippy and every test.
+    /// Install what is missing, then run fmt, clippy, rustdoc and every test.
     Test,
     /// Install every tool the course uses (redis-server, mdbook), needed now or not.
     Setup,
@@ -73,7 +73,7 @@ fn test(root: &Path) -> Result<()> {
     let started = Instant::now();
     tools::ensure(root, tools::Scope::Needed)?;
     tools::ensure_rust_components()?;
-    let steps: [(&str, &[&str]); 3] = [
+    let steps: [(&str, &[&str]); 4] = [
         ("format", &["fmt", "--all", "--check"]),
         (
             "clippy",
@@ -87,11 +87,13 @@ fn test(root: &Path) -> Result<()> {
                 "warnings",
             ],
         ),
+        // The `//!` guides are the map of each session: a broken link in them is a bug.
+        ("docs", &["doc", "--workspace", "--no-deps", "--locked"]),
         ("tests", &["test", "--workspace", "--locked"]),
     ];
     for (name, args) in steps {
         eprintln!("\n== {name}");
-        run(cargo(root).args(args))?;
+        run(cargo(root).args(args).env("RUSTDOCFLAGS", "-D warnings"))?;
     }
     eprintln!(
         "\nall checks passed in {:.0} s",
