@@ -73,6 +73,7 @@ pub enum DecodeError {
 }
 
 /// Why an image file could not be read or decoded.
+// ANCHOR: load_error
 #[derive(Debug, Error)]
 pub enum LoadError {
     /// The file could not be opened or read.
@@ -92,6 +93,7 @@ pub enum LoadError {
         cause: DecodeError,
     },
 }
+// ANCHOR_END: load_error
 
 /// Why an image could not be encoded or written.
 #[derive(Debug, Error)]

@@ -17,6 +17,7 @@
 //! | `filters/geometry.rs` | resize, rotate, flip, crop |
 //! | [`samples`] | the bundled photographs and the large-image generator |
 //! | [`demo`] | every filter on one photo, timed |
+//! | [`exercises`] | the graded exercises: your code goes in `src/exercises/student.rs` |
 //! | [`error`] | the error types |
 //!
 //! These are the *readable* versions of the filters: plain loops, `f32` arithmetic. The
@@ -34,6 +35,7 @@
 pub mod convolve;
 pub mod demo;
 pub mod error;
+pub mod exercises;
 pub mod filter;
 pub mod filters;
 pub mod io;
@@ -45,3 +47,9 @@ pub use error::{DecodeError, FilterError, LoadError, ParamError, SaveError};
 pub use filter::{Filter, FilterInfo, FilterKind, PixelFilter, build, catalog, find};
 pub use io::{ImageInfo, Limits, decode, encode, info, load, load_with, save};
 pub use params::{ParamDefault, ParamKind, ParamSpec};
+
+/// The book's chapter on this session: its Rust examples run as this crate's doctests, so
+/// the book cannot show code that does not compile.
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/session01.md")]
+pub struct BookChapter;

@@ -11,6 +11,7 @@ use std::time::Instant;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use session01_image_basics::exercises::{self, Outcome};
 use session01_image_basics::params::ParamDefault;
 use session01_image_basics::{Limits, build, catalog, demo, info, io, load_with, samples, save};
 
@@ -80,6 +81,15 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Run your exercise filters on a photo and show which are done (see the book).
+    Exercises {
+        /// The photo to use [default: the bundled astronaut.png].
+        #[arg(long, value_name = "PATH")]
+        sample: Option<PathBuf>,
+        /// The folder for the outputs.
+        #[arg(long, value_name = "DIR", default_value = "output/session01/exercises")]
+        output_dir: PathBuf,
+    },
     /// Write the deterministic test image the benchmarks use.
     Generate {
         /// Width in pixels.
@@ -126,6 +136,10 @@ fn run(cli: Cli) -> Result<String> {
     let limits = Limits::with_megapixels(cli.max_megapixels);
     match cli.command {
         Some(Command::Info { paths }) => return info_table(&paths),
+        Some(Command::Exercises { sample, output_dir }) => {
+            let sample = sample.unwrap_or_else(|| samples::path(samples::DEMO_PHOTO));
+            return exercises_table(&sample, &output_dir, &limits);
+        }
         Some(Command::Generate {
             width,
             height,
@@ -217,6 +231,28 @@ fn list() -> String {
         }
     }
     out
+}
+
+fn exercises_table(sample: &Path, out_dir: &Path, limits: &Limits) -> Result<String> {
+    let rows = exercises::run_all(sample, out_dir, limits)?;
+    let mut table = table(["exercise", "filter", "state"]);
+    let mut done = 0;
+    for (number, name, outcome) in rows {
+        let state = match outcome {
+            Outcome::Done(path) => {
+                done += 1;
+                format!("done: {}", path.display())
+            }
+            Outcome::NotStarted(_) => "not started (still todo!)".to_owned(),
+            Outcome::Failed(message) => format!("failed: {message}"),
+        };
+        table.add_row([number.to_owned(), name.to_owned(), state]);
+    }
+    Ok(format!(
+        "Your exercise filters on {}\n{table}\n{done} of {} run; grade them with `cargo xtask grade 1`\n",
+        sample.display(),
+        exercises::EXERCISES.len()
+    ))
 }
 
 fn info_table(paths: &[PathBuf]) -> Result<String> {

@@ -242,3 +242,28 @@ fn bad_input_exits_non_zero_and_names_the_problem() {
     let usage = session01(dir.path(), &["--filter", "blur"]);
     assert_eq!(usage.status.code(), Some(2), "clap reports bad usage");
 }
+
+#[test]
+fn exercises_reports_each_exercise_without_crashing_on_stubs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = session01(dir.path(), &["exercises", "--output-dir", "ex"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for (number, info, _) in session01_image_basics::exercises::EXERCISES {
+        let row = stdout
+            .lines()
+            .find(|line| line.contains(info.name))
+            .unwrap_or_else(|| panic!("no row for {number} {}: {stdout}", info.name));
+        assert!(row.contains(number), "{row}");
+        if row.contains("done: ") {
+            let file = format!("ex/exercise-{number}-{}.png", info.name);
+            assert!(dir.path().join(file).is_file(), "{row}: no output file");
+        } else {
+            assert!(row.contains("not started"), "{row}");
+        }
+    }
+    assert!(
+        !text(&out.stderr).contains("panicked"),
+        "a stub's panic leaked out"
+    );
+}

@@ -3,14 +3,21 @@
 //! needs nothing but cargo.
 //!
 //! - `cargo xtask test`: the one test command. Installs what is missing, then checks
-//!   formatting, runs clippy and rustdoc with warnings as errors, and runs every test.
+//!   formatting, runs clippy and rustdoc with warnings as errors, runs every test, verifies
+//!   the graded exercises and builds and checks the book.
+//! - `cargo xtask grade N|all`: scores a student's exercises (see `grade.rs`).
+//! - `cargo xtask verify`: proves the graded tests tell stubs from answers.
+//! - `cargo xtask book`: generates the book's figures, builds it and checks what mdBook only
+//!   warns about (see `book.rs`).
 //! - `cargo xtask setup`: installs every tool the course uses, needed now or not.
 
+mod book;
+mod grade;
 mod tools;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Instant;
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -24,19 +31,85 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Task {
-    /// Install what is missing, then run fmt, clippy, rustdoc and every test.
+    /// Install what is missing, then run fmt, clippy, rustdoc, every test, the exercise
+    /// verification and the book checks.
     Test,
+    /// Score the graded exercises of a session (`1`) or of every session (`all`).
+    ///
+    /// Prints each exercise's result and points, writes a GitHub Classroom JSON report and
+    /// JUnit XML, and exits with 0 only when every exercise graded earned its points.
+    Grade {
+        /// A session number, or `all`.
+        session: String,
+        /// Grade the reference solutions instead of your code.
+        #[arg(long)]
+        solutions: bool,
+        /// Grade only this exercise (e.g. `ex01_2`).
+        #[arg(long, value_name = "ID")]
+        exercise: Option<String>,
+        /// Where to write the reports [default: target/grade].
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Stop a session's tests after this many seconds.
+        #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+        timeout: u64,
+    },
+    /// Prove the graded tests discriminate: each fails on the stubs and passes on the
+    /// reference solutions, which are clippy- and fmt-clean.
+    Verify,
+    /// Generate the book's figures, build it with mdBook, and check includes, anchors, links,
+    /// images and the commands it shows.
+    Book,
     /// Install every tool the course uses (redis-server, mdbook), needed now or not.
     Setup,
 }
 
-fn main() -> Result<()> {
+/// How long `verify` lets a session's graded tests run.
+const VERIFY_TIMEOUT: Duration = Duration::from_secs(600);
+
+fn main() -> ExitCode {
     let cli = Cli::parse();
     let root = workspace_root();
-    match cli.task {
+    let result = match cli.task {
         Task::Test => test(&root),
+        Task::Grade {
+            session,
+            solutions,
+            exercise,
+            out,
+            timeout,
+        } => {
+            let options = grade::GradeOptions {
+                which: session,
+                solutions,
+                exercise,
+                out_dir: out.unwrap_or_else(|| target_dir(&root).join("grade")),
+                timeout: Duration::from_secs(timeout),
+            };
+            match grade::grade(&root, &options) {
+                Ok(true) => Ok(()),
+                Ok(false) => return ExitCode::FAILURE,
+                Err(error) => Err(error),
+            }
+        }
+        Task::Verify => grade::verify(&root, VERIFY_TIMEOUT),
+        Task::Book => book::build_and_check(&root),
         Task::Setup => tools::ensure(&root, tools::Scope::All),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
     }
+}
+
+/// Cargo's target folder: `CARGO_TARGET_DIR` or `target/` in the workspace.
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
 }
 
 /// The workspace root: the parent of this crate's folder.
@@ -95,6 +168,10 @@ fn test(root: &Path) -> Result<()> {
         eprintln!("\n== {name}");
         run(cargo(root).args(args).env("RUSTDOCFLAGS", "-D warnings"))?;
     }
+    eprintln!("\n== exercises");
+    grade::verify(root, VERIFY_TIMEOUT)?;
+    eprintln!("\n== book");
+    book::build_and_check(root)?;
     eprintln!(
         "\nall checks passed in {:.0} s",
         started.elapsed().as_secs_f64()

@@ -183,6 +183,7 @@ impl PixelFilter for Resize {
         FilterKind::Geometry
     }
 
+    // ANCHOR: resize_run
     fn run<P: Pixel8>(&self, image: &Buffer<P>) -> Result<Buffer<P>, FilterError> {
         if image.width() == 0 || image.height() == 0 {
             return Ok(image.clone());
@@ -199,6 +200,7 @@ impl PixelFilter for Resize {
         }
         Ok(imageops::resize(image, width, height, self.filter))
     }
+    // ANCHOR_END: resize_run
 }
 
 /// Rotation by a quarter, half or three quarters of a turn, clockwise.

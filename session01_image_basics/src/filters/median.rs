@@ -45,6 +45,7 @@ impl PixelFilter for Median {
         }
     }
 
+    // ANCHOR: median
     /// imageproc's sliding-histogram median: the window moves one pixel at a time, so each
     /// step updates a 256-bin histogram instead of sorting the whole window again.
     fn run<P: Pixel8>(&self, image: &Buffer<P>) -> Result<Buffer<P>, FilterError> {
@@ -54,4 +55,5 @@ impl PixelFilter for Median {
             self.radius,
         ))
     }
+    // ANCHOR_END: median
 }
