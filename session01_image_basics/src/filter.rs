@@ -5,6 +5,7 @@ use std::fmt;
 use image::DynamicImage;
 
 use crate::error::{FilterError, ParamError};
+use crate::filters::PointOp;
 use crate::params::{Args, ParamSpec, split_key_value};
 use crate::pixels::{Buffer, Pixel8, map_image};
 
@@ -48,6 +49,12 @@ pub trait Filter: fmt::Debug + Send + Sync {
     /// Applies the filter to an image.
     fn apply(&self, image: &DynamicImage) -> Result<DynamicImage, FilterError>;
 
+    /// For a point operation, what it does to one pixel, so a pipeline can fuse it with its
+    /// neighbours into one pass; `None` for every other filter.
+    fn point_op(&self) -> Option<PointOp> {
+        None
+    }
+
     /// The filter as `name:key=value,...`, the form the command line accepts.
     fn spec(&self) -> String {
         let params: Vec<String> = self
@@ -81,6 +88,11 @@ pub trait PixelFilter: fmt::Debug + Send + Sync {
 
     /// Processes an image of pixel layout `P` (gray, gray + alpha, RGB or RGBA).
     fn run<P: Pixel8>(&self, image: &Buffer<P>) -> Result<Buffer<P>, FilterError>;
+
+    /// See [`Filter::point_op`].
+    fn point_op(&self) -> Option<PointOp> {
+        None
+    }
 }
 
 impl<T: PixelFilter> Filter for T {
@@ -95,6 +107,9 @@ impl<T: PixelFilter> Filter for T {
     }
     fn apply(&self, image: &DynamicImage) -> Result<DynamicImage, FilterError> {
         map_image(image, self)
+    }
+    fn point_op(&self) -> Option<PointOp> {
+        PixelFilter::point_op(self)
     }
 }
 // ANCHOR_END: pixel_filter

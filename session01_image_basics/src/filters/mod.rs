@@ -10,7 +10,7 @@ pub use blur::{BoxBlur, GaussianBlur, Sharpen, UnsharpMask};
 pub use edges::Edges;
 pub use geometry::{Crop, Flip, MAX_SIDE, Resize, ResizeMode, Rotate};
 pub use median::Median;
-pub use point::{Brightness, Contrast, Grayscale, Invert, Scale, Threshold};
+pub use point::{Brightness, Contrast, Grayscale, Invert, PointOp, Scale, Threshold};
 
 use crate::filter::{FilterInfo, PixelFilter};
 

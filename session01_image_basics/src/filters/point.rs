@@ -1,5 +1,6 @@
 //! Point operations: each output pixel depends only on the input pixel at the same place.
 //!
+//! Each describes what it does to one pixel as a [`PointOp`] and runs through it.
 //! Channel-wise ones (brightness, contrast, invert) compute a 256-entry lookup table once
 //! and then only index it: an 8-bit sample has 256 possible values, so no arithmetic is
 //! left in the per-pixel loop.
@@ -9,23 +10,56 @@ use crate::filter::{FilterInfo, FilterKind, PixelFilter};
 use crate::params::{Args, ParamDefault, ParamKind, ParamSpec};
 use crate::pixels::{Buffer, Pixel8, for_each_colour, luma, to_u8};
 
-/// Applies a 256-entry table to every colour sample; alpha is untouched.
-// ANCHOR: apply_table
-fn apply_table<P: Pixel8>(image: &Buffer<P>, table: &[u8; 256]) -> Buffer<P> {
-    let mut out = image.clone();
-    for_each_colour(&mut out, |colour| {
-        for sample in colour {
-            *sample = table[usize::from(*sample)];
+/// What a point operation does to one pixel's colour samples; alpha is never touched.
+///
+/// The point filters describe themselves with this, and run through it. A pipeline
+/// (session 02) uses the same description to run several of them in one pass over the
+/// pixels, with consecutive tables composed into one.
+// ANCHOR: point_op
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PointOp {
+    /// Each colour sample `v` becomes `table[v]` (brightness, contrast, invert). An 8-bit
+    /// sample has 256 possible values, so the arithmetic is done once per value, not per pixel.
+    Table(Box<[u8; 256]>),
+    /// Every colour sample becomes the pixel's luma.
+    Grayscale,
+    /// Every colour sample becomes 255 where the luma is at least the level, 0 elsewhere.
+    Threshold(u8),
+}
+
+impl PointOp {
+    /// Applies the operation to one pixel's colour samples.
+    pub fn apply(&self, colour: &mut [u8]) {
+        match self {
+            PointOp::Table(table) => {
+                for sample in colour {
+                    *sample = table[usize::from(*sample)];
+                }
+            }
+            PointOp::Grayscale => {
+                let y = luma(colour);
+                colour.fill(y);
+            }
+            PointOp::Threshold(level) => {
+                let white = luma(colour) >= *level;
+                colour.fill(if white { 255 } else { 0 });
+            }
         }
-    });
-    out
+    }
+
+    /// Applies the operation to every pixel of an image.
+    pub fn run<P: Pixel8>(&self, image: &Buffer<P>) -> Buffer<P> {
+        let mut out = image.clone();
+        for_each_colour(&mut out, |colour| self.apply(colour));
+        out
+    }
 }
 
 /// Builds a lookup table from a function of one sample.
-fn table(f: impl Fn(f32) -> f32) -> [u8; 256] {
-    std::array::from_fn(|v| to_u8(f(v as f32)))
+fn table(f: impl Fn(f32) -> f32) -> PointOp {
+    PointOp::Table(Box::new(std::array::from_fn(|v| to_u8(f(v as f32)))))
 }
-// ANCHOR_END: apply_table
+// ANCHOR_END: point_op
 
 /// Gray levels with R = G = B = the pixel's luma (BT.601); the colour type is kept.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -48,13 +82,12 @@ impl PixelFilter for Grayscale {
         FilterKind::Point
     }
 
+    fn point_op(&self) -> Option<PointOp> {
+        Some(PointOp::Grayscale)
+    }
+
     fn run<P: Pixel8>(&self, image: &Buffer<P>) -> Result<Buffer<P>, FilterError> {
-        let mut out = image.clone();
-        for_each_colour(&mut out, |colour| {
-            let y = luma(colour);
-            colour.fill(y);
-        });
-        Ok(out)
+        Ok(PointOp::Grayscale.run(image))
     }
 }
 // ANCHOR_END: grayscale
@@ -120,12 +153,15 @@ impl<const PIVOT: u8> PixelFilter for Scale<PIVOT> {
         FilterKind::Point
     }
 
-    fn run<P: Pixel8>(&self, image: &Buffer<P>) -> Result<Buffer<P>, FilterError> {
+    fn point_op(&self) -> Option<PointOp> {
         let pivot = f32::from(PIVOT);
-        Ok(apply_table(
-            image,
-            &table(|v| pivot + (v - pivot) * self.factor),
-        ))
+        Some(table(|v| pivot + (v - pivot) * self.factor))
+    }
+
+    fn run<P: Pixel8>(&self, image: &Buffer<P>) -> Result<Buffer<P>, FilterError> {
+        Ok(self
+            .point_op()
+            .map_or_else(|| image.clone(), |op| op.run(image)))
     }
 }
 // ANCHOR_END: scale
@@ -150,8 +186,14 @@ impl PixelFilter for Invert {
         FilterKind::Point
     }
 
+    fn point_op(&self) -> Option<PointOp> {
+        Some(table(|v| 255.0 - v))
+    }
+
     fn run<P: Pixel8>(&self, image: &Buffer<P>) -> Result<Buffer<P>, FilterError> {
-        Ok(apply_table(image, &table(|v| 255.0 - v)))
+        Ok(self
+            .point_op()
+            .map_or_else(|| image.clone(), |op| op.run(image)))
     }
 }
 
@@ -192,12 +234,11 @@ impl PixelFilter for Threshold {
         FilterKind::Point
     }
 
+    fn point_op(&self) -> Option<PointOp> {
+        Some(PointOp::Threshold(self.level))
+    }
+
     fn run<P: Pixel8>(&self, image: &Buffer<P>) -> Result<Buffer<P>, FilterError> {
-        let mut out = image.clone();
-        for_each_colour(&mut out, |colour| {
-            let white = luma(colour) >= self.level;
-            colour.fill(if white { 255 } else { 0 });
-        });
-        Ok(out)
+        Ok(PointOp::Threshold(self.level).run(image))
     }
 }

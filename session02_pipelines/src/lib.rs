@@ -1,0 +1,33 @@
+//! # Session 02: pipelines and batches
+//!
+//! Session 01 applied one filter to one image. Real work chains filters and runs them over
+//! many images, and this session builds the three pieces for that, on top of session 01's
+//! catalog:
+//!
+//! | file | teaches |
+//! |---|---|
+//! | [`pipeline`] | [`Pipeline`]: filters in order, itself a `Filter`; point operations fused into one pass |
+//! | [`spec`] | the filter-spec language (text and JSON) and errors that point at the token |
+//! | [`registry`] | every filter with its parameters, types, defaults and ranges, as text or JSON |
+//! | [`batch`] | one pipeline over many images: sequential, threads, rayon or processes |
+//!
+//! ```
+//! use session01_image_basics::{Filter, samples};
+//! use session02_pipelines::PipelineSpec;
+//!
+//! let pipeline = PipelineSpec::parse_and_build("grayscale|contrast:factor=1.5|blur:sigma=2")?;
+//! assert_eq!(pipeline.passes(), 2); // grayscale and contrast run as one pass
+//! let photo = session01_image_basics::load(samples::path("chelsea.png"))?;
+//! let out = pipeline.apply(&photo)?;
+//! assert_eq!(out.width(), photo.width());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod batch;
+pub mod pipeline;
+pub mod registry;
+pub mod spec;
+
+pub use batch::{BatchOptions, ItemResult, Strategy, Summary};
+pub use pipeline::Pipeline;
+pub use spec::{FilterSpec, PipelineSpec, SpecError};
