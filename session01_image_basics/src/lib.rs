@@ -19,6 +19,7 @@
 //! | [`demo`] | every filter on one photo, timed |
 //! | [`exercises`] | the graded exercises: your code goes in `src/exercises/student.rs` |
 //! | [`error`] | the error types |
+//! | [`cli`] | what every session's binary does alike: limits from flags, report or error, exit code |
 //!
 //! These are the *readable* versions of the filters: plain loops, `f32` arithmetic. The
 //! next session makes them fast and keeps these as the reference its tests compare to.
@@ -32,6 +33,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod cli;
 pub mod convolve;
 pub mod demo;
 pub mod error;

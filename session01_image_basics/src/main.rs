@@ -3,7 +3,6 @@
 //! With no arguments it runs the demo: every filter on a bundled photograph, one output file
 //! each, and a table of timings. Errors go to stderr with exit code 1 (2 for bad usage).
 
-use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -106,34 +105,12 @@ enum Command {
 // ANCHOR_END: cli
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli) {
-        Ok(report) => {
-            // A reader that stops early (`| head`) closes the pipe: that is not an error.
-            match std::io::stdout().lock().write_all(report.as_bytes()) {
-                Err(error) if error.kind() != ErrorKind::BrokenPipe => {
-                    eprintln!("error: cannot write to stdout: {error}");
-                    ExitCode::FAILURE
-                }
-                _ => ExitCode::SUCCESS,
-            }
-        }
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    session01_image_basics::cli::finish(run(Cli::parse()))
 }
 
 /// Runs the command and returns what it has to say on stdout.
 fn run(cli: Cli) -> Result<String> {
-    if !(cli.max_megapixels.is_finite() && cli.max_megapixels > 0.0) {
-        anyhow::bail!(
-            "--max-megapixels must be a positive number, got {}",
-            cli.max_megapixels
-        );
-    }
-    let limits = Limits::with_megapixels(cli.max_megapixels);
+    let limits = session01_image_basics::cli::limits(cli.max_megapixels)?;
     match cli.command {
         Some(Command::Info { paths }) => return info_table(&paths),
         Some(Command::Exercises { sample, output_dir }) => {

@@ -4,7 +4,6 @@
 //! every strategy, and a table of wall time, speed-up and CPU use. Errors go to stderr with
 //! exit code 1 (2 for bad usage).
 
-use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -105,30 +104,11 @@ struct BatchArgs {
 // ANCHOR_END: cli
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli) {
-        Ok(report) => match std::io::stdout().lock().write_all(report.as_bytes()) {
-            Err(error) if error.kind() != ErrorKind::BrokenPipe => {
-                eprintln!("error: cannot write to stdout: {error}");
-                ExitCode::FAILURE
-            }
-            _ => ExitCode::SUCCESS,
-        },
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    session01_image_basics::cli::finish(run(Cli::parse()))
 }
 
 fn run(cli: Cli) -> Result<String> {
-    if !(cli.max_megapixels.is_finite() && cli.max_megapixels > 0.0) {
-        anyhow::bail!(
-            "--max-megapixels must be a positive number, got {}",
-            cli.max_megapixels
-        );
-    }
-    let limits = Limits::with_megapixels(cli.max_megapixels);
+    let limits = session01_image_basics::cli::limits(cli.max_megapixels)?;
     match cli.command {
         Some(Command::Apply {
             input,
