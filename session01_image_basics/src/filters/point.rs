@@ -131,6 +131,12 @@ impl<const PIVOT: u8> Scale<PIVOT> {
         let factor = Self::FACTOR.check_float(Self::INFO.name, factor)? as f32;
         Ok(Self { factor })
     }
+
+    /// The lookup table of this scale.
+    fn op(&self) -> PointOp {
+        let pivot = f32::from(PIVOT);
+        table(|v| pivot + (v - pivot) * self.factor)
+    }
 }
 
 impl<const PIVOT: u8> PixelFilter for Scale<PIVOT> {
@@ -154,14 +160,11 @@ impl<const PIVOT: u8> PixelFilter for Scale<PIVOT> {
     }
 
     fn point_op(&self) -> Option<PointOp> {
-        let pivot = f32::from(PIVOT);
-        Some(table(|v| pivot + (v - pivot) * self.factor))
+        Some(self.op())
     }
 
     fn run<P: Pixel8>(&self, image: &Buffer<P>) -> Result<Buffer<P>, FilterError> {
-        Ok(self
-            .point_op()
-            .map_or_else(|| image.clone(), |op| op.run(image)))
+        Ok(self.op().run(image))
     }
 }
 // ANCHOR_END: scale
@@ -169,6 +172,13 @@ impl<const PIVOT: u8> PixelFilter for Scale<PIVOT> {
 /// The photographic negative: every colour sample `v` becomes `255 - v`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Invert;
+
+impl Invert {
+    /// The lookup table of the negative.
+    fn op() -> PointOp {
+        table(|v| 255.0 - v)
+    }
+}
 
 impl PixelFilter for Invert {
     const INFO: FilterInfo = FilterInfo {
@@ -187,13 +197,11 @@ impl PixelFilter for Invert {
     }
 
     fn point_op(&self) -> Option<PointOp> {
-        Some(table(|v| 255.0 - v))
+        Some(Self::op())
     }
 
     fn run<P: Pixel8>(&self, image: &Buffer<P>) -> Result<Buffer<P>, FilterError> {
-        Ok(self
-            .point_op()
-            .map_or_else(|| image.clone(), |op| op.run(image)))
+        Ok(Self::op().run(image))
     }
 }
 
