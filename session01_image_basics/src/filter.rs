@@ -1,5 +1,6 @@
 //! The `Filter` trait, and the catalog that builds any filter from a name and parameters.
 
+use std::any::Any;
 use std::fmt;
 
 use image::DynamicImage;
@@ -35,8 +36,11 @@ pub enum FilterKind {
 /// of images, from any thread. `apply` returns a new image of the same colour type, so
 /// filters chain without surprises; it fails only when the image itself rules the
 /// operation out (a crop outside it, a resize beyond the pixel limit).
+///
+/// `Any` lets code that holds a `Box<dyn Filter>` ask which filter it is: session 02 uses
+/// that to swap in a fast kernel for each of these readable ones.
 // ANCHOR: filter_trait
-pub trait Filter: fmt::Debug + Send + Sync {
+pub trait Filter: Any + fmt::Debug + Send + Sync {
     /// The name in the catalog, e.g. `"blur"`.
     fn name(&self) -> &'static str;
 
@@ -76,7 +80,7 @@ pub trait Filter: fmt::Debug + Send + Sync {
 /// Implementing this instead of [`Filter`] directly leaves a filter three things to say:
 /// its catalog entry, its parameters, and what it does to a buffer of pixels `P`.
 // ANCHOR: pixel_filter
-pub trait PixelFilter: fmt::Debug + Send + Sync {
+pub trait PixelFilter: fmt::Debug + Send + Sync + 'static {
     /// The catalog entry (name, parameters, builder).
     const INFO: FilterInfo;
 

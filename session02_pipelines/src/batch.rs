@@ -196,8 +196,12 @@ pub fn run(inputs: &[PathBuf], spec: &PipelineSpec, options: &BatchOptions) -> R
     let bar = progress_bar(inputs.len(), options.progress);
     let cpu_before = ProcessTime::try_now().ok();
     let started = Instant::now();
+    // The fast kernels split each image over the rayon pool they run in. Sequential and
+    // threads give each image one core, so the comparison measures the strategy alone.
+    let one_core = matches!(options.strategy, Strategy::Sequential | Strategy::Threads);
     let step = |input: &PathBuf| {
-        let result = process_one(input, &pipeline, &options.output_dir, &options.limits);
+        let work = || process_one(input, &pipeline, &options.output_dir, &options.limits);
+        let result = if one_core { on_one_core(work) } else { work() };
         bar.inc(1);
         result
     };
@@ -227,6 +231,20 @@ pub fn run(inputs: &[PathBuf], spec: &PipelineSpec, options: &BatchOptions) -> R
         items,
         wall,
         cpu: own_cpu + child_cpu,
+    })
+}
+
+thread_local! {
+    /// A one-thread rayon pool per calling thread.
+    static ONE_CORE: Option<rayon::ThreadPool> =
+        rayon::ThreadPoolBuilder::new().num_threads(1).build().ok();
+}
+
+/// Runs `work` so that the kernels inside it use one core.
+fn on_one_core<R: Send>(work: impl FnOnce() -> R + Send) -> R {
+    ONE_CORE.with(|pool| match pool {
+        Some(pool) => pool.install(work),
+        None => work(),
     })
 }
 
@@ -316,6 +334,8 @@ fn processes(
                 .arg(&options.output_dir)
                 .arg("--max-pixels")
                 .arg(options.limits.max_pixels.to_string())
+                // One image at a time per process, each on one core.
+                .env("RAYON_NUM_THREADS", "1")
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .spawn()

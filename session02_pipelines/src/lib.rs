@@ -9,6 +9,8 @@
 //! | [`pipeline`] | [`Pipeline`]: filters in order, itself a `Filter`; point operations fused into one pass |
 //! | [`spec`] | the filter-spec language (text and JSON) and errors that point at the token |
 //! | [`registry`] | every filter with its parameters, types, defaults and ranges, as text or JSON |
+//! | [`fast`] | every filter again, as fast as OpenCV: rows, integers, rayon bands, SIMD crates |
+//! | [`bench`] | the kernel benchmark on a 3840x2160 frame, JSON for the peer comparison |
 //! | [`batch`] | one pipeline over many images: sequential, threads, rayon or processes |
 //!
 //! ```
@@ -24,10 +26,12 @@
 //! ```
 
 pub mod batch;
+pub mod bench;
+pub mod fast;
 pub mod pipeline;
 pub mod registry;
 pub mod spec;
 
 pub use batch::{BatchOptions, ItemResult, Strategy, Summary};
-pub use pipeline::Pipeline;
+pub use pipeline::{Kernels, Pipeline};
 pub use spec::{FilterSpec, PipelineSpec, SpecError};

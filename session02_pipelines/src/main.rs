@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use session01_image_basics::{Filter, Limits, load_with, samples, save};
 use session02_pipelines::batch::{self, BatchOptions, Strategy, Summary};
-use session02_pipelines::{PipelineSpec, registry};
+use session02_pipelines::{Kernels, PipelineSpec, bench, registry};
 
 /// Filter pipelines over batches of images: the course's second session.
 ///
@@ -73,6 +73,27 @@ enum Command {
         /// Process the inputs this many times over, for a batch long enough to measure.
         #[arg(long, value_name = "N", default_value_t = 3)]
         repeat: usize,
+    },
+    /// Time every filter, and JPEG decoding and encoding, on a generated 3840x2160 frame.
+    Bench {
+        /// Threads in the rayon pool [default: the number of CPUs].
+        #[arg(long, value_name = "N")]
+        threads: Option<usize>,
+        /// Only this case (repeat the flag for more).
+        #[arg(long = "filter", value_name = "NAME")]
+        filters: Vec<String>,
+        /// Timed runs per case, after one warm-up.
+        #[arg(long, value_name = "N", default_value_t = 11)]
+        runs: usize,
+        /// Time session 01's readable kernels instead of the fast ones.
+        #[arg(long)]
+        reference: bool,
+        /// One JSON object per case, for programs.
+        #[arg(long)]
+        json: bool,
+        /// Write the frame as frame.png and frame.jpg into DIR, for other tools, and stop.
+        #[arg(long, value_name = "DIR")]
+        write_frame: Option<PathBuf>,
     },
     /// Internal: the worker process of the `processes` strategy.
     #[command(hide = true)]
@@ -137,6 +158,37 @@ fn run(cli: Cli) -> Result<String> {
             Ok(batch_report(&summary, &options.output_dir))
         }
         Some(Command::Compare { batch, repeat }) => compare(&batch, repeat, &limits),
+        Some(Command::Bench {
+            threads,
+            filters,
+            runs,
+            reference,
+            json,
+            write_frame,
+        }) => {
+            let frame = bench::frame();
+            if let Some(dir) = write_frame {
+                std::fs::create_dir_all(&dir)?;
+                save(&frame, dir.join("frame.png"))?;
+                save(&frame, dir.join("frame.jpg"))?;
+                return Ok(format!(
+                    "wrote frame.png and frame.jpg to {}\n",
+                    dir.display()
+                ));
+            }
+            let cases = bench::select(&filters)?;
+            let threads = threads.unwrap_or_else(rayon::current_num_threads).max(1);
+            let kernels = if reference {
+                Kernels::Reference
+            } else {
+                Kernels::Fast
+            };
+            let results = bench::run(&cases, &frame, threads, runs, kernels)?;
+            if json {
+                return Ok(serde_json::to_string_pretty(&results)? + "\n");
+            }
+            Ok(bench_table(&results, kernels))
+        }
         Some(Command::ProcessWorker {
             pipeline,
             output_dir,
@@ -192,6 +244,33 @@ fn prepare(
         worker_exe: std::env::current_exe().ok(),
     };
     Ok((inputs, spec, options))
+}
+
+fn bench_table(results: &[bench::Measurement], kernels: Kernels) -> String {
+    let mut table = Table::new();
+    table.load_style(UTF8_FULL_CONDENSED).set_header([
+        "case",
+        "parameters",
+        "threads",
+        "median ms",
+        "min ms",
+    ]);
+    for m in results {
+        table.add_row([
+            m.name.clone(),
+            m.params.clone(),
+            m.threads.to_string(),
+            format!("{:.1}", m.median_ms),
+            format!("{:.1}", m.min_ms),
+        ]);
+    }
+    let (w, h) = bench::FRAME;
+    let build = if cfg!(debug_assertions) {
+        " (a debug build: time with --release)"
+    } else {
+        ""
+    };
+    format!("{kernels:?} kernels on a {w}x{h} RGB frame{build}\n{table}\n")
 }
 
 fn batch_report(summary: &Summary, output_dir: &Path) -> String {

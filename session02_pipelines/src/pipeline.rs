@@ -5,12 +5,27 @@
 //! groups consecutive point operations (grayscale, brightness, contrast, invert, threshold)
 //! into a single pass: each pixel goes through all of them while it is in cache, and
 //! consecutive lookup tables are composed into one table.
+//!
+//! A pipeline runs the [`fast`](crate::fast) kernel of each filter unless it is built with
+//! [`Kernels::Reference`], which keeps session 01's readable ones (tests compare the two).
 
 use std::fmt;
 
 use image::DynamicImage;
-use session01_image_basics::pixels::{Buffer, Pixel8, for_each_colour};
+use session01_image_basics::pixels::{Buffer, Pixel8};
 use session01_image_basics::{Filter, FilterError, FilterInfo, FilterKind, PixelFilter, PointOp};
+
+use crate::fast;
+
+/// Which implementation of each filter a pipeline runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Kernels {
+    /// The fast kernels of [`fast`], where a filter has one.
+    #[default]
+    Fast,
+    /// Session 01's readable versions, as they are.
+    Reference,
+}
 
 /// Filters applied in order, with consecutive point operations fused.
 pub struct Pipeline {
@@ -27,9 +42,19 @@ enum Stage {
 }
 
 impl Pipeline {
-    /// Chains `filters`, fusing runs of consecutive point operations.
-    // ANCHOR: fuse
+    /// Chains `filters` with their fast kernels, fusing runs of consecutive point operations.
     pub fn new(filters: Vec<Box<dyn Filter>>) -> Self {
+        Self::with_kernels(filters, Kernels::Fast)
+    }
+
+    /// Chains `filters` running the chosen kernels, fusing runs of consecutive point
+    /// operations.
+    // ANCHOR: fuse
+    pub fn with_kernels(filters: Vec<Box<dyn Filter>>, kernels: Kernels) -> Self {
+        let filters: Vec<Box<dyn Filter>> = match kernels {
+            Kernels::Fast => filters.into_iter().map(fast::accelerate).collect(),
+            Kernels::Reference => filters,
+        };
         let mut stages = Vec::new();
         let mut run: Vec<PointOp> = Vec::new();
         let mut run_start = 0;
@@ -112,14 +137,9 @@ impl PixelFilter for FusedPoints {
         FilterKind::Point
     }
 
+    /// All operations on one band of rows at a time, while it is in cache.
     fn run<P: Pixel8>(&self, image: &Buffer<P>) -> Result<Buffer<P>, FilterError> {
-        let mut out = image.clone();
-        for_each_colour(&mut out, |colour| {
-            for op in &self.ops {
-                op.apply(colour);
-            }
-        });
-        Ok(out)
+        Ok(fast::run_ops(&self.ops, image))
     }
 }
 

@@ -18,7 +18,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use session01_image_basics::{Filter, ParamError, find};
 
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Kernels, Pipeline};
 
 /// A pipeline as data: filter names and their parameters, in order.
 // ANCHOR: spec
@@ -128,7 +128,12 @@ impl PipelineSpec {
 
     /// Checks every filter and parameter against the catalog and builds the pipeline.
     pub fn build(&self) -> Result<Pipeline, SpecError> {
-        self.build_located(None)
+        self.build_with(Kernels::Fast)
+    }
+
+    /// Builds the pipeline with the chosen kernels (session 01's, for comparisons).
+    pub fn build_with(&self, kernels: Kernels) -> Result<Pipeline, SpecError> {
+        self.build_located(None, kernels)
     }
 
     /// Parses text and builds it, pointing at the offending token on any error.
@@ -138,7 +143,7 @@ impl PipelineSpec {
             return Self::from_json(text)?.build();
         }
         let (spec, spans) = Self::parse_with_spans(text)?;
-        spec.build_located(Some((text, &spans)))
+        spec.build_located(Some((text, &spans)), Kernels::Fast)
     }
     // ANCHOR_END: parse_and_build
 
@@ -226,7 +231,11 @@ impl PipelineSpec {
         Ok((Self { filters }, spans))
     }
 
-    fn build_located(&self, located: Option<(&str, &Spans)>) -> Result<Pipeline, SpecError> {
+    fn build_located(
+        &self,
+        located: Option<(&str, &Spans)>,
+        kernels: Kernels,
+    ) -> Result<Pipeline, SpecError> {
         if self.filters.is_empty() {
             return Err(SpecError::plain("empty pipeline: give at least one filter"));
         }
@@ -259,7 +268,7 @@ impl PipelineSpec {
                 }
             }
         }
-        Ok(Pipeline::new(built))
+        Ok(Pipeline::with_kernels(built, kernels))
     }
 }
 

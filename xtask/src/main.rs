@@ -13,6 +13,7 @@
 
 mod book;
 mod grade;
+mod peers;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -62,6 +63,13 @@ enum Task {
     Book,
     /// Install every tool the course uses (redis-server, mdbook), needed now or not.
     Setup,
+    /// Time session 02's kernels beside Pillow, OpenCV and libvips (in a Python venv it
+    /// creates) on the same frame, and print milliseconds and the ratio Rust / best peer.
+    BenchPeers {
+        /// Timed runs per case and library.
+        #[arg(long, value_name = "N", default_value_t = 11)]
+        runs: usize,
+    },
 }
 
 /// How long `verify` lets a session's graded tests run.
@@ -95,6 +103,7 @@ fn main() -> ExitCode {
         Task::Verify => grade::verify(&root, VERIFY_TIMEOUT),
         Task::Book => book::build_and_check(&root),
         Task::Setup => tools::ensure(&root, tools::Scope::All),
+        Task::BenchPeers { runs } => peers::bench_peers(&root, runs),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

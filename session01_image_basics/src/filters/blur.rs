@@ -30,6 +30,11 @@ impl GaussianBlur {
         let sigma = SIGMA.check_float(Self::INFO.name, sigma)? as f32;
         Ok(Self { sigma })
     }
+
+    /// The standard deviation, in pixels.
+    pub fn sigma(&self) -> f32 {
+        self.sigma
+    }
 }
 
 impl PixelFilter for GaussianBlur {
@@ -74,6 +79,11 @@ impl BoxBlur {
     pub fn new(radius: i64) -> Result<Self, ParamError> {
         let radius = Self::RADIUS.check_int(Self::INFO.name, radius)? as u32;
         Ok(Self { radius })
+    }
+
+    /// Half the side of the square, in pixels.
+    pub fn radius(&self) -> u32 {
+        self.radius
     }
 }
 
@@ -123,6 +133,11 @@ impl Sharpen {
     pub fn new(amount: f64) -> Result<Self, ParamError> {
         let amount = Self::AMOUNT.check_float(Self::INFO.name, amount)? as f32;
         Ok(Self { amount })
+    }
+
+    /// The strength.
+    pub fn amount(&self) -> f32 {
+        self.amount
     }
 }
 
@@ -183,6 +198,11 @@ impl UnsharpMask {
             amount: Self::AMOUNT.check_float(name, amount)? as f32,
             threshold: Self::THRESHOLD.check_int(name, threshold)? as u8,
         })
+    }
+
+    /// The standard deviation of the blur, the strength and the threshold.
+    pub fn settings(&self) -> (f32, f32, u8) {
+        (self.sigma, self.amount, self.threshold)
     }
 }
 

@@ -121,6 +121,26 @@ impl Resize {
             (_, None, None) => (width, height),
         }
     }
+
+    /// [`target`](Self::target), refused when it exceeds the default pixel limit.
+    pub fn checked_target(&self, width: u32, height: u32) -> Result<(u32, u32), FilterError> {
+        let (width, height) = self.target(width, height);
+        let limit = Limits::default().max_pixels;
+        if u64::from(width) * u64::from(height) > limit {
+            return Err(FilterError::TooLarge {
+                filter: Self::INFO.name,
+                width,
+                height,
+                limit,
+            });
+        }
+        Ok((width, height))
+    }
+
+    /// The resampling kernel.
+    pub fn filter_type(&self) -> FilterType {
+        self.filter
+    }
 }
 
 fn mode_name(mode: ResizeMode) -> &'static str {
@@ -188,16 +208,7 @@ impl PixelFilter for Resize {
         if image.width() == 0 || image.height() == 0 {
             return Ok(image.clone());
         }
-        let (width, height) = self.target(image.width(), image.height());
-        let limit = Limits::default().max_pixels;
-        if u64::from(width) * u64::from(height) > limit {
-            return Err(FilterError::TooLarge {
-                filter: Self::INFO.name,
-                width,
-                height,
-                limit,
-            });
-        }
+        let (width, height) = self.checked_target(image.width(), image.height())?;
         Ok(imageops::resize(image, width, height, self.filter))
     }
     // ANCHOR_END: resize_run
@@ -228,6 +239,11 @@ impl Rotate {
                 expected: Self::ANGLE.kind.to_string(),
             }),
         }
+    }
+
+    /// Degrees clockwise: 90, 180 or 270.
+    pub fn angle(&self) -> u16 {
+        self.angle
     }
 }
 
@@ -281,6 +297,11 @@ impl Flip {
     /// A top-bottom mirror.
     pub fn vertical() -> Self {
         Self { horizontal: false }
+    }
+
+    /// Whether left and right swap (else top and bottom).
+    pub fn is_horizontal(&self) -> bool {
+        self.horizontal
     }
 }
 
@@ -375,6 +396,29 @@ impl Crop {
             height: ph.check_int(name, height)? as u32,
         })
     }
+
+    /// The rectangle as `(x, y, width, height)`.
+    pub fn rect(&self) -> (u32, u32, u32, u32) {
+        (self.x, self.y, self.width, self.height)
+    }
+
+    /// Checks that the rectangle lies inside an image of `width` x `height`.
+    pub fn check_inside(&self, width: u32, height: u32) -> Result<(), FilterError> {
+        let fits = |start: u32, extent: u32, limit: u32| {
+            u64::from(start) + u64::from(extent) <= u64::from(limit)
+        };
+        if fits(self.x, self.width, width) && fits(self.y, self.height, height) {
+            return Ok(());
+        }
+        Err(FilterError::CropOutside {
+            x: self.x,
+            y: self.y,
+            width: self.width,
+            height: self.height,
+            image_width: width,
+            image_height: height,
+        })
+    }
 }
 
 impl PixelFilter for Crop {
@@ -407,19 +451,7 @@ impl PixelFilter for Crop {
     }
 
     fn run<P: Pixel8>(&self, image: &Buffer<P>) -> Result<Buffer<P>, FilterError> {
-        let fits = |start: u32, extent: u32, limit: u32| {
-            u64::from(start) + u64::from(extent) <= u64::from(limit)
-        };
-        if !fits(self.x, self.width, image.width()) || !fits(self.y, self.height, image.height()) {
-            return Err(FilterError::CropOutside {
-                x: self.x,
-                y: self.y,
-                width: self.width,
-                height: self.height,
-                image_width: image.width(),
-                image_height: image.height(),
-            });
-        }
+        self.check_inside(image.width(), image.height())?;
         Ok(imageops::crop_imm(image, self.x, self.y, self.width, self.height).to_image())
     }
 }

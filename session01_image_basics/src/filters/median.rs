@@ -25,6 +25,11 @@ impl Median {
         let radius = Self::RADIUS.check_int(Self::INFO.name, radius)? as u32;
         Ok(Self { radius })
     }
+
+    /// Half the side of the square, in pixels.
+    pub fn radius(&self) -> u32 {
+        self.radius
+    }
 }
 
 impl PixelFilter for Median {

@@ -132,6 +132,11 @@ impl<const PIVOT: u8> Scale<PIVOT> {
         Ok(Self { factor })
     }
 
+    /// The multiplier.
+    pub fn factor(&self) -> f32 {
+        self.factor
+    }
+
     /// The lookup table of this scale.
     fn op(&self) -> PointOp {
         let pivot = f32::from(PIVOT);
@@ -223,6 +228,11 @@ impl Threshold {
     pub fn new(level: i64) -> Result<Self, ParamError> {
         let level = Self::LEVEL.check_int(Self::INFO.name, level)? as u8;
         Ok(Self { level })
+    }
+
+    /// The luma at and above which a pixel becomes white.
+    pub fn level(&self) -> u8 {
+        self.level
     }
 }
 

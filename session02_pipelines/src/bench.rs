@@ -1,0 +1,189 @@
+//! The kernel benchmark: each filter, and JPEG decoding and encoding, on the standard
+//! 3840x2160 frame, timed over repeated runs in a rayon pool of a chosen size.
+//!
+//! `cargo run --release -p session02_pipelines -- bench` prints it; `cargo xtask bench-peers`
+//! runs it beside Pillow, OpenCV and libvips doing the same operations on the same pixels.
+
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use image::{DynamicImage, ImageFormat};
+use serde::Serialize;
+use session01_image_basics::{Filter, Limits, decode, encode, samples};
+
+use crate::{Kernels, PipelineSpec};
+
+/// Width and height of the benchmark frame (4K UHD).
+pub const FRAME: (u32, u32) = (3840, 2160);
+
+/// What one case measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// A filter spec applied to the frame.
+    Filter(&'static str),
+    /// Decoding the frame from JPEG (quality 90).
+    JpegDecode,
+    /// Encoding the frame as JPEG, quality 90.
+    JpegEncode,
+}
+
+/// A benchmark case: a name, its parameters as shown, and the operation.
+#[derive(Debug, Clone, Copy)]
+pub struct Case {
+    /// The filter's name, or `jpeg-decode` / `jpeg-encode`.
+    pub name: &'static str,
+    /// The parameters, `key=value,...`.
+    pub params: &'static str,
+    /// What is timed.
+    pub operation: Operation,
+}
+
+const fn filter(name: &'static str, params: &'static str, spec: &'static str) -> Case {
+    Case {
+        name,
+        params,
+        operation: Operation::Filter(spec),
+    }
+}
+
+/// Every case, with the parameters the peer comparison uses too.
+// ANCHOR: cases
+pub const CASES: &[Case] = &[
+    filter("grayscale", "", "grayscale"),
+    filter("brightness", "factor=1.5", "brightness:factor=1.5"),
+    filter("contrast", "factor=1.5", "contrast:factor=1.5"),
+    filter("invert", "", "invert"),
+    filter("threshold", "level=128", "threshold:level=128"),
+    filter("blur", "sigma=3", "blur:sigma=3"),
+    filter("box-blur", "radius=3", "box-blur:radius=3"),
+    filter("sharpen", "amount=1", "sharpen:amount=1"),
+    filter(
+        "unsharp",
+        "sigma=2,amount=1.5,threshold=3",
+        "unsharp:sigma=2,amount=1.5,threshold=3",
+    ),
+    filter("edges", "", "edges"),
+    filter("median", "radius=1", "median:radius=1"),
+    filter(
+        "resize",
+        "width=1920,height=1080,filter=lanczos3",
+        "resize:width=1920,height=1080,filter=lanczos3",
+    ),
+    filter("rotate", "angle=90", "rotate:angle=90"),
+    filter("flip", "direction=horizontal", "flip:direction=horizontal"),
+    filter(
+        "crop",
+        "x=960,y=540,width=1920,height=1080",
+        "crop:x=960,y=540,width=1920,height=1080",
+    ),
+    Case {
+        name: "jpeg-decode",
+        params: "quality=90",
+        operation: Operation::JpegDecode,
+    },
+    Case {
+        name: "jpeg-encode",
+        params: "quality=90",
+        operation: Operation::JpegEncode,
+    },
+];
+// ANCHOR_END: cases
+
+/// One case's timings.
+#[derive(Debug, Clone, Serialize)]
+pub struct Measurement {
+    /// The case's name.
+    pub name: String,
+    /// Its parameters.
+    pub params: String,
+    /// Threads in the rayon pool it ran in.
+    pub threads: usize,
+    /// Timed runs (after one untimed warm-up).
+    pub runs: usize,
+    /// Median milliseconds per run.
+    pub median_ms: f64,
+    /// Fastest run, in milliseconds.
+    pub min_ms: f64,
+}
+
+/// The standard frame: `samples::generate` at 3840x2160, RGB.
+pub fn frame() -> DynamicImage {
+    DynamicImage::ImageRgb8(samples::generate(FRAME.0, FRAME.1))
+}
+
+/// The cases whose name is in `names` (all when empty); an unknown name is an error that
+/// lists the valid ones.
+pub fn select(names: &[String]) -> Result<Vec<Case>> {
+    if names.is_empty() {
+        return Ok(CASES.to_vec());
+    }
+    names
+        .iter()
+        .map(|name| {
+            CASES
+                .iter()
+                .find(|case| case.name.eq_ignore_ascii_case(name))
+                .copied()
+                .with_context(|| {
+                    let valid: Vec<&str> = CASES.iter().map(|c| c.name).collect();
+                    format!("no benchmark named {name:?}; valid: {}", valid.join(", "))
+                })
+        })
+        .collect()
+}
+
+/// Times each case on `image`: one warm-up, then `runs` timed runs, in a rayon pool of
+/// `threads` threads.
+// ANCHOR: measure
+pub fn run(
+    cases: &[Case],
+    image: &DynamicImage,
+    threads: usize,
+    runs: usize,
+    kernels: Kernels,
+) -> Result<Vec<Measurement>> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("cannot start the rayon thread pool")?;
+    let jpeg = encode(image, ImageFormat::Jpeg)?;
+    let mut out = Vec::new();
+    for case in cases {
+        let mut task: Box<dyn FnMut() -> Result<()> + Send> = match case.operation {
+            Operation::Filter(spec) => {
+                let filter = PipelineSpec::parse(spec)?.build_with(kernels)?;
+                Box::new(move || filter.apply(image).map(drop).map_err(Into::into))
+            }
+            Operation::JpegDecode => {
+                let (bytes, limits) = (jpeg.as_slice(), Limits::default());
+                Box::new(move || decode(bytes, &limits).map(drop).map_err(Into::into))
+            }
+            Operation::JpegEncode => Box::new(move || {
+                encode(image, ImageFormat::Jpeg)
+                    .map(drop)
+                    .map_err(Into::into)
+            }),
+        };
+        let mut times = pool.install(|| -> Result<Vec<f64>> {
+            task()?;
+            (0..runs.max(1))
+                .map(|_| {
+                    let started = Instant::now();
+                    task()?;
+                    Ok(started.elapsed().as_secs_f64() * 1e3)
+                })
+                .collect()
+        })?;
+        times.sort_by(f64::total_cmp);
+        out.push(Measurement {
+            name: case.name.to_owned(),
+            params: case.params.to_owned(),
+            threads,
+            runs: times.len(),
+            median_ms: times[times.len() / 2],
+            min_ms: times[0],
+        });
+    }
+    Ok(out)
+}
+// ANCHOR_END: measure

@@ -1,0 +1,167 @@
+//! Resampling through fast_image_resize; rotations, flips and crops as block copies.
+
+use fast_image_resize::images::{Image, ImageRef};
+use fast_image_resize::{PixelType, ResizeAlg, ResizeOptions, Resizer};
+use image::imageops::FilterType;
+use rayon::prelude::*;
+use session01_image_basics::filters::{Crop, Flip, Resize, Rotate};
+use session01_image_basics::pixels::{Buffer, Pixel8};
+use session01_image_basics::{FilterError, PixelFilter};
+
+use super::{FastFilter, Layout, Tolerance, buffer, for_bands, with_channels};
+
+impl FastFilter for Resize {
+    /// fast_image_resize samples the same Lanczos, bilinear and nearest kernels with
+    /// fixed-point weights and places pixel centres slightly differently at the borders:
+    /// a few levels on sharp edges, a fraction of a level on average.
+    const TOLERANCE: Tolerance = Tolerance { max: 32, mean: 1.0 };
+
+    // ANCHOR: resize_fast
+    fn run_fast<P: Pixel8>(&self, image: &Buffer<P>) -> Result<Buffer<P>, FilterError> {
+        if image.width() == 0 || image.height() == 0 {
+            return Ok(image.clone());
+        }
+        let (width, height) = self.checked_target(image.width(), image.height())?;
+        let pixel_type = match P::CHANNEL_COUNT {
+            1 => PixelType::U8,
+            2 => PixelType::U8x2,
+            3 => PixelType::U8x3,
+            _ => PixelType::U8x4,
+        };
+        let algorithm = match self.filter_type() {
+            // fast_image_resize samples pixel centres, `image` pixel corners: another
+            // picture, not a rounding difference. Nearest is cheap either way.
+            FilterType::Nearest => return self.run(image),
+            FilterType::Triangle => ResizeAlg::Convolution(fast_image_resize::FilterType::Bilinear),
+            _ => ResizeAlg::Convolution(fast_image_resize::FilterType::Lanczos3),
+        };
+        // Alpha is resampled like any channel, as `image` does; no premultiplication.
+        let options = ResizeOptions::new().resize_alg(algorithm).use_alpha(false);
+        let resized = ImageRef::new(image.width(), image.height(), image.as_raw(), pixel_type)
+            .ok()
+            .and_then(|src| {
+                let mut dst = Image::new(width, height, pixel_type);
+                Resizer::new().resize(&src, &mut dst, &options).ok()?;
+                Some(dst.into_vec())
+            });
+        match resized {
+            Some(samples) => Ok(buffer(width as usize, height as usize, samples)),
+            None => self.run(image),
+        }
+    }
+    // ANCHOR_END: resize_fast
+}
+
+impl FastFilter for Flip {
+    /// Pixels move, none change.
+    const TOLERANCE: Tolerance = Tolerance::EXACT;
+
+    fn run_fast<P: Pixel8>(&self, image: &Buffer<P>) -> Result<Buffer<P>, FilterError> {
+        Ok(turn(image, self.is_horizontal(), !self.is_horizontal()))
+    }
+}
+
+impl FastFilter for Rotate {
+    /// Pixels move, none change.
+    const TOLERANCE: Tolerance = Tolerance::EXACT;
+
+    fn run_fast<P: Pixel8>(&self, image: &Buffer<P>) -> Result<Buffer<P>, FilterError> {
+        Ok(match self.angle() {
+            180 => turn(image, true, true),
+            angle => quarter(image, angle == 90),
+        })
+    }
+}
+
+impl FastFilter for Crop {
+    /// Pixels are copied, none change.
+    const TOLERANCE: Tolerance = Tolerance::EXACT;
+
+    fn run_fast<P: Pixel8>(&self, image: &Buffer<P>) -> Result<Buffer<P>, FilterError> {
+        self.check_inside(image.width(), image.height())?;
+        let (x, y, width, height) = self.rect();
+        let layout = Layout::of(image);
+        let (src, c) = (image.as_raw(), layout.channels);
+        let row_len = width as usize * c;
+        let mut out = vec![0; row_len * height as usize];
+        for_bands(
+            &mut out,
+            row_len,
+            #[inline(always)]
+            |rows, band| {
+                for (row, dst) in rows.zip(band.chunks_exact_mut(row_len)) {
+                    let start = ((y as usize + row) * layout.width + x as usize) * c;
+                    dst.copy_from_slice(&src[start..start + row_len]);
+                }
+            },
+        );
+        Ok(buffer(width as usize, height as usize, out))
+    }
+}
+
+/// Mirrors left-right when `mirror`, top-bottom when `upside_down`; both is a half turn.
+fn turn<P: Pixel8>(image: &Buffer<P>, mirror: bool, upside_down: bool) -> Buffer<P> {
+    let layout = Layout::of(image);
+    let (src, row_len, height) = (image.as_raw(), layout.row_len(), layout.height);
+    let mut out = vec![0; src.len()];
+    for_bands(
+        &mut out,
+        row_len,
+        #[inline(always)]
+        |rows, band| {
+            for (y, dst) in rows.zip(band.chunks_exact_mut(row_len)) {
+                let from = if upside_down { height - 1 - y } else { y };
+                let source = &src[from * row_len..(from + 1) * row_len];
+                if mirror {
+                    with_channels!(layout.channels, CN => {
+                        for (d, s) in dst.chunks_exact_mut(CN).zip(source.chunks_exact(CN).rev()) {
+                            d.copy_from_slice(s);
+                        }
+                    });
+                } else {
+                    dst.copy_from_slice(source);
+                }
+            }
+        },
+    );
+    buffer(layout.width, height, out)
+}
+
+/// Output rows a quarter turn writes together: their pixels come from one short run of
+/// each source row, so every cache line read is used whole.
+const QUARTER_BLOCK: usize = 64;
+
+/// A quarter turn, clockwise when `clockwise`: source column `x` becomes output row `x`.
+// ANCHOR: quarter_turn
+fn quarter<P: Pixel8>(image: &Buffer<P>, clockwise: bool) -> Buffer<P> {
+    let layout = Layout::of(image);
+    let (width, height, c) = (layout.width, layout.height, layout.channels);
+    let src = image.as_raw();
+    // The output is `height` wide and `width` tall.
+    let out_row = height * c;
+    let mut out = vec![0; src.len()];
+    if out_row == 0 {
+        return buffer(height, width, out);
+    }
+    out.par_chunks_mut(out_row * QUARTER_BLOCK)
+        .enumerate()
+        .for_each(|(block, band)| {
+            let first = block * QUARTER_BLOCK;
+            let rows = band.len() / out_row;
+            with_channels!(c, CN => {
+                let mut out_rows: Vec<&mut [u8]> = band.chunks_exact_mut(out_row).collect();
+                for (y, source) in src.chunks_exact(width * CN).enumerate() {
+                    // Clockwise, source row y lands in output column height - 1 - y.
+                    let column = if clockwise { height - 1 - y } else { y };
+                    let at = column * CN;
+                    for (r, out) in out_rows.iter_mut().enumerate().take(rows) {
+                        let x = if clockwise { first + r } else { width - 1 - (first + r) };
+                        // CN is a constant: a few moves, not a call to memcpy.
+                        out[at..at + CN].copy_from_slice(&source[x * CN..x * CN + CN]);
+                    }
+                }
+            });
+        });
+    buffer(height, width, out)
+}
+// ANCHOR_END: quarter_turn

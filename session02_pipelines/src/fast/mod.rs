@@ -1,0 +1,270 @@
+//! Fast kernels: every filter of session 01 again, written for speed.
+//!
+//! Session 01's filters are the reference: short, readable, and slow. These produce the
+//! same images, within a tolerance each kernel states (checked by `tests/fast.rs`), and are
+//! as fast as OpenCV, Pillow and libvips on one core. What makes them fast:
+//!
+//! - **Contiguous rows.** Inner loops run over equal-length `&[u8]` row slices with no index
+//!   arithmetic per sample, so bounds checks vanish and LLVM turns the loop into SIMD code.
+//! - **Integers.** Fixed-point weights (`a * 4096` instead of `a`) keep 8-bit samples in
+//!   integer lanes, and a comparison replaces a division where it can (threshold).
+//! - **One pass, one write.** Each output sample is written once; consecutive point
+//!   operations run on a band of rows while it is in cache.
+//! - **Rows in bands over rayon.** Every kernel splits its output into bands of rows and
+//!   lets rayon spread them over the threads of whatever pool it runs in; inside a
+//!   one-thread pool it runs single-threaded, which is how the batch strategies and the
+//!   benchmark control it.
+//! - **Crates that already do it best.** libblur (Gaussian, box and median, with SIMD
+//!   chosen at run time) and fast_image_resize (resampling).
+//!
+//! [`accelerate`] swaps a session 01 filter for its fast twin; the pipeline built from a
+//! spec does that for every stage.
+
+mod blur;
+mod geometry;
+mod neighbourhood;
+mod point;
+
+use std::any::Any;
+use std::ops::Range;
+
+use rayon::prelude::*;
+use session01_image_basics::filters::{
+    BoxBlur, Brightness, Contrast, Crop, Edges, Flip, GaussianBlur, Grayscale, Invert, Median,
+    Resize, Rotate, Sharpen, Threshold, UnsharpMask,
+};
+use session01_image_basics::pixels::{Buffer, Pixel8};
+use session01_image_basics::{Filter, FilterError, FilterInfo, FilterKind, PixelFilter, PointOp};
+
+pub use point::apply_in_place;
+pub(crate) use point::run_ops;
+
+/// How far a fast kernel's output may differ from session 01's, per sample.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tolerance {
+    /// The largest difference of any sample.
+    pub max: u8,
+    /// The mean absolute difference over all samples.
+    pub mean: f64,
+}
+
+impl Tolerance {
+    /// Identical output.
+    pub const EXACT: Tolerance = Tolerance { max: 0, mean: 0.0 };
+}
+
+/// A session 01 filter with a fast kernel.
+// ANCHOR: fast_filter
+pub trait FastFilter: PixelFilter + Clone {
+    /// How far the fast output may differ from [`PixelFilter::run`], and why.
+    const TOLERANCE: Tolerance;
+
+    /// The same filter, fast: bands of rows over the current rayon pool.
+    fn run_fast<P: Pixel8>(&self, image: &Buffer<P>) -> Result<Buffer<P>, FilterError>;
+}
+
+/// A session 01 filter that runs its fast kernel; everything else (name, parameters, kind,
+/// spec) is the wrapped filter's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fast<F>(pub F);
+
+impl<F: FastFilter> PixelFilter for Fast<F> {
+    const INFO: FilterInfo = F::INFO;
+
+    fn params(&self) -> Vec<(&'static str, String)> {
+        self.0.params()
+    }
+
+    fn kind(&self) -> FilterKind {
+        self.0.kind()
+    }
+
+    fn point_op(&self) -> Option<PointOp> {
+        self.0.point_op()
+    }
+
+    fn run<P: Pixel8>(&self, image: &Buffer<P>) -> Result<Buffer<P>, FilterError> {
+        self.0.run_fast(image)
+    }
+}
+// ANCHOR_END: fast_filter
+
+/// Recognises one session 01 filter type and wraps it in [`Fast`].
+type Swap = fn(&dyn Any) -> Option<Box<dyn Filter>>;
+
+/// The filter with its fast kernel when it has one, else the filter itself.
+// ANCHOR: accelerate
+pub fn accelerate(filter: Box<dyn Filter>) -> Box<dyn Filter> {
+    const SWAPS: &[Swap] = &[
+        swap::<Grayscale>,
+        swap::<Brightness>,
+        swap::<Contrast>,
+        swap::<Invert>,
+        swap::<Threshold>,
+        swap::<GaussianBlur>,
+        swap::<BoxBlur>,
+        swap::<Sharpen>,
+        swap::<UnsharpMask>,
+        swap::<Edges>,
+        swap::<Median>,
+        swap::<Resize>,
+        swap::<Rotate>,
+        swap::<Flip>,
+        swap::<Crop>,
+    ];
+    let any: &dyn Any = &*filter;
+    SWAPS.iter().find_map(|swap| swap(any)).unwrap_or(filter)
+}
+
+/// `Fast(filter)` if `any` is an `F`.
+fn swap<F: FastFilter>(any: &dyn Any) -> Option<Box<dyn Filter>> {
+    any.downcast_ref::<F>()
+        .map(|filter| Box::new(Fast(filter.clone())) as Box<dyn Filter>)
+}
+// ANCHOR_END: accelerate
+
+/// The tolerance of a filter's fast kernel, by the filter's name; `None` for a name with no
+/// fast kernel.
+pub fn tolerance(name: &str) -> Option<Tolerance> {
+    let tolerance = match name {
+        "grayscale" => Grayscale::TOLERANCE,
+        "brightness" => Brightness::TOLERANCE,
+        "contrast" => Contrast::TOLERANCE,
+        "invert" => Invert::TOLERANCE,
+        "threshold" => Threshold::TOLERANCE,
+        "blur" => GaussianBlur::TOLERANCE,
+        "box-blur" => BoxBlur::TOLERANCE,
+        "sharpen" => Sharpen::TOLERANCE,
+        "unsharp" => UnsharpMask::TOLERANCE,
+        "edges" => Edges::TOLERANCE,
+        "median" => Median::TOLERANCE,
+        "resize" => Resize::TOLERANCE,
+        "rotate" => Rotate::TOLERANCE,
+        "flip" => Flip::TOLERANCE,
+        "crop" => Crop::TOLERANCE,
+        _ => return None,
+    };
+    Some(tolerance)
+}
+
+/// Rows per rayon task: enough work to outweigh scheduling, few enough that two or many
+/// threads get even shares of a photo.
+const BAND_ROWS: usize = 16;
+
+/// The shape of an image's sample buffer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Layout {
+    pub width: usize,
+    pub height: usize,
+    pub channels: usize,
+    pub alpha: bool,
+}
+
+impl Layout {
+    pub fn of<P: Pixel8>(image: &Buffer<P>) -> Self {
+        Layout {
+            width: image.width() as usize,
+            height: image.height() as usize,
+            channels: usize::from(P::CHANNEL_COUNT),
+            alpha: P::HAS_ALPHA,
+        }
+    }
+
+    /// Samples per row.
+    pub fn row_len(&self) -> usize {
+        self.width * self.channels
+    }
+}
+
+/// Calls `f(rows, band)` for bands of rows of `out`, in parallel on the current rayon pool.
+// ANCHOR: bands
+pub(crate) fn for_bands(
+    out: &mut [u8],
+    row_len: usize,
+    f: impl Fn(Range<usize>, &mut [u8]) + Send + Sync,
+) {
+    if row_len == 0 {
+        return;
+    }
+    out.par_chunks_mut(row_len * BAND_ROWS)
+        .enumerate()
+        .for_each(|(index, band)| {
+            let first = index * BAND_ROWS;
+            simd(
+                #[inline(always)]
+                || f(first..first + band.len() / row_len, band),
+            );
+        });
+}
+// ANCHOR_END: bands
+
+/// Runs `$body` with the const `$cn` bound to the channel count (1 to 4), so loops over
+/// pixels see a constant stride and vectorise.
+macro_rules! with_channels {
+    ($channels:expr, $cn:ident => $body:expr) => {
+        match $channels {
+            1 => {
+                const $cn: usize = 1;
+                $body
+            }
+            2 => {
+                const $cn: usize = 2;
+                $body
+            }
+            3 => {
+                const $cn: usize = 3;
+                $body
+            }
+            _ => {
+                const $cn: usize = 4;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_channels;
+
+/// Runs `work` compiled for the widest SIMD this CPU has (AVX2 or SSE4.1 on x86-64),
+/// chosen once at run time; elsewhere, as it is.
+///
+/// Rust targets the oldest x86-64 CPUs by default, whose vectors hold 16 bytes. Everything
+/// inlined into `work` is compiled again for 32-byte AVX2 vectors, so the kernels' loops
+/// handle twice the samples per instruction on any recent CPU, and still run on old ones.
+// ANCHOR: simd
+#[multiversion::multiversion(targets("x86_64+avx2+fma", "x86_64+sse4.1"))]
+pub(crate) fn simd<R>(work: impl FnOnce() -> R) -> R {
+    work()
+}
+// ANCHOR_END: simd
+
+/// `299 r + 587 g + 114 b + 500`: a thousand times BT.601 luma, before rounding down.
+#[inline(always)]
+pub(crate) fn luma_x1000(pixel: &[u8]) -> u32 {
+    299 * u32::from(pixel[0]) + 587 * u32::from(pixel[1]) + 114 * u32::from(pixel[2]) + 500
+}
+
+/// Session 01's `luma` of an RGB(A) pixel, bit for bit, without a division:
+/// `x / 1000 = (x / 8) / 125`, and `q / 125 = (q * 33555) >> 22` for every `q` below
+/// 32 000 (checked for all of them), all within 32-bit lanes.
+// ANCHOR: luma_fast
+#[inline(always)]
+pub(crate) fn luma(pixel: &[u8]) -> u8 {
+    (((luma_x1000(pixel) >> 3) * 33_555) >> 22) as u8
+}
+// ANCHOR_END: luma_fast
+
+/// Copies each pixel's alpha sample from `src` to `dst` (rows of the same layout).
+pub(crate) fn restore_alpha(dst: &mut [u8], src: &[u8], channels: usize) {
+    for (d, s) in dst
+        .chunks_exact_mut(channels)
+        .zip(src.chunks_exact(channels))
+    {
+        d[channels - 1] = s[channels - 1];
+    }
+}
+
+/// A new image of `width` x `height` from a finished sample vector.
+pub(crate) fn buffer<P: Pixel8>(width: usize, height: usize, samples: Vec<u8>) -> Buffer<P> {
+    Buffer::from_raw(width as u32, height as u32, samples)
+        .expect("a kernel fills exactly width x height pixels")
+}

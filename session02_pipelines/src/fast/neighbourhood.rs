@@ -1,0 +1,161 @@
+//! Sharpen and Sobel, written by hand on rows of samples.
+//!
+//! Both read a pixel's neighbours above, below, left and right. Instead of computing
+//! `(x, y)` and clamping for every tap, the interior of each row is expressed as shifted
+//! slices of equal length (`left = row[..n - 2c]`, `right = row[2c..]`), which LLVM turns
+//! into SIMD code; only the first and last pixel of a row take the clamped scalar path.
+
+use session01_image_basics::FilterError;
+use session01_image_basics::filters::{Edges, Sharpen};
+use session01_image_basics::pixels::{Buffer, Pixel8};
+
+use super::{FastFilter, Layout, Tolerance, buffer, for_bands, restore_alpha, with_channels};
+
+/// Row `y + dy` of `samples`, clamped into the image.
+fn row(samples: &[u8], row_len: usize, height: usize, y: usize, dy: isize) -> &[u8] {
+    let y = y.saturating_add_signed(dy).min(height - 1);
+    &samples[y * row_len..(y + 1) * row_len]
+}
+
+impl FastFilter for Sharpen {
+    /// Weights in 1/4096ths against f32: at most 1 level off.
+    const TOLERANCE: Tolerance = Tolerance { max: 1, mean: 0.1 };
+
+    // ANCHOR: sharpen_fast
+    fn run_fast<P: Pixel8>(&self, image: &Buffer<P>) -> Result<Buffer<P>, FilterError> {
+        let layout = Layout::of(image);
+        let (row_len, height, c) = (layout.row_len(), layout.height, layout.channels);
+        let src = image.as_raw();
+        let mut out = vec![0; src.len()];
+        // out = v + amount * (4 v - up - down - left - right), amount in 1/4096ths.
+        let gain = (self.amount() * 4096.0).round() as i32;
+        let sharpen = move |v: u8, up: u8, down: u8, left: u8, right: u8| -> u8 {
+            let v = i32::from(v);
+            let laplacian =
+                4 * v - i32::from(up) - i32::from(down) - i32::from(left) - i32::from(right);
+            (v + ((gain * laplacian + 2048) >> 12)).clamp(0, 255) as u8
+        };
+        for_bands(
+            &mut out,
+            row_len,
+            #[inline(always)]
+            |rows, band| {
+                for (y, dst) in rows.zip(band.chunks_exact_mut(row_len)) {
+                    let (up, mid, down) = (
+                        row(src, row_len, height, y, -1),
+                        row(src, row_len, height, y, 0),
+                        row(src, row_len, height, y, 1),
+                    );
+                    // The interior: five slices of equal length, one SIMD-friendly loop.
+                    if row_len > 2 * c {
+                        let n = row_len - 2 * c;
+                        let (left, right) = (&mid[..n], &mid[2 * c..]);
+                        let (centre, up, down) = (&mid[c..c + n], &up[c..c + n], &down[c..c + n]);
+                        for (i, out) in dst[c..c + n].iter_mut().enumerate() {
+                            *out = sharpen(centre[i], up[i], down[i], left[i], right[i]);
+                        }
+                    }
+                    // The first and last pixel repeat themselves beyond the edge.
+                    for x in [0, layout.width - 1] {
+                        for i in x * c..(x + 1) * c {
+                            let left = if x == 0 { i } else { i - c };
+                            let right = if x + 1 == layout.width { i } else { i + c };
+                            dst[i] = sharpen(mid[i], up[i], down[i], mid[left], mid[right]);
+                        }
+                    }
+                    if layout.alpha {
+                        restore_alpha(dst, mid, c);
+                    }
+                }
+            },
+        );
+        Ok(buffer(layout.width, height, out))
+    }
+    // ANCHOR_END: sharpen_fast
+}
+
+impl FastFilter for Edges {
+    /// Integer gradients and an f32 square root, as the reference: at most 1 off where the
+    /// magnitude sits on a rounding boundary.
+    const TOLERANCE: Tolerance = Tolerance { max: 1, mean: 0.01 };
+
+    // ANCHOR: sobel_fast
+    fn run_fast<P: Pixel8>(&self, image: &Buffer<P>) -> Result<Buffer<P>, FilterError> {
+        let layout = Layout::of(image);
+        let (width, height, c) = (layout.width, layout.height, layout.channels);
+        if width == 0 || height == 0 {
+            return Ok(image.clone());
+        }
+        let src = image.as_raw();
+        // 1. Luma, one byte per pixel, in parallel bands.
+        let mut lumas = vec![0u8; width * height];
+        for_bands(
+            &mut lumas,
+            width,
+            #[inline(always)]
+            |rows, band| {
+                let pixels = &src[rows.start * width * c..rows.end * width * c];
+                with_channels!(c, CN => luma_row::<CN>(pixels, band));
+            },
+        );
+        // 2. Per output row: column sums, then gradients, then magnitudes.
+        let mut out = vec![0; src.len()];
+        let row_len = layout.row_len();
+        for_bands(
+            &mut out,
+            row_len,
+            #[inline(always)]
+            |rows, band| {
+                let mut smooth = vec![0i16; width]; // up + 2 mid + down
+                let mut delta = vec![0i16; width]; // down - up
+                let mut magnitude = vec![0u8; width];
+                for (y, dst) in rows.zip(band.chunks_exact_mut(row_len)) {
+                    let (up, mid, down) = (
+                        row(&lumas, width, height, y, -1),
+                        row(&lumas, width, height, y, 0),
+                        row(&lumas, width, height, y, 1),
+                    );
+                    for x in 0..width {
+                        let (u, m, d) = (i16::from(up[x]), i16::from(mid[x]), i16::from(down[x]));
+                        smooth[x] = u + 2 * m + d;
+                        delta[x] = d - u;
+                    }
+                    let at = |x: usize, dx: isize| x.saturating_add_signed(dx).min(width - 1);
+                    for (x, out) in magnitude.iter_mut().enumerate() {
+                        let gx = smooth[at(x, 1)] - smooth[at(x, -1)];
+                        let gy = delta[at(x, -1)] + 2 * delta[x] + delta[at(x, 1)];
+                        let squared = i32::from(gx) * i32::from(gx) + i32::from(gy) * i32::from(gy);
+                        // The reference rounds |g| / 4; +0.5 then truncation is that for |g| >= 0.
+                        *out = ((squared as f32).sqrt() * 0.25 + 0.5).min(255.0) as u8;
+                    }
+                    let source = &src[y * row_len..(y + 1) * row_len];
+                    with_channels!(c, CN => spread_row::<CN>(&magnitude, source, dst));
+                }
+            },
+        );
+        Ok(buffer(width, height, out))
+    }
+    // ANCHOR_END: sobel_fast
+}
+
+/// BT.601 luma of each pixel of a row, as session 01's `luma` computes it.
+fn luma_row<const CN: usize>(pixels: &[u8], lumas: &mut [u8]) {
+    for (pixel, luma) in pixels.chunks_exact(CN).zip(lumas) {
+        *luma = if CN < 3 { pixel[0] } else { super::luma(pixel) };
+    }
+}
+
+/// Writes one value per pixel into every colour sample; alpha comes from `source`.
+fn spread_row<const CN: usize>(values: &[u8], source: &[u8], dst: &mut [u8]) {
+    let colour = if CN == 2 || CN == 4 { CN - 1 } else { CN };
+    for ((pixel, src), &value) in dst
+        .chunks_exact_mut(CN)
+        .zip(source.chunks_exact(CN))
+        .zip(values)
+    {
+        pixel[..colour].fill(value);
+        if colour < CN {
+            pixel[CN - 1] = src[CN - 1];
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! The fast kernels against session 01's readable ones: same size, same layout, samples
+//! within each kernel's stated tolerance, on photos, on every pixel layout and on images
+//! a few pixels wide; and the same output whatever the number of threads.
+
+use image::{DynamicImage, GrayAlphaImage, GrayImage, RgbaImage};
+use session01_image_basics::{Filter, build, catalog, load, samples};
+use session02_pipelines::fast::{self, Tolerance};
+
+/// Each filter with the parameters it is checked at.
+const CASES: &[&str] = &[
+    "grayscale",
+    "brightness:factor=1.4",
+    "brightness:factor=0.3",
+    "contrast:factor=1.7",
+    "invert",
+    "threshold:level=100",
+    "blur:sigma=0.6",
+    "blur:sigma=3",
+    "box-blur:radius=1",
+    "box-blur:radius=3",
+    "sharpen",
+    "sharpen:amount=2.5",
+    "unsharp",
+    "unsharp:sigma=1,amount=3,threshold=0",
+    "edges",
+    "median",
+    "median:radius=2",
+    "median:radius=4",
+    "resize:width=300",
+    "resize:width=97,height=301,filter=bilinear",
+    "resize:width=640,filter=nearest",
+    "rotate",
+    "rotate:angle=180",
+    "rotate:angle=270",
+    "flip",
+    "flip:direction=vertical",
+    "crop:x=3,y=5,width=40,height=20",
+];
+
+fn filter(case: &str) -> Box<dyn Filter> {
+    let (name, params) = case.split_once(':').unwrap_or((case, ""));
+    let params: Vec<&str> = params.split(',').filter(|p| !p.is_empty()).collect();
+    build(name, &params).unwrap()
+}
+
+/// Photos in every layout, and small images where edges are most of the picture.
+fn images() -> Vec<(String, DynamicImage)> {
+    let photo = load(samples::path("chelsea.png")).unwrap();
+    let rgb = photo.to_rgb8();
+    let rgba = RgbaImage::from_fn(rgb.width(), rgb.height(), |x, y| {
+        let [r, g, b] = rgb.get_pixel(x, y).0;
+        image::Rgba([r, g, b, (x * 3 + y) as u8])
+    });
+    let gray = photo.to_luma8();
+    let gray_alpha = GrayAlphaImage::from_fn(gray.width(), gray.height(), |x, y| {
+        image::LumaA([gray.get_pixel(x, y).0[0], (x ^ y) as u8])
+    });
+    let noise = |w: u32, h: u32| {
+        GrayImage::from_fn(w, h, |x, y| {
+            image::Luma([((x * 7919 + y * 104_729) % 251) as u8])
+        })
+    };
+    let mut out = vec![
+        (
+            "chelsea rgb".to_owned(),
+            DynamicImage::ImageRgb8(rgb.clone()),
+        ),
+        ("chelsea rgba".to_owned(), DynamicImage::ImageRgba8(rgba)),
+        ("chelsea gray".to_owned(), DynamicImage::ImageLuma8(gray)),
+        (
+            "chelsea gray+alpha".to_owned(),
+            DynamicImage::ImageLumaA8(gray_alpha),
+        ),
+        (
+            "camera".to_owned(),
+            load(samples::path("camera.png")).unwrap(),
+        ),
+    ];
+    for (w, h) in [(1, 1), (1, 9), (9, 1), (2, 2), (67, 45)] {
+        let small = DynamicImage::ImageLuma8(noise(w, h));
+        out.push((
+            format!("{w}x{h} rgb"),
+            DynamicImage::ImageRgb8(small.to_rgb8()),
+        ));
+        out.push((format!("{w}x{h} gray"), small));
+    }
+    out
+}
+
+/// The largest and the mean absolute difference of two images of the same shape.
+fn difference(a: &DynamicImage, b: &DynamicImage) -> (u8, f64) {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let max = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| x.abs_diff(*y))
+        .max()
+        .unwrap_or(0);
+    let sum: u64 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| u64::from(x.abs_diff(*y)))
+        .sum();
+    (max, sum as f64 / a.len().max(1) as f64)
+}
+
+#[test]
+fn every_filter_of_session_01_has_a_fast_kernel() {
+    for info in catalog() {
+        assert!(
+            fast::tolerance(info.name).is_some(),
+            "{} has no fast kernel",
+            info.name
+        );
+    }
+}
+
+#[test]
+fn accelerated_filters_keep_their_name_and_spec() {
+    for case in CASES {
+        let reference = filter(case);
+        let spec = reference.spec();
+        let fast = fast::accelerate(reference);
+        assert_eq!(fast.spec(), spec);
+        assert_eq!(fast.name(), filter(case).name());
+        assert_eq!(fast.kind(), filter(case).kind());
+    }
+}
+
+#[test]
+fn fast_kernels_match_session_01_within_their_tolerance() {
+    let images = images();
+    let mut failures = Vec::new();
+    for case in CASES {
+        let reference = filter(case);
+        let Tolerance { max, mean } = fast::tolerance(reference.name()).unwrap();
+        let fast = fast::accelerate(filter(case));
+        for (label, image) in &images {
+            let expected = reference.apply(image);
+            let got = fast.apply(image);
+            let (expected, got) = match (expected, got) {
+                (Ok(e), Ok(g)) => (e, g),
+                (Err(e), Err(g)) => {
+                    assert_eq!(e.to_string(), g.to_string(), "{case} on {label}");
+                    continue;
+                }
+                (e, g) => panic!("{case} on {label}: reference {e:?}, fast {g:?}"),
+            };
+            assert_eq!(got.color(), expected.color(), "{case} on {label}");
+            assert_eq!(got.dimensions(), expected.dimensions(), "{case} on {label}");
+            let (worst, average) = difference(&got, &expected);
+            if worst > max || average > mean {
+                failures.push(format!(
+                    "{case} on {label}: max {worst} (allowed {max}), mean {average:.3} \
+                     (allowed {mean})"
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+use image::GenericImageView;
+
+#[test]
+fn fast_kernels_give_the_same_output_on_one_thread_and_on_four() {
+    let photo = load(samples::path("astronaut.png")).unwrap();
+    let pool = |threads| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+    };
+    let (one, four) = (pool(1), pool(4));
+    for case in CASES {
+        let fast = fast::accelerate(filter(case));
+        let a = one.install(|| fast.apply(&photo)).unwrap();
+        let b = four.install(|| fast.apply(&photo)).unwrap();
+        assert!(a == b, "{case}: one thread and four differ");
+    }
+}
