@@ -6,7 +6,7 @@
 //! into a single pass: each pixel goes through all of them while it is in cache, and
 //! consecutive lookup tables are composed into one table.
 //!
-//! A pipeline runs the [`fast`](crate::fast) kernel of each filter unless it is built with
+//! A pipeline runs the [`fast`](crate::fast::accelerate) kernel of each filter unless it is built with
 //! [`Kernels::Reference`], which keeps session 01's readable ones (tests compare the two).
 
 use std::fmt;

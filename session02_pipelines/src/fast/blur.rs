@@ -103,7 +103,7 @@ fn in_bands(
     layout: Layout,
     halo: usize,
     bands: usize,
-    run: &(dyn Fn(&[u8], &mut [u8]) -> Option<()> + Sync),
+    run: &(impl Fn(&[u8], &mut [u8]) -> Option<()> + Sync),
 ) -> Option<()> {
     let (row_len, height) = (layout.row_len(), layout.height);
     let band_rows = height.div_ceil(bands).max(1);
