@@ -10,7 +10,7 @@
 //! | [`spec`] | the filter-spec language (text and JSON) and errors that point at the token |
 //! | [`registry`] | every filter with its parameters, types, defaults and ranges, as text or JSON |
 //! | [`fast`] | every filter again, as fast as OpenCV: rows, integers, rayon bands, SIMD crates |
-//! | [`bench`] | the kernel benchmark on a 3840x2160 frame, JSON for the peer comparison |
+//! | [`bench`](mod@bench) | the kernel benchmark on a 3840x2160 frame, JSON for the peer comparison |
 //! | [`batch`] | one pipeline over many images: sequential, threads, rayon or processes |
 //!
 //! ```
