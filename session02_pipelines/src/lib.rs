@@ -11,6 +11,7 @@
 //! | [`registry`] | every filter with its parameters, types, defaults and ranges, as text or JSON |
 //! | [`fast`] | every filter again, as fast as OpenCV: rows, integers, rayon bands, SIMD crates |
 //! | [`bench`](mod@bench) | the kernel benchmark on a 3840x2160 frame, JSON for the peer comparison |
+//! | [`exercises`] | the graded exercises: fusion, sliding sums, halo bands, tiled rotation |
 //! | [`batch`] | one pipeline over many images: sequential, threads, rayon or processes |
 //!
 //! ```
@@ -27,6 +28,7 @@
 
 pub mod batch;
 pub mod bench;
+pub mod exercises;
 pub mod fast;
 pub mod pipeline;
 pub mod registry;
