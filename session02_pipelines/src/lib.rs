@@ -37,3 +37,8 @@ pub mod spec;
 pub use batch::{BatchOptions, ItemResult, Strategy, Summary};
 pub use pipeline::{Kernels, Pipeline};
 pub use spec::{FilterSpec, PipelineSpec, SpecError};
+
+/// Chapter 2 of the book, whose Rust examples run as this crate's doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/session02.md")]
+pub struct BookChapter;

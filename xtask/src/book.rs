@@ -13,9 +13,11 @@
 //!   `<!-- ignore: why -->` comment stands just above it;
 //! - every relative link and image in the built HTML points at a file that exists, and at an
 //!   `id` in it when it has a `#fragment`;
-//! - every command in a `console` block (`$ ...`) is one this check runs: `cargo run`
-//!   commands are run, `mdbook serve book` is served and fetched once, and `cargo xtask`
-//!   commands are the ones `cargo xtask test` runs.
+//! - every command in a `console` block (`$ ...`) is one this check runs: `cargo run` and
+//!   `cargo bench` commands are run, `cargo xtask grade` is run into a scratch folder,
+//!   `cargo xtask bench-peers` is run with one timed run per case, `mdbook serve book` is
+//!   served and fetched once, and other `cargo xtask` commands are the ones
+//!   `cargo xtask test` runs.
 //!
 //! The figures come from the sessions' own demos, written into `book/src/figures/` (not
 //! committed: they are regenerated from the code on every build).
@@ -30,6 +32,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag, TagEnd};
 
+use crate::peers;
 use crate::{cargo, run, tools};
 
 /// Figures a session's demo writes for the book.
@@ -54,6 +57,21 @@ const FIGURES: &[Figures] = &[Figures {
     )],
 }];
 
+/// Draws the recorded `cargo xtask bench-peers` results as the book's table and plot.
+fn draw_peer_comparison(root: &Path, src: &Path) -> Result<()> {
+    let record = root.join(peers::RECORD);
+    if !record.is_file() {
+        return Ok(());
+    }
+    let text = std::fs::read_to_string(&record)?;
+    let results: peers::Results = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a bench-peers record", peers::RECORD))?;
+    let folder = src.join("figures/session02");
+    std::fs::create_dir_all(&folder)?;
+    std::fs::write(folder.join("bench-peers.md"), peers::markdown(&results))?;
+    peers::plot(&results, &folder.join("bench-peers.svg"))
+}
+
 /// The `cargo xtask` tasks CI runs (`test`, which runs the other two), so the book may show
 /// them without this check running them again; `grade` commands are run.
 const XTASKS_RUN_BY_CI: &[&str] = &["test", "book", "verify"];
@@ -67,6 +85,7 @@ pub fn build_and_check(root: &Path) -> Result<()> {
     }
     let mdbook = tools::mdbook(root)?;
     generate_figures(root, &book.join("src"))?;
+    draw_peer_comparison(root, &book.join("src"))?;
 
     let src = book.join("src");
     let mut problems = Vec::new();
@@ -487,10 +506,10 @@ fn run_shown_command(root: &Path, mdbook: &Path, command: &ShownCommand) -> Resu
     }
     let words: Vec<&str> = command.line.split_whitespace().collect();
     match words.as_slice() {
-        ["cargo", "run", rest @ ..] => {
+        ["cargo", sub @ ("run" | "bench"), rest @ ..] => {
             eprintln!("$ {} (shown in {})", command.line, command.place);
             let output = cargo(root)
-                .arg("run")
+                .arg(sub)
                 .args(rest)
                 .stdin(Stdio::null())
                 .output()
@@ -526,11 +545,35 @@ fn run_shown_command(root: &Path, mdbook: &Path, command: &ShownCommand) -> Resu
                 )
             }
         }
+        ["cargo", "xtask", "bench-peers", rest @ ..] => {
+            if rest.contains(&"--record") {
+                bail!("the book must not show --record: the check would overwrite the record");
+            }
+            eprintln!("$ {} --runs 1 (shown in {})", command.line, command.place);
+            let output = cargo(root)
+                .args(["xtask", "bench-peers"])
+                .args(rest)
+                .args(["--runs", "1"])
+                .stdin(Stdio::null())
+                .output()
+                .context("cannot run cargo")?;
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            if output.status.success() && stdout.contains("Rust / best") {
+                Ok(())
+            } else {
+                bail!(
+                    "the peer comparison failed ({}):\n{}",
+                    output.status,
+                    String::from_utf8_lossy(&output.stderr)
+                )
+            }
+        }
         ["cargo", "xtask", task, ..] if XTASKS_RUN_BY_CI.contains(task) => Ok(()),
         ["mdbook", "serve", "book"] => serve_once(root, mdbook),
         _ => bail!(
-            "no check runs this command; the book may show `cargo run ...`, `cargo xtask grade ...`, \
-             `cargo xtask {}` and `mdbook serve book`",
+            "no check runs this command; the book may show `cargo run ...`, `cargo bench ...`, \
+             `cargo xtask grade ...`, `cargo xtask bench-peers`, `cargo xtask {}` and \
+             `mdbook serve book`",
             XTASKS_RUN_BY_CI.join("|")
         ),
     }

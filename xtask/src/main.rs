@@ -69,6 +69,10 @@ enum Task {
         /// Timed runs per case and library.
         #[arg(long, value_name = "N", default_value_t = 11)]
         runs: usize,
+        /// Also keep the results in the book (book/src/data/bench-peers.json), whose
+        /// table and plot `cargo xtask book` draws from them.
+        #[arg(long)]
+        record: bool,
     },
 }
 
@@ -103,7 +107,7 @@ fn main() -> ExitCode {
         Task::Verify => grade::verify(&root, VERIFY_TIMEOUT),
         Task::Book => book::build_and_check(&root),
         Task::Setup => tools::ensure(&root, tools::Scope::All),
-        Task::BenchPeers { runs } => peers::bench_peers(&root, runs),
+        Task::BenchPeers { runs, record } => peers::bench_peers(&root, runs, record),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

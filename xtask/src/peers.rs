@@ -12,7 +12,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{cargo, run, target_dir};
 
@@ -29,7 +29,7 @@ struct Timing {
 }
 
 /// Runs the comparison and prints the table.
-pub fn bench_peers(root: &Path, runs: usize) -> Result<()> {
+pub fn bench_peers(root: &Path, runs: usize, record: bool) -> Result<()> {
     let work = target_dir(root).join("bench-peers");
     std::fs::create_dir_all(&work)?;
     let python = venv(
@@ -103,8 +103,41 @@ pub fn bench_peers(root: &Path, runs: usize) -> Result<()> {
             peers.push(timing);
         }
     }
-    println!("{}", table(&single, &parallel, cores, &peers));
+    let (rows, notes) = rows(&single, &parallel, &peers);
+    let results = Results {
+        machine: format!("{}, {cores} cores", cpu_model()),
+        cores,
+        rows,
+        notes,
+    };
+    let json = serde_json::to_string_pretty(&results)?;
+    std::fs::write(work.join("results.json"), &json)?;
+    if record {
+        let path = root.join(RECORD);
+        if let Some(folder) = path.parent() {
+            std::fs::create_dir_all(folder)?;
+        }
+        std::fs::write(path, json + "\n")?;
+        eprintln!("recorded for the book in {RECORD}");
+    }
+    println!("{}", table(&results));
     Ok(())
+}
+
+/// Where `--record` keeps the comparison the book shows.
+pub const RECORD: &str = "book/src/data/bench-peers.json";
+
+/// The CPU's model name, from `/proc/cpuinfo` where there is one.
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_owned())
 }
 
 /// The venv at `dir`, with `packages` installed; its python.
@@ -152,8 +185,45 @@ fn capture(command: &mut Command) -> Result<String> {
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
-/// Milliseconds per case and library, the best peer, and the ratio Rust / best peer.
-fn table(single: &[Timing], parallel: &[Timing], cores: usize, peers: &[Timing]) -> String {
+/// One case of the comparison, as recorded for the book.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Row {
+    /// The case.
+    pub name: String,
+    /// Its parameters.
+    pub params: String,
+    /// Rust, one thread, median ms.
+    pub rust_ms: f64,
+    /// Rust on every core, median ms.
+    pub rust_parallel_ms: Option<f64>,
+    /// Each peer library's median ms, `None` where it has no such operation.
+    pub peers: Vec<(String, Option<f64>)>,
+    /// The fastest peer and its ms.
+    pub best: Option<(String, f64)>,
+}
+
+/// A whole comparison: where and when it ran, and its rows.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Results {
+    /// The CPU model and core count.
+    pub machine: String,
+    /// Cores the parallel Rust column used.
+    pub cores: usize,
+    /// The rows.
+    pub rows: Vec<Row>,
+    /// Why some peers have no figure.
+    pub notes: Vec<String>,
+}
+
+impl Row {
+    /// Rust one-thread time over the best peer's.
+    pub fn ratio(&self) -> Option<f64> {
+        self.best.as_ref().map(|(_, peer)| self.rust_ms / peer)
+    }
+}
+
+/// The rows of the comparison: per case, every library's time and the best peer.
+fn rows(single: &[Timing], parallel: &[Timing], peers: &[Timing]) -> (Vec<Row>, Vec<String>) {
     let mut libraries: Vec<&str> = Vec::new();
     let mut by_case: BTreeMap<(&str, &str), &Timing> = BTreeMap::new();
     for timing in peers {
@@ -162,74 +232,188 @@ fn table(single: &[Timing], parallel: &[Timing], cores: usize, peers: &[Timing])
         }
         by_case.insert((&timing.library, &timing.name), timing);
     }
-    let mut header = vec![
-        "case".to_owned(),
-        "parameters".to_owned(),
-        "Rust, 1 thread".to_owned(),
-        format!("Rust, {cores} threads"),
-    ];
-    header.extend(libraries.iter().map(|l| l.to_string()));
-    header.extend(["best peer".to_owned(), "Rust / best".to_owned()]);
-    let mut table = Table::new();
-    table.load_style(UTF8_FULL_CONDENSED).set_header(header);
-    for rust in single {
-        let ms = rust.median_ms.unwrap_or(f64::NAN);
-        let threaded = parallel
-            .iter()
-            .find(|t| t.name == rust.name)
-            .and_then(|t| t.median_ms)
-            .map_or("-".to_owned(), |t| format!("{t:.1} ({:.2}x)", ms / t));
-        let mut row = vec![
-            rust.name.clone(),
-            rust.params.clone(),
-            format!("{ms:.1}"),
-            threaded,
-        ];
-        let mut best: Option<(f64, &str)> = None;
-        for library in &libraries {
-            let cell = match by_case.get(&(library, rust.name.as_str())) {
-                Some(Timing {
-                    median_ms: Some(peer),
-                    ..
-                }) => {
-                    if best.is_none_or(|(b, _)| *peer < b) {
-                        best = Some((*peer, library));
-                    }
-                    format!("{peer:.1}")
-                }
-                Some(Timing {
-                    skipped: Some(_), ..
-                }) => "n/a".to_owned(),
-                _ => "-".to_owned(),
-            };
-            row.push(cell);
-        }
-        match best {
-            Some((peer, library)) => {
-                row.push(format!(
-                    "{peer:.1} ({})",
-                    library.split(' ').next().unwrap_or(library)
-                ));
-                row.push(format!("{:.2}", ms / peer));
+    let rows = single
+        .iter()
+        .map(|rust| {
+            let peers: Vec<(String, Option<f64>)> = libraries
+                .iter()
+                .map(|library| {
+                    let ms = by_case
+                        .get(&(library, rust.name.as_str()))
+                        .and_then(|t| t.median_ms);
+                    (library.to_string(), ms)
+                })
+                .collect();
+            let best = peers
+                .iter()
+                .filter_map(|(library, ms)| Some((library.clone(), (*ms)?)))
+                .min_by(|a, b| a.1.total_cmp(&b.1));
+            Row {
+                name: rust.name.clone(),
+                params: rust.params.clone(),
+                rust_ms: rust.median_ms.unwrap_or(f64::NAN),
+                rust_parallel_ms: parallel
+                    .iter()
+                    .find(|t| t.name == rust.name)
+                    .and_then(|t| t.median_ms),
+                peers,
+                best,
             }
-            None => row.extend(["-".to_owned(), "-".to_owned()]),
-        }
-        table.add_row(row);
-    }
+        })
+        .collect();
     let mut notes: Vec<String> = peers
         .iter()
         .filter_map(|t| Some(format!("{} {}: {}", t.library, t.name, t.skipped.as_ref()?)))
         .collect();
     notes.dedup();
-    format!(
-        "Median milliseconds on a 3840x2160 RGB frame; peers on one thread\n{table}\n\
-         Rust / best below 1.00: Rust is faster. n/a: {}\n",
-        if notes.is_empty() {
-            "none".to_owned()
-        } else {
-            notes.join("; ")
+    (rows, notes)
+}
+
+/// The library's name without its version.
+fn short(library: &str) -> &str {
+    library.split(' ').next().unwrap_or(library)
+}
+
+/// Milliseconds per case and library, the best peer, and the ratio Rust / best peer.
+fn table(results: &Results) -> String {
+    let mut header = vec![
+        "case".to_owned(),
+        "parameters".to_owned(),
+        "Rust, 1 thread".to_owned(),
+        format!("Rust, {} threads", results.cores),
+    ];
+    if let Some(row) = results.rows.first() {
+        header.extend(row.peers.iter().map(|(library, _)| library.clone()));
+    }
+    header.extend(["best peer".to_owned(), "Rust / best".to_owned()]);
+    let mut table = Table::new();
+    table.load_style(UTF8_FULL_CONDENSED).set_header(header);
+    for row in &results.rows {
+        let mut cells = vec![
+            row.name.clone(),
+            row.params.clone(),
+            format!("{:.1}", row.rust_ms),
+            row.rust_parallel_ms.map_or("-".to_owned(), |t| {
+                format!("{t:.1} ({:.2}x)", row.rust_ms / t)
+            }),
+        ];
+        cells.extend(
+            row.peers
+                .iter()
+                .map(|(_, ms)| ms.map_or("n/a".to_owned(), |ms| format!("{ms:.1}"))),
+        );
+        match (&row.best, row.ratio()) {
+            (Some((library, ms)), Some(ratio)) => {
+                cells.push(format!("{ms:.1} ({})", short(library)));
+                cells.push(format!("{ratio:.2}"));
+            }
+            _ => cells.extend(["-".to_owned(), "-".to_owned()]),
         }
+        table.add_row(cells);
+    }
+    let notes = if results.notes.is_empty() {
+        "none".to_owned()
+    } else {
+        results.notes.join("; ")
+    };
+    format!(
+        "Median milliseconds on a 3840x2160 RGB frame, {}; peers on one thread\n{table}\n\
+         Rust / best below 1.00: Rust is faster. n/a: {notes}\n",
+        results.machine
     )
+}
+
+/// The comparison as a Markdown table, for the book.
+pub fn markdown(results: &Results) -> String {
+    let libraries: Vec<&str> = results
+        .rows
+        .first()
+        .map(|row| row.peers.iter().map(|(l, _)| l.as_str()).collect())
+        .unwrap_or_default();
+    let mut out = format!(
+        "| case | Rust, 1 thread | Rust, {} threads | {} | Rust / best |\n|---|---:|---:|{}---:|\n",
+        results.cores,
+        libraries.join(" | "),
+        "---:|".repeat(libraries.len())
+    );
+    for row in &results.rows {
+        let peers: Vec<String> = row
+            .peers
+            .iter()
+            .map(|(_, ms)| ms.map_or("n/a".to_owned(), |ms| format!("{ms:.1}")))
+            .collect();
+        out += &format!(
+            "| {} | {:.1} | {} | {} | {} |\n",
+            row.name,
+            row.rust_ms,
+            row.rust_parallel_ms
+                .map_or("-".to_owned(), |t| format!("{t:.1}")),
+            peers.join(" | "),
+            row.ratio()
+                .map_or("-".to_owned(), |r| format!("**{r:.2}**")),
+        );
+    }
+    out + &format!(
+        "\n*Median milliseconds on a 3840x2160 RGB frame, {}.*\n",
+        results.machine
+    )
+}
+
+/// A bar per case: Rust's one-thread time over the best peer's, with the line at 1.
+pub fn plot(results: &Results, path: &Path) -> Result<()> {
+    use plotters::prelude::*;
+    let rows: Vec<(&str, f64)> = results
+        .rows
+        .iter()
+        .filter_map(|row| Some((row.name.as_str(), row.ratio()?)))
+        .collect();
+    let top = rows.iter().map(|(_, r)| *r).fold(1.5, f64::max) * 1.1;
+    let root = SVGBackend::new(path, (760, 60 + 26 * rows.len() as u32)).into_drawing_area();
+    let draw = || -> Result<(), Box<dyn std::error::Error>> {
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                "Rust, one thread / the fastest peer (below 1: Rust is faster)",
+                ("sans-serif", 18),
+            )
+            .margin(12)
+            .x_label_area_size(30)
+            .y_label_area_size(100)
+            .build_cartesian_2d(0f64..top, (0..rows.len()).into_segmented())?;
+        let label = |value: &SegmentValue<usize>| match value {
+            SegmentValue::CenterOf(i) => rows.get(*i).map_or(String::new(), |(n, _)| n.to_string()),
+            _ => String::new(),
+        };
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(rows.len())
+            .y_label_formatter(&label)
+            .x_desc("ratio")
+            .draw()?;
+        chart.draw_series(rows.iter().enumerate().map(|(i, (_, ratio))| {
+            let colour = if *ratio <= 1.0 { GREEN } else { RED };
+            let mut bar = Rectangle::new(
+                [
+                    (0.0, SegmentValue::Exact(i)),
+                    (*ratio, SegmentValue::Exact(i + 1)),
+                ],
+                colour.mix(0.7).filled(),
+            );
+            bar.set_margin(3, 3, 0, 0);
+            bar
+        }))?;
+        chart.draw_series(std::iter::once(PathElement::new(
+            vec![
+                (1.0, SegmentValue::Exact(0)),
+                (1.0, SegmentValue::Exact(rows.len())),
+            ],
+            BLACK.stroke_width(2),
+        )))?;
+        root.present()?;
+        Ok(())
+    };
+    draw().map_err(|e| anyhow::anyhow!("cannot draw {}: {e}", path.display()))
 }
 
 #[cfg(test)]
@@ -255,13 +439,30 @@ mod tests {
             timing("OpenCV 5", "blur", Some(40.0)),
             timing("libvips 8", "blur", None),
         ];
-        let text = table(&single, &parallel, 2, &peers);
+        let (rows, notes) = rows(&single, &parallel, &peers);
+        assert_eq!(rows[0].ratio(), Some(0.5));
+        let results = Results {
+            machine: "test".into(),
+            cores: 2,
+            rows,
+            notes,
+        };
+        let text = table(&results);
         assert!(text.contains("40.0 (OpenCV)"), "{text}");
-        assert!(text.contains("0.50"), "{text}");
         assert!(text.contains("10.0 (2.00x)"), "{text}");
         assert!(
             text.contains("libvips 8 blur: no equivalent operation"),
             "{text}"
         );
+        let markdown = markdown(&results);
+        assert!(
+            markdown.contains("| blur | 20.0 | 10.0 | 200.0 | 40.0 | n/a | **0.50** |"),
+            "{markdown}"
+        );
+        let svg = std::env::temp_dir().join(format!("bench-peers-{}.svg", std::process::id()));
+        plot(&results, &svg).unwrap();
+        let drawn = std::fs::read_to_string(&svg).unwrap();
+        std::fs::remove_file(&svg).ok();
+        assert!(drawn.contains("<svg") && drawn.contains("blur"), "{drawn}");
     }
 }

@@ -33,6 +33,24 @@ pub fn ensure(root: &Path, scope: Scope) -> Result<()> {
     if all || root.join("book/book.toml").exists() {
         mdbook(root)?;
     }
+    // Session 02's peer comparison (which the book check runs) needs a Python venv, and a
+    // C compiler with libjpeg and zlib headers to try Pillow-SIMD.
+    if all || root.join("session02_pipelines").exists() {
+        if !succeeds("python3", &["-m", "venv", "--help"]) {
+            install_system_package("python3-venv", "python3-venv")?;
+        }
+        // Optional: without them Pillow-SIMD is left out of the comparison.
+        for (header, debian, homebrew) in [
+            ("jpeglib.h", "libjpeg-dev", "jpeg"),
+            ("zlib.h", "zlib1g-dev", "zlib"),
+        ] {
+            if !Path::new("/usr/include").join(header).exists()
+                && let Err(error) = install_system_package(debian, homebrew)
+            {
+                eprintln!("Pillow-SIMD will be left out: {error:#}");
+            }
+        }
+    }
     Ok(())
 }
 
