@@ -220,7 +220,7 @@ pub fn encode(image: &DynamicImage, format: ImageFormat) -> Result<Vec<u8>, Save
 
 /// JPEG at quality 90 with 4:2:0 chroma subsampling, as libjpeg-turbo's default.
 fn encode_jpeg(image: &DynamicImage, out: &mut Vec<u8>) -> Result<(), String> {
-    use jpeg_encoder::{ColorType, Encoder};
+    use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
     // JPEG stores no alpha channel: drop it.
     let (samples, colour) = match image {
         DynamicImage::ImageLuma8(gray) => (Cow::Borrowed(gray.as_raw()), ColorType::Luma),
@@ -230,7 +230,11 @@ fn encode_jpeg(image: &DynamicImage, out: &mut Vec<u8>) -> Result<(), String> {
     };
     let side = |v: u32| u16::try_from(v).map_err(|_| format!("{v} pixels is over JPEG's 65535"));
     let (width, height) = (side(image.width())?, side(image.height())?);
-    Encoder::new(out, 90)
+    let mut encoder = Encoder::new(out, 90);
+    // jpeg-encoder keeps full-resolution colour from quality 90 up; libjpeg-turbo (and so
+    // Pillow and OpenCV) halves it both ways, which the eye does not miss in photos.
+    encoder.set_sampling_factor(SamplingFactor::F_2_2);
+    encoder
         .encode(&samples, width, height, colour)
         .map_err(|e| e.to_string())
 }

@@ -19,7 +19,7 @@ use session01_image_basics::filters::{BoxBlur, GaussianBlur, Median, UnsharpMask
 use session01_image_basics::pixels::{Buffer, Pixel8};
 use session01_image_basics::{FilterError, PixelFilter};
 
-use super::{FastFilter, Layout, Tolerance, buffer, for_bands};
+use super::{FastFilter, Layout, Tolerance, buffer, fill_bands};
 
 /// One libblur call: the source, a destination of the same shape, and its threading.
 type LibblurCall<'a> = dyn Fn(
@@ -334,14 +334,12 @@ impl FastFilter for UnsharpMask {
         };
         let layout = Layout::of(image);
         let (src, soft) = (image.as_raw(), blurred.as_raw());
-        let mut out = vec![0; src.len()];
         let row_len = layout.row_len();
         // amount in 1/4096ths: integer lanes, and at most 1/8192 off per level of detail.
         let gain = (amount * 4096.0).round() as i32;
         let threshold = i32::from(threshold);
-        for_bands(
-            &mut out,
-            row_len,
+        Ok(fill_bands(
+            image,
             #[inline(always)]
             |rows, band| {
                 let span = rows.start * row_len..rows.end * row_len;
@@ -359,8 +357,7 @@ impl FastFilter for UnsharpMask {
                     super::restore_alpha(band, src, layout.channels);
                 }
             },
-        );
-        Ok(buffer(layout.width, layout.height, out))
+        ))
     }
     // ANCHOR_END: unsharp_fast
 }

@@ -8,7 +8,7 @@ use session01_image_basics::filters::{Crop, Flip, Resize, Rotate};
 use session01_image_basics::pixels::{Buffer, Pixel8};
 use session01_image_basics::{FilterError, PixelFilter};
 
-use super::{FastFilter, Layout, Tolerance, buffer, for_bands, with_channels};
+use super::{FastFilter, Layout, Tolerance, buffer, fill_bands, for_bands, with_channels};
 
 impl FastFilter for Resize {
     /// fast_image_resize samples the same Lanczos, bilinear and nearest kernels with
@@ -103,10 +103,8 @@ impl FastFilter for Crop {
 fn turn<P: Pixel8>(image: &Buffer<P>, mirror: bool, upside_down: bool) -> Buffer<P> {
     let layout = Layout::of(image);
     let (src, row_len, height) = (image.as_raw(), layout.row_len(), layout.height);
-    let mut out = vec![0; src.len()];
-    for_bands(
-        &mut out,
-        row_len,
+    fill_bands(
+        image,
         #[inline(always)]
         |rows, band| {
             for (y, dst) in rows.zip(band.chunks_exact_mut(row_len)) {
@@ -123,8 +121,7 @@ fn turn<P: Pixel8>(image: &Buffer<P>, mirror: bool, upside_down: bool) -> Buffer
                 }
             }
         },
-    );
-    buffer(layout.width, height, out)
+    )
 }
 
 /// Output rows a quarter turn writes together: their pixels come from one short run of

@@ -198,6 +198,17 @@ pub(crate) fn for_bands(
 }
 // ANCHOR_END: bands
 
+/// A new image shaped like `image`, its bands of rows written by `fill` in parallel.
+pub(crate) fn fill_bands<P: Pixel8>(
+    image: &Buffer<P>,
+    fill: impl Fn(Range<usize>, &mut [u8]) + Send + Sync,
+) -> Buffer<P> {
+    let layout = Layout::of(image);
+    let mut out = vec![0; image.as_raw().len()];
+    for_bands(&mut out, layout.row_len(), fill);
+    buffer(layout.width, layout.height, out)
+}
+
 /// Runs `$body` with the const `$cn` bound to the channel count (1 to 4), so loops over
 /// pixels see a constant stride and vectorise.
 macro_rules! with_channels {

@@ -9,7 +9,7 @@ use session01_image_basics::FilterError;
 use session01_image_basics::filters::{Edges, Sharpen};
 use session01_image_basics::pixels::{Buffer, Pixel8};
 
-use super::{FastFilter, Layout, Tolerance, buffer, for_bands, restore_alpha, with_channels};
+use super::{FastFilter, Layout, Tolerance, fill_bands, for_bands, restore_alpha, with_channels};
 
 /// Row `y + dy` of `samples`, clamped into the image.
 fn row(samples: &[u8], row_len: usize, height: usize, y: usize, dy: isize) -> &[u8] {
@@ -26,7 +26,6 @@ impl FastFilter for Sharpen {
         let layout = Layout::of(image);
         let (row_len, height, c) = (layout.row_len(), layout.height, layout.channels);
         let src = image.as_raw();
-        let mut out = vec![0; src.len()];
         // out = v + amount * (4 v - up - down - left - right), amount in 1/4096ths.
         let gain = (self.amount() * 4096.0).round() as i32;
         let sharpen = move |v: u8, up: u8, down: u8, left: u8, right: u8| -> u8 {
@@ -35,9 +34,8 @@ impl FastFilter for Sharpen {
                 4 * v - i32::from(up) - i32::from(down) - i32::from(left) - i32::from(right);
             (v + ((gain * laplacian + 2048) >> 12)).clamp(0, 255) as u8
         };
-        for_bands(
-            &mut out,
-            row_len,
+        Ok(fill_bands(
+            image,
             #[inline(always)]
             |rows, band| {
                 for (y, dst) in rows.zip(band.chunks_exact_mut(row_len)) {
@@ -68,8 +66,7 @@ impl FastFilter for Sharpen {
                     }
                 }
             },
-        );
-        Ok(buffer(layout.width, height, out))
+        ))
     }
     // ANCHOR_END: sharpen_fast
 }
@@ -99,11 +96,9 @@ impl FastFilter for Edges {
             },
         );
         // 2. Per output row: column sums, then gradients, then magnitudes.
-        let mut out = vec![0; src.len()];
         let row_len = layout.row_len();
-        for_bands(
-            &mut out,
-            row_len,
+        Ok(fill_bands(
+            image,
             #[inline(always)]
             |rows, band| {
                 let mut smooth = vec![0i16; width]; // up + 2 mid + down
@@ -132,8 +127,7 @@ impl FastFilter for Edges {
                     with_channels!(c, CN => spread_row::<CN>(&magnitude, source, dst));
                 }
             },
-        );
-        Ok(buffer(width, height, out))
+        ))
     }
     // ANCHOR_END: sobel_fast
 }

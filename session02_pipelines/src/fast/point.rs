@@ -4,7 +4,7 @@ use session01_image_basics::filters::{Brightness, Contrast, Grayscale, Invert, T
 use session01_image_basics::pixels::{Buffer, Pixel8};
 use session01_image_basics::{FilterError, PixelFilter, PointOp};
 
-use super::{FastFilter, Layout, Tolerance, buffer, for_bands, luma, luma_x1000, with_channels};
+use super::{FastFilter, Layout, Tolerance, fill_bands, luma, luma_x1000, with_channels};
 
 /// Applies `ops` in order to the colour samples of `samples`, rows of pixels of `channels`
 /// samples whose last is alpha when `alpha` is set.
@@ -80,18 +80,15 @@ fn threshold<const CN: usize>(samples: &mut [u8], level: u8) {
 pub(crate) fn run_ops<P: Pixel8>(ops: &[PointOp], image: &Buffer<P>) -> Buffer<P> {
     let layout = Layout::of(image);
     let src = image.as_raw();
-    let mut out = vec![0; src.len()];
     let row_len = layout.row_len();
-    for_bands(
-        &mut out,
-        row_len,
+    fill_bands(
+        image,
         #[inline(always)]
         |rows, band| {
             band.copy_from_slice(&src[rows.start * row_len..rows.end * row_len]);
             apply_in_place(ops, band, layout.channels, layout.alpha);
         },
-    );
-    buffer(layout.width, layout.height, out)
+    )
 }
 
 /// Point filters run their own [`PointOp`] through [`apply_in_place`].
