@@ -9,7 +9,7 @@
 //! | [`pipeline`] | [`Pipeline`]: filters in order, itself a `Filter`; point operations fused into one pass |
 //! | [`spec`] | the filter-spec language (text and JSON) and errors that point at the token |
 //! | [`registry`] | every filter with its parameters, types, defaults and ranges, as text or JSON |
-//! | [`fast`] | every filter again, as fast as OpenCV: rows, integers, rayon bands, SIMD crates |
+//! | [`fast`] | every filter again, fast: rows, integers, rayon bands, SIMD crates |
 //! | [`bench`](mod@bench) | the kernel benchmark on a 3840x2160 frame, JSON for the peer comparison |
 //! | [`exercises`] | the graded exercises: fusion, sliding sums, halo bands, tiled rotation |
 //! | [`batch`] | one pipeline over many images: sequential, threads, rayon or processes |
