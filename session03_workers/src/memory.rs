@@ -1,0 +1,408 @@
+//! [`MemoryQueue`]: the [`Queue`] trait in one process, with everything a real queue owes
+//! its workers: FIFO order, a bound with backpressure, leases that run out, retries and
+//! dead tasks, idempotent completion.
+//!
+//! All state sits behind one mutex, held for microseconds and never across an `.await`.
+//! Waiting (for a task, or for room) uses [`tokio::sync::Notify`]: a waiter registers
+//! *before* it lets go of the lock, so a wake-up between its check and its sleep is not
+//! lost. Leases run out without a background task: every call first returns the tasks
+//! whose lease has passed, and a waiting worker sleeps no longer than the next expiry.
+//!
+//! Records of finished tasks are kept for [`status`](Queue::status) up to a number
+//! ([`MemoryQueue::with_retention`]), oldest forgotten first, so memory stays bounded
+//! however many tasks pass through.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use crate::queue::{Ack, Backpressure, Lease, Queue, QueueConfig, QueueError, QueueStats};
+use crate::task::{Task, TaskError, TaskId, TaskRecord, TaskState};
+use crate::worker::{Capabilities, WorkerId};
+
+/// How many finished records a queue keeps by default.
+pub const DEFAULT_RETENTION: usize = 10_000;
+
+/// A task queue in this process's memory.
+#[derive(Debug)]
+pub struct MemoryQueue {
+    config: QueueConfig,
+    retention: usize,
+    inner: Mutex<Inner>,
+    /// Signalled when a task becomes available.
+    task_ready: Notify,
+    /// Signalled when a waiting task leaves, making room.
+    room: Notify,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    entries: HashMap<TaskId, Entry>,
+    /// Tasks waiting to be reserved, oldest first.
+    waiting: VecDeque<TaskId>,
+    /// Leases by expiry; the receipt number keeps keys unique.
+    expiries: BTreeMap<(Instant, u64), TaskId>,
+    /// Finished tasks, oldest first, for forgetting.
+    finished: VecDeque<TaskId>,
+    next_receipt: u64,
+    stats: QueueStats,
+}
+
+#[derive(Debug)]
+struct Entry {
+    record: TaskRecord,
+    /// The current delivery: its receipt number and expiry.
+    lease: Option<(u64, Instant)>,
+}
+
+impl MemoryQueue {
+    /// A queue with `config`, keeping [`DEFAULT_RETENTION`] finished records.
+    pub fn new(config: QueueConfig) -> Self {
+        Self::with_retention(config, DEFAULT_RETENTION)
+    }
+
+    /// A queue that remembers the last `retention` finished tasks.
+    pub fn with_retention(config: QueueConfig, retention: usize) -> Self {
+        let stats = QueueStats {
+            capacity: config.capacity,
+            ..QueueStats::default()
+        };
+        Self {
+            config,
+            retention,
+            inner: Mutex::new(Inner {
+                stats,
+                ..Inner::default()
+            }),
+            task_ready: Notify::new(),
+            room: Notify::new(),
+        }
+    }
+
+    /// The queue's settings.
+    pub fn config(&self) -> QueueConfig {
+        self.config
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // Every method leaves `Inner` consistent before anything that could panic, so the
+        // data behind a poisoned lock is sound.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Sends a dead task back to the queue with its attempts reset.
+    pub fn requeue(&self, id: TaskId) -> Result<(), QueueError> {
+        let mut inner = self.lock();
+        let entry = inner.entries.get_mut(&id).ok_or(QueueError::NotFound(id))?;
+        entry.record.requeue(Utc::now())?;
+        inner.finished.retain(|t| *t != id);
+        inner.waiting.push_back(id);
+        inner.stats.waiting += 1;
+        drop(inner);
+        self.task_ready.notify_waiters();
+        Ok(())
+    }
+}
+
+impl Inner {
+    /// Returns to the queue every task whose lease has passed.
+    fn expire_leases(&mut self, now: Instant, config: &QueueConfig) -> bool {
+        let mut returned = false;
+        while let Some((&(expiry, receipt), &id)) = self.expiries.first_key_value() {
+            if expiry > now {
+                break;
+            }
+            self.expiries.pop_first();
+            let Some(entry) = self.entries.get_mut(&id) else {
+                continue;
+            };
+            if entry.lease.map(|(r, _)| r) != Some(receipt) {
+                continue;
+            }
+            entry.lease = None;
+            let holder = entry
+                .record
+                .worker
+                .as_ref()
+                .map_or_else(|| "?".to_owned(), ToString::to_string);
+            let error = TaskError::worker(format!(
+                "lease expired: worker {holder} did not finish within {:?}",
+                config.lease
+            ));
+            self.stats.expired_leases += 1;
+            self.after_failure(id, error, config.max_attempts);
+            returned = true;
+        }
+        returned
+    }
+
+    /// Applies a failed attempt to a task that holds no lease any more.
+    fn after_failure(&mut self, id: TaskId, error: TaskError, max_attempts: u32) -> TaskState {
+        let Some(entry) = self.entries.get_mut(&id) else {
+            return TaskState::Dead;
+        };
+        self.stats.in_flight -= 1;
+        let state = match entry.record.fail(error, max_attempts, Utc::now()) {
+            Ok(state) => state,
+            Err(_) => return entry.record.state,
+        };
+        match state {
+            TaskState::Retrying => {
+                self.stats.retried += 1;
+                self.stats.waiting += 1;
+                self.waiting.push_back(id);
+            }
+            TaskState::Failed => self.stats.failed += 1,
+            _ => self.stats.dead += 1,
+        }
+        if state.is_final() {
+            self.finished.push_back(id);
+        }
+        state
+    }
+
+    /// Takes the oldest waiting task `capabilities` allows, if any.
+    fn take(
+        &mut self,
+        worker: &WorkerId,
+        capabilities: &Capabilities,
+        now: Instant,
+        config: &QueueConfig,
+    ) -> Option<Lease> {
+        let position = match capabilities {
+            Capabilities::All => (!self.waiting.is_empty()).then_some(0),
+            _ => self.waiting.iter().position(|id| {
+                self.entries
+                    .get(id)
+                    .is_some_and(|e| capabilities.can_run(&e.record.task.pipeline))
+            }),
+        }?;
+        let id = self.waiting.remove(position)?;
+        let entry = self.entries.get_mut(&id)?;
+        entry.record.start(worker, Utc::now()).ok()?;
+        self.next_receipt += 1;
+        let receipt = self.next_receipt;
+        let expiry = now + config.lease;
+        entry.lease = Some((receipt, expiry));
+        self.expiries.insert((expiry, receipt), id);
+        self.stats.waiting -= 1;
+        self.stats.in_flight += 1;
+        Some(Lease {
+            task: Arc::clone(&entry.record.task),
+            attempt: entry.record.attempts,
+            worker: worker.clone(),
+            receipt: receipt.to_string(),
+            expires_at: wall_clock(now, expiry),
+        })
+    }
+
+    /// The entry of `lease`'s task, its receipt number and expiry, when the lease is still
+    /// the current one.
+    fn current(&mut self, lease: &Lease) -> Result<(&mut Entry, u64, Instant), QueueError> {
+        let lost = || QueueError::LeaseLost {
+            task: lease.task.id,
+            receipt: lease.receipt.clone(),
+        };
+        let entry = self.entries.get_mut(&lease.task.id).ok_or_else(lost)?;
+        match entry.lease {
+            Some((receipt, expiry)) if receipt.to_string() == lease.receipt => {
+                Ok((entry, receipt, expiry))
+            }
+            _ => Err(lost()),
+        }
+    }
+
+    /// Forgets the oldest finished records beyond `retention`.
+    fn forget_old(&mut self, retention: usize) {
+        while self.finished.len() > retention {
+            if let Some(id) = self.finished.pop_front() {
+                self.entries.remove(&id);
+            }
+        }
+    }
+}
+
+/// The wall-clock time of a monotonic instant.
+fn wall_clock(now: Instant, then: Instant) -> DateTime<Utc> {
+    let ahead = then.saturating_duration_since(now);
+    Utc::now() + chrono::Duration::from_std(ahead).unwrap_or(chrono::Duration::zero())
+}
+
+#[async_trait]
+impl Queue for MemoryQueue {
+    // ANCHOR: enqueue
+    async fn enqueue(&self, task: Task, backpressure: Backpressure) -> Result<TaskId, QueueError> {
+        let id = task.id;
+        let task = Arc::new(task);
+        loop {
+            let room = self.room.notified();
+            tokio::pin!(room);
+            {
+                let mut inner = self.lock();
+                if inner.entries.contains_key(&id) {
+                    return Err(QueueError::Duplicate(id));
+                }
+                let full = self
+                    .config
+                    .capacity
+                    .is_some_and(|capacity| inner.waiting.len() >= capacity);
+                if !full {
+                    let record = TaskRecord::new(Arc::clone(&task), Utc::now());
+                    inner.entries.insert(
+                        id,
+                        Entry {
+                            record,
+                            lease: None,
+                        },
+                    );
+                    inner.waiting.push_back(id);
+                    inner.stats.waiting += 1;
+                    inner.stats.enqueued += 1;
+                    drop(inner);
+                    self.task_ready.notify_waiters();
+                    return Ok(id);
+                }
+                if backpressure == Backpressure::Reject {
+                    return Err(QueueError::Full {
+                        capacity: inner.waiting.len(),
+                    });
+                }
+                // Registered while the lock is held: room made after this wakes us.
+                room.as_mut().enable();
+            }
+            room.await;
+        }
+    }
+    // ANCHOR_END: enqueue
+
+    // ANCHOR: reserve
+    async fn reserve(
+        &self,
+        worker: &WorkerId,
+        capabilities: &Capabilities,
+        wait: Duration,
+    ) -> Result<Option<Lease>, QueueError> {
+        let deadline = Instant::now() + wait;
+        loop {
+            let ready = self.task_ready.notified();
+            tokio::pin!(ready);
+            let wake_at = {
+                let mut inner = self.lock();
+                let now = Instant::now();
+                let returned = inner.expire_leases(now, &self.config);
+                let lease = inner.take(worker, capabilities, now, &self.config);
+                inner.forget_old(self.retention);
+                if let Some(lease) = lease {
+                    drop(inner);
+                    self.room.notify_waiters();
+                    if returned {
+                        // Other workers may run the tasks whose leases just ran out.
+                        self.task_ready.notify_waiters();
+                    }
+                    return Ok(Some(lease));
+                }
+                if now >= deadline {
+                    return Ok(None);
+                }
+                ready.as_mut().enable();
+                // Sleep until a task comes, the wait ends, or the next lease runs out.
+                inner
+                    .expiries
+                    .first_key_value()
+                    .map_or(deadline, |(&(expiry, _), _)| expiry.min(deadline))
+            };
+            let _ = tokio::time::timeout_at(wake_at, ready).await;
+        }
+    }
+    // ANCHOR_END: reserve
+
+    async fn renew(&self, lease: &Lease) -> Result<DateTime<Utc>, QueueError> {
+        let mut inner = self.lock();
+        let now = Instant::now();
+        let expiry = now + self.config.lease;
+        let (entry, receipt, old) = inner.current(lease)?;
+        entry.lease = Some((receipt, expiry));
+        inner.expiries.remove(&(old, receipt));
+        inner.expiries.insert((expiry, receipt), lease.task.id);
+        Ok(wall_clock(now, expiry))
+    }
+
+    async fn ack(&self, lease: &Lease) -> Result<Ack, QueueError> {
+        let mut inner = self.lock();
+        let id = lease.task.id;
+        let lost = || QueueError::LeaseLost {
+            task: id,
+            receipt: lease.receipt.clone(),
+        };
+        let entry = inner.entries.get_mut(&id).ok_or_else(lost)?;
+        match entry.record.state {
+            TaskState::Succeeded => return Ok(Ack::Duplicate),
+            // Running under this lease, or under a later one after this one ran out: the
+            // result is the same either way, so the first to finish completes the task.
+            TaskState::Running => {}
+            _ => return Err(lost()),
+        }
+        entry.record.succeed(Utc::now())?;
+        if let Some((receipt, expiry)) = entry.lease.take() {
+            inner.expiries.remove(&(expiry, receipt));
+        }
+        inner.stats.in_flight -= 1;
+        inner.stats.succeeded += 1;
+        inner.finished.push_back(id);
+        Ok(Ack::Completed)
+    }
+
+    async fn nack(&self, lease: &Lease, error: TaskError) -> Result<TaskState, QueueError> {
+        let state = {
+            let mut inner = self.lock();
+            let (entry, receipt, expiry) = inner.current(lease)?;
+            entry.lease = None;
+            inner.expiries.remove(&(expiry, receipt));
+            inner.after_failure(lease.task.id, error, self.config.max_attempts)
+        };
+        if state == TaskState::Retrying {
+            self.task_ready.notify_waiters();
+        }
+        Ok(state)
+    }
+
+    async fn release(&self, lease: &Lease) -> Result<(), QueueError> {
+        {
+            let mut inner = self.lock();
+            let (entry, receipt, expiry) = inner.current(lease)?;
+            entry.record.release()?;
+            entry.lease = None;
+            inner.expiries.remove(&(expiry, receipt));
+            inner.waiting.push_front(lease.task.id);
+            inner.stats.waiting += 1;
+            inner.stats.in_flight -= 1;
+        }
+        self.task_ready.notify_waiters();
+        Ok(())
+    }
+
+    async fn status(&self, id: TaskId) -> Result<Option<TaskRecord>, QueueError> {
+        let mut inner = self.lock();
+        if inner.expire_leases(Instant::now(), &self.config) {
+            drop(inner);
+            self.task_ready.notify_waiters();
+            inner = self.lock();
+        }
+        Ok(inner.entries.get(&id).map(|e| e.record.clone()))
+    }
+
+    async fn stats(&self) -> Result<QueueStats, QueueError> {
+        let mut inner = self.lock();
+        if inner.expire_leases(Instant::now(), &self.config) {
+            drop(inner);
+            self.task_ready.notify_waiters();
+            inner = self.lock();
+        }
+        Ok(inner.stats.clone())
+    }
+}

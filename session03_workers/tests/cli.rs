@@ -1,0 +1,214 @@
+//! The binary: the demo's report and results, JSON logs, bad input, Ctrl-C, the benchmark.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+use session01_image_basics::samples;
+
+fn session03(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_session03_workers"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn the_demo_processes_every_sample_and_reports_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = session03(
+        dir.path(),
+        &[
+            "--workers",
+            "3",
+            "--input",
+            &samples::dir().display().to_string(),
+            "--json",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tasks = report["tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), samples::all().len());
+    for task in tasks {
+        assert_eq!(task["state"], "succeeded", "{task}");
+        assert_eq!(task["attempts"], 1);
+        let output = task["task"]["output"].as_str().unwrap();
+        let file = dir.path().join("output/session03").join(output);
+        let image = image::open(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        assert_eq!(image.width(), 800, "the pipeline resizes to 800 wide");
+    }
+    assert_eq!(report["stats"]["succeeded"], tasks.len());
+    assert_eq!(report["stats"]["workers"], 3);
+    let workers: std::collections::BTreeSet<&str> =
+        tasks.iter().filter_map(|t| t["worker"].as_str()).collect();
+    assert!(!workers.is_empty() && workers.len() <= 3, "{workers:?}");
+}
+
+#[test]
+fn json_logs_carry_the_task_span_on_every_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = samples::path("chelsea.png").display().to_string();
+    let out = session03(
+        dir.path(),
+        &["--input", &photo, "--log-format", "json", "--workers", "1"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<Value> = text(&out.stderr)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}")))
+        .collect();
+    let done = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "task succeeded")
+        .expect("a line for the finished task");
+    assert!(
+        done["fields"]["duration_ms"].as_f64().unwrap() > 0.0,
+        "{done}"
+    );
+    let span = &done["span"];
+    assert_eq!(span["name"], "task");
+    assert_eq!(span["filters"], "resize:width=800|blur:sigma=2|edges");
+    assert_eq!(span["attempt"], 1);
+    assert!(span["task.id"].as_str().unwrap().len() == 36, "{span}");
+    assert!(
+        span["worker.id"].as_str().unwrap().starts_with("w0-"),
+        "{span}"
+    );
+    // The human table still goes to stdout.
+    assert!(text(&out.stdout).contains("throughput tasks/s"));
+}
+
+#[test]
+fn bad_input_fails_its_task_and_the_rest_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    std::fs::copy(samples::path("coffee.png"), input.join("coffee.png")).unwrap();
+    std::fs::write(input.join("broken.png"), b"not a png at all").unwrap();
+    let out = session03(dir.path(), &["--input", "in", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("1 of 2 tasks did not succeed"),
+        "{}",
+        text(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let broken = report["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["task"]["input"] == "inputs/broken.png")
+        .unwrap();
+    assert_eq!(broken["state"], "failed");
+    assert_eq!(broken["attempts"], 1);
+    assert_eq!(broken["error"]["kind"], "job");
+    assert_eq!(report["stats"]["succeeded"], 1);
+}
+
+#[test]
+fn bad_settings_are_refused_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = session03(dir.path(), &["--pipeline", "blur:sigma=2|sharpn"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("unknown filter \"sharpn\""),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = session03(dir.path(), &["--task-timeout", "0"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("--task-timeout must be a positive"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = session03(dir.path(), &["--input", "missing-folder"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("missing-folder"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!dir.path().join("output/session03/results").exists());
+}
+
+#[test]
+fn ctrl_c_stops_taking_tasks_finishes_the_running_one_and_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let frame = dir.path().join("frame.png");
+    samples::generate(1920, 1080).save(&frame).unwrap();
+    let frame = frame.display().to_string();
+    let mut args = vec![
+        "--workers",
+        "1",
+        "--json",
+        "--pipeline",
+        "median:radius=9|blur:sigma=12",
+    ];
+    args.push("--input");
+    args.extend(std::iter::repeat_n(frame.as_str(), 30));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_session03_workers"))
+        .args(&args)
+        .current_dir(dir.path())
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut log = String::new();
+    while !log.contains("all tasks queued") {
+        assert!(
+            stderr.read_line(&mut log).unwrap() > 0,
+            "the demo ended early: {log}"
+        );
+    }
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let out = child.wait_with_output().unwrap();
+    log.push_str(&rest);
+    assert!(log.contains("Ctrl-C: shutting down"), "{log}");
+    assert!(log.contains("worker stopped"), "{log}");
+    assert_eq!(out.status.code(), Some(1), "unfinished tasks are an error");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let states: Vec<&str> = report["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states.len(), 30);
+    assert!(
+        states.iter().all(|s| ["succeeded", "pending"].contains(s)),
+        "{states:?}"
+    );
+    assert!(
+        states.contains(&"pending"),
+        "the shutdown left the queue alone: {states:?}"
+    );
+    assert_eq!(report["stats"]["in_flight"], 0, "the running task finished");
+}
+
+#[test]
+fn the_benchmark_reports_tasks_per_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = session03(dir.path(), &["bench", "--tasks", "5000", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["tasks"], 5000);
+    assert_eq!(result["workers"], 2);
+    assert!(result["tasks_per_second"].as_f64().unwrap() > 0.0);
+}
