@@ -144,7 +144,7 @@ pub trait Worker: Send + Sync + 'static {
     /// Runs the task to the end: its result is stored when this returns `Ok`.
     ///
     /// Return a job failure for a bad task and a worker failure for anything a retry could
-    /// fix. CPU-heavy work must leave the async threads (`spawn_blocking`); a panic is
+    /// fix. CPU-heavy work must leave the async threads ([`run_blocking`]); a panic is
     /// caught by the pool and counts as a worker failure.
     async fn process(&self, task: &Task) -> Result<(), TaskError>;
 }
@@ -200,18 +200,13 @@ impl Worker for ImageWorker {
         let pipeline = task.pipeline.clone();
         let limits = self.limits;
         // Decoding, filtering and encoding take milliseconds of CPU: off the async threads.
-        let work = tokio::task::spawn_blocking(move || {
+        let bytes = run_blocking(move || {
             let pipeline = pipeline.build().map_err(TaskError::job)?;
             let image = decode(&input, &limits).map_err(TaskError::job)?;
             let filtered = pipeline.apply(&image).map_err(TaskError::job)?;
             encode(&filtered, format).map_err(TaskError::job)
-        });
-        let bytes = match work.await {
-            Ok(result) => result?,
-            // Let the pool see the panic as it is: it catches and reports it.
-            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
-            Err(error) => return Err(TaskError::worker(error)),
-        };
+        })
+        .await?;
         self.blobs
             .put(&task.output, Bytes::from(bytes))
             .await
@@ -219,6 +214,23 @@ impl Worker for ImageWorker {
     }
     // ANCHOR_END: image_worker
 }
+
+// ANCHOR: run_blocking
+/// Runs CPU-heavy `work` on tokio's blocking threads, so the async threads stay free to
+/// renew leases and take other tasks.
+///
+/// A panic in `work` resumes in the caller, so the pool catches and reports it like a
+/// panic anywhere else in a worker.
+pub async fn run_blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, TaskError> + Send + 'static,
+) -> Result<T, TaskError> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result,
+        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+        Err(error) => Err(TaskError::worker(error)),
+    }
+}
+// ANCHOR_END: run_blocking
 
 /// A worker that does nothing: what is left to measure is the queue and the pool.
 #[derive(Debug, Clone, Copy, Default)]

@@ -116,27 +116,22 @@ fn bad_input_fails_its_task_and_the_rest_succeed() {
 #[test]
 fn bad_settings_are_refused_before_any_work() {
     let dir = tempfile::tempdir().unwrap();
-    let out = session03(dir.path(), &["--pipeline", "blur:sigma=2|sharpn"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("unknown filter \"sharpn\""),
-        "{}",
-        text(&out.stderr)
-    );
-    let out = session03(dir.path(), &["--task-timeout", "0"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("--task-timeout must be a positive"),
-        "{}",
-        text(&out.stderr)
-    );
-    let out = session03(dir.path(), &["--input", "missing-folder"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("missing-folder"),
-        "{}",
-        text(&out.stderr)
-    );
+    for (args, expected) in [
+        (
+            &["--pipeline", "blur:sigma=2|sharpn"][..],
+            "unknown filter \"sharpn\"",
+        ),
+        (
+            &["--task-timeout", "0"],
+            "--task-timeout must be a positive",
+        ),
+        (&["--input", "missing-folder"], "missing-folder"),
+    ] {
+        let out = session03(dir.path(), args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
     assert!(!dir.path().join("output/session03/results").exists());
 }
 

@@ -1,6 +1,8 @@
 //! The worker pool with real workers on a real runtime: exactly-once completion under load,
 //! panics, timeouts, graceful shutdown, health and statistics, and real images end to end.
 
+mod common;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -8,25 +10,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use common::put;
 use session02_pipelines::PipelineSpec;
 use session03_workers::queue::wait_idle;
 use session03_workers::{
     Ack, Backpressure, BlobKey, BlobStore, Capabilities, FailureKind, ImageWorker, Lease,
     MemoryBlobStore, MemoryQueue, PoolConfig, Queue, QueueConfig, QueueError, QueueStats, Task,
-    TaskError, TaskId, TaskRecord, TaskState, Worker, WorkerId, WorkerPool,
+    TaskError, TaskId, TaskRecord, TaskState, Worker, WorkerId, WorkerPool, worker::run_blocking,
 };
-
-fn task(pipeline: &str) -> Task {
-    let spec = if pipeline.is_empty() {
-        PipelineSpec {
-            filters: Vec::new(),
-        }
-    } else {
-        PipelineSpec::parse(pipeline).unwrap()
-    };
-    let key = BlobKey::new("in/x.png").unwrap();
-    Task::new(spec, key.clone(), key)
-}
 
 fn pool_config(workers: usize) -> PoolConfig {
     PoolConfig {
@@ -60,6 +51,13 @@ impl Worker for Counting {
         *self.runs.lock().unwrap().entry(task.id).or_default() += 1;
         match task.filters().next() {
             Some("invert") => panic!("the invert stage exploded"),
+            // A panic in CPU work on a blocking thread, as in a filter of `ImageWorker`.
+            Some("grayscale") => {
+                run_blocking(|| -> Result<(), TaskError> {
+                    panic!("a filter panicked on its blocking thread")
+                })
+                .await
+            }
             Some("threshold") => Err(TaskError::job("threshold refused this image")),
             Some("median") => {
                 // Hangs far beyond any timeout; only the pool's timeout ends it.
@@ -81,7 +79,7 @@ async fn ten_thousand_tasks_through_eight_workers_each_complete_exactly_once() {
     let pool = WorkerPool::start(queue.clone(), worker.clone(), pool_config(8));
     let mut ids = Vec::new();
     for _ in 0..10_000 {
-        ids.push(queue.enqueue(task(""), Backpressure::Wait).await.unwrap());
+        ids.push(put(&*queue, "").await);
     }
     wait_idle(&*queue, Duration::from_millis(5)).await.unwrap();
     let report = pool.shutdown(Duration::from_secs(5)).await;
@@ -105,18 +103,11 @@ async fn a_panicking_task_does_not_kill_the_pool_and_ends_with_the_panic_as_reas
     let queue = queue_with(Duration::from_secs(30), 2);
     let worker = Arc::new(Counting::default());
     let pool = WorkerPool::start(queue.clone(), worker.clone(), pool_config(2));
-    let doomed = queue
-        .enqueue(task("invert"), Backpressure::Wait)
-        .await
-        .unwrap();
+    let doomed = put(&*queue, "invert").await;
+    let blocking = put(&*queue, "grayscale").await;
     let mut fine = Vec::new();
     for _ in 0..20 {
-        fine.push(
-            queue
-                .enqueue(task("blur"), Backpressure::Wait)
-                .await
-                .unwrap(),
-        );
+        fine.push(put(&*queue, "blur").await);
     }
     wait_idle(&*queue, Duration::from_millis(5)).await.unwrap();
 
@@ -134,18 +125,25 @@ async fn a_panicking_task_does_not_kill_the_pool_and_ends_with_the_panic_as_reas
         "{}",
         error.message
     );
+    let record = queue.status(blocking).await.unwrap().unwrap();
+    assert_eq!((record.state, record.attempts), (TaskState::Dead, 2));
+    let message = record.error.unwrap().message;
+    assert!(
+        message.contains("panicked on its blocking thread"),
+        "{message}"
+    );
     for id in fine {
         let state = queue.status(id).await.unwrap().unwrap().state;
         assert_eq!(state, TaskState::Succeeded);
     }
     let stats = pool.stats();
-    assert_eq!((stats.succeeded, stats.retried, stats.dead), (20, 1, 1));
-    assert_eq!(stats.replaced, 2, "each panicking worker is replaced");
+    assert_eq!((stats.succeeded, stats.retried, stats.dead), (20, 2, 2));
+    assert_eq!(stats.replaced, 4, "each panicking worker is replaced");
     let health = pool.health();
     assert!(health.live && health.ready, "{health:?}");
 
     // The pool still works after the panics.
-    let later = queue.enqueue(task(""), Backpressure::Wait).await.unwrap();
+    let later = put(&*queue, "").await;
     wait_idle(&*queue, Duration::from_millis(5)).await.unwrap();
     let state = queue.status(later).await.unwrap().unwrap().state;
     assert_eq!(state, TaskState::Succeeded);
@@ -161,14 +159,8 @@ async fn job_failures_fail_once_and_timeouts_are_worker_failures() {
         ..pool_config(2)
     };
     let pool = WorkerPool::start(queue.clone(), worker.clone(), config);
-    let refused = queue
-        .enqueue(task("threshold"), Backpressure::Wait)
-        .await
-        .unwrap();
-    let hanging = queue
-        .enqueue(task("median"), Backpressure::Wait)
-        .await
-        .unwrap();
+    let refused = put(&*queue, "threshold").await;
+    let hanging = put(&*queue, "median").await;
     wait_idle(&*queue, Duration::from_millis(5)).await.unwrap();
 
     let record = queue.status(refused).await.unwrap().unwrap();
@@ -199,7 +191,7 @@ async fn graceful_shutdown_finishes_or_returns_every_task() {
     let pool = WorkerPool::start(queue.clone(), slow.clone(), pool_config(4));
     let mut ids = Vec::new();
     for _ in 0..40 {
-        ids.push(queue.enqueue(task(""), Backpressure::Wait).await.unwrap());
+        ids.push(put(&*queue, "").await);
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(queue.stats().await.unwrap().in_flight, 4);
@@ -247,7 +239,7 @@ async fn long_tasks_keep_their_lease_by_renewing_it() {
         ..Counting::default()
     });
     let pool = WorkerPool::start(queue.clone(), slow.clone(), pool_config(2));
-    let id = queue.enqueue(task(""), Backpressure::Wait).await.unwrap();
+    let id = put(&*queue, "").await;
     wait_idle(&*queue, Duration::from_millis(5)).await.unwrap();
     pool.shutdown(Duration::from_secs(5)).await;
     let record = queue.status(id).await.unwrap().unwrap();
@@ -320,7 +312,7 @@ async fn health_reports_a_failing_queue_and_recovers() {
     );
 
     queue.failures_left.store(0, Ordering::SeqCst);
-    let id = queue.enqueue(task(""), Backpressure::Wait).await.unwrap();
+    let id = put(&*queue, "").await;
     wait_idle(&*queue, Duration::from_millis(5)).await.unwrap();
     assert_eq!(
         queue.status(id).await.unwrap().unwrap().state,
@@ -341,12 +333,9 @@ async fn stats_count_durations_throughput_and_utilisation() {
     });
     let pool = WorkerPool::start(queue.clone(), worker, pool_config(2));
     for _ in 0..20 {
-        queue.enqueue(task(""), Backpressure::Wait).await.unwrap();
+        put(&*queue, "").await;
     }
-    queue
-        .enqueue(task("threshold"), Backpressure::Wait)
-        .await
-        .unwrap();
+    put(&*queue, "threshold").await;
     wait_idle(&*queue, Duration::from_millis(5)).await.unwrap();
     let stats = pool.stats();
     assert_eq!(

@@ -1,26 +1,16 @@
 //! The in-memory queue against the `Queue` contract: FIFO, backpressure, leases that run
 //! out, retries, idempotent completion, routing by capability, bounded memory.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use session02_pipelines::PipelineSpec;
+use common::{put, take, task};
 use session03_workers::{
-    Ack, Backpressure, BlobKey, Capabilities, FailureKind, MemoryQueue, Queue, QueueConfig,
-    QueueError, Task, TaskError, TaskState, WorkerId,
+    Ack, Backpressure, Capabilities, FailureKind, MemoryQueue, Queue, QueueConfig, QueueError,
+    TaskError, TaskState, WorkerId,
 };
-
-fn task(pipeline: &str) -> Task {
-    let spec = if pipeline.is_empty() {
-        PipelineSpec {
-            filters: Vec::new(),
-        }
-    } else {
-        PipelineSpec::parse(pipeline).unwrap()
-    };
-    let key = BlobKey::new("in/x.png").unwrap();
-    Task::new(spec, key.clone(), key)
-}
 
 fn queue(lease_ms: u64, max_attempts: u32, capacity: Option<usize>) -> Arc<MemoryQueue> {
     Arc::new(MemoryQueue::new(QueueConfig {
@@ -46,28 +36,18 @@ async fn first_in_first_out() {
     }
     let worker = WorkerId::named("w");
     for id in ids {
-        let lease = queue
-            .reserve(&worker, &Capabilities::All, NOW)
-            .await
-            .unwrap()
-            .unwrap();
+        let lease = take(&*queue, &worker).await.unwrap();
         assert_eq!(lease.task.id, id);
         assert_eq!(lease.attempt, 1);
     }
-    assert!(
-        queue
-            .reserve(&worker, &Capabilities::All, NOW)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(take(&*queue, &worker).await.is_none());
 }
 
 #[tokio::test]
 async fn a_full_queue_refuses_or_makes_the_producer_wait() {
     let queue = queue(10_000, 3, Some(2));
     queue.enqueue(task(""), Backpressure::Reject).await.unwrap();
-    queue.enqueue(task(""), Backpressure::Wait).await.unwrap();
+    put(&*queue, "").await;
     let refused = queue.enqueue(task(""), Backpressure::Reject).await;
     assert_eq!(refused, Err(QueueError::Full { capacity: 2 }));
 
@@ -86,11 +66,7 @@ async fn a_full_queue_refuses_or_makes_the_producer_wait() {
 
     // Reserving a task makes room: the producer goes on.
     let worker = WorkerId::named("w");
-    queue
-        .reserve(&worker, &Capabilities::All, NOW)
-        .await
-        .unwrap()
-        .unwrap();
+    take(&*queue, &worker).await.unwrap();
     let id = tokio::time::timeout(Duration::from_secs(5), producer)
         .await
         .expect("the producer is woken when there is room")
@@ -104,16 +80,9 @@ async fn a_full_queue_refuses_or_makes_the_producer_wait() {
 #[tokio::test]
 async fn an_expired_lease_returns_the_task_to_another_worker() {
     let queue = queue(100, 3, None);
-    let id = queue
-        .enqueue(task("blur"), Backpressure::Wait)
-        .await
-        .unwrap();
+    let id = put(&*queue, "blur").await;
     let stuck = WorkerId::named("stuck");
-    let first = queue
-        .reserve(&stuck, &Capabilities::All, NOW)
-        .await
-        .unwrap()
-        .unwrap();
+    let first = take(&*queue, &stuck).await.unwrap();
     assert!(
         queue
             .reserve(&WorkerId::named("other"), &Capabilities::All, NOW)
@@ -155,13 +124,9 @@ async fn an_expired_lease_returns_the_task_to_another_worker() {
 #[tokio::test]
 async fn a_renewed_lease_keeps_the_task() {
     let queue = queue(200, 3, None);
-    let id = queue.enqueue(task(""), Backpressure::Wait).await.unwrap();
+    let id = put(&*queue, "").await;
     let worker = WorkerId::named("w");
-    let lease = queue
-        .reserve(&worker, &Capabilities::All, NOW)
-        .await
-        .unwrap()
-        .unwrap();
+    let lease = take(&*queue, &worker).await.unwrap();
     for _ in 0..5 {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let expires = queue.renew(&lease).await.unwrap();
@@ -177,25 +142,14 @@ async fn a_renewed_lease_keeps_the_task() {
 async fn worker_failures_retry_then_die_and_job_failures_do_not_retry() {
     let queue = queue(10_000, 2, None);
     let worker = WorkerId::named("w");
-    let flaky = queue
-        .enqueue(task("edges"), Backpressure::Wait)
-        .await
-        .unwrap();
-    let lease = queue
-        .reserve(&worker, &Capabilities::All, NOW)
-        .await
-        .unwrap()
-        .unwrap();
+    let flaky = put(&*queue, "edges").await;
+    let lease = take(&*queue, &worker).await.unwrap();
     let state = queue
         .nack(&lease, TaskError::worker("crashed"))
         .await
         .unwrap();
     assert_eq!(state, TaskState::Retrying);
-    let lease = queue
-        .reserve(&worker, &Capabilities::All, NOW)
-        .await
-        .unwrap()
-        .unwrap();
+    let lease = take(&*queue, &worker).await.unwrap();
     assert_eq!((lease.task.id, lease.attempt), (flaky, 2));
     let state = queue
         .nack(&lease, TaskError::worker("crashed again"))
@@ -205,27 +159,14 @@ async fn worker_failures_retry_then_die_and_job_failures_do_not_retry() {
     let record = queue.status(flaky).await.unwrap().unwrap();
     assert_eq!(record.error.unwrap().message, "crashed again");
 
-    let bad = queue
-        .enqueue(task("edges"), Backpressure::Wait)
-        .await
-        .unwrap();
-    let lease = queue
-        .reserve(&worker, &Capabilities::All, NOW)
-        .await
-        .unwrap()
-        .unwrap();
+    let bad = put(&*queue, "edges").await;
+    let lease = take(&*queue, &worker).await.unwrap();
     let state = queue
         .nack(&lease, TaskError::job("not an image"))
         .await
         .unwrap();
     assert_eq!(state, TaskState::Failed);
-    assert!(
-        queue
-            .reserve(&worker, &Capabilities::All, NOW)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(take(&*queue, &worker).await.is_none());
     let record = queue.status(bad).await.unwrap().unwrap();
     assert_eq!(
         (record.attempts, record.error.unwrap().kind),
@@ -238,11 +179,7 @@ async fn worker_failures_retry_then_die_and_job_failures_do_not_retry() {
 
     // A person sends the dead task back.
     queue.requeue(flaky).unwrap();
-    let lease = queue
-        .reserve(&worker, &Capabilities::All, NOW)
-        .await
-        .unwrap()
-        .unwrap();
+    let lease = take(&*queue, &worker).await.unwrap();
     assert_eq!((lease.task.id, lease.attempt), (flaky, 1));
     assert!(queue.requeue(bad).is_err(), "only dead tasks go back");
 }
@@ -250,14 +187,8 @@ async fn worker_failures_retry_then_die_and_job_failures_do_not_retry() {
 #[tokio::test]
 async fn tasks_go_only_to_workers_that_can_run_them() {
     let queue = queue(10_000, 3, None);
-    let sharpen = queue
-        .enqueue(task("sharpen|edges"), Backpressure::Wait)
-        .await
-        .unwrap();
-    let resize = queue
-        .enqueue(task("resize:width=10|blur"), Backpressure::Wait)
-        .await
-        .unwrap();
+    let sharpen = put(&*queue, "sharpen|edges").await;
+    let resize = put(&*queue, "resize:width=10|blur").await;
     let resizer: Capabilities = "resize,blur,brightness".parse().unwrap();
     let lease = queue
         .reserve(&WorkerId::named("resizer"), &resizer, NOW)
@@ -301,7 +232,7 @@ async fn a_waiting_worker_wakes_when_a_task_arrives() {
         })
     };
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let id = queue.enqueue(task(""), Backpressure::Wait).await.unwrap();
+    let id = put(&*queue, "").await;
     let lease = tokio::time::timeout(Duration::from_secs(5), waiter)
         .await
         .expect("woken well before its 30 s wait ends")
@@ -314,22 +245,14 @@ async fn a_waiting_worker_wakes_when_a_task_arrives() {
 #[tokio::test]
 async fn released_tasks_wait_at_the_front_without_a_failure() {
     let queue = queue(10_000, 1, None);
-    let first = queue.enqueue(task(""), Backpressure::Wait).await.unwrap();
-    queue.enqueue(task(""), Backpressure::Wait).await.unwrap();
+    let first = put(&*queue, "").await;
+    put(&*queue, "").await;
     let worker = WorkerId::named("w");
-    let lease = queue
-        .reserve(&worker, &Capabilities::All, NOW)
-        .await
-        .unwrap()
-        .unwrap();
+    let lease = take(&*queue, &worker).await.unwrap();
     queue.release(&lease).await.unwrap();
     let record = queue.status(first).await.unwrap().unwrap();
     assert_eq!((record.state, record.error), (TaskState::Pending, None));
-    let again = queue
-        .reserve(&worker, &Capabilities::All, NOW)
-        .await
-        .unwrap()
-        .unwrap();
+    let again = take(&*queue, &worker).await.unwrap();
     assert_eq!(again.task.id, first, "released tasks go first");
     assert!(
         queue.release(&lease).await.is_err(),
@@ -364,12 +287,8 @@ async fn finished_records_are_forgotten_oldest_first() {
     let worker = WorkerId::named("w");
     let mut ids = Vec::new();
     for _ in 0..300 {
-        ids.push(queue.enqueue(task(""), Backpressure::Wait).await.unwrap());
-        let lease = queue
-            .reserve(&worker, &Capabilities::All, NOW)
-            .await
-            .unwrap()
-            .unwrap();
+        ids.push(put(&*queue, "").await);
+        let lease = take(&*queue, &worker).await.unwrap();
         queue.ack(&lease).await.unwrap();
     }
     assert!(
