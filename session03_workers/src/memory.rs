@@ -210,7 +210,7 @@ impl Inner {
         };
         let entry = self.entries.get_mut(&lease.task.id).ok_or_else(lost)?;
         match entry.lease {
-            Some((receipt, expiry)) if receipt.to_string() == lease.receipt => {
+            Some((receipt, expiry)) if lease.receipt.parse() == Ok(receipt) => {
                 Ok((entry, receipt, expiry))
             }
             _ => Err(lost()),
@@ -269,7 +269,7 @@ impl Queue for MemoryQueue {
                 }
                 if backpressure == Backpressure::Reject {
                     return Err(QueueError::Full {
-                        capacity: inner.waiting.len(),
+                        capacity: self.config.capacity.unwrap_or_default(),
                     });
                 }
                 // Registered while the lock is held: room made after this wakes us.

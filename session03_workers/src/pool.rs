@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, error, info, info_span, warn};
 
@@ -180,6 +181,14 @@ impl WorkerPool {
     // ANCHOR_END: shutdown
 }
 
+impl Drop for WorkerPool {
+    /// A pool dropped without [`shutdown`](WorkerPool::shutdown) stops taking tasks; the
+    /// running ones finish in the background.
+    fn drop(&mut self) {
+        self.shared.stop_taking.cancel();
+    }
+}
+
 /// Starts the slots and replaces any whose loop panics, until shutdown.
 async fn supervise(shared: Arc<Shared>, queue: Arc<dyn Queue>, worker: Arc<dyn Worker>) {
     let mut slots = JoinSet::new();
@@ -288,6 +297,7 @@ async fn run_task(
         let renew_every = lease_time_left(&lease) / 3;
         let mut renew =
             tokio::time::interval_at(tokio::time::Instant::now() + renew_every, renew_every);
+        renew.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut panicked = false;
         let result = loop {
             tokio::select! {

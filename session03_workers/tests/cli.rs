@@ -149,7 +149,7 @@ fn ctrl_c_stops_taking_tasks_finishes_the_running_one_and_reports() {
         "median:radius=9|blur:sigma=12",
     ];
     args.push("--input");
-    args.extend(std::iter::repeat_n(frame.as_str(), 30));
+    args.extend(std::iter::repeat_n(frame.as_str(), 60));
     let mut child = Command::new(env!("CARGO_BIN_EXE_session03_workers"))
         .args(&args)
         .current_dir(dir.path())
@@ -185,7 +185,7 @@ fn ctrl_c_stops_taking_tasks_finishes_the_running_one_and_reports() {
         .iter()
         .map(|t| t["state"].as_str().unwrap())
         .collect();
-    assert_eq!(states.len(), 30);
+    assert_eq!(states.len(), 60);
     assert!(
         states.iter().all(|s| ["succeeded", "pending"].contains(s)),
         "{states:?}"

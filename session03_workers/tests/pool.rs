@@ -181,11 +181,18 @@ async fn job_failures_fail_once_and_timeouts_are_worker_failures() {
     pool.shutdown(Duration::from_secs(5)).await;
 }
 
+/// Waits until `n` tasks are running.
+async fn until_in_flight(queue: &MemoryQueue, n: usize) {
+    while queue.stats().await.unwrap().in_flight < n {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graceful_shutdown_finishes_or_returns_every_task() {
     let queue = queue_with(Duration::from_secs(30), 3);
     let slow = Arc::new(Counting {
-        sleep: Duration::from_millis(300),
+        sleep: Duration::from_secs(1),
         ..Counting::default()
     });
     let pool = WorkerPool::start(queue.clone(), slow.clone(), pool_config(4));
@@ -193,8 +200,7 @@ async fn graceful_shutdown_finishes_or_returns_every_task() {
     for _ in 0..40 {
         ids.push(put(&*queue, "").await);
     }
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(queue.stats().await.unwrap().in_flight, 4);
+    until_in_flight(&*queue, 4).await;
 
     // A grace long enough: the four running tasks finish, nothing else starts.
     let report = pool.shutdown(Duration::from_secs(10)).await;
@@ -208,7 +214,7 @@ async fn graceful_shutdown_finishes_or_returns_every_task() {
 
     // A grace too short: the running tasks go back to the queue, with no failure.
     let pool = WorkerPool::start(queue.clone(), slow.clone(), pool_config(4));
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    until_in_flight(&*queue, 4).await;
     let report = pool.shutdown(Duration::from_millis(50)).await;
     assert!(!report.clean);
     assert_eq!(report.released, 4);
@@ -232,10 +238,11 @@ async fn graceful_shutdown_finishes_or_returns_every_task() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn long_tasks_keep_their_lease_by_renewing_it() {
-    // A 150 ms lease and a 600 ms task: without renewals the task would be handed out again.
-    let queue = queue_with(Duration::from_millis(150), 3);
+    // A 600 ms lease and a 2-second task: without renewals the task would be handed out
+    // again.
+    let queue = queue_with(Duration::from_millis(600), 3);
     let slow = Arc::new(Counting {
-        sleep: Duration::from_millis(600),
+        sleep: Duration::from_secs(2),
         ..Counting::default()
     });
     let pool = WorkerPool::start(queue.clone(), slow.clone(), pool_config(2));

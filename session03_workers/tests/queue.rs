@@ -123,12 +123,13 @@ async fn an_expired_lease_returns_the_task_to_another_worker() {
 
 #[tokio::test]
 async fn a_renewed_lease_keeps_the_task() {
-    let queue = queue(200, 3, None);
+    // Five renewals 300 ms apart outlive a 1-second lease several times over.
+    let queue = queue(1000, 3, None);
     let id = put(&*queue, "").await;
     let worker = WorkerId::named("w");
     let lease = take(&*queue, &worker).await.unwrap();
     for _ in 0..5 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
         let expires = queue.renew(&lease).await.unwrap();
         assert!(expires > chrono::Utc::now());
     }
