@@ -200,7 +200,7 @@ async fn graceful_shutdown_finishes_or_returns_every_task() {
     for _ in 0..40 {
         ids.push(put(&*queue, "").await);
     }
-    until_in_flight(&*queue, 4).await;
+    until_in_flight(&queue, 4).await;
 
     // A grace long enough: the four running tasks finish, nothing else starts.
     let report = pool.shutdown(Duration::from_secs(10)).await;
@@ -214,7 +214,7 @@ async fn graceful_shutdown_finishes_or_returns_every_task() {
 
     // A grace too short: the running tasks go back to the queue, with no failure.
     let pool = WorkerPool::start(queue.clone(), slow.clone(), pool_config(4));
-    until_in_flight(&*queue, 4).await;
+    until_in_flight(&queue, 4).await;
     let report = pool.shutdown(Duration::from_millis(50)).await;
     assert!(!report.clean);
     assert_eq!(report.released, 4);
