@@ -62,7 +62,9 @@ pub fn backoff(attempt: u32, base: Duration, cap: Duration, random: f64) -> Dura
         .checked_pow(doublings)
         .and_then(|factor| base.checked_mul(factor))
         .map_or(cap, |ceiling| ceiling.min(cap));
-    ceiling.mul_f64((1.0 + random.clamp(0.0, 1.0)) / 2.0)
+    // Half fixed, half scaled: never above the ceiling, so never an overflow.
+    let half = ceiling / 2;
+    half + half.mul_f64(random.clamp(0.0, 1.0))
 }
 
 /// Exercise 3.3: nearest rank, on a sorted copy.

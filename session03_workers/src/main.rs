@@ -5,6 +5,7 @@
 //! Ctrl-C starts a graceful shutdown: no new tasks, running ones finish (or go back to the
 //! queue after `--shutdown-grace`). Errors go to stderr with exit code 1 (2 for bad usage).
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use session01_image_basics::{cli, samples};
 use session02_pipelines::{PipelineSpec, batch};
 use session03_workers::bench::{self, BenchOptions};
 use session03_workers::logging::{self, LogFormat};
+use session03_workers::queue::MAX_LEASE;
 use session03_workers::{
     Backpressure, BlobKey, BlobStore, FsBlobStore, ImageWorker, MemoryQueue, PoolConfig, PoolStats,
     Queue, QueueConfig, Task, TaskRecord, TaskState, WorkerPool,
@@ -161,12 +163,59 @@ fn run_bench(options: BenchOptions, json: bool) -> Result<String> {
     ))
 }
 
-/// A duration from a flag in seconds, refusing negative and non-finite values.
+/// A duration from a flag in seconds, refusing zero, negative, non-finite and values over a
+/// day.
 fn seconds(flag: &str, value: f64) -> Result<Duration> {
     Duration::try_from_secs_f64(value)
         .ok()
-        .filter(|d| !d.is_zero())
-        .with_context(|| format!("--{flag} must be a positive number of seconds, got {value}"))
+        .filter(|d| !d.is_zero() && *d <= MAX_LEASE)
+        .with_context(|| {
+            format!(
+                "--{flag} must be a positive number of seconds up to {}, got {value}",
+                MAX_LEASE.as_secs()
+            )
+        })
+}
+
+/// A key `prefix/stem.extension` that no earlier call returned: `stem`, then `stem-2` ...
+fn unique_key(
+    prefix: &str,
+    stem: &str,
+    extension: &str,
+    used: &mut HashSet<String>,
+) -> Result<BlobKey> {
+    let mut candidate = format!("{stem}.{extension}");
+    let mut n = 1;
+    while !used.insert(candidate.clone()) {
+        n += 1;
+        candidate = format!("{stem}-{n}.{extension}");
+    }
+    Ok(BlobKey::for_file(prefix, &candidate)?)
+}
+
+/// Resolves on Ctrl-C. The handler is installed before this returns, so a Ctrl-C at any
+/// later moment shuts down gracefully instead of killing the process.
+fn interrupted() -> Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for Ctrl-C")?;
+        Ok(async move {
+            interrupt.recv().await;
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                let _ = tx.send(());
+            }
+        });
+        Ok(async move {
+            let _ = rx.await;
+        })
+    }
 }
 
 /// What the demo reports as JSON.
@@ -198,34 +247,39 @@ async fn demo(cli: &Cli) -> Result<String> {
         poll: Duration::from_millis(200),
     };
     let grace = seconds("shutdown-grace", cli.shutdown_grace)?;
+    let interrupted = interrupted()?;
     let worker = Arc::new(ImageWorker::new(store.clone(), limits));
     let pool = WorkerPool::start(queue.clone(), worker, config);
 
     let mut ids = Vec::new();
-    for input in &inputs {
-        let name = input
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("image");
-        let bytes = tokio::fs::read(input)
-            .await
-            .with_context(|| format!("cannot read {}", input.display()))?;
-        let input_key = BlobKey::for_file("inputs", name)?;
-        store.put(&input_key, bytes.into()).await?;
-        let stem = name.rsplit_once('.').map_or(name, |(stem, _)| stem);
-        let output_key = BlobKey::for_file("results", &format!("{stem}.png"))?;
-        let task = Task::new(spec.clone(), input_key, output_key);
-        ids.push(queue.enqueue(task, Backpressure::Wait).await?);
-    }
-    info!(
-        tasks = ids.len(),
-        workers = config.workers,
-        "all tasks queued"
-    );
-
+    let work = async {
+        let (mut inputs_used, mut results_used) = (HashSet::new(), HashSet::new());
+        for input in &inputs {
+            let name = input
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("image");
+            let (stem, extension) = name.rsplit_once('.').unwrap_or((name, "img"));
+            let bytes = tokio::fs::read(input)
+                .await
+                .with_context(|| format!("cannot read {}", input.display()))?;
+            let input_key = unique_key("inputs", stem, extension, &mut inputs_used)?;
+            store.put(&input_key, bytes.into()).await?;
+            let output_key = unique_key("results", stem, "png", &mut results_used)?;
+            let task = Task::new(spec.clone(), input_key, output_key);
+            ids.push(queue.enqueue(task, Backpressure::Wait).await?);
+        }
+        info!(
+            tasks = ids.len(),
+            workers = config.workers,
+            "all tasks queued"
+        );
+        session03_workers::queue::wait_idle(&*queue, Duration::from_millis(20)).await?;
+        anyhow::Ok(())
+    };
     tokio::select! {
-        idle = session03_workers::queue::wait_idle(&*queue, Duration::from_millis(20)) => idle?,
-        _ = tokio::signal::ctrl_c() => warn!("Ctrl-C: shutting down"),
+        done = work => done?,
+        () = interrupted => warn!("Ctrl-C: shutting down"),
     }
     let shutdown = pool.shutdown(grace).await;
     let mut records = Vec::new();

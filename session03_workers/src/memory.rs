@@ -182,15 +182,16 @@ impl Inner {
                     .is_some_and(|e| capabilities.can_run(&e.record.task.pipeline))
             }),
         }?;
+        let expiry = later(now, config.lease);
         let id = self.waiting.remove(position)?;
+        self.stats.waiting -= 1;
+        // Every waiting id has a pending or retrying record, so neither `?` below returns.
         let entry = self.entries.get_mut(&id)?;
         entry.record.start(worker, Utc::now()).ok()?;
         self.next_receipt += 1;
         let receipt = self.next_receipt;
-        let expiry = now + config.lease;
         entry.lease = Some((receipt, expiry));
         self.expiries.insert((expiry, receipt), id);
-        self.stats.waiting -= 1;
         self.stats.in_flight += 1;
         Some(Lease {
             task: Arc::clone(&entry.record.task),
@@ -227,10 +228,19 @@ impl Inner {
     }
 }
 
+/// `now + duration`, or a year from now when that is further than the clock can count.
+fn later(now: Instant, duration: Duration) -> Instant {
+    now.checked_add(duration)
+        .unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600))
+}
+
 /// The wall-clock time of a monotonic instant.
 fn wall_clock(now: Instant, then: Instant) -> DateTime<Utc> {
-    let ahead = then.saturating_duration_since(now);
-    Utc::now() + chrono::Duration::from_std(ahead).unwrap_or(chrono::Duration::zero())
+    let ahead = chrono::Duration::from_std(then.saturating_duration_since(now))
+        .unwrap_or(chrono::Duration::MAX);
+    Utc::now()
+        .checked_add_signed(ahead)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 #[async_trait]
@@ -287,7 +297,7 @@ impl Queue for MemoryQueue {
         capabilities: &Capabilities,
         wait: Duration,
     ) -> Result<Option<Lease>, QueueError> {
-        let deadline = Instant::now() + wait;
+        let deadline = later(Instant::now(), wait);
         loop {
             let ready = self.task_ready.notified();
             tokio::pin!(ready);
@@ -305,6 +315,10 @@ impl Queue for MemoryQueue {
                         self.task_ready.notify_waiters();
                     }
                     return Ok(Some(lease));
+                }
+                if returned {
+                    // This worker cannot run them, but another may.
+                    self.task_ready.notify_waiters();
                 }
                 if now >= deadline {
                     return Ok(None);
@@ -324,7 +338,11 @@ impl Queue for MemoryQueue {
     async fn renew(&self, lease: &Lease) -> Result<DateTime<Utc>, QueueError> {
         let mut inner = self.lock();
         let now = Instant::now();
-        let expiry = now + self.config.lease;
+        // A lease that has already run out cannot be renewed.
+        if inner.expire_leases(now, &self.config) {
+            self.task_ready.notify_waiters();
+        }
+        let expiry = later(now, self.config.lease);
         let (entry, receipt, old) = inner.current(lease)?;
         entry.lease = Some((receipt, expiry));
         inner.expiries.remove(&(old, receipt));

@@ -126,6 +126,10 @@ pub enum QueueError {
     Unavailable(String),
 }
 
+/// The longest lease a queue accepts: one day. A longer one would keep a dead worker's
+/// task out of reach for longer than anyone waits for it.
+pub const MAX_LEASE: Duration = Duration::from_secs(24 * 3600);
+
 /// Settings every queue takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueueConfig {
@@ -133,7 +137,8 @@ pub struct QueueConfig {
     pub lease: Duration,
     /// How many times a task is started before worker failures make it dead.
     pub max_attempts: u32,
-    /// The most tasks that may wait; `None` for no bound.
+    /// The most new tasks that may wait; `None` for no bound. Retried and released tasks
+    /// go back whatever the count: refusing them would lose them.
     pub capacity: Option<usize>,
 }
 
@@ -169,7 +174,9 @@ pub trait Queue: Send + Sync + fmt::Debug {
     async fn renew(&self, lease: &Lease) -> Result<DateTime<Utc>, QueueError>;
 
     /// Marks the task succeeded. Idempotent: a task that already succeeded stays so
-    /// ([`Ack::Duplicate`]), and a result delivered after its lease ran out still counts.
+    /// ([`Ack::Duplicate`]). A result delivered after its lease ran out still counts while
+    /// the task runs under another worker's lease; once the task is back in the queue it is
+    /// [`QueueError::LeaseLost`], and the task runs again.
     async fn ack(&self, lease: &Lease) -> Result<Ack, QueueError>;
 
     /// Reports a failed attempt; the task becomes Failed, Retrying or Dead by

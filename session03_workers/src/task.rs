@@ -14,15 +14,15 @@
 //! | Running | Failed | a job failure |
 //! | Running | Retrying | a worker failure, with attempts left |
 //! | Running | Dead | a worker failure on the last attempt |
-//! | Running | Pending | the worker shuts down before it finishes, and releases it |
+//! | Running | Pending | the worker shuts down before it finishes, and releases it (the attempt does not count) |
 //! | Dead | Pending | a person requeues it |
 //!
 //! A **job failure** (a corrupt image, a parameter out of range) fails the same way on any
 //! worker, so it is final. A **worker failure** (a panic, a timeout, a lost lease, a store
 //! that did not answer) may not happen again elsewhere, so the task is retried, and after
 //! its last attempt it is *dead*: kept aside, with its error, for a person to look at. A
-//! worker that shuts down before it finishes *releases* the task: back to pending, without
-//! a failure on its record.
+//! worker that shuts down before it finishes *releases* the task: back to pending, with no
+//! failure on its record and the attempt given back.
 
 use std::fmt;
 use std::str::FromStr;
@@ -358,9 +358,11 @@ impl TaskRecord {
     // ANCHOR_END: fail
 
     /// The worker gives the task back unfinished (it is shutting down): Running to Pending,
-    /// without a failure; the attempt still counts.
+    /// without a failure, and the attempt does not count, so restarts never make a task
+    /// dead.
     pub fn release(&mut self) -> Result<(), IllegalTransition> {
         self.go(TaskState::Pending)?;
+        self.attempts = self.attempts.saturating_sub(1);
         self.started_at = None;
         Ok(())
     }
@@ -370,7 +372,10 @@ impl TaskRecord {
         self.go(TaskState::Pending)?;
         self.attempts = 0;
         self.enqueued_at = now;
+        self.started_at = None;
         self.finished_at = None;
+        self.duration_seconds = None;
+        self.error = None;
         Ok(())
     }
 

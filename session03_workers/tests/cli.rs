@@ -207,3 +207,42 @@ fn the_benchmark_reports_tasks_per_second() {
     assert_eq!(result["workers"], 2);
     assert!(result["tasks_per_second"].as_f64().unwrap() > 0.0);
 }
+
+#[test]
+fn inputs_with_the_same_name_keep_their_own_results() {
+    let dir = tempfile::tempdir().unwrap();
+    for (folder, photo) in [("a", "coffee.png"), ("b", "chelsea.png")] {
+        std::fs::create_dir_all(dir.path().join(folder)).unwrap();
+        std::fs::copy(
+            samples::path(photo),
+            dir.path().join(folder).join("photo.png"),
+        )
+        .unwrap();
+    }
+    let out = session03(
+        dir.path(),
+        &[
+            "--input",
+            "a/photo.png",
+            "b/photo.png",
+            "--pipeline",
+            "invert",
+            "--json",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let outputs: Vec<&str> = report["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["task"]["output"].as_str().unwrap())
+        .collect();
+    assert_eq!(outputs, ["results/photo.png", "results/photo-2.png"]);
+    let size = |name: &str| {
+        let image = image::open(dir.path().join("output/session03").join(name)).unwrap();
+        (image.width(), image.height())
+    };
+    assert_eq!(size(outputs[0]), (600, 400), "coffee.png's result");
+    assert_eq!(size(outputs[1]), (451, 300), "chelsea.png's result");
+}

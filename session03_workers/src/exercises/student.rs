@@ -14,7 +14,7 @@ use session02_pipelines::PipelineSpec;
 ///
 /// Items come out highest `priority` first; items of the same priority come out in the
 /// order they went in (first in, first out). `push` and `pop` must not slow down as the
-/// queue grows: no scan of every item per call (the graded tests push 200 000 items).
+/// queue grows: no scan of every item per call (the graded tests push a million items).
 ///
 /// Choose the fields you need; the one below is only a placeholder.
 #[derive(Debug)]
