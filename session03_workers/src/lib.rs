@@ -15,6 +15,7 @@
 //! | [`logging`] | structured logs: a span per task, human or JSON lines |
 //! | [`stats`] | counts, durations (p50, p95), throughput, utilisation |
 //! | [`health`] | liveness and readiness with reasons |
+//! | [`cli`] | what the binaries share: durations from flags, result keys, shutdown signals |
 //! | [`bench`](mod@bench) | the no-op throughput benchmark of the queue and pool |
 //! | [`exercises`] | the graded exercises: your code goes in `src/exercises/student.rs` |
 //!
@@ -55,6 +56,7 @@
 
 pub mod bench;
 pub mod blob;
+pub mod cli;
 pub mod exercises;
 pub mod health;
 pub mod logging;

@@ -18,11 +18,11 @@ use serde::Serialize;
 use session01_image_basics::{cli, samples};
 use session02_pipelines::{PipelineSpec, batch};
 use session03_workers::bench::{self, BenchOptions};
+use session03_workers::cli::{seconds, shutdown_signal, unique_key};
 use session03_workers::logging::{self, LogFormat};
-use session03_workers::queue::MAX_LEASE;
 use session03_workers::{
-    Backpressure, BlobKey, BlobStore, FsBlobStore, ImageWorker, MemoryQueue, PoolConfig, PoolStats,
-    Queue, QueueConfig, Task, TaskRecord, TaskState, WorkerPool,
+    Backpressure, BlobStore, FsBlobStore, ImageWorker, MemoryQueue, PoolConfig, PoolStats, Queue,
+    QueueConfig, Task, TaskRecord, TaskState, WorkerPool,
 };
 use tracing::{info, warn};
 
@@ -163,61 +163,6 @@ fn run_bench(options: BenchOptions, json: bool) -> Result<String> {
     ))
 }
 
-/// A duration from a flag in seconds, refusing zero, negative, non-finite and values over a
-/// day.
-fn seconds(flag: &str, value: f64) -> Result<Duration> {
-    Duration::try_from_secs_f64(value)
-        .ok()
-        .filter(|d| !d.is_zero() && *d <= MAX_LEASE)
-        .with_context(|| {
-            format!(
-                "--{flag} must be a positive number of seconds up to {}, got {value}",
-                MAX_LEASE.as_secs()
-            )
-        })
-}
-
-/// A key `prefix/stem.extension` that no earlier call returned: `stem`, then `stem-2` ...
-fn unique_key(
-    prefix: &str,
-    stem: &str,
-    extension: &str,
-    used: &mut HashSet<String>,
-) -> Result<BlobKey> {
-    let mut candidate = format!("{stem}.{extension}");
-    let mut n = 1;
-    while !used.insert(candidate.clone()) {
-        n += 1;
-        candidate = format!("{stem}-{n}.{extension}");
-    }
-    Ok(BlobKey::for_file(prefix, &candidate)?)
-}
-
-/// Resolves on Ctrl-C. The handler is installed before this returns, so a Ctrl-C at any
-/// later moment shuts down gracefully instead of killing the process.
-fn interrupted() -> Result<impl std::future::Future<Output = ()>> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for Ctrl-C")?;
-        Ok(async move {
-            interrupt.recv().await;
-        })
-    }
-    #[cfg(not(unix))]
-    {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                let _ = tx.send(());
-            }
-        });
-        Ok(async move {
-            let _ = rx.await;
-        })
-    }
-}
-
 /// What the demo reports as JSON.
 #[derive(Debug, Serialize)]
 struct Report {
@@ -247,7 +192,7 @@ async fn demo(cli: &Cli) -> Result<String> {
         poll: Duration::from_millis(200),
     };
     let grace = seconds("shutdown-grace", cli.shutdown_grace)?;
-    let interrupted = interrupted()?;
+    let interrupted = shutdown_signal()?;
     let worker = Arc::new(ImageWorker::new(store.clone(), limits));
     let pool = WorkerPool::start(queue.clone(), worker, config);
 

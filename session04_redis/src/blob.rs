@@ -1,0 +1,138 @@
+//! [`RedisBlobStore`]: session 03's [`BlobStore`] in Redis, for inputs and results that
+//! every worker on every machine can reach.
+//!
+//! Redis keeps everything in memory, so two limits keep it healthy: a **size cap** per blob
+//! (checked before writing, and before sending one back, so an oversized value is refused
+//! without crossing the network) and a **time to live** on every blob, so results nobody
+//! fetched do not pile up. For large images or long-lived results, a shared filesystem
+//! ([`FsBlobStore`](session03_workers::FsBlobStore)) is the better store.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use redis::aio::ConnectionManager;
+use redis::{AsyncCommands, Value};
+use session03_workers::{BlobError, BlobKey, BlobStore};
+
+use crate::functions;
+
+/// The default time a blob lives: a day.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// The default cap per blob: 32 MiB.
+pub const DEFAULT_MAX_BLOB_BYTES: u64 = 32 << 20;
+
+/// Blobs as Redis strings under `namespace:blob:key`, each with a time to live.
+#[derive(Clone)]
+pub struct RedisBlobStore {
+    conn: ConnectionManager,
+    namespace: String,
+    ttl: Duration,
+    max_blob_bytes: u64,
+}
+
+impl std::fmt::Debug for RedisBlobStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisBlobStore")
+            .field("namespace", &self.namespace)
+            .field("ttl", &self.ttl)
+            .field("max_blob_bytes", &self.max_blob_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisBlobStore {
+    /// A store on `conn` (whose Redis has the queue's functions loaded, as
+    /// [`RedisQueue::new`](crate::RedisQueue::new) does).
+    pub fn new(
+        conn: ConnectionManager,
+        namespace: &str,
+        ttl: Duration,
+        max_blob_bytes: u64,
+    ) -> Self {
+        Self {
+            conn,
+            namespace: namespace.to_owned(),
+            ttl: ttl.max(Duration::from_millis(1)),
+            max_blob_bytes,
+        }
+    }
+
+    fn redis_key(&self, key: &BlobKey) -> String {
+        format!("{}:blob:{key}", self.namespace)
+    }
+
+    /// How long the blob has left, or `None` when there is no such blob.
+    pub async fn ttl(&self, key: &BlobKey) -> Result<Option<Duration>, BlobError> {
+        let mut conn = self.conn.clone();
+        let ms: i64 = conn
+            .pttl(self.redis_key(key))
+            .await
+            .map_err(|error| unavailable(&error))?;
+        Ok(u64::try_from(ms).ok().map(Duration::from_millis))
+    }
+}
+
+fn unavailable(error: &redis::RedisError) -> BlobError {
+    BlobError::Unavailable(format!("Redis: {error}"))
+}
+
+fn too_large(key: &BlobKey, size: u64, max: u64) -> BlobError {
+    BlobError::TooLarge {
+        key: key.clone(),
+        size,
+        max,
+    }
+}
+
+#[async_trait]
+impl BlobStore for RedisBlobStore {
+    async fn put(&self, key: &BlobKey, bytes: Bytes) -> Result<(), BlobError> {
+        let size = bytes.len() as u64;
+        if size > self.max_blob_bytes {
+            return Err(too_large(key, size, self.max_blob_bytes));
+        }
+        let mut conn = self.conn.clone();
+        let ttl_ms = u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX);
+        conn.pset_ex::<_, _, ()>(self.redis_key(key), bytes.as_ref(), ttl_ms)
+            .await
+            .map_err(|error| unavailable(&error))
+    }
+
+    async fn get(&self, key: &BlobKey) -> Result<Bytes, BlobError> {
+        let mut cmd = redis::cmd("FCALL_RO");
+        cmd.arg("imgq_blob_get")
+            .arg(1)
+            .arg(self.redis_key(key))
+            .arg(self.max_blob_bytes);
+        match functions::run(&self.conn, &cmd).await {
+            Ok(Value::BulkString(bytes)) => Ok(Bytes::from(bytes)),
+            Ok(Value::Nil) => Err(BlobError::NotFound(key.clone())),
+            Ok(Value::Array(size)) => {
+                let size = match size.first() {
+                    Some(Value::Int(n)) => u64::try_from(*n).unwrap_or(u64::MAX),
+                    _ => u64::MAX,
+                };
+                Err(too_large(key, size, self.max_blob_bytes))
+            }
+            Ok(other) => Err(BlobError::Unavailable(format!(
+                "unexpected reply from Redis for {key}: {other:?}"
+            ))),
+            Err(error) => Err(unavailable(&error)),
+        }
+    }
+
+    async fn delete(&self, key: &BlobKey) -> Result<bool, BlobError> {
+        let mut conn = self.conn.clone();
+        let removed: u64 = conn
+            .del(self.redis_key(key))
+            .await
+            .map_err(|error| unavailable(&error))?;
+        Ok(removed > 0)
+    }
+
+    fn locate(&self, key: &BlobKey) -> String {
+        format!("redis key {}", self.redis_key(key))
+    }
+}

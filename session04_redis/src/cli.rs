@@ -1,0 +1,129 @@
+//! What the session's commands share: the queue's and the blob store's flags (each with an
+//! environment variable, the way containers are configured), opening both, and running a
+//! command on a runtime with logs.
+
+use std::future::Future;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Result;
+use session01_image_basics::cli::finish;
+use session03_workers::QueueConfig;
+use session03_workers::cli::seconds;
+use session03_workers::logging::{self, LogFormat};
+
+use crate::blob::{DEFAULT_MAX_BLOB_BYTES, DEFAULT_TTL, RedisBlobStore};
+use crate::connect::RedisOptions;
+use crate::queue::{RedisQueue, RedisQueueConfig};
+
+/// Where the queue is and how it behaves.
+// ANCHOR: queue_args
+#[derive(Debug, Clone, clap::Args)]
+pub struct QueueArgs {
+    /// Where Redis is.
+    #[command(flatten)]
+    pub redis: RedisOptions,
+    /// The prefix of the queue's keys in Redis.
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "QUEUE_NAMESPACE",
+        default_value = "imgq"
+    )]
+    pub namespace: String,
+    /// Seconds a task stays with its worker without a renewal.
+    #[arg(long, value_name = "SECONDS", env = "LEASE", default_value_t = 30.0)]
+    pub lease: f64,
+    /// Attempts before worker failures make a task dead.
+    #[arg(long, value_name = "N", env = "MAX_ATTEMPTS", default_value_t = 3)]
+    pub max_attempts: u32,
+    /// The most tasks that may wait; 0 for no bound.
+    #[arg(
+        long,
+        value_name = "N",
+        env = "QUEUE_CAPACITY",
+        default_value_t = 100_000
+    )]
+    pub capacity: usize,
+    /// Seconds finished tasks' records (and results) are kept.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "RETENTION",
+        default_value_t = 86_400.0
+    )]
+    pub retention: f64,
+    /// The most bytes one image or result may have.
+    #[arg(long, value_name = "BYTES", env = "MAX_BLOB_BYTES", default_value_t = DEFAULT_MAX_BLOB_BYTES)]
+    pub max_blob_bytes: u64,
+}
+// ANCHOR_END: queue_args
+
+impl QueueArgs {
+    /// Flags for a queue at `url`, with every other default.
+    pub fn for_url(url: &str) -> Self {
+        Self {
+            redis: RedisOptions::new(url),
+            namespace: "imgq".to_owned(),
+            lease: 30.0,
+            max_attempts: 3,
+            capacity: 100_000,
+            retention: DEFAULT_TTL.as_secs_f64(),
+            max_blob_bytes: DEFAULT_MAX_BLOB_BYTES,
+        }
+    }
+
+    /// The queue's settings, checked.
+    pub fn config(&self) -> Result<RedisQueueConfig> {
+        anyhow::ensure!(self.max_attempts > 0, "--max-attempts must be at least 1");
+        Ok(RedisQueueConfig {
+            queue: QueueConfig {
+                lease: seconds("lease", self.lease)?,
+                max_attempts: self.max_attempts,
+                capacity: (self.capacity > 0).then_some(self.capacity),
+            },
+            namespace: self.namespace.clone(),
+            retention: seconds("retention", self.retention)?,
+            ..RedisQueueConfig::default()
+        })
+    }
+
+    /// Connects (waiting for Redis) and opens the queue and the blob store on one
+    /// connection; blobs live as long as task records.
+    pub async fn open(&self) -> Result<(RedisQueue, Arc<RedisBlobStore>)> {
+        let config = self.config()?;
+        let retention = config.retention;
+        let queue = RedisQueue::connect(&self.redis, config).await?;
+        let blobs = RedisBlobStore::new(
+            queue.connection(),
+            &self.namespace,
+            retention,
+            self.max_blob_bytes,
+        );
+        Ok((queue, Arc::new(blobs)))
+    }
+}
+
+/// Runs `command` on a multi-threaded tokio runtime with logs in `format` on stderr, and
+/// turns its outcome into an exit code (the report on stdout, or the error on stderr).
+pub fn run<F>(format: LogFormat, command: F) -> ExitCode
+where
+    F: Future<Output = Result<String>>,
+{
+    let outcome = logging::init(format).and_then(|()| {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(command)
+    });
+    finish(outcome)
+}
+
+/// How long to wait before giving up on a task, from `--timeout` (0 for ever).
+pub fn optional_seconds(flag: &str, value: f64) -> Result<Option<Duration>> {
+    if value == 0.0 {
+        return Ok(None);
+    }
+    seconds(flag, value).map(Some)
+}

@@ -1,0 +1,58 @@
+//! How a task travels through Redis: versioned JSON.
+//!
+//! A queue outlives the programs around it. Tasks written by last month's submitter are
+//! still in the stream when this month's worker starts, so every entry says which version
+//! of the encoding it is (`{"v":1,"task":{...}}`), and a worker refuses what it cannot
+//! read *with the reason* instead of guessing. A refused entry goes to the dead letters; it
+//! never stops the worker.
+
+use serde::Serialize;
+use serde_json::Value;
+use session03_workers::Task;
+
+/// The version this code writes, and the only one it reads.
+pub const VERSION: u64 = 1;
+
+/// Why an entry could not be read as a task.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed task: {0}")]
+pub struct Malformed(pub String);
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    v: u64,
+    task: &'a Task,
+}
+
+// ANCHOR: encode
+/// The task as the JSON that goes into Redis.
+pub fn encode(task: &Task) -> String {
+    serde_json::to_string(&Envelope { v: VERSION, task })
+        .expect("a Task always serializes: its fields are strings, numbers and maps")
+}
+
+/// Reads a task back, saying exactly what is wrong when it cannot: not JSON, no version,
+/// a version this worker does not know, or a task that does not fit the current shape
+/// (a missing field, an unknown one, a bad blob key).
+pub fn decode(text: &str) -> Result<Task, Malformed> {
+    let value: Value =
+        serde_json::from_str(text).map_err(|error| Malformed(format!("not JSON ({error})")))?;
+    let Value::Object(mut envelope) = value else {
+        return Err(Malformed("not a JSON object".into()));
+    };
+    match envelope.get("v").map(Value::as_u64) {
+        None => return Err(Malformed("no version field `v`".into())),
+        Some(None) => return Err(Malformed("the version `v` is not a whole number".into())),
+        Some(Some(VERSION)) => {}
+        Some(Some(other)) => {
+            return Err(Malformed(format!(
+                "unknown version {other}: this worker reads version {VERSION}"
+            )));
+        }
+    }
+    let task = envelope
+        .remove("task")
+        .ok_or_else(|| Malformed("no `task` field".into()))?;
+    serde_json::from_value(task).map_err(|error| Malformed(format!("bad task ({error})")))
+}
+// ANCHOR_END: encode

@@ -1,0 +1,47 @@
+//! # Session 04: a Redis queue that loses nothing
+//!
+//! Session 03's queue lived in one process: when the process ended, so did the queue. This
+//! session moves it into Redis, behind the same [`Queue`](session03_workers::Queue) and
+//! [`BlobStore`](session03_workers::BlobStore) traits, so session 03's worker pool runs on
+//! it unchanged, in as many processes on as many machines as can reach Redis.
+//!
+//! The original course's Redis queue used `LPUSH`/`BRPOP`, and lost a task whenever a
+//! worker died holding it. This one uses a Redis stream with a consumer group: a delivered
+//! task stays pending until it is acknowledged, and a lease that runs out hands it to
+//! another worker. At-least-once, with idempotent completion.
+//!
+//! | file | teaches |
+//! |---|---|
+//! | [`connect`] | `REDIS_URL`, credentials, a connection that reconnects, and the 500 ms timeout that breaks blocking reads |
+//! | [`encoding`] | versioned JSON for tasks; malformed entries named, not guessed at |
+//! | [`functions`] | the Lua library: each queue step one atomic round trip |
+//! | [`queue`] | [`RedisQueue`]: streams, consumer groups, leases as pending entries, dead letters |
+//! | [`blob`] | [`RedisBlobStore`]: images and results in Redis with a size cap and a TTL |
+//! | [`server`] | [`RedisServer`]: a real redis-server per test or demo, on a free port |
+//! | [`cli`], [`worker`], [`submit`], [`status`] | the `worker`, `submit` and `status` commands |
+//! | [`demo`], [`bench`](mod@bench) | the one-command demo and the throughput benchmark |
+//! | [`exercises`] | the graded exercises: your code goes in `src/exercises/student.rs` |
+
+pub mod bench;
+pub mod blob;
+pub mod cli;
+pub mod connect;
+pub mod demo;
+pub mod encoding;
+pub mod exercises;
+pub mod functions;
+pub mod queue;
+pub mod server;
+pub mod status;
+pub mod submit;
+pub mod worker;
+
+pub use blob::RedisBlobStore;
+pub use connect::RedisOptions;
+pub use queue::{RedisQueue, RedisQueueConfig};
+pub use server::{RedisServer, ServerOptions};
+
+/// Chapter 4 of the book, whose Rust examples run as this crate's doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/session04.md")]
+pub struct BookChapter;

@@ -1,0 +1,325 @@
+#!lua name=imgq
+-- The Redis side of the queue: one function per queue call, each run atomically by Redis,
+-- so no two workers ever see a task half-moved. Loaded with FUNCTION LOAD REPLACE.
+--
+-- Keys, under a namespace NS:
+--   NS:stream:CLASS  a stream per capability class, consumer group `workers`
+--   NS:classes       the set of classes that have a stream
+--   NS:task:ID       a hash per task: task, class, entry, state, attempts, worker, receipt,
+--                    enqueued_at, started_at, finished_at, duration_ms, error_kind, error_message
+--   NS:state:STATE   a sorted set of task ids per state, scored by when they entered it
+--   NS:dead          the dead-letter stream
+--   NS:stats         counters: enqueued, succeeded, failed, retried, dead, expired_leases, malformed
+-- A single Redis, not a cluster: the functions build keys from the namespace.
+
+local GROUP = 'workers'
+local DEAD_LETTERS_KEPT = 10000
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function field(fields, name)
+  for i = 1, #fields, 2 do
+    if fields[i] == name then return fields[i + 1] end
+  end
+  return nil
+end
+
+local function move(ns, id, from, to, now)
+  if from then redis.call('ZREM', ns .. ':state:' .. from, id) end
+  redis.call('ZADD', ns .. ':state:' .. to, now, id)
+end
+
+local function count(ns, name)
+  redis.call('HINCRBY', ns .. ':stats', name, 1)
+end
+
+-- A stream entry is done with: acknowledged and deleted, so streams hold only live work.
+local function drop_entry(ns, class, entry)
+  local stream = ns .. ':stream:' .. class
+  redis.call('XACK', stream, GROUP, entry)
+  redis.call('XDEL', stream, entry)
+end
+
+-- A final state: timestamps, the state index trimmed to the retention, the hash to expire.
+local function finish(ns, id, hash, from, to, now, retention_ms)
+  local started = tonumber(redis.call('HGET', hash, 'started_at'))
+  redis.call('HSET', hash, 'state', to, 'finished_at', now)
+  if started then redis.call('HSET', hash, 'duration_ms', now - started) end
+  redis.call('HDEL', hash, 'receipt')
+  move(ns, id, from, to, now)
+  redis.call('ZREMRANGEBYSCORE', ns .. ':state:' .. to, '-inf', now - retention_ms)
+  redis.call('PEXPIRE', hash, retention_ms)
+end
+
+local function dead_letter(ns, class, entry, id, reason, payload, now)
+  redis.call('XADD', ns .. ':dead', 'MAXLEN', '~', DEAD_LETTERS_KEPT, '*',
+    'id', id, 'class', class, 'entry', entry, 'reason', reason, 'payload', payload, 'at', now)
+end
+
+-- ANCHOR: bury
+-- An entry no worker can read: kept in the dead-letter stream with the reason, removed
+-- from its stream, and its task (when there is one) marked dead.
+local function bury(ns, class, entry, id, reason, now, retention_ms)
+  local stream = ns .. ':stream:' .. class
+  local raw = redis.call('XRANGE', stream, entry, entry)[1]
+  local payload = ''
+  if raw then payload = field(raw[2], 'task') or cjson.encode(raw[2]) end
+  dead_letter(ns, class, entry, id, reason, payload, now)
+  drop_entry(ns, class, entry)
+  count(ns, 'malformed')
+  local hash = ns .. ':task:' .. id
+  local state = id ~= '' and redis.call('HGET', hash, 'state')
+  if state and state ~= 'succeeded' and state ~= 'failed' and state ~= 'dead' then
+    redis.call('HSET', hash, 'error_kind', 'job', 'error_message', 'malformed task: ' .. reason)
+    finish(ns, id, hash, state, 'dead', now, retention_ms)
+    count(ns, 'dead')
+  end
+end
+-- ANCHOR_END: bury
+
+-- ANCHOR: start
+-- A stream entry delivered to a worker becomes an attempt: the task is Running, with one
+-- more attempt and a receipt naming this delivery. Appends to `out` what the worker gets.
+local function start(ns, class, entry, id, worker, lease_ms, max_attempts, now, retention_ms, out)
+  local hash = ns .. ':task:' .. (id or '')
+  local state = id and redis.call('HGET', hash, 'state')
+  if not state then
+    bury(ns, class, entry, id or '', 'no task record for this entry (not enqueued through the queue, or expired)', now, retention_ms)
+    return
+  end
+  if state == 'succeeded' or state == 'failed' or state == 'dead'
+      or redis.call('HGET', hash, 'entry') ~= entry then
+    drop_entry(ns, class, entry) -- a leftover of a finished or re-sent task
+    return
+  end
+  local attempts = redis.call('HINCRBY', hash, 'attempts', 1)
+  if state == 'running' then
+    -- Its lease ran out: the worker that held it died, hung or lost its network.
+    count(ns, 'expired_leases')
+    local holder = redis.call('HGET', hash, 'worker') or '?'
+    redis.call('HSET', hash, 'error_kind', 'worker', 'error_message',
+      'lease expired: worker ' .. holder .. ' did not finish within ' .. lease_ms .. ' ms')
+    if attempts > max_attempts then
+      redis.call('HINCRBY', hash, 'attempts', -1)
+      finish(ns, id, hash, state, 'dead', now, retention_ms)
+      count(ns, 'dead')
+      dead_letter(ns, class, entry, id, 'no attempts left: its last lease expired',
+        redis.call('HGET', hash, 'task'), now)
+      drop_entry(ns, class, entry)
+      return
+    end
+    count(ns, 'retried')
+  end
+  -- Deliveries only ever grow (attempts shrink on release), so each receipt is new.
+  local receipt = entry .. '/' .. redis.call('HINCRBY', hash, 'deliveries', 1)
+  redis.call('HSET', hash, 'state', 'running', 'worker', worker, 'started_at', now, 'receipt', receipt)
+  redis.call('HDEL', hash, 'duration_ms')
+  move(ns, id, state, 'running', now)
+  table.insert(out, { class, entry, id, attempts, receipt, now + lease_ms,
+    redis.call('HGET', hash, 'task') })
+end
+-- ANCHOR_END: start
+
+-- ANCHOR: enqueue
+-- enqueue(ns, id, payload, class, capacity): a new task, pending, at the end of its
+-- class's stream. Replies `ok`, `duplicate`, or `full`.
+redis.register_function('imgq_enqueue', function(_, args)
+  local ns, id, payload, class, capacity = args[1], args[2], args[3], args[4], tonumber(args[5])
+  local hash = ns .. ':task:' .. id
+  if redis.call('EXISTS', hash) == 1 then return 'duplicate' end
+  if capacity > 0 then
+    local waiting = redis.call('ZCARD', ns .. ':state:pending') + redis.call('ZCARD', ns .. ':state:retrying')
+    if waiting >= capacity then return 'full' end
+  end
+  local stream = ns .. ':stream:' .. class
+  if redis.call('SADD', ns .. ':classes', class) == 1 or redis.call('EXISTS', stream) == 0 then
+    pcall(redis.call, 'XGROUP', 'CREATE', stream, GROUP, '0', 'MKSTREAM')
+  end
+  local now = now_ms()
+  local entry = redis.call('XADD', stream, '*', 'id', id, 'task', payload)
+  redis.call('HSET', hash, 'task', payload, 'class', class, 'entry', entry, 'state', 'pending',
+    'attempts', 0, 'enqueued_at', now)
+  move(ns, id, nil, 'pending', now)
+  count(ns, 'enqueued')
+  return 'ok'
+end)
+-- ANCHOR_END: enqueue
+
+-- ANCHOR: reserve
+-- reserve(ns, consumer, worker, lease_ms, max_attempts, retention_ms, sweep, class...):
+-- with `sweep` = 1, first takes over one entry whose lease ran out (XAUTOCLAIM, going on
+-- from where the last sweep of the class stopped); otherwise, or when there is none, reads
+-- one new entry (XREADGROUP), trying the classes in order. Replies {how, lease fields...}
+-- with `how` = `claimed` or `read`, or nothing.
+redis.register_function('imgq_reserve', function(_, args)
+  local ns, consumer, worker = args[1], args[2], args[3]
+  local lease_ms, max_attempts, retention_ms = tonumber(args[4]), tonumber(args[5]), tonumber(args[6])
+  local now = now_ms()
+  local out = {}
+  if args[7] == '1' then
+    for i = 8, #args do
+      local class = args[i]
+      local stream, cursor_key = ns .. ':stream:' .. class, ns .. ':cursor:' .. class
+      local cursor = redis.call('GET', cursor_key) or '0-0'
+      -- Each call looks at up to 10 pending entries; stop after 50 calls or a full pass.
+      for _ = 1, 50 do
+        local claimed = redis.call('XAUTOCLAIM', stream, GROUP, consumer, lease_ms, cursor, 'COUNT', 1)
+        cursor = claimed[1]
+        for _, e in ipairs(claimed[2]) do
+          start(ns, class, e[1], field(e[2], 'id'), worker, lease_ms, max_attempts, now, retention_ms, out)
+        end
+        if #out > 0 or cursor == '0-0' then break end
+      end
+      redis.call('SET', cursor_key, cursor)
+      if #out > 0 then table.insert(out[1], 1, 'claimed') return out[1] end
+    end
+  end
+  for i = 8, #args do
+    local class = args[i]
+    local read = redis.call('XREADGROUP', 'GROUP', GROUP, consumer, 'COUNT', 1,
+      'STREAMS', ns .. ':stream:' .. class, '>')
+    if read then
+      for _, e in ipairs(read[1][2]) do
+        start(ns, class, e[1], field(e[2], 'id'), worker, lease_ms, max_attempts, now, retention_ms, out)
+      end
+      if #out > 0 then table.insert(out[1], 1, 'read') return out[1] end
+    end
+  end
+  return {}
+end)
+-- ANCHOR_END: reserve
+
+-- start(ns, worker, lease_ms, max_attempts, retention_ms, class, entry, id): an entry a
+-- blocking XREADGROUP delivered becomes an attempt, as in reserve.
+redis.register_function('imgq_start', function(_, args)
+  local out = {}
+  local id = args[8]
+  if id == '' then id = nil end
+  start(args[1], args[6], args[7], id, args[2], tonumber(args[3]), tonumber(args[4]), now_ms(),
+    tonumber(args[5]), out)
+  if #out > 0 then table.insert(out[1], 1, 'read') return out[1] end
+  return {}
+end)
+
+-- Checks that `receipt` names the current delivery of a running task; the hash, or nil.
+local function current(ns, id, receipt)
+  local hash = ns .. ':task:' .. id
+  local state, held = unpack(redis.call('HMGET', hash, 'state', 'receipt'))
+  if state ~= 'running' or held ~= receipt then return nil end
+  return hash
+end
+
+-- ANCHOR: ack
+-- ack(ns, id, retention_ms): the task succeeded. `completed` the first time, `duplicate`
+-- after, `lost` when it is no longer running (it went back to the queue or failed).
+redis.register_function('imgq_ack', function(_, args)
+  local ns, id, retention_ms = args[1], args[2], tonumber(args[3])
+  local hash = ns .. ':task:' .. id
+  local state, class, entry = unpack(redis.call('HMGET', hash, 'state', 'class', 'entry'))
+  if state == 'succeeded' then return 'duplicate' end
+  if state ~= 'running' then return 'lost' end
+  drop_entry(ns, class, entry)
+  redis.call('HDEL', hash, 'error_kind', 'error_message')
+  finish(ns, id, hash, 'running', 'succeeded', now_ms(), retention_ms)
+  count(ns, 'succeeded')
+  return 'completed'
+end)
+-- ANCHOR_END: ack
+
+-- ANCHOR: nack
+-- nack(ns, id, receipt, kind, message, max_attempts, retention_ms): the attempt failed.
+-- A job failure is final; a worker failure goes to the end of the stream again while
+-- attempts remain, and to the dead letters after the last. Replies the new state.
+redis.register_function('imgq_nack', function(_, args)
+  local ns, id, receipt, kind, message = args[1], args[2], args[3], args[4], args[5]
+  local max_attempts, retention_ms = tonumber(args[6]), tonumber(args[7])
+  local hash = current(ns, id, receipt)
+  if not hash then return 'lost' end
+  local class, entry, payload, attempts = unpack(redis.call('HMGET', hash, 'class', 'entry', 'task', 'attempts'))
+  local now = now_ms()
+  drop_entry(ns, class, entry)
+  redis.call('HSET', hash, 'error_kind', kind, 'error_message', message)
+  if kind == 'job' then
+    finish(ns, id, hash, 'running', 'failed', now, retention_ms)
+    count(ns, 'failed')
+    return 'failed'
+  end
+  if tonumber(attempts) < max_attempts then
+    local started = tonumber(redis.call('HGET', hash, 'started_at'))
+    local again = redis.call('XADD', ns .. ':stream:' .. class, '*', 'id', id, 'task', payload)
+    redis.call('HSET', hash, 'state', 'retrying', 'entry', again, 'duration_ms', now - started)
+    redis.call('HDEL', hash, 'receipt')
+    move(ns, id, 'running', 'retrying', now)
+    count(ns, 'retried')
+    return 'retrying'
+  end
+  finish(ns, id, hash, 'running', 'dead', now, retention_ms)
+  dead_letter(ns, class, entry, id, 'no attempts left: ' .. message, payload, now)
+  count(ns, 'dead')
+  return 'dead'
+end)
+-- ANCHOR_END: nack
+
+-- renew(ns, id, receipt, consumer, lease_ms): the lease starts again now (XCLAIM resets
+-- the entry's idle time). Replies the new expiry in ms, or `lost`.
+redis.register_function('imgq_renew', function(_, args)
+  local ns, id, receipt, consumer, lease_ms = args[1], args[2], args[3], args[4], tonumber(args[5])
+  local hash = current(ns, id, receipt)
+  if not hash then return 'lost' end
+  local class, entry = unpack(redis.call('HMGET', hash, 'class', 'entry'))
+  redis.call('XCLAIM', ns .. ':stream:' .. class, GROUP, consumer, 0, entry, 'JUSTID')
+  return now_ms() + lease_ms
+end)
+
+-- ANCHOR: release
+-- release(ns, id, receipt, consumer, lease_ms): the worker gives the task back unfinished.
+-- It is pending again, the attempt given back, and its entry looks long idle, so the next
+-- XAUTOCLAIM of any worker takes it before new entries: the front of the queue.
+redis.register_function('imgq_release', function(_, args)
+  local ns, id, receipt, consumer, lease_ms = args[1], args[2], args[3], args[4], tonumber(args[5])
+  local hash = current(ns, id, receipt)
+  if not hash then return 'lost' end
+  local class, entry = unpack(redis.call('HMGET', hash, 'class', 'entry'))
+  redis.call('XCLAIM', ns .. ':stream:' .. class, GROUP, consumer, 0, entry,
+    'IDLE', lease_ms + 1000, 'JUSTID')
+  redis.call('HINCRBY', hash, 'attempts', -1)
+  redis.call('HSET', hash, 'state', 'pending')
+  redis.call('HDEL', hash, 'started_at', 'receipt')
+  move(ns, id, 'running', 'pending', now_ms())
+  return 'ok'
+end)
+-- ANCHOR_END: release
+
+-- bury(ns, class, entry, id, reason, retention_ms): an entry the worker could not decode.
+redis.register_function('imgq_bury', function(_, args)
+  bury(args[1], args[2], args[3], args[4], args[5], now_ms(), tonumber(args[6]))
+  return 'ok'
+end)
+
+-- requeue(ns, id): a person sends a dead task back, with its attempts reset.
+redis.register_function('imgq_requeue', function(_, args)
+  local ns, id = args[1], args[2]
+  local hash = ns .. ':task:' .. id
+  local state, class, payload = unpack(redis.call('HMGET', hash, 'state', 'class', 'task'))
+  if not state then return 'not_found' end
+  if state ~= 'dead' then return state end
+  local now = now_ms()
+  local entry = redis.call('XADD', ns .. ':stream:' .. class, '*', 'id', id, 'task', payload)
+  redis.call('PERSIST', hash)
+  redis.call('HSET', hash, 'state', 'pending', 'attempts', 0, 'entry', entry, 'enqueued_at', now)
+  redis.call('HDEL', hash, 'started_at', 'finished_at', 'duration_ms', 'error_kind', 'error_message', 'worker')
+  move(ns, id, 'dead', 'pending', now)
+  return 'ok'
+end)
+
+-- blob_get(key, max_bytes): the blob, or {size} when it is larger than `max_bytes`, so
+-- a huge value is refused without being sent.
+redis.register_function { function_name = 'imgq_blob_get', flags = { 'no-writes' },
+  callback = function(keys, args)
+    local size = redis.call('STRLEN', keys[1])
+    if size > tonumber(args[1]) then return { size } end
+    return redis.call('GET', keys[1])
+  end }

@@ -1,0 +1,171 @@
+//! The `worker` command: session 03's [`WorkerPool`] on the Redis queue, until SIGTERM.
+//!
+//! Run as many as you like, on as many machines as can reach Redis; each is a consumer of
+//! the same group, so each task goes to one of them, and a task whose worker dies goes to
+//! another after its lease. On SIGTERM or Ctrl-C a worker stops taking tasks, finishes what
+//! it holds (up to `--shutdown-grace`, then gives the rest back), and exits 0.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Result;
+use async_trait::async_trait;
+use clap::ValueEnum;
+use session01_image_basics::cli::limits;
+use session03_workers::cli::{seconds, shutdown_signal};
+use session03_workers::logging::LogFormat;
+use session03_workers::{
+    Capabilities, ImageWorker, NoopWorker, PoolConfig, Task, TaskError, Worker, WorkerPool,
+};
+use tracing::info;
+
+use crate::cli::QueueArgs;
+
+/// What a worker does with a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WorkerKind {
+    /// Runs the task's pipeline on its image (the real work).
+    Image,
+    /// Acknowledges every task at once: measures the queue itself.
+    Noop,
+}
+
+/// Takes tasks from the Redis queue and runs them until SIGTERM or Ctrl-C.
+// ANCHOR: worker_args
+#[derive(Debug, Clone, clap::Args)]
+pub struct WorkerArgs {
+    /// The queue.
+    #[command(flatten)]
+    pub queue: QueueArgs,
+    /// Tasks run at once [default: the number of CPUs].
+    #[arg(long, value_name = "N", env = "WORKER_CONCURRENCY")]
+    pub concurrency: Option<usize>,
+    /// The filters this worker runs: `all`, or names like `resize,blur,brightness`.
+    #[arg(
+        long,
+        value_name = "FILTERS",
+        env = "WORKER_CAPABILITIES",
+        default_value = "all"
+    )]
+    pub capabilities: Capabilities,
+    /// What the worker does with a task.
+    #[arg(long, value_enum, env = "WORKER_KIND", default_value_t = WorkerKind::Image)]
+    pub kind: WorkerKind,
+    /// Seconds to pause before each task: slow work on purpose, for failure drills.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "WORKER_DELAY",
+        default_value_t = 0.0
+    )]
+    pub delay: f64,
+    /// Seconds a task may run before it counts as a worker failure.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "TASK_TIMEOUT",
+        default_value_t = 300.0
+    )]
+    pub task_timeout: f64,
+    /// Seconds running tasks get to finish at shutdown before they go back to the queue.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "SHUTDOWN_GRACE",
+        default_value_t = 30.0
+    )]
+    pub shutdown_grace: f64,
+    /// Refuse images with more pixels than this.
+    #[arg(
+        long,
+        value_name = "N",
+        env = "IMAGE_MAX_MEGAPIXELS",
+        default_value_t = 50.0
+    )]
+    pub max_megapixels: f64,
+    /// Log lines as text for people or JSON for machines.
+    #[arg(long, value_enum, env = "LOG_FORMAT", default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+}
+// ANCHOR_END: worker_args
+
+/// A worker that waits before each task, so a drill can kill it mid-task.
+struct Delayed {
+    inner: Arc<dyn Worker>,
+    delay: Duration,
+}
+
+#[async_trait]
+impl Worker for Delayed {
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+
+    async fn process(&self, task: &Task) -> Result<(), TaskError> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.process(task).await
+    }
+}
+
+// ANCHOR: run
+/// Runs the worker until a shutdown signal; the report is the pool's final statistics.
+pub async fn run(args: WorkerArgs) -> Result<String> {
+    // Listen for signals first: a SIGTERM while connecting still shuts down cleanly.
+    let signal = shutdown_signal()?;
+    tokio::pin!(signal);
+    let config = PoolConfig {
+        workers: args
+            .concurrency
+            .unwrap_or_else(|| PoolConfig::default().workers)
+            .max(1),
+        task_timeout: seconds("task-timeout", args.task_timeout)?,
+        ..PoolConfig::default()
+    };
+    let grace = seconds("shutdown-grace", args.shutdown_grace)?;
+    let limits = limits(args.max_megapixels)?;
+    anyhow::ensure!(
+        args.delay.is_finite() && args.delay >= 0.0,
+        "--delay must be zero or a positive number of seconds, got {}",
+        args.delay
+    );
+    let opened = tokio::select! {
+        opened = args.queue.open() => opened?,
+        () = &mut signal => return Ok("stopped before Redis answered\n".to_owned()),
+    };
+    let (queue, blobs) = opened;
+    let mut worker: Arc<dyn Worker> = match args.kind {
+        WorkerKind::Image => {
+            Arc::new(ImageWorker::new(blobs, limits).with_capabilities(args.capabilities.clone()))
+        }
+        WorkerKind::Noop => Arc::new(NoopWorker),
+    };
+    if args.delay > 0.0 {
+        worker = Arc::new(Delayed {
+            inner: worker,
+            delay: Duration::from_secs_f64(args.delay),
+        });
+    }
+    info!(
+        consumer = queue.consumer(),
+        concurrency = config.workers,
+        capabilities = %args.capabilities,
+        "worker ready"
+    );
+    let pool = WorkerPool::start(Arc::new(queue), worker, config);
+    signal.await;
+    info!("shutting down: finishing the tasks in hand");
+    let report = pool.shutdown(grace).await;
+    Ok(format!(
+        "worker stopped{}: {} tasks processed, {} succeeded, {} failed, {} released\n",
+        if report.clean {
+            ""
+        } else {
+            " (deadline reached)"
+        },
+        report.stats.processed,
+        report.stats.succeeded,
+        report.stats.failed,
+        report.released
+    ))
+}
+// ANCHOR_END: run

@@ -1,0 +1,123 @@
+//! What the Redis tests share: a queue on a real redis-server, tasks, worker processes.
+#![allow(dead_code)] // each test binary uses its own share of these
+
+use std::future::Future;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use session01_image_basics::{encode, samples};
+use session02_pipelines::PipelineSpec;
+use session03_workers::{BlobKey, QueueConfig, Task};
+use session04_redis::cli::QueueArgs;
+use session04_redis::{RedisBlobStore, RedisOptions, RedisQueue, RedisQueueConfig, RedisServer};
+
+/// A fresh namespace, so tests sharing a server never see each other's keys.
+pub fn namespace() -> String {
+    format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..10])
+}
+
+/// A queue on `server` with `lease` and three attempts, in namespace `ns`.
+pub async fn queue(server: &RedisServer, ns: &str, lease: Duration) -> RedisQueue {
+    queue_at(&server.url(), ns, lease).await
+}
+
+/// A queue (a consumer of its own) at `url`.
+pub async fn queue_at(url: &str, ns: &str, lease: Duration) -> RedisQueue {
+    let config = RedisQueueConfig {
+        queue: QueueConfig {
+            lease,
+            max_attempts: 3,
+            capacity: Some(10_000),
+        },
+        namespace: ns.to_owned(),
+        retention: Duration::from_secs(3600),
+        sweep_every: Duration::from_millis(100),
+    };
+    RedisQueue::connect(&RedisOptions::new(url), config)
+        .await
+        .unwrap()
+}
+
+/// The blob store the binaries use for namespace `ns` on `queue`'s Redis.
+pub fn blobs(queue: &RedisQueue, ns: &str) -> RedisBlobStore {
+    RedisBlobStore::new(queue.connection(), ns, Duration::from_secs(3600), 32 << 20)
+}
+
+/// A task running `pipeline` from `input` to `results/<id>.png`.
+pub fn task(pipeline: &str, input: &BlobKey) -> Task {
+    let mut task = Task::new(
+        PipelineSpec::parse(pipeline).unwrap(),
+        input.clone(),
+        input.clone(),
+    );
+    task.output = BlobKey::new(format!("results/{}.png", task.id)).unwrap();
+    task
+}
+
+/// A small generated PNG.
+pub fn tiny_png() -> Vec<u8> {
+    let image = image::DynamicImage::ImageRgb8(samples::generate(24, 16));
+    encode(&image, image::ImageFormat::Png).unwrap()
+}
+
+/// Polls `check` until it returns `Some`, failing the test after `limit`.
+pub async fn eventually<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Starts the `worker` binary on `url`, namespace `ns`, with extra flags, its output
+/// discarded.
+pub fn spawn_worker(url: &str, ns: &str, extra: &[&str]) -> Child {
+    worker_command(url, ns, extra)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// As [`spawn_worker`], with its log on a pipe: the caller must keep reading it, or the
+/// worker blocks once the pipe is full.
+pub fn spawn_logged_worker(url: &str, ns: &str, extra: &[&str]) -> Child {
+    worker_command(url, ns, extra)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn worker_command(url: &str, ns: &str, extra: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_worker"));
+    command
+        .args(["--redis-url", url, "--namespace", ns])
+        .args(extra)
+        .env("RUST_LOG", "info")
+        .env_remove("REDIS_URL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    command
+}
+
+/// Sends SIGTERM to `child`, as `docker stop` does.
+pub fn sigterm(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Flags for the binaries on `server`, namespace `ns`.
+pub fn flags(server: &RedisServer, ns: &str) -> QueueArgs {
+    let mut flags = QueueArgs::for_url(&server.url());
+    flags.namespace = ns.to_owned();
+    flags
+}

@@ -1,0 +1,624 @@
+//! The Redis queue and blob store against a real redis-server: the queue contract of
+//! session 03, leases that run out, routing, dead letters, connections.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::{blobs, eventually, namespace, queue, task, tiny_png};
+use redis::AsyncCommands;
+use session03_workers::{
+    Ack, Backpressure, BlobError, BlobKey, BlobStore, Capabilities, FailureKind, ImageWorker,
+    PoolConfig, Queue, QueueError, TaskError, TaskState, WorkerId, WorkerPool,
+};
+use session04_redis::{RedisOptions, RedisQueue, RedisServer, ServerOptions, encoding};
+
+const LEASE: Duration = Duration::from_secs(30);
+
+fn worker(name: &str) -> WorkerId {
+    WorkerId::named(name)
+}
+
+async fn reserve(queue: &RedisQueue, name: &str) -> Option<session03_workers::Lease> {
+    queue
+        .reserve(
+            &worker(name),
+            &Capabilities::All,
+            Duration::from_millis(200),
+        )
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_photo_goes_round_trip_through_redis() {
+    let server = RedisServer::start().unwrap();
+    let ns = namespace();
+    let queue = queue(&server, &ns, LEASE).await;
+    let store = Arc::new(blobs(&queue, &ns));
+    let input = BlobKey::new("inputs/chelsea.png").unwrap();
+    let photo = std::fs::read(session01_image_basics::samples::path("chelsea.png")).unwrap();
+    store.put(&input, photo.into()).await.unwrap();
+
+    let pool = WorkerPool::start(
+        Arc::new(queue.clone()),
+        Arc::new(ImageWorker::new(store.clone(), Default::default())),
+        PoolConfig {
+            workers: 2,
+            ..PoolConfig::default()
+        },
+    );
+    let task = task("blur:sigma=2|edges", &input);
+    let id = queue
+        .enqueue(task.clone(), Backpressure::Wait)
+        .await
+        .unwrap();
+    let record = eventually(Duration::from_secs(20), "the task to finish", || async {
+        queue
+            .status(id)
+            .await
+            .unwrap()
+            .filter(|r| r.state.is_final())
+    })
+    .await;
+    pool.shutdown(Duration::from_secs(5)).await;
+
+    assert_eq!(record.state, TaskState::Succeeded, "{:?}", record.error);
+    assert_eq!(record.attempts, 1);
+    assert_eq!(*record.task, task, "the task comes back as it went in");
+    assert!(record.started_at.is_some() && record.finished_at >= record.started_at);
+    let result = store.get(&task.output).await.unwrap();
+    let image = image::load_from_memory(&result).unwrap();
+    assert_eq!((image.width(), image.height()), (451, 300));
+    let stats = queue.stats().await.unwrap();
+    assert_eq!(
+        (
+            stats.enqueued,
+            stats.succeeded,
+            stats.waiting,
+            stats.in_flight
+        ),
+        (1, 1, 0, 0)
+    );
+    assert_eq!(
+        queue.list(TaskState::Succeeded, 10).await.unwrap(),
+        vec![id]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completion_is_idempotent_and_counted_once() {
+    let server = RedisServer::start().unwrap();
+    let ns = namespace();
+    let queue = queue(&server, &ns, LEASE).await;
+    let input = BlobKey::new("in/x.png").unwrap();
+    let id = queue
+        .enqueue(task("grayscale", &input), Backpressure::Wait)
+        .await
+        .unwrap();
+    assert_eq!(
+        queue
+            .enqueue(
+                queue
+                    .status(id)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .task
+                    .as_ref()
+                    .clone(),
+                Backpressure::Wait
+            )
+            .await,
+        Err(QueueError::Duplicate(id))
+    );
+    let lease = reserve(&queue, "a").await.unwrap();
+    assert_eq!((lease.task.id, lease.attempt), (id, 1));
+    assert_eq!(queue.ack(&lease).await, Ok(Ack::Completed));
+    assert_eq!(queue.ack(&lease).await, Ok(Ack::Duplicate));
+    assert_eq!(queue.stats().await.unwrap().succeeded, 1);
+    assert!(
+        reserve(&queue, "a").await.is_none(),
+        "nothing is left to deliver"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_failures_retry_then_dead_letter_and_job_failures_do_not() {
+    let server = RedisServer::start().unwrap();
+    let ns = namespace();
+    let queue = queue(&server, &ns, LEASE).await;
+    let input = BlobKey::new("in/x.png").unwrap();
+    let flaky = queue
+        .enqueue(task("grayscale", &input), Backpressure::Wait)
+        .await
+        .unwrap();
+    for attempt in 1..=3 {
+        let lease = reserve(&queue, "a").await.unwrap();
+        assert_eq!((lease.task.id, lease.attempt), (flaky, attempt));
+        let state = queue
+            .nack(&lease, TaskError::worker("disk full"))
+            .await
+            .unwrap();
+        let expected = if attempt < 3 {
+            TaskState::Retrying
+        } else {
+            TaskState::Dead
+        };
+        assert_eq!(state, expected);
+        // The old receipt is spent.
+        assert!(matches!(
+            queue.renew(&lease).await,
+            Err(QueueError::LeaseLost { .. })
+        ));
+    }
+    let record = queue.status(flaky).await.unwrap().unwrap();
+    assert_eq!((record.state, record.attempts), (TaskState::Dead, 3));
+    assert_eq!(record.error.unwrap().message, "disk full");
+    let letters = queue.dead_letters(10).await.unwrap();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].task, flaky.to_string());
+    assert!(
+        letters[0].reason.contains("disk full"),
+        "{}",
+        letters[0].reason
+    );
+
+    let bad = queue
+        .enqueue(task("grayscale", &input), Backpressure::Wait)
+        .await
+        .unwrap();
+    let lease = reserve(&queue, "a").await.unwrap();
+    assert_eq!(
+        queue.nack(&lease, TaskError::job("not an image")).await,
+        Ok(TaskState::Failed)
+    );
+    let record = queue.status(bad).await.unwrap().unwrap();
+    assert_eq!(record.error.unwrap().kind, FailureKind::Job);
+    assert!(
+        reserve(&queue, "a").await.is_none(),
+        "a job failure is not retried"
+    );
+
+    // A person sends the dead task back.
+    queue.requeue(flaky).await.unwrap();
+    let lease = reserve(&queue, "a").await.unwrap();
+    assert_eq!((lease.task.id, lease.attempt), (flaky, 1));
+    assert!(
+        queue.requeue(bad).await.is_err(),
+        "only dead tasks can be requeued"
+    );
+    let stats = queue.stats().await.unwrap();
+    assert_eq!((stats.retried, stats.dead, stats.failed), (2, 1, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_lease_goes_to_another_worker_and_a_late_ack_counts_once() {
+    let server = RedisServer::start().unwrap();
+    let ns = namespace();
+    let lease_time = Duration::from_millis(300);
+    let (first, second) = (
+        queue(&server, &ns, lease_time).await,
+        queue(&server, &ns, lease_time).await,
+    );
+    let input = BlobKey::new("in/x.png").unwrap();
+    let id = first
+        .enqueue(task("grayscale", &input), Backpressure::Wait)
+        .await
+        .unwrap();
+    let held = reserve(&first, "a").await.unwrap();
+    assert!(
+        reserve(&second, "b").await.is_none(),
+        "the lease still holds"
+    );
+
+    let taken = eventually(Duration::from_secs(10), "the lease to run out", || async {
+        reserve(&second, "b").await
+    })
+    .await;
+    assert_eq!((taken.task.id, taken.attempt), (id, 2));
+    let record = second.status(id).await.unwrap().unwrap();
+    assert_eq!(record.worker, Some(worker("b")));
+    assert!(record.error.unwrap().message.contains("lease expired"));
+    // The first worker's renewal is refused: the task is someone else's now.
+    assert!(matches!(
+        first.renew(&held).await,
+        Err(QueueError::LeaseLost { .. })
+    ));
+    // Its late result still counts, once; the second worker's is a duplicate.
+    assert_eq!(first.ack(&held).await, Ok(Ack::Completed));
+    assert_eq!(second.ack(&taken).await, Ok(Ack::Duplicate));
+    let stats = second.stats().await.unwrap();
+    assert_eq!(
+        (stats.succeeded, stats.expired_leases, stats.in_flight),
+        (1, 1, 0)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewed_lease_keeps_its_task() {
+    let server = RedisServer::start().unwrap();
+    let ns = namespace();
+    let lease_time = Duration::from_millis(600);
+    let (first, second) = (
+        queue(&server, &ns, lease_time).await,
+        queue(&server, &ns, lease_time).await,
+    );
+    let input = BlobKey::new("in/x.png").unwrap();
+    first
+        .enqueue(task("grayscale", &input), Backpressure::Wait)
+        .await
+        .unwrap();
+    let held = reserve(&first, "a").await.unwrap();
+    for _ in 0..6 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let expiry = first.renew(&held).await.unwrap();
+        assert!(expiry > chrono::Utc::now());
+        assert!(
+            reserve(&second, "b").await.is_none(),
+            "a renewed lease is not taken"
+        );
+    }
+    assert_eq!(first.ack(&held).await, Ok(Ack::Completed));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_released_task_comes_back_first_with_its_attempt_given_back() {
+    let server = RedisServer::start().unwrap();
+    let ns = namespace();
+    let queue = queue(&server, &ns, LEASE).await;
+    let input = BlobKey::new("in/x.png").unwrap();
+    let first = queue
+        .enqueue(task("grayscale", &input), Backpressure::Wait)
+        .await
+        .unwrap();
+    let second = queue
+        .enqueue(task("grayscale", &input), Backpressure::Wait)
+        .await
+        .unwrap();
+    let lease = reserve(&queue, "a").await.unwrap();
+    assert_eq!(lease.task.id, first);
+    queue.release(&lease).await.unwrap();
+    assert_eq!(
+        queue.status(first).await.unwrap().unwrap().state,
+        TaskState::Pending
+    );
+    let again = reserve(&queue, "b").await.unwrap();
+    assert_eq!((again.task.id, again.attempt), (first, 1));
+    assert_eq!(reserve(&queue, "b").await.unwrap().task.id, second);
+    assert!(
+        queue.release(&lease).await.is_err(),
+        "an old receipt cannot release"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tasks_go_only_to_workers_that_can_run_every_filter() {
+    let server = RedisServer::start().unwrap();
+    let ns = namespace();
+    let queue = queue(&server, &ns, LEASE).await;
+    let input = BlobKey::new("in/x.png").unwrap();
+    let sharp = queue
+        .enqueue(task("sharpen|blur:sigma=1", &input), Backpressure::Wait)
+        .await
+        .unwrap();
+    let blur = queue
+        .enqueue(task("blur:sigma=2", &input), Backpressure::Wait)
+        .await
+        .unwrap();
+    let blur_only: Capabilities = "blur,resize".parse().unwrap();
+    let lease = queue
+        .reserve(&worker("b"), &blur_only, Duration::from_millis(300))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(lease.task.id, blur);
+    assert!(
+        queue
+            .reserve(&worker("b"), &blur_only, Duration::from_millis(300))
+            .await
+            .unwrap()
+            .is_none(),
+        "the sharpen task waits for a worker that can sharpen"
+    );
+    let all = queue
+        .reserve(&worker("c"), &Capabilities::All, Duration::from_millis(300))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(all.task.id, sharp);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_refuses_or_waits() {
+    let server = RedisServer::start().unwrap();
+    let ns = namespace();
+    let options = RedisOptions::new(server.url());
+    let mut config = session04_redis::RedisQueueConfig {
+        namespace: ns,
+        ..Default::default()
+    };
+    config.queue.capacity = Some(2);
+    let queue = RedisQueue::connect(&options, config).await.unwrap();
+    let input = BlobKey::new("in/x.png").unwrap();
+    for _ in 0..2 {
+        queue
+            .enqueue(task("grayscale", &input), Backpressure::Reject)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        queue
+            .enqueue(task("grayscale", &input), Backpressure::Reject)
+            .await,
+        Err(QueueError::Full { capacity: 2 })
+    );
+    let waiting = tokio::spawn({
+        let queue = queue.clone();
+        let task = task("grayscale", &input);
+        async move { queue.enqueue(task, Backpressure::Wait).await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!waiting.is_finished(), "the producer waits for room");
+    let lease = reserve(&queue, "a").await.unwrap();
+    queue.ack(&lease).await.unwrap();
+    waiting.await.unwrap().unwrap();
+    assert_eq!(queue.stats().await.unwrap().waiting, 2);
+}
+
+/// Adds a raw entry to the stream of class `grayscale`, as a buggy or old producer would.
+async fn add_raw(queue: &RedisQueue, ns: &str, fields: &[(&str, &str)]) {
+    let mut conn = queue.connection();
+    let _: String = conn
+        .xadd(format!("{ns}:stream:grayscale"), "*", fields)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_entries_go_to_the_dead_letters_with_the_reason() {
+    let server = RedisServer::start().unwrap();
+    let ns = namespace();
+    let queue = queue(&server, &ns, LEASE).await;
+    let input = BlobKey::new("in/x.png").unwrap();
+    // A good task first, so the stream and its group exist.
+    let good = queue
+        .enqueue(task("grayscale", &input), Backpressure::Wait)
+        .await
+        .unwrap();
+    let lease = reserve(&queue, "a").await.unwrap();
+    queue.ack(&lease).await.unwrap();
+
+    add_raw(&queue, &ns, &[("task", "{not json")]).await;
+    add_raw(
+        &queue,
+        &ns,
+        &[
+            ("id", "01a2127f-908e-76bf-b6c7-40d5ad223b1a"),
+            ("task", "{}"),
+        ],
+    )
+    .await;
+    let next = queue
+        .enqueue(task("grayscale", &input), Backpressure::Wait)
+        .await
+        .unwrap();
+
+    // The worker skips what it cannot read and goes on with the good task.
+    let lease = reserve(&queue, "a").await.unwrap();
+    assert_eq!(lease.task.id, next);
+    assert_ne!(good, next);
+    let letters = queue.dead_letters(10).await.unwrap();
+    let reasons: Vec<&str> = letters.iter().map(|l| l.reason.as_str()).collect();
+    assert_eq!(letters.len(), 2, "{reasons:?}");
+    assert!(
+        reasons.iter().all(|r| r.contains("no task record")),
+        "{reasons:?}"
+    );
+    assert!(letters.iter().any(|l| l.payload == "{not json"));
+    assert_eq!(queue.dead_letter_count().await.unwrap(), 2);
+    let mut conn = queue.connection();
+    let left: u64 = conn.xlen(format!("{ns}:stream:grayscale")).await.unwrap();
+    assert_eq!(
+        left, 1,
+        "buried entries leave the stream; the leased one stays until acked"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_task_is_dead_with_the_decoder_s_reason() {
+    let server = RedisServer::start().unwrap();
+    let ns = namespace();
+    let queue = queue(&server, &ns, LEASE).await;
+    let input = BlobKey::new("in/x.png").unwrap();
+    let known = task("grayscale", &input);
+    let id = queue
+        .enqueue(known.clone(), Backpressure::Wait)
+        .await
+        .unwrap();
+    // A newer submitter wrote version 7: the hash and the entry both carry it.
+    let mut conn = queue.connection();
+    let newer = encoding::encode(&known).replace("\"v\":1", "\"v\":7");
+    let _: () = conn
+        .hset(format!("{ns}:task:{id}"), "task", &newer)
+        .await
+        .unwrap();
+    let next = queue
+        .enqueue(task("grayscale", &input), Backpressure::Wait)
+        .await
+        .unwrap();
+
+    let lease = reserve(&queue, "a").await.unwrap();
+    assert_eq!(
+        lease.task.id, next,
+        "the worker goes on past the unreadable task"
+    );
+    let letters = queue.dead_letters(10).await.unwrap();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].task, id.to_string());
+    assert!(
+        letters[0].reason.contains("unknown version 7"),
+        "{}",
+        letters[0].reason
+    );
+    let dead = queue.counts().await.unwrap()[&TaskState::Dead];
+    assert_eq!(dead, 1);
+    let mut conn = queue.connection();
+    let state: String = conn.hget(format!("{ns}:task:{id}"), "state").await.unwrap();
+    assert_eq!(state, "dead");
+}
+
+#[test]
+fn the_decoder_names_what_is_wrong() {
+    let cases = [
+        ("{not json", "not JSON"),
+        ("[1,2]", "not a JSON object"),
+        (r#"{"task":{}}"#, "no version"),
+        (r#"{"v":"1","task":{}}"#, "not a whole number"),
+        (r#"{"v":2,"task":{}}"#, "unknown version 2"),
+        (r#"{"v":1}"#, "no `task`"),
+        (
+            r#"{"v":1,"task":{"id":"01a2127f-908e-76bf-b6c7-40d5ad223b1a"}}"#,
+            "missing field",
+        ),
+    ];
+    for (text, expected) in cases {
+        let error = encoding::decode(text).unwrap_err().to_string();
+        assert!(error.contains(expected), "{text}: {error}");
+    }
+    let input = BlobKey::new("in/x.png").unwrap();
+    let task = task("blur:sigma=2|edges", &input);
+    assert_eq!(encoding::decode(&encoding::encode(&task)).unwrap(), task);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blobs_have_a_ttl_and_a_size_cap() {
+    let server = RedisServer::start().unwrap();
+    let ns = namespace();
+    let queue = queue(&server, &ns, LEASE).await;
+    let store = session04_redis::RedisBlobStore::new(
+        queue.connection(),
+        &ns,
+        Duration::from_secs(60),
+        1000,
+    );
+    let key = BlobKey::new("results/a.png").unwrap();
+    store
+        .put(&key, Bytes::from(tiny_png()))
+        .await
+        .unwrap_or_else(|e| {
+            // The tiny PNG may exceed 1000 bytes: then store something smaller.
+            assert!(matches!(e, BlobError::TooLarge { .. }));
+        });
+    store.put(&key, Bytes::from_static(b"small")).await.unwrap();
+    assert_eq!(store.get(&key).await.unwrap(), Bytes::from_static(b"small"));
+    let ttl = store.ttl(&key).await.unwrap().unwrap();
+    assert!(ttl > Duration::from_secs(50) && ttl <= Duration::from_secs(60));
+    let big = Bytes::from(vec![0u8; 1001]);
+    let error = store.put(&key, big.clone()).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            BlobError::TooLarge {
+                size: 1001,
+                max: 1000,
+                ..
+            }
+        ),
+        "{error}"
+    );
+    // Written behind the store's back, a huge value is refused before it is sent.
+    let mut conn = queue.connection();
+    let _: () = conn
+        .set(format!("{ns}:blob:results/b.png"), big.as_ref())
+        .await
+        .unwrap();
+    let b = BlobKey::new("results/b.png").unwrap();
+    assert!(matches!(
+        store.get(&b).await,
+        Err(BlobError::TooLarge { size: 1001, .. })
+    ));
+    assert!(store.delete(&key).await.unwrap());
+    assert!(!store.delete(&key).await.unwrap());
+    assert!(matches!(store.get(&key).await, Err(BlobError::NotFound(_))));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connects_over_a_unix_socket_and_with_acl_users() {
+    let server = RedisServer::start_with(ServerOptions {
+        password: Some("s3cret".into()),
+        ..ServerOptions::default()
+    })
+    .unwrap();
+    let ns = namespace();
+    // The password from the URL, over the Unix socket.
+    let url = format!("unix://{}?pass=s3cret", server.socket().display());
+    let queue = common::queue_at(&url, &ns, LEASE).await;
+    let mut conn = queue.connection();
+    let _: () = redis::cmd("ACL")
+        .arg(&["SETUSER", "worker", "on", ">w0rker", "~*", "&*", "+@all"])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+
+    // An ACL user from the options, as REDIS_USERNAME and REDIS_PASSWORD set them.
+    let mut options = RedisOptions::new(server.url());
+    options.username = Some("worker".into());
+    options.password = Some("w0rker".into());
+    let config = session04_redis::RedisQueueConfig {
+        namespace: ns.clone(),
+        ..Default::default()
+    };
+    let other = RedisQueue::connect(&options, config.clone()).await.unwrap();
+    let input = BlobKey::new("in/x.png").unwrap();
+    let id = other
+        .enqueue(task("grayscale", &input), Backpressure::Wait)
+        .await
+        .unwrap();
+    assert_eq!(
+        queue.status(id).await.unwrap().unwrap().state,
+        TaskState::Pending
+    );
+    assert!(
+        !format!("{options:?}").contains("w0rker"),
+        "the password stays out of logs"
+    );
+
+    // A wrong password fails at once, naming the problem, instead of retrying for ever.
+    options.password = Some("wrong".into());
+    let error = tokio::time::timeout(
+        Duration::from_secs(10),
+        RedisQueue::connect(&options, config),
+    )
+    .await
+    .expect("a refused login does not retry")
+    .unwrap_err();
+    assert!(error.to_string().contains("refused"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_that_restarted_empty_gets_its_functions_back() {
+    let mut server = RedisServer::start().unwrap();
+    let ns = namespace();
+    let queue = queue(&server, &ns, LEASE).await;
+    server.restart().unwrap(); // no persistence: the library and all keys are gone
+    let input = BlobKey::new("in/x.png").unwrap();
+    let id = eventually(Duration::from_secs(10), "a reconnection", || async {
+        queue
+            .enqueue(task("grayscale", &input), Backpressure::Wait)
+            .await
+            .ok()
+    })
+    .await;
+    let lease = eventually(Duration::from_secs(10), "a delivery", || async {
+        queue
+            .reserve(&worker("a"), &Capabilities::All, Duration::from_millis(200))
+            .await
+            .ok()
+            .flatten()
+    })
+    .await;
+    assert_eq!(lease.task.id, id);
+}
