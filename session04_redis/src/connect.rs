@@ -15,7 +15,7 @@ use std::fmt;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, IntoConnectionInfo};
+use redis::{AsyncConnectionConfig, Client, IntoConnectionInfo};
 use tracing::{info, warn};
 
 /// The longest a blocking read waits inside Redis; the response timeout is above it.
@@ -144,8 +144,19 @@ pub async fn connect(options: &RedisOptions) -> anyhow::Result<ConnectionManager
         );
     }
     let mut delay = Duration::from_millis(100);
+    // One quick attempt per round: the manager itself would retry six times before failing.
+    let probe = AsyncConnectionConfig::new().set_connection_timeout(Some(Duration::from_secs(2)));
     loop {
-        match ConnectionManager::new_with_config(client.clone(), manager_config(options)).await {
+        let attempt = match client
+            .get_multiplexed_async_connection_with_config(&probe)
+            .await
+        {
+            Ok(_) => {
+                ConnectionManager::new_with_config(client.clone(), manager_config(options)).await
+            }
+            Err(error) => Err(error),
+        };
+        match attempt {
             Ok(manager) => {
                 info!(redis = %options.display_url(), "connected to Redis");
                 return Ok(manager);
@@ -154,7 +165,6 @@ pub async fn connect(options: &RedisOptions) -> anyhow::Result<ConnectionManager
                 anyhow::bail!("Redis at {} refused us: {error}", options.display_url())
             }
             Err(error) => {
-                tracing::debug!(kind = ?error.kind(), "connection error");
                 warn!(
                     redis = %options.display_url(),
                     %error,

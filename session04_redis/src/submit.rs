@@ -75,13 +75,7 @@ pub async fn run(args: SubmitArgs) -> Result<String> {
     } else {
         batch::collect_inputs(&args.inputs)?
     };
-    let (queue, blobs) = args.queue.open().await?;
-
-    // One upload per input, under a prefix of its own so runs never overwrite each other.
-    let run_id = uuid::Uuid::now_v7().simple().to_string();
-    let prefix = format!("inputs/{}", &run_id[..16]);
-    let mut used = HashSet::new();
-    let mut inputs = Vec::new();
+    // Every input is checked before anything is uploaded.
     for path in &paths {
         let size = std::fs::metadata(path)
             .with_context(|| format!("cannot read {}", path.display()))?
@@ -93,6 +87,15 @@ pub async fn run(args: SubmitArgs) -> Result<String> {
                 args.queue.max_blob_bytes
             );
         }
+    }
+    let (queue, blobs) = args.queue.open().await?;
+
+    // One upload per input, under a prefix of its own so runs never overwrite each other.
+    let run_id = uuid::Uuid::now_v7().simple().to_string();
+    let prefix = format!("inputs/{}", &run_id[..16]);
+    let mut used = HashSet::new();
+    let mut inputs = Vec::new();
+    for path in &paths {
         let bytes = tokio::fs::read(path)
             .await
             .with_context(|| format!("cannot read {}", path.display()))?;

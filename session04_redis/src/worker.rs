@@ -14,6 +14,7 @@ use clap::ValueEnum;
 use session01_image_basics::cli::limits;
 use session03_workers::cli::{seconds, shutdown_signal};
 use session03_workers::logging::LogFormat;
+use session03_workers::queue::wait_idle;
 use session03_workers::{
     Capabilities, ImageWorker, NoopWorker, PoolConfig, Task, TaskError, Worker, WorkerPool,
 };
@@ -83,6 +84,10 @@ pub struct WorkerArgs {
         default_value_t = 50.0
     )]
     pub max_megapixels: f64,
+    /// Exit once the queue has nothing waiting or running (a batch job), instead of
+    /// waiting for more.
+    #[arg(long, env = "WORKER_DRAIN")]
+    pub drain: bool,
     /// Log lines as text for people or JSON for machines.
     #[arg(long, value_enum, env = "LOG_FORMAT", default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
@@ -151,8 +156,19 @@ pub async fn run(args: WorkerArgs) -> Result<String> {
         capabilities = %args.capabilities,
         "worker ready"
     );
-    let pool = WorkerPool::start(Arc::new(queue), worker, config);
-    signal.await;
+    let queue = Arc::new(queue);
+    let pool = WorkerPool::start(queue.clone(), worker, config);
+    if args.drain {
+        tokio::select! {
+            () = &mut signal => {}
+            idle = wait_idle(&*queue, Duration::from_millis(200)) => {
+                idle?;
+                info!("the queue is empty");
+            }
+        }
+    } else {
+        signal.await;
+    }
     info!("shutting down: finishing the tasks in hand");
     let report = pool.shutdown(grace).await;
     Ok(format!(

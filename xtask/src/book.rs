@@ -17,7 +17,8 @@
 //!   `cargo bench` commands are run, `cargo xtask grade` is run into a scratch folder,
 //!   `cargo xtask bench-peers` is run with one timed run per case, `mdbook serve book` is
 //!   served and fetched once, and other `cargo xtask` commands are the ones
-//!   `cargo xtask test` runs.
+//!   `cargo xtask test` runs. Commands of sessions 04 and later get a redis-server of
+//!   their own through `REDIS_URL`.
 //!
 //! The figures come from the sessions' own demos, written into `book/src/figures/` (not
 //! committed: they are regenerated from the code on every build).
@@ -112,9 +113,16 @@ pub fn build_and_check(root: &Path) -> Result<()> {
     }
     report(&problems, "the built book")?;
 
+    // Sessions from 04 on show commands that talk to Redis: they get one of their own.
+    let redis = if commands.iter().any(|c| needs_redis(&c.line)) {
+        Some(BookRedis::start()?)
+    } else {
+        None
+    };
+    let redis_url = redis.as_ref().map(|r| r.url.as_str());
     let mut seen = BTreeSet::new();
     for command in commands.iter().filter(|c| seen.insert(c.line.clone())) {
-        if let Err(error) = run_shown_command(root, &mdbook, command) {
+        if let Err(error) = run_shown_command(root, &mdbook, command, redis_url) {
             problems.push(format!("{}: `{}`: {error:#}", command.place, command.line));
         }
     }
@@ -497,8 +505,68 @@ fn check_html(html_root: &Path, page: &Path, problems: &mut Vec<String>) -> Resu
     Ok(())
 }
 
+/// Whether a command runs a session that needs Redis (04 and later).
+fn needs_redis(line: &str) -> bool {
+    line.split_whitespace().any(|word| {
+        word.strip_prefix("session")
+            .and_then(|rest| rest.get(..2))
+            .and_then(|n| n.parse::<u32>().ok())
+            .is_some_and(|n| n >= 4)
+    })
+}
+
+/// A redis-server for the book's commands, on a free port, stopped when dropped.
+struct BookRedis {
+    child: Child,
+    url: String,
+}
+
+impl BookRedis {
+    fn start() -> Result<Self> {
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
+            .args(["--appendonly", "no", "--daemonize", "no"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .context("cannot start redis-server for the book's commands")?;
+        let server = Self {
+            child,
+            url: format!("redis://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline {
+                bail!("redis-server did not start on port {port}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(server)
+    }
+}
+
+impl Drop for BookRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Runs a command the book shows, the way the check promises to.
-fn run_shown_command(root: &Path, mdbook: &Path, command: &ShownCommand) -> Result<()> {
+fn run_shown_command(
+    root: &Path,
+    mdbook: &Path,
+    command: &ShownCommand,
+    redis_url: Option<&str>,
+) -> Result<()> {
     if command.line.chars().any(|c| "|&;<>()$`\\\"'*?".contains(c)) {
         bail!(
             "the book check runs commands without a shell: no pipes, quotes, globs or redirections"
@@ -508,7 +576,11 @@ fn run_shown_command(root: &Path, mdbook: &Path, command: &ShownCommand) -> Resu
     match words.as_slice() {
         ["cargo", sub @ ("run" | "bench"), rest @ ..] => {
             eprintln!("$ {} (shown in {})", command.line, command.place);
-            let output = cargo(root)
+            let mut cargo = cargo(root);
+            if let Some(url) = redis_url {
+                cargo.env("REDIS_URL", url);
+            }
+            let output = cargo
                 .arg(sub)
                 .args(rest)
                 .stdin(Stdio::null())
