@@ -3,7 +3,7 @@
 //! real work: every task gets a record, a lease, and an acknowledgement.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -12,7 +12,7 @@ use session02_pipelines::PipelineSpec;
 use session03_workers::{BlobKey, Queue, Task};
 
 use crate::cli::QueueArgs;
-use crate::server::RedisServer;
+use crate::server::{Children, RedisServer};
 use crate::submit::enqueue_all;
 
 /// What to measure.
@@ -52,18 +52,6 @@ pub struct BenchReport {
     pub enqueue_per_second: f64,
 }
 
-/// Kills the worker processes however the benchmark ends.
-struct Workers(Vec<Child>);
-
-impl Drop for Workers {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
 // ANCHOR: bench
 /// Starts redis-server (unless given one) and `workers` worker processes of `program`
 /// (this binary's `worker` command), enqueues the tasks in pipelined batches, and measures
@@ -88,7 +76,7 @@ pub async fn run(args: &BenchArgs, program: &Path) -> Result<BenchReport> {
     flags.capacity = 0;
     let (queue, _) = flags.open().await?;
 
-    let mut workers = Workers(Vec::new());
+    let mut workers = Children::default();
     for _ in 0..args.workers {
         let child = Command::new(program)
             .args(["worker", "--kind", "noop", "--redis-url", &url])

@@ -44,7 +44,7 @@ impl std::fmt::Debug for RedisBlobStore {
 
 impl RedisBlobStore {
     /// A store on `conn` (whose Redis has the queue's functions loaded, as
-    /// [`RedisQueue::new`](crate::RedisQueue::new) does).
+    /// [`RedisQueue::connect`](crate::RedisQueue::connect) does).
     pub fn new(
         conn: ConnectionManager,
         namespace: &str,

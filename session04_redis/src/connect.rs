@@ -193,3 +193,50 @@ fn is_auth_error(error: &redis::RedisError) -> bool {
         .iter()
         .any(|needle| text.contains(needle))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_stay_out_of_logs() {
+        assert_eq!(
+            redact("redis://worker:s3cret@redis:6379/2"),
+            "redis://worker:***@redis:6379/2"
+        );
+        assert_eq!(redact("redis://:s3cret@redis"), "redis://:***@redis");
+        assert_eq!(redact("redis://redis:6379"), "redis://redis:6379");
+        assert_eq!(redact("unix:///run/redis.sock"), "unix:///run/redis.sock");
+        let mut options = RedisOptions::new("redis://u:p4ss@h");
+        options.password = Some("other".into());
+        let shown = format!("{options:?}");
+        assert!(
+            !shown.contains("p4ss") && !shown.contains("other"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn credentials_from_options_override_the_url() {
+        let mut options = RedisOptions::new("redis://a:b@127.0.0.1:6380/3");
+        let info = options.client().unwrap().get_connection_info().clone();
+        assert_eq!(info.redis_settings().username(), Some("a"));
+        options.username = Some("worker".into());
+        options.password = Some("w0rker".into());
+        let info = options.client().unwrap().get_connection_info().clone();
+        assert_eq!(info.redis_settings().username(), Some("worker"));
+        assert_eq!(info.redis_settings().password(), Some("w0rker"));
+        assert_eq!(info.redis_settings().db(), 3);
+        assert!(RedisOptions::new("http://nope").client().is_err());
+    }
+
+    #[test]
+    fn blocking_reads_fit_inside_the_response_timeout() {
+        let mut options = RedisOptions::new("redis://127.0.0.1");
+        options.response_timeout = Duration::from_millis(500);
+        let timeout = manager_config(&options).response_timeout().unwrap();
+        assert!(timeout > MAX_BLOCK, "{timeout:?}");
+        assert!(parse_seconds("0").is_err() && parse_seconds("x").is_err());
+        assert_eq!(parse_seconds("2.5"), Ok(Duration::from_millis(2500)));
+    }
+}

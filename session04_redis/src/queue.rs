@@ -17,7 +17,7 @@
 //! | nack | `XACK` + `XDEL`; a worker failure is `XADD`ed again, or dead-lettered after the last attempt |
 //! | release | the entry made to look long idle, so the next `XAUTOCLAIM` takes it first |
 //!
-//! Each row is one function of the Lua library ([`functions`](crate::functions)), so it is
+//! Each row is one function of the Lua library ([`functions`]), so it is
 //! atomic and one round trip. Tasks go into one stream per *capability class* (the sorted
 //! set of filters they use: `blur+edges`), and a worker reads only the streams of classes
 //! it can run, so no task is delivered to a worker that would have to fail it.
@@ -597,6 +597,17 @@ impl RedisQueue {
         }
     }
 
+    /// A call by the holder of `lease`: namespace, task, receipt, consumer, lease time.
+    fn holder_call(&self, name: &str, lease: &Lease) -> redis::Cmd {
+        let mut cmd = fcall(name);
+        cmd.arg(&self.config.namespace)
+            .arg(lease.task.id.to_string())
+            .arg(&lease.receipt)
+            .arg(&*self.consumer)
+            .arg(self.lease_ms());
+        cmd
+    }
+
     fn lost(lease: &Lease) -> QueueError {
         QueueError::LeaseLost {
             task: lease.task.id,
@@ -718,16 +729,7 @@ impl Queue for RedisQueue {
     // ANCHOR_END: reserve
 
     async fn renew(&self, lease: &Lease) -> Result<DateTime<Utc>, QueueError> {
-        let reply: Value = self
-            .run(
-                fcall("imgq_renew")
-                    .arg(&self.config.namespace)
-                    .arg(lease.task.id.to_string())
-                    .arg(&lease.receipt)
-                    .arg(&*self.consumer)
-                    .arg(self.lease_ms()),
-            )
-            .await?;
+        let reply: Value = self.run(&self.holder_call("imgq_renew", lease)).await?;
         int(&reply)
             .and_then(time_of)
             .ok_or_else(|| Self::lost(lease))
@@ -770,16 +772,7 @@ impl Queue for RedisQueue {
     }
 
     async fn release(&self, lease: &Lease) -> Result<(), QueueError> {
-        let reply: String = self
-            .run(
-                fcall("imgq_release")
-                    .arg(&self.config.namespace)
-                    .arg(lease.task.id.to_string())
-                    .arg(&lease.receipt)
-                    .arg(&*self.consumer)
-                    .arg(self.lease_ms()),
-            )
-            .await?;
+        let reply: String = self.run(&self.holder_call("imgq_release", lease)).await?;
         self.sweep_soon();
         if reply == "ok" {
             Ok(())
@@ -821,5 +814,50 @@ impl Queue for RedisQueue {
             dead: counter("dead"),
             expired_leases: counter("expired_leases"),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use session02_pipelines::PipelineSpec;
+    use session03_workers::BlobKey;
+
+    fn task(pipeline: &str) -> Task {
+        let key = BlobKey::new("in/x.png").unwrap();
+        Task::new(PipelineSpec::parse(pipeline).unwrap(), key.clone(), key)
+    }
+
+    #[test]
+    fn a_class_is_the_sorted_set_of_filters() {
+        assert_eq!(
+            class_of(&task("resize:width=8|blur:sigma=2|edges|blur:sigma=1")),
+            "blur+edges+resize"
+        );
+        assert_eq!(class_of(&task("invert")), "invert");
+        let empty = Task {
+            pipeline: PipelineSpec {
+                filters: Vec::new(),
+            },
+            ..task("invert")
+        };
+        assert_eq!(class_of(&empty), NO_FILTER);
+    }
+
+    #[test]
+    fn a_worker_reads_the_classes_it_can_run_whole() {
+        let some: Capabilities = "blur,resize".parse().unwrap();
+        assert!(can_run(&some, "blur+resize"));
+        assert!(can_run(&some, "blur"));
+        assert!(!can_run(&some, "blur+edges"));
+        assert!(can_run(&some, NO_FILTER));
+        assert!(can_run(&Capabilities::All, "sharpen+edges"));
+    }
+
+    #[test]
+    fn consumer_names_are_unique_per_start() {
+        let (a, b) = (consumer_name(), consumer_name());
+        assert_ne!(a, b);
+        assert!(a.contains(&std::process::id().to_string()));
     }
 }

@@ -147,6 +147,20 @@ impl RedisServer {
     }
 }
 
+/// Child processes (workers, say) killed and reaped when this is dropped, however the
+/// code that started them ends.
+#[derive(Debug, Default)]
+pub struct Children(pub Vec<Child>);
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();

@@ -5,7 +5,6 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::Child;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -14,23 +13,11 @@ use common::{
 };
 use redis::AsyncCommands;
 use session03_workers::{BlobKey, BlobStore, Queue, TaskId, TaskState};
-use session04_redis::server::free_port;
+use session04_redis::server::{Children, free_port};
 use session04_redis::submit::enqueue_all;
 use session04_redis::{RedisQueue, RedisServer, ServerOptions};
 
 const LEASE: Duration = Duration::from_secs(1);
-
-/// Kills the worker processes however the test ends.
-struct Workers(Vec<Child>);
-
-impl Drop for Workers {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
 
 /// Uploads a tiny image and returns its key.
 async fn upload(queue: &RedisQueue, ns: &str) -> BlobKey {
@@ -60,7 +47,7 @@ async fn a_task_held_by_a_killed_worker_completes_on_another() {
     let ns = namespace();
     let queue = queue(&server, &ns, LEASE).await;
     let input = upload(&queue, &ns).await;
-    let mut workers = Workers(vec![spawn_worker(
+    let mut workers = Children(vec![spawn_worker(
         &server.url(),
         &ns,
         &["--delay", "60", "--concurrency", "1", "--lease", "1"],
@@ -109,7 +96,7 @@ async fn a_redis_restart_with_aof_loses_nothing() {
     let ns = namespace();
     let queue = queue(&server, &ns, LEASE).await;
     let input = upload(&queue, &ns).await;
-    let _workers = Workers(vec![spawn_worker(
+    let _workers = Children(vec![spawn_worker(
         &server.url(),
         &ns,
         &["--delay", "0.1", "--concurrency", "4", "--lease", "2"],
@@ -144,7 +131,7 @@ async fn a_poison_message_is_dead_lettered_and_the_worker_lives() {
     let ns = namespace();
     let queue = queue(&server, &ns, LEASE).await;
     let input = upload(&queue, &ns).await;
-    let mut workers = Workers(vec![spawn_worker(
+    let mut workers = Children(vec![spawn_worker(
         &server.url(),
         &ns,
         &["--concurrency", "2"],
@@ -193,7 +180,7 @@ async fn five_thousand_tasks_through_three_processes_each_counted_once() {
     let ns = namespace();
     let queue = queue(&server, &ns, LEASE).await;
     let input = upload(&queue, &ns).await;
-    let _workers = Workers(
+    let _workers = Children(
         (0..3)
             .map(|_| spawn_worker(&server.url(), &ns, &["--concurrency", "4", "--lease", "10"]))
             .collect(),
@@ -234,7 +221,7 @@ async fn a_worker_started_before_redis_waits_for_it() {
     let port = free_port().unwrap();
     let url = format!("redis://127.0.0.1:{port}");
     let ns = namespace();
-    let mut workers = Workers(vec![spawn_logged_worker(
+    let mut workers = Children(vec![spawn_logged_worker(
         &url,
         &ns,
         &["--concurrency", "1"],
