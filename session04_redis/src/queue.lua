@@ -315,6 +315,25 @@ redis.register_function('imgq_requeue', function(_, args)
   return 'ok'
 end)
 
+-- retire(ns, consumer): a worker that stopped removes its consumer from the group of
+-- every stream where it holds nothing, so consumers do not pile up over restarts. One that
+-- still holds entries stays: deleting it would drop them from the pending list.
+redis.register_function('imgq_retire', function(_, args)
+  local ns, consumer = args[1], args[2]
+  local removed = 0
+  for _, class in ipairs(redis.call('SMEMBERS', ns .. ':classes')) do
+    local stream = ns .. ':stream:' .. class
+    if redis.call('EXISTS', stream) == 1 then
+      local ok, held = pcall(redis.call, 'XPENDING', stream, GROUP, '-', '+', 1, consumer)
+      if ok and #held == 0 then
+        redis.call('XGROUP', 'DELCONSUMER', stream, GROUP, consumer)
+        removed = removed + 1
+      end
+    end
+  end
+  return removed
+end)
+
 -- blob_get(key, max_bytes): the blob, or {size} when it is larger than `max_bytes`, so
 -- a huge value is refused without being sent.
 redis.register_function { function_name = 'imgq_blob_get', flags = { 'no-writes' },

@@ -597,6 +597,17 @@ impl RedisQueue {
         }
     }
 
+    /// Removes this process's consumer from the group where it holds nothing: call it after
+    /// the worker pool has shut down. Returns how many groups it left.
+    pub async fn retire(&self) -> Result<u64, QueueError> {
+        self.run(
+            fcall("imgq_retire")
+                .arg(&self.config.namespace)
+                .arg(&*self.consumer),
+        )
+        .await
+    }
+
     /// A call by the holder of `lease`: namespace, task, receipt, consumer, lease time.
     fn holder_call(&self, name: &str, lease: &Lease) -> redis::Cmd {
         let mut cmd = fcall(name);

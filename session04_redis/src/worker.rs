@@ -171,6 +171,9 @@ pub async fn run(args: WorkerArgs) -> Result<String> {
     }
     info!("shutting down: finishing the tasks in hand");
     let report = pool.shutdown(grace).await;
+    if let Err(error) = queue.retire().await {
+        tracing::warn!(%error, "could not remove this worker's consumer from the group");
+    }
     Ok(format!(
         "worker stopped{}: {} tasks processed, {} succeeded, {} failed, {} released\n",
         if report.clean {

@@ -82,6 +82,17 @@ fn submit_then_a_draining_worker_then_status() {
         text(&worker.stdout)
     );
 
+    // The worker that stopped left the group: consumers do not pile up over restarts.
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut conn = client.get_connection().unwrap();
+    let consumers: Vec<redis::Value> = redis::cmd("XINFO")
+        .arg("CONSUMERS")
+        .arg(format!("{ns}:stream:grayscale+invert"))
+        .arg("workers")
+        .query(&mut conn)
+        .unwrap();
+    assert!(consumers.is_empty(), "{consumers:?}");
+
     let status = run(STATUS, &url, &["--namespace", &ns, "--json"]);
     assert!(status.status.success(), "{}", text(&status.stderr));
     let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
