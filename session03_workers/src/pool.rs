@@ -237,12 +237,20 @@ async fn run_slot(
     let mut backoff = Duration::from_millis(50);
     info!(worker.id = %id, %capabilities, "worker started");
     loop {
-        let reserved = tokio::select! {
-            biased;
-            () = shared.stop_taking.cancelled() => break,
-            reserved = queue.reserve(&id, &capabilities, shared.config.poll) => reserved,
-        };
+        if shared.stop_taking.is_cancelled() {
+            break;
+        }
+        // A reserve is never abandoned halfway: a queue in another process may already have
+        // handed the task over, so shutdown waits for the call (at most `poll`) instead.
+        let reserved = queue.reserve(&id, &capabilities, shared.config.poll).await;
         match reserved {
+            Ok(Some(lease)) if shared.stop_taking.is_cancelled() => {
+                // Shutdown began while the call waited: give the task straight back.
+                if let Err(error) = queue.release(&lease).await {
+                    warn!(worker.id = %id, %error, "could not release a task at shutdown; its lease will run out");
+                }
+                break;
+            }
             Ok(Some(lease)) => {
                 shared.set_queue_error(None);
                 backoff = Duration::from_millis(50);

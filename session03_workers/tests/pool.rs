@@ -265,11 +265,13 @@ async fn long_tasks_keep_their_lease_by_renewing_it() {
     assert_eq!(slow.runs.lock().unwrap()[&id], 1);
 }
 
-/// Fails with a queue error on its first calls, as an unreachable backend would.
+/// Fails with a queue error on its first calls, as an unreachable backend would, and
+/// answers a reserve after `reply_delay`, as a remote backend does.
 #[derive(Debug)]
 struct Flaky {
     inner: MemoryQueue,
     failures_left: AtomicUsize,
+    reply_delay: Duration,
 }
 
 #[async_trait]
@@ -288,7 +290,10 @@ impl Queue for Flaky {
             self.failures_left.store(left - 1, Ordering::SeqCst);
             return Err(QueueError::Unavailable("connection refused".into()));
         }
-        self.inner.reserve(worker, capabilities, wait).await
+        let reserved = self.inner.reserve(worker, capabilities, wait).await;
+        // The backend has handed the task over; the answer is still on its way.
+        tokio::time::sleep(self.reply_delay).await;
+        reserved
     }
     async fn renew(&self, lease: &Lease) -> Result<DateTime<Utc>, QueueError> {
         self.inner.renew(lease).await
@@ -311,10 +316,35 @@ impl Queue for Flaky {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_handed_over_while_shutting_down_goes_back_at_once() {
+    let queue = Arc::new(Flaky {
+        inner: MemoryQueue::new(QueueConfig::default()),
+        failures_left: AtomicUsize::new(0),
+        reply_delay: Duration::from_millis(300),
+    });
+    let id = put(&*queue, "").await;
+    let worker = Arc::new(Counting::default());
+    let pool = WorkerPool::start(queue.clone(), worker.clone(), pool_config(1));
+    tokio::time::sleep(Duration::from_millis(100)).await; // the reply is on its way
+    pool.shutdown(Duration::from_secs(5)).await;
+    let record = queue.status(id).await.unwrap().unwrap();
+    assert_eq!(
+        (record.state, record.attempts),
+        (TaskState::Pending, 0),
+        "not left running until its lease runs out"
+    );
+    assert!(
+        worker.runs.lock().unwrap().is_empty(),
+        "nor run after shutdown began"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_reports_a_failing_queue_and_recovers() {
     let queue = Arc::new(Flaky {
         inner: MemoryQueue::new(QueueConfig::default()),
         failures_left: AtomicUsize::new(usize::MAX),
+        reply_delay: Duration::ZERO,
     });
     let pool = WorkerPool::start(queue.clone(), Arc::new(Counting::default()), pool_config(1));
     tokio::time::sleep(Duration::from_millis(200)).await;

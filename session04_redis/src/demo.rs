@@ -112,7 +112,14 @@ pub async fn run(args: DemoArgs) -> Result<String> {
     for pool in pools {
         pool.shutdown(Duration::from_secs(10)).await;
     }
-    report(&queue, &*blobs, &tasks, &names, &args.output_dir).await
+    let report = report(&queue, &*blobs, &tasks, &names, &args.output_dir).await;
+    if server.is_none() {
+        // Someone else's Redis: leave nothing of the demo behind for longer than a day.
+        queue
+            .expire_namespace(Duration::from_secs(24 * 3600))
+            .await?;
+    }
+    report
 }
 // ANCHOR_END: demo
 

@@ -1,12 +1,15 @@
 #!lua name=imgq
 -- The Redis side of the queue: one function per queue call, each run atomically by Redis,
--- so no two workers ever see a task half-moved. Loaded with FUNCTION LOAD REPLACE.
+-- so no two workers ever see a task's hash, index and stream disagree. Loaded with
+-- FUNCTION LOAD REPLACE.
 --
 -- Keys, under a namespace NS:
 --   NS:stream:CLASS  a stream per capability class, consumer group `workers`
 --   NS:classes       the set of classes that have a stream
---   NS:task:ID       a hash per task: task, class, entry, state, attempts, worker, receipt,
---                    enqueued_at, started_at, finished_at, duration_ms, error_kind, error_message
+--   NS:task:ID       a hash per task: task, class, entry, state, attempts, deliveries,
+--                    worker, receipt, enqueued_at, started_at, finished_at, duration_ms,
+--                    error_kind, error_message
+--   NS:cursor:CLASS  where the last sweep of the class's pending entries stopped
 --   NS:state:STATE   a sorted set of task ids per state, scored by when they entered it
 --   NS:dead          the dead-letter stream
 --   NS:stats         counters: enqueued, succeeded, failed, retried, dead, expired_leases, malformed
@@ -50,7 +53,10 @@ local function finish(ns, id, hash, from, to, now, retention_ms)
   if started then redis.call('HSET', hash, 'duration_ms', now - started) end
   redis.call('HDEL', hash, 'receipt')
   move(ns, id, from, to, now)
-  redis.call('ZREMRANGEBYSCORE', ns .. ':state:' .. to, '-inf', now - retention_ms)
+  -- The indexes of final states forget what the hashes forget.
+  for _, final in ipairs({ 'succeeded', 'failed', 'dead' }) do
+    redis.call('ZREMRANGEBYSCORE', ns .. ':state:' .. final, '-inf', now - retention_ms)
+  end
   redis.call('PEXPIRE', hash, retention_ms)
 end
 
@@ -125,12 +131,12 @@ end
 
 -- ANCHOR: enqueue
 -- enqueue(ns, id, payload, class, capacity): a new task, pending, at the end of its
--- class's stream. Replies `ok`, `duplicate`, or `full`.
+-- class's stream; capacity -1 is no bound. Replies `ok`, `duplicate`, or `full`.
 redis.register_function('imgq_enqueue', function(_, args)
   local ns, id, payload, class, capacity = args[1], args[2], args[3], args[4], tonumber(args[5])
   local hash = ns .. ':task:' .. id
   if redis.call('EXISTS', hash) == 1 then return 'duplicate' end
-  if capacity > 0 then
+  if capacity >= 0 then
     local waiting = redis.call('ZCARD', ns .. ':state:pending') + redis.call('ZCARD', ns .. ':state:retrying')
     if waiting >= capacity then return 'full' end
   end
@@ -277,7 +283,7 @@ end)
 -- ANCHOR: release
 -- release(ns, id, receipt, consumer, lease_ms): the worker gives the task back unfinished.
 -- It is pending again, the attempt given back, and its entry looks long idle, so the next
--- XAUTOCLAIM of any worker takes it before new entries: the front of the queue.
+-- XAUTOCLAIM of any worker takes it, ahead of the new entries that sweep would read.
 redis.register_function('imgq_release', function(_, args)
   local ns, id, receipt, consumer, lease_ms = args[1], args[2], args[3], args[4], tonumber(args[5])
   local hash = current(ns, id, receipt)

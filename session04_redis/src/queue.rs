@@ -15,7 +15,7 @@
 //! | renew | `XCLAIM ... JUSTID` by the holder: the entry's idle time starts again |
 //! | ack | `XACK` + `XDEL`; the hash `succeeded`, once (a second ack is a duplicate) |
 //! | nack | `XACK` + `XDEL`; a worker failure is `XADD`ed again, or dead-lettered after the last attempt |
-//! | release | the entry made to look long idle, so the next `XAUTOCLAIM` takes it first |
+//! | release | the entry made to look long idle, so the next sweep's `XAUTOCLAIM` takes it |
 //!
 //! Each row is one function of the Lua library ([`functions`]), so it is
 //! atomic and one round trip. Tasks go into one stream per *capability class* (the sorted
@@ -230,7 +230,16 @@ impl RedisQueue {
     }
 
     fn lease_ms(&self) -> u64 {
-        millis(self.config.queue.lease)
+        millis(self.config.queue.lease).max(1)
+    }
+
+    /// When a lease taken or renewed now runs out, by this machine's clock: the pool
+    /// schedules renewals with it, so a clock that differs from Redis's cannot skew them.
+    fn expiry(&self) -> DateTime<Utc> {
+        chrono::Duration::from_std(self.config.queue.lease)
+            .ok()
+            .and_then(|lease| Utc::now().checked_add_signed(lease))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
 
     fn retention_ms(&self) -> u64 {
@@ -314,7 +323,7 @@ impl RedisQueue {
         reply: Vec<Value>,
         worker: &WorkerId,
     ) -> Result<Option<Lease>, QueueError> {
-        let [how, class, entry, id, attempt, receipt, expires, payload] = reply.as_slice() else {
+        let [how, class, entry, id, attempt, receipt, _expires, payload] = reply.as_slice() else {
             return Ok(None);
         };
         let field = |v: &Value| text(v).unwrap_or_default();
@@ -356,7 +365,7 @@ impl RedisQueue {
                 .unwrap_or(1),
             worker: worker.clone(),
             receipt: field(receipt),
-            expires_at: int(expires).and_then(time_of).unwrap_or_else(Utc::now),
+            expires_at: self.expiry(),
         }))
     }
 
@@ -419,8 +428,11 @@ impl RedisQueue {
             };
             for entry in stream.ids {
                 if lease.is_some() {
-                    // One per call: make the extra one the next sweep's first.
-                    self.give_back(class, &entry.id).await?;
+                    // One per call: make the extra one the next sweep's first. Should that
+                    // fail, the entry still comes back when its lease runs out.
+                    if let Err(error) = self.give_back(class, &entry.id).await {
+                        warn!(%error, entry = %entry.id, "could not give back an extra entry");
+                    }
                     continue;
                 }
                 let id: String = entry.get("id").unwrap_or_default();
@@ -493,7 +505,13 @@ impl RedisQueue {
             .arg(task.id.to_string())
             .arg(encoding::encode(task))
             .arg(class_of(task))
-            .arg(self.config.queue.capacity.unwrap_or(0));
+            // -1: no bound.
+            .arg(
+                self.config
+                    .queue
+                    .capacity
+                    .map_or(-1, |c| i64::try_from(c).unwrap_or(i64::MAX)),
+            );
         cmd
     }
 
@@ -537,6 +555,9 @@ impl RedisQueue {
 
     /// Up to `limit` task ids in `state`, oldest first.
     pub async fn list(&self, state: TaskState, limit: usize) -> Result<Vec<TaskId>, QueueError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
         let mut conn = self.conn.clone();
         let stop = isize::try_from(limit).unwrap_or(isize::MAX) - 1;
         let ids: Vec<String> = conn
@@ -595,6 +616,31 @@ impl RedisQueue {
                 },
             )),
         }
+    }
+
+    /// Makes every key of the namespace expire after `ttl`: for a demo that ran on
+    /// someone's Redis, so it leaves nothing behind for long.
+    pub async fn expire_namespace(&self, ttl: Duration) -> Result<(), QueueError> {
+        let mut conn = self.conn.clone();
+        let pattern = format!("{}:*", self.config.namespace);
+        let keys: Vec<String> = {
+            let mut iter = conn
+                .scan_match::<_, String>(&pattern)
+                .await
+                .map_err(unavailable)?;
+            let mut keys = Vec::new();
+            while let Some(key) = iter.next_item().await {
+                keys.push(key.map_err(unavailable)?);
+            }
+            keys
+        };
+        let mut pipe = redis::pipe();
+        for key in &keys {
+            pipe.pexpire(key, i64::try_from(millis(ttl)).unwrap_or(i64::MAX))
+                .ignore();
+        }
+        let mut conn = self.conn.clone();
+        pipe.query_async::<()>(&mut conn).await.map_err(unavailable)
     }
 
     /// Removes this process's consumer from the group where it holds nothing: call it after
@@ -695,7 +741,10 @@ impl Queue for RedisQueue {
         capabilities: &Capabilities,
         wait: Duration,
     ) -> Result<Option<Lease>, QueueError> {
-        let deadline = Instant::now() + wait;
+        let now = Instant::now();
+        let deadline = now
+            .checked_add(wait)
+            .unwrap_or(now + session03_workers::queue::MAX_LEASE);
         loop {
             let classes = self.classes_for(capabilities).await?;
             if !classes.is_empty() {
@@ -742,7 +791,7 @@ impl Queue for RedisQueue {
     async fn renew(&self, lease: &Lease) -> Result<DateTime<Utc>, QueueError> {
         let reply: Value = self.run(&self.holder_call("imgq_renew", lease)).await?;
         int(&reply)
-            .and_then(time_of)
+            .map(|_| self.expiry())
             .ok_or_else(|| Self::lost(lease))
     }
 
