@@ -53,10 +53,8 @@ local function finish(ns, id, hash, from, to, now, retention_ms)
   if started then redis.call('HSET', hash, 'duration_ms', now - started) end
   redis.call('HDEL', hash, 'receipt')
   move(ns, id, from, to, now)
-  -- The indexes of final states forget what the hashes forget.
-  for _, final in ipairs({ 'succeeded', 'failed', 'dead' }) do
-    redis.call('ZREMRANGEBYSCORE', ns .. ':state:' .. final, '-inf', now - retention_ms)
-  end
+  -- The index forgets what the hashes forget (readers trim the other final indexes).
+  redis.call('ZREMRANGEBYSCORE', ns .. ':state:' .. to, '-inf', now - retention_ms)
   redis.call('PEXPIRE', hash, retention_ms)
 end
 

@@ -528,6 +528,7 @@ impl RedisQueue {
     /// How many tasks are in each state (finished ones while their records are kept).
     pub async fn counts(&self) -> Result<BTreeMap<TaskState, u64>, QueueError> {
         let mut pipe = redis::pipe();
+        self.trim_finished(&mut pipe);
         for state in TaskState::ALL {
             pipe.zcard(self.key(&["state", state.name()]));
         }
@@ -553,17 +554,29 @@ impl RedisQueue {
             .collect())
     }
 
+    /// Adds to `pipe` the trimming of the final states' indexes to the retention. A task
+    /// only trims the index of the state it enters (cheap on the hot path), so another
+    /// index can hold ids whose records expired until a reader trims it here.
+    fn trim_finished(&self, pipe: &mut redis::Pipeline) {
+        let cutoff =
+            Utc::now().timestamp_millis() - i64::try_from(self.retention_ms()).unwrap_or(i64::MAX);
+        for state in [TaskState::Succeeded, TaskState::Failed, TaskState::Dead] {
+            pipe.zrembyscore(self.key(&["state", state.name()]), "-inf", cutoff)
+                .ignore();
+        }
+    }
+
     /// Up to `limit` task ids in `state`, oldest first.
     pub async fn list(&self, state: TaskState, limit: usize) -> Result<Vec<TaskId>, QueueError> {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let mut conn = self.conn.clone();
+        let mut pipe = redis::pipe();
+        self.trim_finished(&mut pipe);
         let stop = isize::try_from(limit).unwrap_or(isize::MAX) - 1;
-        let ids: Vec<String> = conn
-            .zrange(self.key(&["state", state.name()]), 0, stop)
-            .await
-            .map_err(unavailable)?;
+        pipe.zrange(self.key(&["state", state.name()]), 0, stop);
+        let mut conn = self.conn.clone();
+        let (ids,): (Vec<String>,) = pipe.query_async(&mut conn).await.map_err(unavailable)?;
         Ok(ids.iter().filter_map(|id| id.parse().ok()).collect())
     }
 

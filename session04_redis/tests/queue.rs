@@ -622,3 +622,52 @@ async fn a_redis_that_restarted_empty_gets_its_functions_back() {
     .await;
     assert_eq!(lease.task.id, id);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finished_records_are_forgotten_after_the_retention() {
+    let server = RedisServer::start().unwrap();
+    let config = session04_redis::RedisQueueConfig {
+        namespace: namespace(),
+        retention: Duration::from_millis(300),
+        ..Default::default()
+    };
+    let queue = RedisQueue::connect(&RedisOptions::new(server.url()), config)
+        .await
+        .unwrap();
+    let input = BlobKey::new("in/x.png").unwrap();
+    let done = queue
+        .enqueue(task("grayscale", &input), Backpressure::Wait)
+        .await
+        .unwrap();
+    let lease = reserve(&queue, "a").await.unwrap();
+    queue.ack(&lease).await.unwrap();
+    let failed = queue
+        .enqueue(task("grayscale", &input), Backpressure::Wait)
+        .await
+        .unwrap();
+    let lease = reserve(&queue, "a").await.unwrap();
+    queue.nack(&lease, TaskError::job("bad")).await.unwrap();
+    assert_eq!(queue.counts().await.unwrap()[&TaskState::Succeeded], 1);
+
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        queue.status(done).await.unwrap(),
+        None,
+        "the record expired"
+    );
+    assert_eq!(queue.status(failed).await.unwrap(), None);
+    let counts = queue.counts().await.unwrap();
+    assert_eq!(
+        (counts[&TaskState::Succeeded], counts[&TaskState::Failed]),
+        (0, 0)
+    );
+    assert!(
+        queue
+            .list(TaskState::Succeeded, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The counters are history, and stay.
+    assert_eq!(queue.stats().await.unwrap().succeeded, 1);
+}
