@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{blobs, eventually, namespace, queue, task, tiny_png};
+use common::{blobs, eventually, namespace, queue, task};
 use redis::AsyncCommands;
 use session03_workers::{
     Ack, Backpressure, BlobError, BlobKey, BlobStore, Capabilities, FailureKind, ImageWorker,
@@ -241,7 +241,7 @@ async fn an_expired_lease_goes_to_another_worker_and_a_late_ack_counts_once() {
 async fn a_renewed_lease_keeps_its_task() {
     let server = RedisServer::start().unwrap();
     let ns = namespace();
-    let lease_time = Duration::from_millis(600);
+    let lease_time = Duration::from_millis(1500);
     let (first, second) = (
         queue(&server, &ns, lease_time).await,
         queue(&server, &ns, lease_time).await,
@@ -253,7 +253,7 @@ async fn a_renewed_lease_keeps_its_task() {
         .unwrap();
     let held = reserve(&first, "a").await.unwrap();
     for _ in 0..6 {
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(400)).await;
         let expiry = first.renew(&held).await.unwrap();
         assert!(expiry > chrono::Utc::now());
         assert!(
@@ -505,13 +505,6 @@ async fn blobs_have_a_ttl_and_a_size_cap() {
         1000,
     );
     let key = BlobKey::new("results/a.png").unwrap();
-    store
-        .put(&key, Bytes::from(tiny_png()))
-        .await
-        .unwrap_or_else(|e| {
-            // The tiny PNG may exceed 1000 bytes: then store something smaller.
-            assert!(matches!(e, BlobError::TooLarge { .. }));
-        });
     store.put(&key, Bytes::from_static(b"small")).await.unwrap();
     assert_eq!(store.get(&key).await.unwrap(), Bytes::from_static(b"small"));
     let ttl = store.ttl(&key).await.unwrap().unwrap();
