@@ -87,6 +87,23 @@ impl Shared {
     }
 }
 
+/// A cheap, cloneable view of a pool's statistics, for a task that reports them while the
+/// pool runs (a heartbeat, a metrics endpoint) without owning the pool.
+#[derive(Debug, Clone)]
+pub struct StatsHandle(Arc<Shared>);
+
+impl StatsHandle {
+    /// The pool's statistics now.
+    pub fn snapshot(&self) -> PoolStats {
+        self.0.stats.snapshot()
+    }
+
+    /// Whether the pool has begun shutting down.
+    pub fn is_shutting_down(&self) -> bool {
+        self.0.stop_taking.is_cancelled()
+    }
+}
+
 /// A running pool of workers.
 #[derive(Debug)]
 pub struct WorkerPool {
@@ -117,6 +134,11 @@ impl WorkerPool {
     /// The pool's statistics now.
     pub fn stats(&self) -> PoolStats {
         self.shared.stats.snapshot()
+    }
+
+    /// A handle that reads the statistics from elsewhere while the pool runs.
+    pub fn stats_handle(&self) -> StatsHandle {
+        StatsHandle(Arc::clone(&self.shared))
     }
 
     /// Whether the pool is alive and ready for work, and if not, why.

@@ -141,20 +141,33 @@ pub fn class_of(task: &Task) -> String {
     }
 }
 
+/// The filter names of a capability class (none for the class of filterless tasks).
+pub fn filters_of_class(class: &str) -> impl Iterator<Item = &str> {
+    class
+        .split('+')
+        .filter(|name| *name != NO_FILTER && !name.is_empty())
+}
+
 /// Whether a worker with `capabilities` runs every filter of `class`.
 fn can_run(capabilities: &Capabilities, class: &str) -> bool {
-    class == NO_FILTER || class.split('+').all(|name| capabilities.allows(name))
+    filters_of_class(class).all(|name| capabilities.allows(name))
+}
+
+/// This machine's name (in a container, the container's), for ids people can trace.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .map(|host| host.trim().to_owned())
+        .filter(|host| !host.is_empty())
+        .unwrap_or_else(|| "host".to_owned())
 }
 
 /// A name for this process's consumer: `host-pid-random`.
 fn consumer_name() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .or_else(|| std::env::var("COMPUTERNAME").ok())
-        .unwrap_or_else(|| "host".to_owned());
     let random = uuid::Uuid::new_v4().simple().to_string();
-    format!("{}-{}-{}", host.trim(), std::process::id(), &random[..8])
+    format!("{}-{}-{}", host_name(), std::process::id(), &random[..8])
 }
 
 fn millis(duration: Duration) -> u64 {
@@ -535,6 +548,41 @@ impl RedisQueue {
         let mut conn = self.conn.clone();
         let counts: Vec<u64> = pipe.query_async(&mut conn).await.map_err(unavailable)?;
         Ok(TaskState::ALL.into_iter().zip(counts).collect())
+    }
+
+    /// For each capability class with a stream, how many of its tasks no worker has taken
+    /// yet; a class is its distinct filter names joined by `+` (see [`class_of`]).
+    pub async fn waiting_by_class(&self) -> Result<BTreeMap<String, u64>, QueueError> {
+        let mut conn = self.conn.clone();
+        let classes: Vec<String> = conn
+            .smembers(self.key(&["classes"]))
+            .await
+            .map_err(unavailable)?;
+        if classes.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let mut pipe = redis::pipe();
+        for class in &classes {
+            let stream = self.key(&["stream", class]);
+            pipe.xlen(&stream);
+            pipe.cmd("XPENDING").arg(&stream).arg(GROUP);
+        }
+        let replies: Vec<redis::Value> = pipe.query_async(&mut conn).await.map_err(unavailable)?;
+        let mut waiting = BTreeMap::new();
+        for (class, pair) in classes.into_iter().zip(replies.chunks_exact(2)) {
+            let length: u64 = redis::from_redis_value(pair[0].clone()).unwrap_or(0);
+            // XPENDING's summary starts with the number of pending entries (or an error
+            // when the group is not created yet: nothing is pending then).
+            let pending: u64 = match &pair[1] {
+                redis::Value::Array(summary) => summary
+                    .first()
+                    .and_then(|v| redis::from_redis_value(v.clone()).ok())
+                    .unwrap_or(0),
+                _ => 0,
+            };
+            waiting.insert(class, length.saturating_sub(pending));
+        }
+        Ok(waiting)
     }
 
     /// The state of each task of `ids` (`None` for an unknown one), in one round trip.

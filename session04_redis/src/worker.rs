@@ -5,6 +5,8 @@
 //! another after its lease. On SIGTERM or Ctrl-C a worker stops taking tasks, finishes what
 //! it holds (up to `--shutdown-grace`, then gives the rest back), and exits 0.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,10 +18,13 @@ use session03_workers::cli::{seconds, shutdown_signal};
 use session03_workers::logging::LogFormat;
 use session03_workers::queue::wait_idle;
 use session03_workers::{
-    Capabilities, ImageWorker, NoopWorker, PoolConfig, Task, TaskError, Worker, WorkerPool,
+    Capabilities, ImageWorker, NoopWorker, PoolConfig, StatsHandle, Task, TaskError, Worker,
+    WorkerPool,
 };
+use tokio::task::JoinHandle;
 use tracing::info;
 
+use crate::RedisQueue;
 use crate::cli::QueueArgs;
 
 /// What a worker does with a task.
@@ -112,9 +117,35 @@ impl Worker for Delayed {
     }
 }
 
-// ANCHOR: run
+/// What a later session adds to this worker without copying it: a wrapper around each
+/// task's work, and a task of its own that runs beside the pool (a heartbeat, say).
+pub trait Companion: Send + 'static {
+    /// Wraps the worker that runs each task; the default leaves it as it is.
+    fn wrap(&mut self, worker: Arc<dyn Worker>) -> Arc<dyn Worker> {
+        worker
+    }
+
+    /// Starts the companion once the pool runs; it is aborted after the pool has shut down
+    /// and the consumer is retired, and `stopped` is then awaited.
+    fn start(&mut self, queue: Arc<RedisQueue>, stats: StatsHandle) -> JoinHandle<()>;
+
+    /// Called once the pool has stopped and the consumer is retired.
+    fn stopped(&mut self) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(async {})
+    }
+}
+
 /// Runs the worker until a shutdown signal; the report is the pool's final statistics.
 pub async fn run(args: WorkerArgs) -> Result<String> {
+    run_with(args, None).await
+}
+
+// ANCHOR: run
+/// Runs the worker, with a `companion` if one is given, until a shutdown signal.
+pub async fn run_with(
+    args: WorkerArgs,
+    mut companion: Option<Box<dyn Companion>>,
+) -> Result<String> {
     // Listen for signals first: a SIGTERM while connecting still shuts down cleanly.
     let signal = shutdown_signal()?;
     tokio::pin!(signal);
@@ -150,6 +181,9 @@ pub async fn run(args: WorkerArgs) -> Result<String> {
             delay: Duration::from_secs_f64(args.delay),
         });
     }
+    if let Some(companion) = &mut companion {
+        worker = companion.wrap(worker);
+    }
     info!(
         consumer = queue.consumer(),
         concurrency = config.workers,
@@ -158,6 +192,9 @@ pub async fn run(args: WorkerArgs) -> Result<String> {
     );
     let queue = Arc::new(queue);
     let pool = WorkerPool::start(queue.clone(), worker, config);
+    let beside = companion
+        .as_mut()
+        .map(|c| c.start(Arc::clone(&queue), pool.stats_handle()));
     if args.drain {
         tokio::select! {
             () = &mut signal => {}
@@ -173,6 +210,13 @@ pub async fn run(args: WorkerArgs) -> Result<String> {
     let report = pool.shutdown(grace).await;
     if let Err(error) = queue.retire().await {
         tracing::warn!(%error, "could not remove this worker's consumer from the group");
+    }
+    if let Some(beside) = beside {
+        beside.abort();
+        let _ = beside.await;
+    }
+    if let Some(companion) = &mut companion {
+        companion.stopped().await;
     }
     Ok(format!(
         "worker stopped{}: {} tasks processed, {} succeeded, {} failed, {} released\n",

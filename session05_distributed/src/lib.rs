@@ -1,0 +1,23 @@
+//! # Session 05: distributed workers that survive failure, and seamless tiled images
+//!
+//! Session 04 put the queue in Redis, so workers can run on many machines. This session
+//! makes that crowd visible and safe: each worker registers and beats, so `workers` shows
+//! who is alive and what each can run; a task goes only to a worker that can run every one
+//! of its filters, and when no live worker can, it waits and says why; and a large image is
+//! cut into tiles with a halo, processed anywhere, and stitched into exactly the image one
+//! process would have made.
+//!
+//! | file | teaches |
+//! |---|---|
+//! | [`registry`] | [`Registry`]: worker records, heartbeats by Redis's clock, idle/busy/stale/gone, why a task waits |
+//! | [`worker`] | session 04's worker with a heartbeat riding along as its companion |
+//! | [`workers`] | the `workers` command |
+//! | [`tiles`] | [`TilePlan`], halos, [`Stitcher`]: tiles that stitch without seams |
+
+pub mod registry;
+pub mod tiles;
+pub mod worker;
+pub mod workers;
+
+pub use registry::{Registry, RegistryConfig, WorkerInfo, WorkerState, WorkerView};
+pub use tiles::{Stitcher, Tile, TilePlan, TiledPipeline};
