@@ -153,6 +153,51 @@ impl Default for QueueConfig {
     }
 }
 
+/// How long a task waits before its next attempt after a worker failure: exponential in
+/// the attempts so far, capped, with jitter.
+///
+/// Retrying at once hammers whatever failed (a store that is down, a node short of memory)
+/// and makes every task that failed together retry together. Doubling the wait spreads the
+/// load over time; the jitter spreads the tasks apart.
+// ANCHOR: backoff
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// The wait after the first failed attempt, before jitter.
+    pub base: Duration,
+    /// The longest wait, before jitter.
+    pub max: Duration,
+}
+
+impl Backoff {
+    /// Retry at once.
+    pub const NONE: Backoff = Backoff {
+        base: Duration::ZERO,
+        max: Duration::ZERO,
+    };
+
+    /// The wait after attempt `failed` (from 1) failed; `unit`, in `0.0..1.0`, draws the
+    /// jitter. "Equal jitter": half the wait is fixed, half random, so a retry never comes
+    /// at once and never later than the cap.
+    pub fn delay(&self, failed: u32, unit: f64) -> Duration {
+        let doubled = self
+            .base
+            .saturating_mul(2u32.saturating_pow(failed.saturating_sub(1).min(31)));
+        let cap = doubled.min(self.max);
+        cap / 2 + cap.mul_f64(unit.clamp(0.0, 1.0) / 2.0)
+    }
+}
+// ANCHOR_END: backoff
+
+impl Default for Backoff {
+    /// Half a second, doubling up to 30 seconds.
+    fn default() -> Self {
+        Self {
+            base: Duration::from_millis(500),
+            max: Duration::from_secs(30),
+        }
+    }
+}
+
 /// A task queue with leases: the contract the worker pool relies on.
 // ANCHOR: queue
 #[async_trait]
@@ -202,5 +247,24 @@ pub async fn wait_idle<Q: Queue + ?Sized>(queue: &Q, every: Duration) -> Result<
             return Ok(());
         }
         tokio::time::sleep(every).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_with_half_of_it_jittered() {
+        let backoff = Backoff {
+            base: Duration::from_millis(100),
+            max: Duration::from_secs(1),
+        };
+        let ms = |failed, unit| backoff.delay(failed, unit).as_millis();
+        assert_eq!((ms(1, 0.0), ms(1, 1.0)), (50, 100));
+        assert_eq!((ms(2, 0.0), ms(3, 0.5)), (100, 300));
+        assert_eq!((ms(5, 0.0), ms(5, 1.0)), (500, 1000));
+        assert_eq!(ms(u32::MAX, 1.0), 1000);
+        assert_eq!(Backoff::NONE.delay(3, 0.7), Duration::ZERO);
     }
 }

@@ -179,7 +179,7 @@ impl ImageWorker {
 
 /// A store error as a task failure: a missing or oversized input is the task's fault; an
 /// I/O error may pass.
-fn blob_failure(error: BlobError) -> TaskError {
+pub fn blob_failure(error: BlobError) -> TaskError {
     if error.is_transient() {
         TaskError::worker(error)
     } else {

@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use anyhow::Result;
 use session01_image_basics::cli::finish;
-use session03_workers::QueueConfig;
 use session03_workers::cli::seconds;
 use session03_workers::logging::{self, LogFormat};
+use session03_workers::{Backoff, QueueConfig};
 
 use crate::blob::{DEFAULT_MAX_BLOB_BYTES, DEFAULT_TTL, RedisBlobStore};
 use crate::connect::RedisOptions;
@@ -57,6 +57,23 @@ pub struct QueueArgs {
     /// The most bytes one image or result may have.
     #[arg(long, value_name = "BYTES", env = "MAX_BLOB_BYTES", default_value_t = DEFAULT_MAX_BLOB_BYTES)]
     pub max_blob_bytes: u64,
+    /// Seconds a task waits after its first worker failure; doubles with each further
+    /// one, up to --retry-backoff-max, half of it random (0 retries at once).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "RETRY_BACKOFF",
+        default_value_t = 0.5
+    )]
+    pub retry_backoff: f64,
+    /// The longest wait between two attempts, in seconds.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "RETRY_BACKOFF_MAX",
+        default_value_t = 30.0
+    )]
+    pub retry_backoff_max: f64,
 }
 // ANCHOR_END: queue_args
 
@@ -71,6 +88,8 @@ impl QueueArgs {
             capacity: 100_000,
             retention: DEFAULT_TTL.as_secs_f64(),
             max_blob_bytes: DEFAULT_MAX_BLOB_BYTES,
+            retry_backoff: 0.5,
+            retry_backoff_max: 30.0,
         }
     }
 
@@ -85,6 +104,11 @@ impl QueueArgs {
             },
             namespace: self.namespace.clone(),
             retention: seconds("retention", self.retention)?,
+            retry_backoff: Backoff {
+                base: optional_seconds("retry-backoff", self.retry_backoff)?.unwrap_or_default(),
+                max: optional_seconds("retry-backoff-max", self.retry_backoff_max)?
+                    .unwrap_or_default(),
+            },
             ..RedisQueueConfig::default()
         })
     }

@@ -20,7 +20,7 @@ use session03_workers::{
 };
 
 use crate::cli::QueueArgs;
-use crate::server::RedisServer;
+use crate::server::own_unless_given;
 use crate::submit::{DEFAULT_PIPELINE, enqueue_all};
 
 /// Runs the whole system on the sample photos.
@@ -50,18 +50,7 @@ pub struct DemoArgs {
 pub async fn run(args: DemoArgs) -> Result<String> {
     let spec = PipelineSpec::parse_any(&args.pipeline)?;
     spec.build()?;
-    let server = match &args.redis_url {
-        Some(_) => None,
-        None => Some(RedisServer::start()?),
-    };
-    let url = match (&args.redis_url, &server) {
-        (Some(url), _) => url.clone(),
-        (None, Some(server)) => {
-            println!("started redis-server on port {}", server.port());
-            server.url()
-        }
-        (None, None) => unreachable!("a server is started when no URL is given"),
-    };
+    let (server, url) = own_unless_given(args.redis_url.as_deref())?;
     let mut flags = QueueArgs::for_url(&url);
     flags.namespace = format!("demo-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let (queue, blobs) = flags.open().await?;

@@ -7,16 +7,20 @@
 --   NS:stream:CLASS  a stream per capability class, consumer group `workers`
 --   NS:classes       the set of classes that have a stream
 --   NS:task:ID       a hash per task: task, class, entry, state, attempts, deliveries,
---                    worker, receipt, enqueued_at, started_at, finished_at, duration_ms,
---                    error_kind, error_message
+--                    worker, consumer, receipt, enqueued_at, started_at, finished_at,
+--                    duration_ms, error_kind, error_message, retry_at, history (a line
+--                    per attempt that did not succeed)
 --   NS:cursor:CLASS  where the last sweep of the class's pending entries stopped
 --   NS:state:STATE   a sorted set of task ids per state, scored by when they entered it
+--   NS:delayed       tasks waiting out a retry backoff, scored by when they may run again
 --   NS:dead          the dead-letter stream
 --   NS:stats         counters: enqueued, succeeded, failed, retried, dead, expired_leases, malformed
 -- A single Redis, not a cluster: the functions build keys from the namespace.
 
 local GROUP = 'workers'
 local DEAD_LETTERS_KEPT = 10000
+local HISTORY_KEPT = 20
+local PROMOTE_AT_ONCE = 100
 
 local function now_ms()
   local t = redis.call('TIME')
@@ -58,9 +62,29 @@ local function finish(ns, id, hash, from, to, now, retention_ms)
   redis.call('PEXPIRE', hash, retention_ms)
 end
 
+-- Appends a line to a task's history, keeping the last HISTORY_KEPT lines.
+local function remember(hash, line)
+  local old = redis.call('HGET', hash, 'history')
+  local text = line
+  if old and old ~= '' then text = old .. '\n' .. line end
+  local lines = {}
+  for l in string.gmatch(text, '[^\n]+') do table.insert(lines, l) end
+  while #lines > HISTORY_KEPT do table.remove(lines, 1) end
+  redis.call('HSET', hash, 'history', table.concat(lines, '\n'))
+end
+
+-- Who held an attempt: the pool's worker and the process (consumer) it ran in.
+local function holder(hash)
+  local worker, consumer = unpack(redis.call('HMGET', hash, 'worker', 'consumer'))
+  return (worker or '?') .. '@' .. (consumer or '?')
+end
+
 local function dead_letter(ns, class, entry, id, reason, payload, now)
+  local history = ''
+  if id and id ~= '' then history = redis.call('HGET', ns .. ':task:' .. id, 'history') or '' end
   redis.call('XADD', ns .. ':dead', 'MAXLEN', '~', DEAD_LETTERS_KEPT, '*',
-    'id', id, 'class', class, 'entry', entry, 'reason', reason, 'payload', payload, 'at', now)
+    'id', id, 'class', class, 'entry', entry, 'reason', reason, 'payload', payload, 'at', now,
+    'history', history)
 end
 
 -- ANCHOR: bury
@@ -87,7 +111,7 @@ end
 -- ANCHOR: start
 -- A stream entry delivered to a worker becomes an attempt: the task is Running, with one
 -- more attempt and a receipt naming this delivery. Appends to `out` what the worker gets.
-local function start(ns, class, entry, id, worker, lease_ms, max_attempts, now, retention_ms, out)
+local function start(ns, class, entry, id, worker, consumer, lease_ms, max_attempts, now, retention_ms, out)
   local hash = ns .. ':task:' .. (id or '')
   local state = id and redis.call('HGET', hash, 'state')
   if not state then
@@ -103,9 +127,10 @@ local function start(ns, class, entry, id, worker, lease_ms, max_attempts, now, 
   if state == 'running' then
     -- Its lease ran out: the worker that held it died, hung or lost its network.
     count(ns, 'expired_leases')
-    local holder = redis.call('HGET', hash, 'worker') or '?'
+    local who = holder(hash)
     redis.call('HSET', hash, 'error_kind', 'worker', 'error_message',
-      'lease expired: worker ' .. holder .. ' did not finish within ' .. lease_ms .. ' ms')
+      'lease expired: worker ' .. who .. ' did not finish within ' .. lease_ms .. ' ms')
+    remember(hash, 'attempt ' .. (attempts - 1) .. ' by ' .. who .. ': lease expired (worker gone or cut off) at ' .. now)
     if attempts > max_attempts then
       redis.call('HINCRBY', hash, 'attempts', -1)
       finish(ns, id, hash, state, 'dead', now, retention_ms)
@@ -119,7 +144,8 @@ local function start(ns, class, entry, id, worker, lease_ms, max_attempts, now, 
   end
   -- Deliveries only ever grow (attempts shrink on release), so each receipt is new.
   local receipt = entry .. '/' .. redis.call('HINCRBY', hash, 'deliveries', 1)
-  redis.call('HSET', hash, 'state', 'running', 'worker', worker, 'started_at', now, 'receipt', receipt)
+  redis.call('HSET', hash, 'state', 'running', 'worker', worker, 'consumer', consumer,
+    'started_at', now, 'receipt', receipt)
   redis.call('HDEL', hash, 'duration_ms')
   move(ns, id, state, 'running', now)
   table.insert(out, { class, entry, id, attempts, receipt, now + lease_ms,
@@ -152,6 +178,23 @@ redis.register_function('imgq_enqueue', function(_, args)
 end)
 -- ANCHOR_END: enqueue
 
+-- ANCHOR: promote
+-- Tasks whose retry backoff is over go back to the end of their class's stream.
+local function promote(ns, now)
+  local delayed = ns .. ':delayed'
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, PROMOTE_AT_ONCE)) do
+    redis.call('ZREM', delayed, id)
+    local hash = ns .. ':task:' .. id
+    local state, class, payload = unpack(redis.call('HMGET', hash, 'state', 'class', 'task'))
+    if state == 'retrying' and class and payload then
+      local entry = redis.call('XADD', ns .. ':stream:' .. class, '*', 'id', id, 'task', payload)
+      redis.call('HSET', hash, 'entry', entry)
+      redis.call('HDEL', hash, 'retry_at')
+    end
+  end
+end
+-- ANCHOR_END: promote
+
 -- ANCHOR: reserve
 -- reserve(ns, consumer, worker, lease_ms, max_attempts, retention_ms, sweep, class...):
 -- with `sweep` = 1, first takes over one entry whose lease ran out (XAUTOCLAIM, going on
@@ -163,6 +206,7 @@ redis.register_function('imgq_reserve', function(_, args)
   local lease_ms, max_attempts, retention_ms = tonumber(args[4]), tonumber(args[5]), tonumber(args[6])
   local now = now_ms()
   local out = {}
+  promote(ns, now)
   if args[7] == '1' then
     for i = 8, #args do
       local class = args[i]
@@ -173,7 +217,7 @@ redis.register_function('imgq_reserve', function(_, args)
         local claimed = redis.call('XAUTOCLAIM', stream, GROUP, consumer, lease_ms, cursor, 'COUNT', 1)
         cursor = claimed[1]
         for _, e in ipairs(claimed[2]) do
-          start(ns, class, e[1], field(e[2], 'id'), worker, lease_ms, max_attempts, now, retention_ms, out)
+          start(ns, class, e[1], field(e[2], 'id'), worker, consumer, lease_ms, max_attempts, now, retention_ms, out)
         end
         if #out > 0 or cursor == '0-0' then break end
       end
@@ -187,7 +231,7 @@ redis.register_function('imgq_reserve', function(_, args)
       'STREAMS', ns .. ':stream:' .. class, '>')
     if read then
       for _, e in ipairs(read[1][2]) do
-        start(ns, class, e[1], field(e[2], 'id'), worker, lease_ms, max_attempts, now, retention_ms, out)
+        start(ns, class, e[1], field(e[2], 'id'), worker, consumer, lease_ms, max_attempts, now, retention_ms, out)
       end
       if #out > 0 then table.insert(out[1], 1, 'read') return out[1] end
     end
@@ -196,13 +240,13 @@ redis.register_function('imgq_reserve', function(_, args)
 end)
 -- ANCHOR_END: reserve
 
--- start(ns, worker, lease_ms, max_attempts, retention_ms, class, entry, id): an entry a
+-- start(ns, worker, lease_ms, max_attempts, retention_ms, class, entry, id, consumer): an entry a
 -- blocking XREADGROUP delivered becomes an attempt, as in reserve.
 redis.register_function('imgq_start', function(_, args)
   local out = {}
   local id = args[8]
   if id == '' then id = nil end
-  start(args[1], args[6], args[7], id, args[2], tonumber(args[3]), tonumber(args[4]), now_ms(),
+  start(args[1], args[6], args[7], id, args[2], args[9], tonumber(args[3]), tonumber(args[4]), now_ms(),
     tonumber(args[5]), out)
   if #out > 0 then table.insert(out[1], 1, 'read') return out[1] end
   return {}
@@ -234,32 +278,44 @@ end)
 -- ANCHOR_END: ack
 
 -- ANCHOR: nack
--- nack(ns, id, receipt, kind, message, max_attempts, retention_ms): the attempt failed.
--- A job failure is final; a worker failure goes to the end of the stream again while
--- attempts remain, and to the dead letters after the last. Replies the new state.
+-- nack(ns, id, receipt, kind, message, max_attempts, retention_ms, delay_ms): the attempt
+-- failed. A job failure is final; a worker failure waits `delay_ms` (the backoff) and goes
+-- to the end of the stream again while attempts remain, and to the dead letters after the
+-- last. Replies the new state.
 redis.register_function('imgq_nack', function(_, args)
   local ns, id, receipt, kind, message = args[1], args[2], args[3], args[4], args[5]
   local max_attempts, retention_ms = tonumber(args[6]), tonumber(args[7])
+  local delay_ms = tonumber(args[8]) or 0
   local hash = current(ns, id, receipt)
   if not hash then return 'lost' end
   local class, entry, payload, attempts = unpack(redis.call('HMGET', hash, 'class', 'entry', 'task', 'attempts'))
   local now = now_ms()
   drop_entry(ns, class, entry)
   redis.call('HSET', hash, 'error_kind', kind, 'error_message', message)
+  local line = 'attempt ' .. attempts .. ' by ' .. holder(hash) .. ': ' .. kind .. ' failure at ' .. now .. ': ' .. message
   if kind == 'job' then
+    remember(hash, line)
     finish(ns, id, hash, 'running', 'failed', now, retention_ms)
     count(ns, 'failed')
     return 'failed'
   end
   if tonumber(attempts) < max_attempts then
     local started = tonumber(redis.call('HGET', hash, 'started_at'))
-    local again = redis.call('XADD', ns .. ':stream:' .. class, '*', 'id', id, 'task', payload)
-    redis.call('HSET', hash, 'state', 'retrying', 'entry', again, 'duration_ms', now - started)
+    remember(hash, line .. '; retry in ' .. delay_ms .. ' ms')
+    redis.call('HSET', hash, 'state', 'retrying', 'duration_ms', now - started)
     redis.call('HDEL', hash, 'receipt')
+    if delay_ms > 0 then
+      redis.call('HSET', hash, 'entry', '', 'retry_at', now + delay_ms)
+      redis.call('ZADD', ns .. ':delayed', now + delay_ms, id)
+    else
+      local again = redis.call('XADD', ns .. ':stream:' .. class, '*', 'id', id, 'task', payload)
+      redis.call('HSET', hash, 'entry', again)
+    end
     move(ns, id, 'running', 'retrying', now)
     count(ns, 'retried')
     return 'retrying'
   end
+  remember(hash, line)
   finish(ns, id, hash, 'running', 'dead', now, retention_ms)
   dead_letter(ns, class, entry, id, 'no attempts left: ' .. message, payload, now)
   count(ns, 'dead')
@@ -315,6 +371,7 @@ redis.register_function('imgq_requeue', function(_, args)
   redis.call('PERSIST', hash)
   redis.call('HSET', hash, 'state', 'pending', 'attempts', 0, 'entry', entry, 'enqueued_at', now)
   redis.call('HDEL', hash, 'started_at', 'finished_at', 'duration_ms', 'error_kind', 'error_message', 'worker')
+  remember(hash, 'requeued from the dead letters at ' .. now)
   move(ns, id, 'dead', 'pending', now)
   return 'ok'
 end)

@@ -34,7 +34,7 @@ use redis::streams::{StreamReadOptions, StreamReadReply};
 use redis::{AsyncCommands, Value};
 use serde::Serialize;
 use session03_workers::{
-    Ack, Backpressure, Capabilities, FailureKind, Lease, Queue, QueueConfig, QueueError,
+    Ack, Backoff, Backpressure, Capabilities, FailureKind, Lease, Queue, QueueConfig, QueueError,
     QueueStats, Task, TaskError, TaskId, TaskRecord, TaskState, WorkerId,
 };
 use tracing::warn;
@@ -60,6 +60,8 @@ pub struct RedisQueueConfig {
     pub retention: Duration,
     /// How often a worker looks for expired leases, and for new capability classes.
     pub sweep_every: Duration,
+    /// How long a task waits after a worker failure before it can be taken again.
+    pub retry_backoff: Backoff,
 }
 
 impl Default for RedisQueueConfig {
@@ -70,6 +72,7 @@ impl Default for RedisQueueConfig {
             namespace: "imgq".to_owned(),
             retention: Duration::from_secs(24 * 3600),
             sweep_every: Duration::from_secs(1),
+            retry_backoff: Backoff::default(),
         }
     }
 }
@@ -122,6 +125,8 @@ pub struct DeadLetter {
     pub payload: String,
     /// When it was buried.
     pub at: Option<DateTime<Utc>>,
+    /// Its attempts that did not succeed, oldest first: who held each and how it ended.
+    pub history: Vec<String>,
 }
 
 /// A Redis error as a queue error.
@@ -168,6 +173,14 @@ pub fn host_name() -> String {
 fn consumer_name() -> String {
     let random = uuid::Uuid::new_v4().simple().to_string();
     format!("{}-{}-{}", host_name(), std::process::id(), &random[..8])
+}
+
+/// The non-empty lines of `text`.
+fn lines(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn millis(duration: Duration) -> u64 {
@@ -459,7 +472,8 @@ impl RedisQueue {
                             .arg(self.retention_ms())
                             .arg(class)
                             .arg(&entry.id)
-                            .arg(id),
+                            .arg(id)
+                            .arg(&*self.consumer),
                     )
                     .await?;
                 lease = self.lease_from(reply, worker).await?;
@@ -651,10 +665,31 @@ impl RedisQueue {
                     reason: get("reason"),
                     payload: get("payload"),
                     at: get("at").parse().ok().and_then(time_of),
+                    history: lines(&get("history")),
                     entry: entry.id.clone(),
                 }
             })
             .collect())
+    }
+
+    /// The consumer (worker process) that ran each task of `ids` last, in one round trip.
+    pub async fn consumers(&self, ids: &[TaskId]) -> Result<Vec<Option<String>>, QueueError> {
+        let mut pipe = redis::pipe();
+        for id in ids {
+            pipe.hget(self.key(&["task", &id.to_string()]), "consumer");
+        }
+        let mut conn = self.conn.clone();
+        pipe.query_async(&mut conn).await.map_err(unavailable)
+    }
+
+    /// A task's attempts that did not succeed, oldest first (the last 20).
+    pub async fn history(&self, id: TaskId) -> Result<Vec<String>, QueueError> {
+        let mut conn = self.conn.clone();
+        let text: Option<String> = conn
+            .hget(self.key(&["task", &id.to_string()]), "history")
+            .await
+            .map_err(unavailable)?;
+        Ok(lines(&text.unwrap_or_default()))
     }
 
     /// Sends a dead task back to the queue, with its attempts reset.
@@ -873,9 +908,14 @@ impl Queue for RedisQueue {
     }
 
     async fn nack(&self, lease: &Lease, error: TaskError) -> Result<TaskState, QueueError> {
-        let kind = match error.kind {
-            FailureKind::Job => "job",
-            FailureKind::Worker => "worker",
+        let (kind, delay) = match error.kind {
+            FailureKind::Job => ("job", Duration::ZERO),
+            FailureKind::Worker => (
+                "worker",
+                self.config
+                    .retry_backoff
+                    .delay(lease.attempt, fastrand::f64()),
+            ),
         };
         let reply: String = self
             .run(
@@ -886,7 +926,8 @@ impl Queue for RedisQueue {
                     .arg(kind)
                     .arg(&error.message)
                     .arg(self.config.queue.max_attempts)
-                    .arg(self.retention_ms()),
+                    .arg(self.retention_ms())
+                    .arg(millis(delay)),
             )
             .await?;
         reply.parse().map_err(|_| Self::lost(lease))

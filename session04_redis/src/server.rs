@@ -147,6 +147,21 @@ impl RedisServer {
     }
 }
 
+/// The Redis a demo runs on: the one at `url` when given, or a redis-server of its own
+/// (stopped when the returned server is dropped). Returns the server, if started, and the
+/// URL to use.
+pub fn own_unless_given(url: Option<&str>) -> Result<(Option<RedisServer>, String)> {
+    match url {
+        Some(url) => Ok((None, url.to_owned())),
+        None => {
+            let server = RedisServer::start()?;
+            println!("started redis-server on port {}", server.port());
+            let url = server.url();
+            Ok((Some(server), url))
+        }
+    }
+}
+
 /// Child processes (workers, say) killed and reaped when this is dropped, however the
 /// code that started them ends.
 #[derive(Debug, Default)]

@@ -24,8 +24,8 @@ use session03_workers::{
 use tokio::task::JoinHandle;
 use tracing::info;
 
-use crate::RedisQueue;
 use crate::cli::QueueArgs;
+use crate::{RedisBlobStore, RedisQueue};
 
 /// What a worker does with a task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -120,8 +120,15 @@ impl Worker for Delayed {
 /// What a later session adds to this worker without copying it: a wrapper around each
 /// task's work, and a task of its own that runs beside the pool (a heartbeat, say).
 pub trait Companion: Send + 'static {
-    /// Wraps the worker that runs each task; the default leaves it as it is.
-    fn wrap(&mut self, worker: Arc<dyn Worker>) -> Arc<dyn Worker> {
+    /// Wraps the worker that runs each task, which reads and writes `blobs` and takes its
+    /// tasks from `queue`; the default leaves it as it is.
+    fn wrap(
+        &mut self,
+        worker: Arc<dyn Worker>,
+        queue: &Arc<RedisQueue>,
+        blobs: &Arc<RedisBlobStore>,
+    ) -> Arc<dyn Worker> {
+        let _ = (queue, blobs);
         worker
     }
 
@@ -169,10 +176,11 @@ pub async fn run_with(
         () = &mut signal => return Ok("stopped before Redis answered\n".to_owned()),
     };
     let (queue, blobs) = opened;
+    let queue = Arc::new(queue);
     let mut worker: Arc<dyn Worker> = match args.kind {
-        WorkerKind::Image => {
-            Arc::new(ImageWorker::new(blobs, limits).with_capabilities(args.capabilities.clone()))
-        }
+        WorkerKind::Image => Arc::new(
+            ImageWorker::new(blobs.clone(), limits).with_capabilities(args.capabilities.clone()),
+        ),
         WorkerKind::Noop => Arc::new(NoopWorker),
     };
     if args.delay > 0.0 {
@@ -182,7 +190,7 @@ pub async fn run_with(
         });
     }
     if let Some(companion) = &mut companion {
-        worker = companion.wrap(worker);
+        worker = companion.wrap(worker, &queue, &blobs);
     }
     info!(
         consumer = queue.consumer(),
@@ -190,7 +198,6 @@ pub async fn run_with(
         capabilities = %args.capabilities,
         "worker ready"
     );
-    let queue = Arc::new(queue);
     let pool = WorkerPool::start(queue.clone(), worker, config);
     let beside = companion
         .as_mut()

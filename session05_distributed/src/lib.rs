@@ -12,9 +12,15 @@
 //! | [`registry`] | [`Registry`]: worker records, heartbeats by Redis's clock, idle/busy/stale/gone, why a task waits |
 //! | [`worker`] | session 04's worker with a heartbeat riding along as its companion |
 //! | [`workers`] | the `workers` command |
+//! | [`requeue`] | the `requeue` command: dead letters back into the queue |
+//! | [`demo`] | the one-command demo: three specialised workers, a tiled image, a kill |
 //! | [`tiles`] | [`TilePlan`], halos, [`Stitcher`]: tiles that stitch without seams |
+//! | [`jobs`] | tiled jobs on the queue: a task per tile, assembled exactly once, clients told through a stream |
 
+pub mod demo;
+pub mod jobs;
 pub mod registry;
+pub mod requeue;
 pub mod tiles;
 pub mod worker;
 pub mod workers;

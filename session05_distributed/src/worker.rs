@@ -1,4 +1,5 @@
-//! The `worker` command: session 04's worker, registered in the [`Registry`] and beating.
+//! The `worker` command: session 04's worker, registered in the [`Registry`] and beating,
+//! and able to run the tiles of a tiled job and assemble it ([`jobs`](crate::jobs)).
 //!
 //! Nothing about taking, running or acknowledging tasks changes: the worker is session
 //! 04's, and a [`Heartbeat`] rides along as its [`Companion`]. It wraps the task runner to
@@ -16,14 +17,16 @@ use std::time::Duration;
 use anyhow::Result;
 use async_trait::async_trait;
 use chrono::Utc;
+use session01_image_basics::Limits;
 use session03_workers::cli::seconds;
 use session03_workers::{Capabilities, StatsHandle, Task, TaskError, TaskId, Worker};
-use session04_redis::RedisQueue;
 use session04_redis::queue::host_name;
 use session04_redis::worker::{Companion, WorkerArgs};
+use session04_redis::{RedisBlobStore, RedisQueue};
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
+use crate::jobs::{Jobs, TileAware};
 use crate::registry::{Beat, Registry, RegistryConfig, WorkerInfo};
 
 /// How often to beat, and when readers give up on a silent worker.
@@ -123,10 +126,12 @@ impl Worker for Tracked {
 }
 
 // ANCHOR: heartbeat
-/// The companion that registers a worker and keeps its record fresh.
+/// The companion that registers a worker, keeps its record fresh, and makes it run tiles
+/// and assemble tiled jobs.
 #[derive(Debug)]
 pub struct Heartbeat {
     config: RegistryConfig,
+    limits: Limits,
     capabilities: Capabilities,
     concurrency: usize,
     in_hand: Arc<InHand>,
@@ -134,10 +139,11 @@ pub struct Heartbeat {
 }
 
 impl Heartbeat {
-    /// A heartbeat for a worker with `concurrency` slots.
-    pub fn new(config: RegistryConfig, concurrency: usize) -> Self {
+    /// A heartbeat for a worker with `concurrency` slots that decodes tiles under `limits`.
+    pub fn new(config: RegistryConfig, concurrency: usize, limits: Limits) -> Self {
         Self {
             config,
+            limits,
             capabilities: Capabilities::All,
             concurrency,
             in_hand: Arc::default(),
@@ -147,11 +153,17 @@ impl Heartbeat {
 }
 
 impl Companion for Heartbeat {
-    fn wrap(&mut self, worker: Arc<dyn Worker>) -> Arc<dyn Worker> {
+    fn wrap(
+        &mut self,
+        worker: Arc<dyn Worker>,
+        queue: &Arc<RedisQueue>,
+        blobs: &Arc<RedisBlobStore>,
+    ) -> Arc<dyn Worker> {
         // Register what the queue will route by: the runner's own capabilities.
         self.capabilities = worker.capabilities();
+        let jobs = Jobs::new(queue, Arc::clone(blobs), self.limits);
         Arc::new(Tracked {
-            inner: worker,
+            inner: Arc::new(TileAware::new(worker, Arc::clone(queue), jobs)),
             in_hand: Arc::clone(&self.in_hand),
         })
     }
@@ -221,6 +233,7 @@ pub async fn run(args: DistributedWorkerArgs) -> Result<String> {
         .concurrency
         .unwrap_or_else(|| session03_workers::PoolConfig::default().workers)
         .max(1);
-    let heartbeat = Heartbeat::new(config, concurrency);
+    let limits = session01_image_basics::cli::limits(args.worker.max_megapixels)?;
+    let heartbeat = Heartbeat::new(config, concurrency, limits);
     session04_redis::worker::run_with(args.worker, Some(Box::new(heartbeat))).await
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use session01_image_basics::{encode, samples};
 use session02_pipelines::PipelineSpec;
-use session03_workers::{BlobKey, QueueConfig, Task};
+use session03_workers::{Backoff, BlobKey, QueueConfig, Task};
 use session04_redis::cli::QueueArgs;
 use session04_redis::{RedisBlobStore, RedisOptions, RedisQueue, RedisQueueConfig, RedisServer};
 
@@ -32,6 +32,8 @@ pub async fn queue_at(url: &str, ns: &str, lease: Duration) -> RedisQueue {
         namespace: ns.to_owned(),
         retention: Duration::from_secs(3600),
         sweep_every: Duration::from_millis(100),
+        // Retries at once, so tests see them without waiting out a backoff.
+        retry_backoff: Backoff::NONE,
     };
     RedisQueue::connect(&RedisOptions::new(url), config)
         .await

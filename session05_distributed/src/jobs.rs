@@ -1,0 +1,565 @@
+//! Tiled jobs on the queue: a large image becomes one task per tile, any worker runs them,
+//! and the job is assembled exactly once, when its last tile is done.
+//!
+//! A job lives in Redis next to the queue's tasks:
+//!
+//! | key | holds |
+//! |---|---|
+//! | `NS:job:ID` | the plan, the pipeline split, the output key, the tile count, `assembled_at`, how many assemblies ran |
+//! | `NS:job:ID:done` | the set of tiles done: a tile delivered twice is one member |
+//! | `NS:job:ID:events` | a stream of what happened (tile done, assembled, failed): clients block on it, no polling |
+//!
+//! Tiles are ordinary tasks: their input and output are blobs named after the job
+//! (`jobs/ID/tile-N.png`, `jobs/ID/tile-N.out.png`), so session 04's queue routes, leases,
+//! retries and dead-letters them like any other. When a worker finishes a tile, one atomic
+//! step adds it to the done set and tells whether all are in; then the worker enqueues the
+//! job's assembly task. Its id is the job's id, and the queue refuses a second task with the
+//! same id, so however many workers see the last tile finish (a tile delivered twice, a
+//! worker that died after finishing one), one assembly task exists. The assembling worker
+//! stitches the tiles' cores, runs the filters that change geometry, stores the result and
+//! marks the job assembled, once.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use image::DynamicImage;
+use redis::aio::ConnectionManager;
+use redis::{AsyncCommands, Script};
+use serde::{Deserialize, Serialize};
+use session01_image_basics::io::format_for_path;
+use session01_image_basics::{Filter, Limits, decode, encode};
+use session02_pipelines::PipelineSpec;
+use session03_workers::worker::{blob_failure, run_blocking};
+use session03_workers::{
+    BlobKey, BlobStore, Capabilities, Queue, QueueError, Task, TaskError, TaskId, Worker,
+};
+use session04_redis::{RedisBlobStore, RedisOptions, RedisQueue};
+
+use crate::tiles::{Stitcher, TilePlan, TiledPipeline, cut, split_pipeline};
+
+/// What a job's record holds: enough to assemble it anywhere.
+// ANCHOR: job_record
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobRecord {
+    /// The job's id, which is also its assembly task's id.
+    pub id: TaskId,
+    /// How the image is cut.
+    pub plan: TilePlan,
+    /// What runs on the tiles, and what runs after stitching.
+    pub pipeline: TiledPipeline,
+    /// Where the stitched result goes.
+    pub output: BlobKey,
+    /// The tile tasks' ids, in the plan's order.
+    pub tiles: Vec<TaskId>,
+}
+// ANCHOR_END: job_record
+
+/// The blob key of tile `index`'s input.
+pub fn tile_input(job: TaskId, index: usize) -> BlobKey {
+    key(format!("jobs/{job}/tile-{index}.png"))
+}
+
+/// The blob key of tile `index`'s result.
+pub fn tile_output(job: TaskId, index: usize) -> BlobKey {
+    key(format!("jobs/{job}/tile-{index}.out.png"))
+}
+
+/// The input key of a job's assembly task: a name, not a blob.
+fn assembly_input(job: TaskId) -> BlobKey {
+    key(format!("jobs/{job}/assemble"))
+}
+
+fn key(text: String) -> BlobKey {
+    BlobKey::new(text).expect("job keys are made of a UUID, digits and safe characters")
+}
+
+/// The job and tile index of a tile task, from its output key.
+pub fn tile_of(task: &Task) -> Option<(TaskId, usize)> {
+    let rest = task.output.as_str().strip_prefix("jobs/")?;
+    let (job, file) = rest.split_once('/')?;
+    let index = file.strip_prefix("tile-")?.strip_suffix(".out.png")?;
+    Some((job.parse().ok()?, index.parse().ok()?))
+}
+
+/// The job an assembly task assembles, from its input key.
+pub fn assembly_of(task: &Task) -> Option<TaskId> {
+    let rest = task.input.as_str().strip_prefix("jobs/")?;
+    let job = rest.strip_suffix("/assemble")?;
+    job.parse().ok().filter(|id| *id == task.id)
+}
+
+/// One atomic step when a tile is done: add it to the set, note it in the events, and tell
+/// whether the job is ready to assemble (1), not yet (0), already assembled (2), or unknown
+/// (-1: expired or never made).
+const TILE_DONE: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+if redis.call('HEXISTS', KEYS[1], 'assembled_at') == 1 then return 2 end
+local added = redis.call('SADD', KEYS[2], ARGV[1])
+local done = redis.call('SCARD', KEYS[2])
+if added == 1 then
+  redis.call('HSET', KEYS[1], 'done', done)
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', 100000, '*', 'event', 'tile', 'index', ARGV[1], 'done', done)
+end
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+redis.call('PEXPIRE', KEYS[3], ARGV[2])
+if done >= tonumber(redis.call('HGET', KEYS[1], 'tiles')) then return 1 end
+return 0
+";
+
+/// Counts an assembly and, the first time only, marks the job assembled and tells clients.
+const ASSEMBLED: &str = r"
+redis.call('HINCRBY', KEYS[1], 'assemblies', 1)
+local t = redis.call('TIME')
+if redis.call('HSETNX', KEYS[1], 'assembled_at', t[1] * 1000 + math.floor(t[2] / 1000)) == 1 then
+  redis.call('XADD', KEYS[2], '*', 'event', 'assembled', 'output', ARGV[1])
+  return 1
+end
+return 0
+";
+
+/// A job that cannot finish: recorded once, told to clients.
+const FAILED: &str = r"
+if redis.call('HSETNX', KEYS[1], 'failed', ARGV[1]) == 1 then
+  redis.call('XADD', KEYS[2], '*', 'event', 'failed', 'reason', ARGV[1])
+end
+return 0
+";
+
+/// Tiled jobs in Redis, next to the queue.
+#[derive(Clone)]
+pub struct Jobs {
+    conn: ConnectionManager,
+    namespace: String,
+    retention: Duration,
+    blobs: Arc<RedisBlobStore>,
+    limits: Limits,
+}
+
+impl std::fmt::Debug for Jobs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Jobs")
+            .field("namespace", &self.namespace)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a job ended, as its events stream tells.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobOutcome {
+    /// Stitched and stored.
+    Assembled {
+        /// Where the result is.
+        output: String,
+    },
+    /// A tile failed for good, or the tiles would not stitch.
+    Failed {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A job's progress, for `status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JobStatus {
+    /// Tiles in the plan.
+    pub tiles: u64,
+    /// Tiles done.
+    pub done: u64,
+    /// How many times the assembly ran (1 when all went well).
+    pub assemblies: u64,
+    /// Whether the result is stored.
+    pub assembled: bool,
+    /// Why the job cannot finish, if it cannot.
+    pub failed: Option<String>,
+}
+
+/// A job's counters as `HMGET` returns them: tiles, done, assemblies, assembled_at, failed.
+type JobFields = (
+    Option<u64>,
+    Option<u64>,
+    Option<u64>,
+    Option<String>,
+    Option<String>,
+);
+
+fn unavailable(error: redis::RedisError) -> QueueError {
+    QueueError::Unavailable(format!("Redis: {error}"))
+}
+
+impl Jobs {
+    /// Jobs of the queue `queue`, whose blobs are in `blobs`; tiles are decoded under
+    /// `limits`.
+    pub fn new(queue: &RedisQueue, blobs: Arc<RedisBlobStore>, limits: Limits) -> Self {
+        Self {
+            conn: queue.connection(),
+            namespace: queue.config().namespace.clone(),
+            retention: queue.config().retention,
+            blobs,
+            limits,
+        }
+    }
+
+    fn keys(&self, job: TaskId) -> [String; 3] {
+        let base = format!("{}:job:{job}", self.namespace);
+        [
+            base.clone(),
+            format!("{base}:done"),
+            format!("{base}:events"),
+        ]
+    }
+
+    fn retention_ms(&self) -> u64 {
+        u64::try_from(self.retention.as_millis()).unwrap_or(u64::MAX)
+    }
+
+    // ANCHOR: submit
+    /// Cuts `image` into tiles of `tile` pixels, stores them, records the job and enqueues
+    /// one task per tile. The result goes to `output` once the job is assembled.
+    ///
+    /// Refuses a pipeline whose first filter changes geometry: nothing could run in tiles.
+    pub async fn submit(
+        &self,
+        queue: &RedisQueue,
+        image: &DynamicImage,
+        pipeline: &PipelineSpec,
+        output: BlobKey,
+        tile: (u32, u32),
+    ) -> anyhow::Result<TaskId> {
+        format_for_path(std::path::Path::new(output.as_str()))?;
+        let split = split_pipeline(pipeline)?;
+        let plan = TilePlan::new(image.width(), image.height(), tile.0, tile.1, split.halo)?;
+        let id = TaskId::new();
+        let tasks: Vec<Task> = plan
+            .tiles
+            .iter()
+            .map(|t| {
+                Task::new(
+                    split.tiled.clone(),
+                    tile_input(id, t.index),
+                    tile_output(id, t.index),
+                )
+            })
+            .collect();
+        let record = JobRecord {
+            id,
+            plan: plan.clone(),
+            pipeline: split,
+            output,
+            tiles: tasks.iter().map(|t| t.id).collect(),
+        };
+        // The record first: a tile that finishes at once must find its job.
+        let [job, _, _] = self.keys(id);
+        let mut conn = self.conn.clone();
+        redis::pipe()
+            .atomic()
+            .hset_multiple(
+                &job,
+                &[
+                    ("record", serde_json::to_string(&record)?),
+                    ("tiles", plan.tiles.len().to_string()),
+                    ("done", "0".to_owned()),
+                ],
+            )
+            .ignore()
+            .pexpire(&job, i64::try_from(self.retention_ms()).unwrap_or(i64::MAX))
+            .ignore()
+            .query_async::<()>(&mut conn)
+            .await?;
+        for (tile, task) in plan.tiles.iter().zip(&tasks) {
+            let piece = cut(image, tile);
+            let bytes = run_blocking(move || {
+                encode(&piece, image::ImageFormat::Png).map_err(TaskError::job)
+            })
+            .await?;
+            self.blobs.put(&task.input, Bytes::from(bytes)).await?;
+        }
+        for outcome in queue.enqueue_many(&tasks).await? {
+            outcome?;
+        }
+        Ok(id)
+    }
+    // ANCHOR_END: submit
+
+    /// The record of `job`, while it is kept.
+    pub async fn record(&self, job: TaskId) -> Result<Option<JobRecord>, QueueError> {
+        let [key, _, _] = self.keys(job);
+        let mut conn = self.conn.clone();
+        let text: Option<String> = conn.hget(&key, "record").await.map_err(unavailable)?;
+        text.map(|t| {
+            serde_json::from_str(&t)
+                .map_err(|e| QueueError::Unavailable(format!("job {job}: unreadable record: {e}")))
+        })
+        .transpose()
+    }
+
+    /// Where `job` stands.
+    pub async fn status(&self, job: TaskId) -> Result<Option<JobStatus>, QueueError> {
+        let [key, _, _] = self.keys(job);
+        let mut conn = self.conn.clone();
+        let (tiles, done, assemblies, assembled, failed): JobFields = redis::cmd("HMGET")
+            .arg(&key)
+            .arg(&["tiles", "done", "assemblies", "assembled_at", "failed"])
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        Ok(tiles.map(|tiles| JobStatus {
+            tiles,
+            done: done.unwrap_or(0),
+            assemblies: assemblies.unwrap_or(0),
+            assembled: assembled.is_some(),
+            failed,
+        }))
+    }
+
+    // ANCHOR: tile_done
+    /// Notes that tile `index` of `job` is done; when all are, enqueues the assembly task.
+    /// Safe to call again for the same tile: the set and the task's id make it count once.
+    pub async fn tile_done(
+        &self,
+        queue: &RedisQueue,
+        job: TaskId,
+        index: usize,
+    ) -> Result<(), TaskError> {
+        let [key, done, events] = self.keys(job);
+        let ready: i64 = Script::new(TILE_DONE)
+            .key(&key)
+            .key(&done)
+            .key(&events)
+            .arg(index)
+            .arg(self.retention_ms())
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(|e| TaskError::worker(unavailable(e)))?;
+        match ready {
+            -1 => Err(TaskError::job(format!(
+                "job {job} is unknown (its record expired or was never made)"
+            ))),
+            1 => {
+                let record = self
+                    .record(job)
+                    .await
+                    .map_err(TaskError::worker)?
+                    .ok_or_else(|| TaskError::job(format!("job {job} is unknown")))?;
+                let assembly = Task {
+                    id: job,
+                    pipeline: record.pipeline.after.clone(),
+                    input: assembly_input(job),
+                    output: record.output.clone(),
+                    created_at: chrono::Utc::now(),
+                };
+                match queue
+                    .enqueue(assembly, session03_workers::Backpressure::Wait)
+                    .await
+                {
+                    // Another worker saw the last tile too: its task is the one.
+                    Ok(_) | Err(QueueError::Duplicate(_)) => Ok(()),
+                    Err(error) => Err(TaskError::worker(error)),
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+    // ANCHOR_END: tile_done
+
+    /// Marks `job` failed for good, with `reason`, and tells waiting clients.
+    pub async fn fail(&self, job: TaskId, reason: &str) -> Result<(), QueueError> {
+        let [key, _, events] = self.keys(job);
+        Script::new(FAILED)
+            .key(&key)
+            .key(&events)
+            .arg(reason)
+            .invoke_async::<i64>(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)
+            .map(drop)
+    }
+
+    // ANCHOR: assemble
+    /// Stitches `job`'s tiles, runs the filters after stitching, stores the result and
+    /// marks the job assembled (the first time only).
+    pub async fn assemble(&self, job: TaskId) -> Result<(), TaskError> {
+        let record = self
+            .record(job)
+            .await
+            .map_err(TaskError::worker)?
+            .ok_or_else(|| TaskError::job(format!("job {job} is unknown")))?;
+        let mut stitcher: Option<Stitcher> = None;
+        for tile in &record.plan.tiles {
+            let bytes = self
+                .blobs
+                .get(&tile_output(job, tile.index))
+                .await
+                .map_err(blob_failure)?;
+            let limits = self.limits;
+            let piece =
+                run_blocking(move || decode(&bytes, &limits).map_err(TaskError::job)).await?;
+            let stitcher =
+                stitcher.get_or_insert_with(|| Stitcher::new(record.plan.clone(), piece.color()));
+            stitcher.place(tile.index, &piece).map_err(TaskError::job)?;
+        }
+        let stitcher = stitcher.ok_or_else(|| TaskError::job("the job has no tiles"))?;
+        let after = record.pipeline.after.clone();
+        let format = format_for_path(std::path::Path::new(record.output.as_str()))
+            .map_err(TaskError::job)?;
+        let bytes = run_blocking(move || {
+            let stitched = stitcher.finish().map_err(TaskError::job)?;
+            let result = if after.filters.is_empty() {
+                stitched
+            } else {
+                let after = after.build().map_err(TaskError::job)?;
+                after.apply(&stitched).map_err(TaskError::job)?
+            };
+            encode(&result, format).map_err(TaskError::job)
+        })
+        .await?;
+        self.blobs
+            .put(&record.output, Bytes::from(bytes))
+            .await
+            .map_err(blob_failure)?;
+        let [key, _, events] = self.keys(job);
+        Script::new(ASSEMBLED)
+            .key(&key)
+            .key(&events)
+            .arg(record.output.as_str())
+            .invoke_async::<i64>(&mut self.conn.clone())
+            .await
+            .map_err(|e| TaskError::worker(unavailable(e)))
+            .map(drop)
+    }
+    // ANCHOR_END: assemble
+}
+
+// ANCHOR: wait
+/// Waits for `job` to end, blocking on its events stream (no polling), for at most `limit`.
+///
+/// Uses a connection of its own: a blocking read holds its connection until it returns.
+pub async fn wait_for_job(
+    options: &RedisOptions,
+    namespace: &str,
+    job: TaskId,
+    limit: Duration,
+) -> anyhow::Result<JobOutcome> {
+    let client = options.client()?;
+    let config = redis::AsyncConnectionConfig::new()
+        .set_response_timeout(Some(session04_redis::connect::MAX_BLOCK * 2));
+    let mut conn = client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await?;
+    let events = format!("{namespace}:job:{job}:events");
+    let deadline = Instant::now() + limit;
+    let mut last = "0-0".to_owned();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        anyhow::ensure!(
+            !left.is_zero(),
+            "job {job} did not finish within {:.0} s",
+            limit.as_secs_f64()
+        );
+        let block = left.min(session04_redis::connect::MAX_BLOCK);
+        let options = redis::streams::StreamReadOptions::default()
+            .block(
+                usize::try_from(block.as_millis())
+                    .unwrap_or(usize::MAX)
+                    .max(1),
+            )
+            .count(1000);
+        let reply: Option<redis::streams::StreamReadReply> =
+            conn.xread_options(&[&events], &[&last], &options).await?;
+        for entry in reply.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids) {
+            last = entry.id.clone();
+            let field = |name: &str| entry.get::<String>(name).unwrap_or_default();
+            match field("event").as_str() {
+                "assembled" => {
+                    return Ok(JobOutcome::Assembled {
+                        output: field("output"),
+                    });
+                }
+                "failed" => {
+                    return Ok(JobOutcome::Failed {
+                        reason: field("reason"),
+                    });
+                }
+                _ => {}
+            }
+        }
+    }
+}
+// ANCHOR_END: wait
+
+/// A task runner that knows tiles and assemblies: runs a tile with the inner runner and
+/// then counts it for its job; assembles a job itself.
+pub struct TileAware {
+    inner: Arc<dyn Worker>,
+    queue: Arc<RedisQueue>,
+    jobs: Jobs,
+}
+
+impl TileAware {
+    /// Wraps `inner`, which runs ordinary tasks and tiles.
+    pub fn new(inner: Arc<dyn Worker>, queue: Arc<RedisQueue>, jobs: Jobs) -> Self {
+        Self { inner, queue, jobs }
+    }
+}
+
+#[async_trait]
+impl Worker for TileAware {
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+
+    async fn process(&self, task: &Task) -> Result<(), TaskError> {
+        if let Some(job) = assembly_of(task) {
+            let outcome = self.jobs.assemble(job).await;
+            if let Err(error) = &outcome
+                && !error.is_retryable()
+            {
+                let _ = self
+                    .jobs
+                    .fail(job, &format!("assembly failed: {}", error.message))
+                    .await;
+            }
+            return outcome;
+        }
+        let outcome = self.inner.process(task).await;
+        if let Some((job, index)) = tile_of(task) {
+            match &outcome {
+                Ok(()) => self.jobs.tile_done(&self.queue, job, index).await?,
+                Err(error) if !error.is_retryable() => {
+                    let _ = self
+                        .jobs
+                        .fail(job, &format!("tile {index} failed: {}", error.message))
+                        .await;
+                }
+                Err(_) => {}
+            }
+        }
+        outcome
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiles_and_assemblies_are_told_apart_by_their_keys() {
+        let job = TaskId::new();
+        let spec = PipelineSpec::parse("blur").unwrap();
+        let tile = Task::new(spec.clone(), tile_input(job, 7), tile_output(job, 7));
+        assert_eq!(tile_of(&tile), Some((job, 7)));
+        assert_eq!(assembly_of(&tile), None);
+        let mut assembly = Task::new(spec.clone(), assembly_input(job), key("out.png".into()));
+        assert_eq!(assembly_of(&assembly), None, "the id must be the job's");
+        assembly.id = job;
+        assert_eq!(assembly_of(&assembly), Some(job));
+        let plain = Task::new(
+            spec,
+            key("in.png".into()),
+            key("jobs/x/tile-1.out.png".into()),
+        );
+        assert_eq!(tile_of(&plain), None);
+    }
+}

@@ -1,0 +1,138 @@
+//! Failure handling on a real redis-server: worker failures wait out a growing backoff,
+//! job failures are final, a task out of attempts becomes a dead letter with its history,
+//! and `requeue` sends it back.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use session02_pipelines::PipelineSpec;
+use session03_workers::{
+    Backoff, Backpressure, BlobKey, Capabilities, Lease, Queue, Task, TaskError, TaskState,
+    WorkerId,
+};
+use session04_redis::cli::QueueArgs;
+use session04_redis::{RedisQueue, RedisServer};
+
+fn flags(server: &RedisServer) -> QueueArgs {
+    let mut flags = QueueArgs::for_url(&server.url());
+    flags.namespace = "failures".to_owned();
+    flags.retry_backoff = 0.4;
+    flags.retry_backoff_max = 10.0;
+    flags.max_attempts = 3;
+    flags
+}
+
+fn task() -> Task {
+    let key = BlobKey::new("in/x.png").unwrap();
+    Task::new(PipelineSpec::parse("blur").unwrap(), key.clone(), key)
+}
+
+async fn take(queue: &RedisQueue, wait: Duration) -> Option<Lease> {
+    queue
+        .reserve(&WorkerId::named("w"), &Capabilities::All, wait)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_failures_back_off_then_dead_letter_with_history_and_requeue() {
+    let server = RedisServer::start().unwrap();
+    let args = flags(&server);
+    let (queue, _) = args.open().await.unwrap();
+    assert_eq!(
+        queue.config().retry_backoff,
+        Backoff {
+            base: Duration::from_millis(400),
+            max: Duration::from_secs(10)
+        }
+    );
+    let id = queue.enqueue(task(), Backpressure::Reject).await.unwrap();
+
+    for attempt in 1..=3 {
+        let lease = take(&queue, Duration::from_secs(10))
+            .await
+            .expect("the task comes back after its backoff");
+        assert_eq!(lease.attempt, attempt);
+        let state = queue
+            .nack(&lease, TaskError::worker(format!("store down ({attempt})")))
+            .await
+            .unwrap();
+        if attempt < 3 {
+            assert_eq!(state, TaskState::Retrying);
+            // Not at once: the backoff is at least half of 0.4 s, doubled per failure.
+            assert!(
+                take(&queue, Duration::from_millis(150)).await.is_none(),
+                "retried before its backoff"
+            );
+        } else {
+            assert_eq!(state, TaskState::Dead);
+        }
+    }
+
+    let letters = queue.dead_letters(10).await.unwrap();
+    assert_eq!(letters.len(), 1);
+    let letter = &letters[0];
+    assert_eq!(letter.task, id.to_string());
+    assert!(
+        letter.reason.contains("no attempts left"),
+        "{}",
+        letter.reason
+    );
+    assert_eq!(letter.history.len(), 3, "{:?}", letter.history);
+    for (n, line) in letter.history.iter().enumerate() {
+        assert!(
+            line.starts_with(&format!("attempt {} by w@", n + 1))
+                && line.contains(&format!("store down ({})", n + 1)),
+            "{line}"
+        );
+    }
+    assert!(
+        letter.history[0].contains("retry in "),
+        "{}",
+        letter.history[0]
+    );
+
+    // `requeue` sends it back with fresh attempts; its history stays.
+    let output = Command::new(env!("CARGO_BIN_EXE_session05_distributed"))
+        .args(["requeue", "--all", "--redis-url", &server.url()])
+        .args(["--namespace", "failures"])
+        .env_remove("REDIS_URL")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(&format!("{id}: back in the queue")),
+        "{stdout}"
+    );
+    let lease = take(&queue, Duration::from_secs(2)).await.unwrap();
+    assert_eq!(lease.attempt, 1);
+    let history = queue.history(id).await.unwrap();
+    assert!(
+        history.last().unwrap().starts_with("requeued"),
+        "{history:?}"
+    );
+
+    // A job failure is final at once, whatever attempts are left.
+    assert_eq!(
+        queue
+            .nack(&lease, TaskError::job("not an image"))
+            .await
+            .unwrap(),
+        TaskState::Failed
+    );
+    assert!(take(&queue, Duration::from_millis(700)).await.is_none());
+
+    // Requeueing a task that is not dead says so and fails.
+    let output = Command::new(env!("CARGO_BIN_EXE_session05_distributed"))
+        .args(["requeue", &id.to_string(), "--redis-url", &server.url()])
+        .args(["--namespace", "failures"])
+        .env_remove("REDIS_URL")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("failed"), "{stderr}");
+}

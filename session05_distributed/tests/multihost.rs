@@ -1,0 +1,304 @@
+//! Many hosts on one machine: redis-server and two workers, each in a network namespace of
+//! its own, joined by veth links. Cutting one worker's link mid-task leaves its tasks to
+//! the other host, and nothing is lost.
+//!
+//! Needs root and `ip netns` (Linux); elsewhere the test says why it is skipped and passes.
+//! The addresses live only inside the namespaces this test makes, and it removes them.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use session02_pipelines::PipelineSpec;
+use session03_workers::{Backpressure, BlobKey, BlobStore, Queue, Task, TaskState};
+use session04_redis::cli::QueueArgs;
+use session04_redis::server::{Children, free_port};
+use session05_distributed::registry::{Registry, RegistryConfig, WorkerState};
+
+/// Runs `ip` with `args`; the error says what failed.
+fn ip(args: &[&str]) -> Result<(), String> {
+    let output = Command::new("ip")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run `ip`: {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "`ip {}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))
+    }
+}
+
+/// Network namespaces, and links of this namespace, deleted when this is dropped. The
+/// links go explicitly: a namespace lingers while its closed connections time out, and
+/// its veth peers with it.
+#[derive(Default)]
+struct Namespaces {
+    names: Vec<String>,
+    links: Vec<String>,
+}
+
+impl Drop for Namespaces {
+    fn drop(&mut self) {
+        for link in &self.links {
+            let _ = ip(&["link", "del", link]);
+        }
+        for name in &self.names {
+            let _ = ip(&["netns", "del", name]);
+        }
+    }
+}
+
+/// The hosts: namespaces linked to the Redis host's namespace by veth pairs, a /24 each.
+struct Lab {
+    namespaces: Namespaces,
+    redis_ns: String,
+}
+
+impl Lab {
+    /// The Redis host, and the test's own link to it (`10.231.0.2` here, `.1` there).
+    fn start(tag: &str) -> Result<Self, String> {
+        let redis_ns = format!("s5r{tag}");
+        ip(&["netns", "add", &redis_ns])?;
+        let mut lab = Self {
+            namespaces: Namespaces {
+                names: vec![redis_ns.clone()],
+                links: Vec::new(),
+            },
+            redis_ns,
+        };
+        ip(&["-n", &lab.redis_ns, "link", "set", "lo", "up"])?;
+        let (here, there) = (format!("s5t{tag}"), format!("s5u{tag}"));
+        ip(&["link", "add", &here, "type", "veth", "peer", "name", &there])?;
+        lab.namespaces.links.push(here.clone());
+        ip(&["link", "set", &there, "netns", &lab.redis_ns])?;
+        ip(&["addr", "add", "10.231.0.2/24", "dev", &here])?;
+        ip(&["link", "set", &here, "up"])?;
+        ip(&[
+            "-n",
+            &lab.redis_ns,
+            "addr",
+            "add",
+            "10.231.0.1/24",
+            "dev",
+            &there,
+        ])?;
+        ip(&["-n", &lab.redis_ns, "link", "set", &there, "up"])?;
+        Ok(lab)
+    }
+
+    /// A worker host `n`: `10.231.n.2`, reaching Redis at `10.231.n.1`. Returns the name
+    /// of its link on the Redis side, to cut.
+    fn host(&mut self, tag: &str, n: u8) -> Result<(String, String), String> {
+        let ns = format!("s5w{n}{tag}");
+        ip(&["netns", "add", &ns])?;
+        self.namespaces.names.push(ns.clone());
+        ip(&["-n", &ns, "link", "set", "lo", "up"])?;
+        let (inside, redis_side) = (format!("s5a{n}{tag}"), format!("s5b{n}{tag}"));
+        ip(&[
+            "-n",
+            &ns,
+            "link",
+            "add",
+            &inside,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &redis_side,
+        ])?;
+        ip(&[
+            "-n",
+            &ns,
+            "link",
+            "set",
+            &redis_side,
+            "netns",
+            &self.redis_ns,
+        ])?;
+        let (worker_addr, redis_addr) = (format!("10.231.{n}.2/24"), format!("10.231.{n}.1/24"));
+        ip(&["-n", &ns, "addr", "add", &worker_addr, "dev", &inside])?;
+        ip(&["-n", &ns, "link", "set", &inside, "up"])?;
+        ip(&[
+            "-n",
+            &self.redis_ns,
+            "addr",
+            "add",
+            &redis_addr,
+            "dev",
+            &redis_side,
+        ])?;
+        ip(&["-n", &self.redis_ns, "link", "set", &redis_side, "up"])?;
+        Ok((ns, redis_side))
+    }
+}
+
+fn spawn_in(ns: &str, program: &str, args: &[&str]) -> Child {
+    Command::new("ip")
+        .args(["netns", "exec", ns, program])
+        .args(args)
+        .env_remove("REDIS_URL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cutting_a_hosts_link_mid_task_moves_its_tasks_to_another_host() {
+    if !cfg!(target_os = "linux") {
+        eprintln!("skipped: network namespaces are Linux's");
+        return;
+    }
+    let tag = (std::process::id() % 100_000).to_string();
+    let mut lab = match Lab::start(&tag) {
+        Ok(lab) => lab,
+        Err(why) => {
+            eprintln!(
+                "skipped: this test needs root and `ip netns` to make its hosts, and here {why}"
+            );
+            return;
+        }
+    };
+    let (first, first_link) = lab.host(&tag, 1).unwrap();
+    let (second, _) = lab.host(&tag, 2).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port().unwrap().to_string();
+    let mut children = Children::default();
+    children.0.push(spawn_in(
+        &lab.redis_ns,
+        "redis-server",
+        &[
+            "--port",
+            &port,
+            "--bind",
+            "0.0.0.0",
+            "--protected-mode",
+            "no",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            dir.path().to_str().unwrap(),
+        ],
+    ));
+    let mut flags = QueueArgs::for_url(&format!("redis://10.231.0.1:{port}"));
+    flags.namespace = "hosts".to_owned();
+    flags.lease = 2.0;
+    let opened = tokio::time::timeout(Duration::from_secs(20), flags.open())
+        .await
+        .expect("redis-server in its namespace answers");
+    let (queue, blobs) = opened.unwrap();
+
+    let program = env!("CARGO_BIN_EXE_session05_distributed");
+    let worker = |n: u8, extra: &[&str]| -> Vec<String> {
+        let mut args: Vec<String> = [
+            "worker",
+            "--redis-url",
+            &format!("redis://10.231.{n}.1:{port}"),
+            "--namespace",
+            "hosts",
+            "--lease",
+            "2",
+            "--heartbeat",
+            "0.3",
+            "--heartbeat-ttl",
+            "1.5",
+            "--redis-timeout",
+            "2",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        args
+    };
+    // The first host is slow on purpose: it is cut off while it holds both tasks.
+    let slow = worker(1, &["--concurrency", "2", "--delay", "30"]);
+    let slow: Vec<&str> = slow.iter().map(String::as_str).collect();
+    children.0.push(spawn_in(&first, program, &slow));
+    // `ip netns exec` execs the program: the child's pid is the worker's.
+    let first_pid = children.0.last().unwrap().id();
+
+    let input = BlobKey::new("in/tiny.png").unwrap();
+    let image: image::DynamicImage = session01_image_basics::samples::generate(32, 24).into();
+    let png = session01_image_basics::encode(&image, image::ImageFormat::Png).unwrap();
+    blobs.put(&input, png.into()).await.unwrap();
+    let mut ids = Vec::new();
+    for pipeline in ["blur", "edges"] {
+        let mut task = Task::new(
+            PipelineSpec::parse(pipeline).unwrap(),
+            input.clone(),
+            input.clone(),
+        );
+        task.output = BlobKey::new(format!("results/{pipeline}.png")).unwrap();
+        ids.push(queue.enqueue(task, Backpressure::Reject).await.unwrap());
+    }
+    let registry = Registry::new(
+        queue.connection(),
+        "hosts",
+        RegistryConfig {
+            interval: Duration::from_millis(300),
+            ttl: Duration::from_millis(1500),
+            ..RegistryConfig::default()
+        },
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let workers = registry.list().await.unwrap();
+        if workers
+            .iter()
+            .any(|w| w.info.pid == first_pid && w.beat.current.len() == 2)
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the first host never held both tasks: {workers:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Cut the first host off, mid-task; then bring up the second host.
+    ip(&["-n", &lab.redis_ns, "link", "set", &first_link, "down"]).unwrap();
+    let fast = worker(2, &["--concurrency", "2"]);
+    let fast: Vec<&str> = fast.iter().map(String::as_str).collect();
+    children.0.push(spawn_in(&second, program, &fast));
+    let second_pid = children.0.last().unwrap().id();
+
+    for id in &ids {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let record = queue.status(*id).await.unwrap().unwrap();
+            if record.state == TaskState::Succeeded {
+                assert_eq!(record.attempts, 2, "{id} ran again on the second host");
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{id} is still {:?}",
+                record.state
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let stats = queue.stats().await.unwrap();
+    assert_eq!((stats.succeeded, stats.expired_leases), (2, 2));
+    for pipeline in ["blur", "edges"] {
+        let key = BlobKey::new(format!("results/{pipeline}.png")).unwrap();
+        assert!(!blobs.get(&key).await.unwrap().is_empty());
+    }
+    // The cut-off host is gone from the registry's point of view, the other one is live.
+    let workers = registry.list().await.unwrap();
+    let state_of = |pid: u32| workers.iter().find(|w| w.info.pid == pid).map(|w| w.state);
+    assert_eq!(state_of(first_pid), Some(WorkerState::Gone));
+    assert!(state_of(second_pid).is_some_and(WorkerState::is_live));
+    drop(children);
+    drop(lab);
+}

@@ -1,0 +1,220 @@
+//! Tiled jobs through real worker processes on a real redis-server: a 20-megapixel image
+//! in uneven tiles comes back identical to the single-process result, and a tile delivered
+//! twice still makes one assembly.
+
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use image::DynamicImage;
+use session01_image_basics::{Filter, Limits, decode};
+use session02_pipelines::PipelineSpec;
+use session03_workers::{
+    BlobKey, BlobStore, Capabilities, ImageWorker, Queue, TaskState, Worker, WorkerId,
+};
+use session04_redis::cli::QueueArgs;
+use session04_redis::server::Children;
+use session04_redis::{RedisOptions, RedisServer};
+use session05_distributed::jobs::{JobOutcome, Jobs, TileAware, wait_for_job};
+
+const BLOB_CAP: &str = "268435456";
+
+fn flags(server: &RedisServer, namespace: &str) -> QueueArgs {
+    let mut flags = QueueArgs::for_url(&server.url());
+    flags.namespace = namespace.to_owned();
+    flags.max_blob_bytes = BLOB_CAP.parse().unwrap();
+    flags.lease = 2.0;
+    flags
+}
+
+/// The rocket photo resampled to 5472 x 3648 (20 MP): real detail, at a size worth tiling.
+fn twenty_megapixels() -> DynamicImage {
+    let path = format!(
+        "{}/../session01_image_basics/samples/rocket.jpg",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let photo = session01_image_basics::io::load(path).unwrap();
+    PipelineSpec::parse("resize:width=5472,height=3648")
+        .unwrap()
+        .build()
+        .unwrap()
+        .apply(&photo)
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tiled_20_megapixel_image_equals_the_single_process_result() {
+    let server = RedisServer::start().unwrap();
+    let namespace = "tiled";
+    let (queue, blobs) = flags(&server, namespace).open().await.unwrap();
+    let jobs = Jobs::new(&queue, blobs.clone(), Limits::default());
+    let mut children = Children(Vec::new());
+    for _ in 0..3 {
+        children.0.push(
+            Command::new(env!("CARGO_BIN_EXE_session05_distributed"))
+                .args(["worker", "--redis-url", &server.url()])
+                .args(["--namespace", namespace, "--concurrency", "1"])
+                .args(["--max-blob-bytes", BLOB_CAP, "--lease", "2"])
+                .env_remove("REDIS_URL")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+    }
+    let image = twenty_megapixels();
+    let options = RedisOptions::new(server.url());
+    for text in [
+        "blur:sigma=3",
+        "edges",
+        "sharpen:amount=2",
+        "median:radius=2",
+        "median|blur:sigma=1.5|sharpen|edges",
+    ] {
+        let spec = PipelineSpec::parse(text).unwrap();
+        let output = BlobKey::new(format!(
+            "results/{}.png",
+            text.replace([':', '|', '=', '.'], "_")
+        ))
+        .unwrap();
+        // 1000 x 700 divides neither side: the last column and row are narrower.
+        let job = jobs
+            .submit(&queue, &image, &spec, output.clone(), (1000, 700))
+            .await
+            .unwrap();
+        let outcome = wait_for_job(&options, namespace, job, Duration::from_secs(300))
+            .await
+            .unwrap();
+        assert_eq!(
+            outcome,
+            JobOutcome::Assembled {
+                output: output.as_str().to_owned()
+            }
+        );
+        let stitched = decode(&blobs.get(&output).await.unwrap(), &Limits::default()).unwrap();
+        let whole = spec.build().unwrap().apply(&image).unwrap();
+        assert!(
+            stitched == whole,
+            "{text}: the tiled result differs from the whole-image one"
+        );
+        let status = jobs.status(job).await.unwrap().unwrap();
+        assert_eq!((status.done, status.tiles, status.assemblies), (36, 36, 1));
+        assert_eq!(
+            queue.status(job).await.unwrap().unwrap().state,
+            TaskState::Succeeded
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tile_delivered_twice_makes_one_assembly() {
+    let server = RedisServer::start().unwrap();
+    let namespace = "twice";
+    let (queue, blobs) = flags(&server, namespace).open().await.unwrap();
+    let queue = Arc::new(queue);
+    let jobs = Jobs::new(&queue, blobs.clone(), Limits::default());
+    let runner = TileAware::new(
+        Arc::new(ImageWorker::new(blobs.clone(), Limits::default())),
+        Arc::clone(&queue),
+        jobs.clone(),
+    );
+    let image: DynamicImage = session01_image_basics::samples::generate(300, 200).into();
+    let spec = PipelineSpec::parse("blur:sigma=2|resize:width=150").unwrap();
+    let output = BlobKey::new("results/twice.png").unwrap();
+    let job = jobs
+        .submit(&queue, &image, &spec, output.clone(), (128, 128))
+        .await
+        .unwrap();
+    let tiles = jobs.record(job).await.unwrap().unwrap().tiles.len();
+    assert_eq!(tiles, 6);
+
+    // Run every tile; the last one twice at the same time, as two workers would after a
+    // lease ran out, and once more after the job was assembled.
+    let me = WorkerId::named("test");
+    let mut leases = Vec::new();
+    while let Some(lease) = queue
+        .reserve(&me, &Capabilities::All, Duration::from_millis(200))
+        .await
+        .unwrap()
+    {
+        leases.push(lease);
+        if leases.len() == tiles {
+            break;
+        }
+    }
+    assert_eq!(leases.len(), tiles);
+    let (last, rest) = leases.split_last().unwrap();
+    for lease in rest {
+        runner.process(&lease.task).await.unwrap();
+        queue.ack(lease).await.unwrap();
+    }
+    let (a, b) = tokio::join!(runner.process(&last.task), runner.process(&last.task));
+    a.unwrap();
+    b.unwrap();
+    queue.ack(last).await.unwrap();
+
+    // One assembly task, whose id is the job's; run it.
+    let assembly = queue
+        .reserve(&me, &Capabilities::All, Duration::from_secs(2))
+        .await
+        .unwrap()
+        .expect("the assembly task");
+    assert_eq!(assembly.task.id, job);
+    assert!(
+        queue
+            .reserve(&me, &Capabilities::All, Duration::from_millis(300))
+            .await
+            .unwrap()
+            .is_none(),
+        "a second assembly task was enqueued"
+    );
+    runner.process(&assembly.task).await.unwrap();
+    queue.ack(&assembly).await.unwrap();
+    runner.process(&last.task).await.unwrap();
+
+    let status = jobs.status(job).await.unwrap().unwrap();
+    assert_eq!((status.done, status.assemblies), (6, 1));
+    assert!(status.assembled);
+    let outcome = wait_for_job(
+        &RedisOptions::new(server.url()),
+        namespace,
+        job,
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        outcome,
+        JobOutcome::Assembled {
+            output: output.as_str().to_owned()
+        }
+    );
+    let result = decode(&blobs.get(&output).await.unwrap(), &Limits::default()).unwrap();
+    let whole = spec.build().unwrap().apply(&image).unwrap();
+    assert!(result == whole);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipeline_that_starts_by_changing_geometry_is_refused() {
+    let server = RedisServer::start().unwrap();
+    let (queue, blobs) = flags(&server, "refused").open().await.unwrap();
+    let jobs = Jobs::new(&queue, blobs, Limits::default());
+    let image: DynamicImage = session01_image_basics::samples::generate(300, 200).into();
+    let error = jobs
+        .submit(
+            &queue,
+            &image,
+            &PipelineSpec::parse("rotate|blur").unwrap(),
+            BlobKey::new("results/r.png").unwrap(),
+            (128, 128),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("rotate changes the image's geometry"),
+        "{error}"
+    );
+    assert_eq!(queue.stats().await.unwrap().enqueued, 0);
+}
