@@ -101,7 +101,7 @@ pub enum LoadError {
 pub enum SaveError {
     /// The output path's extension names no format this crate writes.
     #[error(
-        "cannot save {}: unknown extension {extension:?} (use .png, .jpg, .jpeg or .webp)",
+        "cannot save {}: unknown extension {extension:?} (use .png, .jpg, .jpeg, .webp, .ppm or .pgm)",
         path.display()
     )]
     UnknownExtension {

@@ -181,6 +181,9 @@ pub fn format_for_path(path: &Path) -> Result<ImageFormat, SaveError> {
         "png" => Ok(ImageFormat::Png),
         "jpg" | "jpeg" => Ok(ImageFormat::Jpeg),
         "webp" => Ok(ImageFormat::WebP),
+        // Raw pixels behind a one-line header: no compression to pay for, which is what
+        // moving tiles between processes wants (session 05).
+        "ppm" | "pgm" => Ok(ImageFormat::Pnm),
         _ => Err(SaveError::UnknownExtension {
             path: path.to_owned(),
             extension,
@@ -188,7 +191,7 @@ pub fn format_for_path(path: &Path) -> Result<ImageFormat, SaveError> {
     }
 }
 
-/// Encodes an image: PNG and WebP losslessly, JPEG at quality 90.
+/// Encodes an image: PNG and WebP losslessly, JPEG at quality 90, PPM and PGM raw.
 ///
 /// JPEG has no alpha channel, so an image with alpha loses it there. JPEG goes through the
 /// jpeg-encoder crate, whose SIMD transform is several times faster than `image`'s own
@@ -208,14 +211,34 @@ pub fn encode(image: &DynamicImage, format: ImageFormat) -> Result<Vec<u8>, Save
         ImageFormat::WebP => image
             .write_with_encoder(WebPEncoder::new_lossless(&mut out))
             .map_err(|e| failed(e.to_string()))?,
+        ImageFormat::Pnm => encode_pnm(image, &mut out).map_err(failed)?,
         other => {
             return Err(SaveError::Encode {
                 format: format_name(other),
-                detail: "only PNG, JPEG and WebP are written".to_owned(),
+                detail: "only PNG, JPEG, WebP, PPM and PGM are written".to_owned(),
             });
         }
     }
     Ok(out)
+}
+
+/// Binary PPM for colour, PGM for gray: the pixels as they are, after a short header.
+/// Neither holds alpha, so an image with alpha is refused rather than silently changed.
+fn encode_pnm(image: &DynamicImage, out: &mut Vec<u8>) -> Result<(), String> {
+    use image::codecs::pnm::{PnmEncoder, PnmSubtype, SampleEncoding};
+    let subtype = match image {
+        DynamicImage::ImageRgb8(_) => PnmSubtype::Pixmap(SampleEncoding::Binary),
+        DynamicImage::ImageLuma8(_) => PnmSubtype::Graymap(SampleEncoding::Binary),
+        _ => {
+            return Err(format!(
+                "PPM and PGM hold 8-bit RGB or gray, not {:?}; use PNG",
+                image.color()
+            ));
+        }
+    };
+    image
+        .write_with_encoder(PnmEncoder::new(out).with_subtype(subtype))
+        .map_err(|e| e.to_string())
 }
 
 /// JPEG at quality 90 with 4:2:0 chroma subsampling, as libjpeg-turbo's default.
@@ -269,7 +292,9 @@ fn detect(bytes: &[u8]) -> Result<ImageFormat, DecodeError> {
         return Err(DecodeError::Empty);
     }
     match image::guess_format(bytes) {
-        Ok(format @ (ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP)) => Ok(format),
+        Ok(
+            format @ (ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP | ImageFormat::Pnm),
+        ) => Ok(format),
         _ => Err(DecodeError::UnknownFormat {
             start: describe_start(bytes),
         }),
@@ -377,6 +402,7 @@ pub fn format_name(format: ImageFormat) -> &'static str {
         ImageFormat::Jpeg => "JPEG",
         ImageFormat::Png => "PNG",
         ImageFormat::WebP => "WebP",
+        ImageFormat::Pnm => "PNM",
         _ => "image",
     }
 }

@@ -231,7 +231,10 @@ fn saving_to_an_unknown_extension_is_an_error() {
     for name in ["out.gif", "out"] {
         let err = save(&image, dir.path().join(name)).unwrap_err();
         assert!(matches!(err, SaveError::UnknownExtension { .. }), "{err}");
-        assert!(err.to_string().contains("use .png, .jpg, .jpeg or .webp"));
+        assert!(
+            err.to_string()
+                .contains("use .png, .jpg, .jpeg, .webp, .ppm or .pgm")
+        );
     }
     assert_eq!(
         std::fs::read_dir(dir.path()).unwrap().count(),
@@ -265,4 +268,24 @@ proptest! {
         let keep = ((complete_length(name, &bytes) - 1) as f64 * fraction) as usize;
         prop_assert!(decode(&bytes[..keep], &Limits::default()).is_err(), "{} cut at {}", name, keep);
     }
+}
+
+#[test]
+fn ppm_and_pgm_round_trip_raw_pixels_and_refuse_alpha() {
+    let dir = tempfile::tempdir().unwrap();
+    let rgb = DynamicImage::ImageRgb8(RgbImage::from_fn(37, 23, |x, y| {
+        Rgb([x as u8, y as u8, (x * y) as u8])
+    }));
+    let gray = DynamicImage::ImageLuma8(rgb.to_luma8());
+    for (image, name) in [(&rgb, "tile.ppm"), (&gray, "tile.pgm")] {
+        let path = dir.path().join(name);
+        save(image, &path).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        // A short header, then exactly the pixels.
+        assert!(bytes.len() < image.as_bytes().len() + 20);
+        assert_eq!(&decode(&bytes, &Limits::default()).unwrap(), image);
+    }
+    let rgba = DynamicImage::ImageRgba8(rgb.to_rgba8());
+    let err = save(&rgba, dir.path().join("alpha.ppm")).unwrap_err();
+    assert!(err.to_string().contains("use PNG"), "{err}");
 }

@@ -11,11 +11,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
-use redis::{AsyncCommands, Value};
 use session03_workers::{BlobError, BlobKey, BlobStore};
-
-use crate::functions;
 
 /// The default time a blob lives: a day.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 3600);
@@ -59,8 +57,57 @@ impl RedisBlobStore {
         }
     }
 
-    fn redis_key(&self, key: &BlobKey) -> String {
+    /// The Redis key that holds the blob `key`.
+    pub fn redis_key(&self, key: &BlobKey) -> String {
         format!("{}:blob:{key}", self.namespace)
+    }
+
+    /// Makes the blob at `key` `size` zero bytes long, to be filled with [`write_at`]: a
+    /// large result written in parts, never held whole in memory, and never grown (Redis
+    /// would copy a growing value again and again). The size cap applies.
+    ///
+    /// [`write_at`]: Self::write_at
+    pub async fn create_sized(&self, key: &BlobKey, size: u64) -> Result<(), BlobError> {
+        // Redis strings end at 512 MiB, whatever the cap says.
+        let max = self.max_blob_bytes.min(MAX_REDIS_STRING);
+        if size > max {
+            return Err(too_large(key, size, max));
+        }
+        let redis_key = self.redis_key(key);
+        let ttl_ms = i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX);
+        let mut pipe = redis::pipe();
+        pipe.atomic().del(&redis_key).ignore();
+        if size > 0 {
+            let last = isize::try_from(size - 1).unwrap_or(isize::MAX);
+            pipe.setrange(&redis_key, last, &[0u8][..]).ignore();
+        } else {
+            pipe.set(&redis_key, &[] as &[u8]).ignore();
+        }
+        pipe.pexpire(&redis_key, ttl_ms).ignore();
+        let mut conn = self.conn.clone();
+        pipe.query_async::<()>(&mut conn)
+            .await
+            .map_err(|error| unavailable(&error))
+    }
+
+    /// Writes `bytes` at `offset` into a blob made by [`create_sized`](Self::create_sized).
+    pub async fn write_at(
+        &self,
+        key: &BlobKey,
+        offset: u64,
+        bytes: &[u8],
+    ) -> Result<(), BlobError> {
+        let end = offset.saturating_add(bytes.len() as u64);
+        if end > self.max_blob_bytes {
+            return Err(too_large(key, end, self.max_blob_bytes));
+        }
+        let offset =
+            isize::try_from(offset).map_err(|_| too_large(key, end, self.max_blob_bytes))?;
+        let mut conn = self.conn.clone();
+        conn.setrange::<_, _, u64>(self.redis_key(key), offset, bytes)
+            .await
+            .map(drop)
+            .map_err(|error| unavailable(&error))
     }
 
     /// How long the blob has left, or `None` when there is no such blob.
@@ -73,6 +120,9 @@ impl RedisBlobStore {
         Ok(u64::try_from(ms).ok().map(Duration::from_millis))
     }
 }
+
+/// The largest string Redis stores (its `proto-max-bulk-len` default).
+const MAX_REDIS_STRING: u64 = 512 << 20;
 
 fn unavailable(error: &redis::RedisError) -> BlobError {
     BlobError::Unavailable(format!("Redis: {error}"))
@@ -101,26 +151,26 @@ impl BlobStore for RedisBlobStore {
     }
 
     async fn get(&self, key: &BlobKey) -> Result<Bytes, BlobError> {
-        let mut cmd = redis::cmd("FCALL_RO");
-        cmd.arg("imgq_blob_get")
-            .arg(1)
-            .arg(self.redis_key(key))
-            .arg(self.max_blob_bytes);
-        match functions::run(&self.conn, &cmd).await {
-            Ok(Value::BulkString(bytes)) => Ok(Bytes::from(bytes)),
-            Ok(Value::Nil) => Err(BlobError::NotFound(key.clone())),
-            Ok(Value::Array(size)) => {
-                let size = match size.first() {
-                    Some(Value::Int(n)) => u64::try_from(*n).unwrap_or(u64::MAX),
-                    _ => u64::MAX,
-                };
-                Err(too_large(key, size, self.max_blob_bytes))
-            }
-            Ok(other) => Err(BlobError::Unavailable(format!(
-                "unexpected reply from Redis for {key}: {other:?}"
-            ))),
-            Err(error) => Err(unavailable(&error)),
+        // One atomic round trip: the size, whether it exists, and at most one byte more
+        // than the cap, so a huge value is refused without being sent whole.
+        let redis_key = self.redis_key(key);
+        let end = i64::try_from(self.max_blob_bytes).unwrap_or(i64::MAX);
+        let mut conn = self.conn.clone();
+        let (size, exists, bytes): (u64, bool, Bytes) = redis::pipe()
+            .atomic()
+            .strlen(&redis_key)
+            .exists(&redis_key)
+            .getrange(&redis_key, 0, end.max(0) as isize)
+            .query_async(&mut conn)
+            .await
+            .map_err(|error| unavailable(&error))?;
+        if !exists {
+            return Err(BlobError::NotFound(key.clone()));
         }
+        if size > self.max_blob_bytes {
+            return Err(too_large(key, size, self.max_blob_bytes));
+        }
+        Ok(bytes)
     }
 
     async fn delete(&self, key: &BlobKey) -> Result<bool, BlobError> {

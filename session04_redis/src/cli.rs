@@ -66,7 +66,7 @@ pub struct QueueArgs {
         default_value_t = 0.5
     )]
     pub retry_backoff: f64,
-    /// The longest wait between two attempts, in seconds.
+    /// The longest wait between two attempts, in seconds (0 for no cap).
     #[arg(
         long,
         value_name = "SECONDS",
@@ -106,8 +106,9 @@ impl QueueArgs {
             retention: seconds("retention", self.retention)?,
             retry_backoff: Backoff {
                 base: optional_seconds("retry-backoff", self.retry_backoff)?.unwrap_or_default(),
+                // 0 is no cap, as for the other optional durations.
                 max: optional_seconds("retry-backoff-max", self.retry_backoff_max)?
-                    .unwrap_or_default(),
+                    .unwrap_or(Duration::MAX),
             },
             ..RedisQueueConfig::default()
         })

@@ -64,6 +64,7 @@ end
 
 -- Appends a line to a task's history, keeping the last HISTORY_KEPT lines.
 local function remember(hash, line)
+  line = string.gsub(line, '[\r\n]+', ' ')
   local old = redis.call('HGET', hash, 'history')
   local text = line
   if old and old ~= '' then text = old .. '\n' .. line end
@@ -395,11 +396,3 @@ redis.register_function('imgq_retire', function(_, args)
   return removed
 end)
 
--- blob_get(key, max_bytes): the blob, or {size} when it is larger than `max_bytes`, so
--- a huge value is refused without being sent.
-redis.register_function { function_name = 'imgq_blob_get', flags = { 'no-writes' },
-  callback = function(keys, args)
-    local size = redis.call('STRLEN', keys[1])
-    if size > tonumber(args[1]) then return { size } end
-    return redis.call('GET', keys[1])
-  end }

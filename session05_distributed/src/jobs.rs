@@ -37,7 +37,7 @@ use session03_workers::{
 };
 use session04_redis::{RedisBlobStore, RedisOptions, RedisQueue};
 
-use crate::tiles::{Stitcher, TilePlan, TiledPipeline, cut, split_pipeline};
+use crate::tiles::{Rect, Stitcher, TilePlan, TiledPipeline, cut, split_pipeline};
 
 /// What a job's record holds: enough to assemble it anywhere.
 // ANCHOR: job_record
@@ -53,17 +53,53 @@ pub struct JobRecord {
     pub output: BlobKey,
     /// The tile tasks' ids, in the plan's order.
     pub tiles: Vec<TaskId>,
+    /// The extension of the tiles' blobs: `ppm`, `pgm` or `png`.
+    pub tile_format: String,
 }
 // ANCHOR_END: job_record
 
-/// The blob key of tile `index`'s input.
-pub fn tile_input(job: TaskId, index: usize) -> BlobKey {
-    key(format!("jobs/{job}/tile-{index}.png"))
+/// The format tiles of an image travel in: raw PPM or PGM for 8-bit colour or gray (no
+/// compression to pay for on either side), PNG for anything else.
+pub fn tile_format(color: image::ColorType) -> &'static str {
+    match color {
+        image::ColorType::Rgb8 => "ppm",
+        image::ColorType::L8 => "pgm",
+        _ => "png",
+    }
+}
+
+/// The blob key of tile `index`'s input, in `format` (an extension).
+pub fn tile_input(job: TaskId, index: usize, format: &str) -> BlobKey {
+    key(format!("jobs/{job}/tile-{index}.{format}"))
 }
 
 /// The blob key of tile `index`'s result.
-pub fn tile_output(job: TaskId, index: usize) -> BlobKey {
-    key(format!("jobs/{job}/tile-{index}.out.png"))
+pub fn tile_output(job: TaskId, index: usize, format: &str) -> BlobKey {
+    key(format!("jobs/{job}/tile-{index}.out.{format}"))
+}
+
+/// A file name with `format` as its extension, to look the encoding up by.
+fn task_input_name(format: &str) -> &'static str {
+    match format {
+        "ppm" => "tile.ppm",
+        "pgm" => "tile.pgm",
+        _ => "tile.png",
+    }
+}
+
+/// The header of a binary PPM (colour) or PGM (gray) of `width` x `height`, for the pixels
+/// of `like`'s colour type.
+fn pnm_header(like: &DynamicImage, width: u32, height: u32) -> Result<String, TaskError> {
+    let magic = match like.color() {
+        image::ColorType::Rgb8 => "P6",
+        image::ColorType::L8 => "P5",
+        other => {
+            return Err(TaskError::job(format!(
+                "a PPM or PGM result needs 8-bit RGB or gray tiles, not {other:?}"
+            )));
+        }
+    };
+    Ok(format!("{magic}\n{width} {height}\n255\n"))
 }
 
 /// The input key of a job's assembly task: a name, not a blob.
@@ -79,7 +115,7 @@ fn key(text: String) -> BlobKey {
 pub fn tile_of(task: &Task) -> Option<(TaskId, usize)> {
     let rest = task.output.as_str().strip_prefix("jobs/")?;
     let (job, file) = rest.split_once('/')?;
-    let index = file.strip_prefix("tile-")?.strip_suffix(".out.png")?;
+    let (index, _format) = file.strip_prefix("tile-")?.split_once(".out.")?;
     Some((job.parse().ok()?, index.parse().ok()?))
 }
 
@@ -108,24 +144,40 @@ if done >= tonumber(redis.call('HGET', KEYS[1], 'tiles')) then return 1 end
 return 0
 ";
 
-/// Counts an assembly and, the first time only, marks the job assembled and tells clients.
+/// Counts an assembly and, the first time only, moves its result from the staging key to
+/// the output, marks the job assembled and tells clients. A later assembly (a redelivered
+/// task whose first run finished) throws its staged result away, so the output is written
+/// by one assembly only, whole.
 const ASSEMBLED: &str = r"
 redis.call('HINCRBY', KEYS[1], 'assemblies', 1)
 local t = redis.call('TIME')
 if redis.call('HSETNX', KEYS[1], 'assembled_at', t[1] * 1000 + math.floor(t[2] / 1000)) == 1 then
+  redis.call('RENAME', KEYS[3], KEYS[4])
   redis.call('XADD', KEYS[2], '*', 'event', 'assembled', 'output', ARGV[1])
   return 1
+end
+redis.call('DEL', KEYS[3])
+return 0
+";
+
+/// A job that cannot finish: recorded once, told to clients; a late failure of a tile of
+/// an assembled job (a duplicate delivery whose input is gone) changes nothing.
+const FAILED: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('HEXISTS', KEYS[1], 'assembled_at') == 1 then return 0 end
+if redis.call('HSETNX', KEYS[1], 'failed', ARGV[1]) == 1 then
+  redis.call('XADD', KEYS[2], '*', 'event', 'failed', 'reason', ARGV[1])
+  local ttl = redis.call('PTTL', KEYS[1])
+  if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
 end
 return 0
 ";
 
-/// A job that cannot finish: recorded once, told to clients.
-const FAILED: &str = r"
-if redis.call('HSETNX', KEYS[1], 'failed', ARGV[1]) == 1 then
-  redis.call('XADD', KEYS[2], '*', 'event', 'failed', 'reason', ARGV[1])
-end
-return 0
-";
+/// The most bytes a banded assembly sends in one command.
+const WRITE_PIECE: usize = 8 << 20;
+
+/// What `tile_done` says of a tile whose job was assembled meanwhile.
+const ALREADY_ASSEMBLED: &str = "its job is already assembled";
 
 /// Tiled jobs in Redis, next to the queue.
 #[derive(Clone)]
@@ -232,14 +284,15 @@ impl Jobs {
         let split = split_pipeline(pipeline)?;
         let plan = TilePlan::new(image.width(), image.height(), tile.0, tile.1, split.halo)?;
         let id = TaskId::new();
+        let format = tile_format(image.color());
         let tasks: Vec<Task> = plan
             .tiles
             .iter()
             .map(|t| {
                 Task::new(
                     split.tiled.clone(),
-                    tile_input(id, t.index),
-                    tile_output(id, t.index),
+                    tile_input(id, t.index, format),
+                    tile_output(id, t.index, format),
                 )
             })
             .collect();
@@ -249,6 +302,7 @@ impl Jobs {
             pipeline: split,
             output,
             tiles: tasks.iter().map(|t| t.id).collect(),
+            tile_format: format.to_owned(),
         };
         // The record first: a tile that finishes at once must find its job.
         let [job, _, _] = self.keys(id);
@@ -268,16 +322,23 @@ impl Jobs {
             .ignore()
             .query_async::<()>(&mut conn)
             .await?;
+        let encoding = format_for_path(std::path::Path::new(task_input_name(format)))?;
         for (tile, task) in plan.tiles.iter().zip(&tasks) {
             let piece = cut(image, tile);
-            let bytes = run_blocking(move || {
-                encode(&piece, image::ImageFormat::Png).map_err(TaskError::job)
-            })
-            .await?;
+            let bytes =
+                run_blocking(move || encode(&piece, encoding).map_err(TaskError::job)).await?;
             self.blobs.put(&task.input, Bytes::from(bytes)).await?;
         }
-        for outcome in queue.enqueue_many(&tasks).await? {
-            outcome?;
+        let enqueued = queue.enqueue_many(&tasks).await;
+        let refused = match enqueued {
+            Ok(outcomes) => outcomes.into_iter().find_map(Result::err),
+            Err(error) => Some(error),
+        };
+        if let Some(error) = refused {
+            // Some tiles may be queued already: the job can never finish, so say so.
+            self.fail(id, &format!("not every tile could be queued: {error}"))
+                .await?;
+            return Err(error.into());
         }
         Ok(id)
     }
@@ -293,6 +354,15 @@ impl Jobs {
                 .map_err(|e| QueueError::Unavailable(format!("job {job}: unreadable record: {e}")))
         })
         .transpose()
+    }
+
+    /// Whether `job` has been assembled.
+    pub async fn is_assembled(&self, job: TaskId) -> Result<bool, QueueError> {
+        let [key, _, _] = self.keys(job);
+        let mut conn = self.conn.clone();
+        conn.hexists(&key, "assembled_at")
+            .await
+            .map_err(unavailable)
     }
 
     /// Where `job` stands.
@@ -359,6 +429,7 @@ impl Jobs {
                     Err(error) => Err(TaskError::worker(error)),
                 }
             }
+            2 => Err(TaskError::job(ALREADY_ASSEMBLED)),
             _ => Ok(()),
         }
     }
@@ -379,31 +450,99 @@ impl Jobs {
 
     // ANCHOR: assemble
     /// Stitches `job`'s tiles, runs the filters after stitching, stores the result and
-    /// marks the job assembled (the first time only).
+    /// marks the job assembled (the first time only); then the tiles' blobs are deleted.
+    ///
+    /// A raw PPM or PGM result with no filter after stitching is written band by band (one
+    /// row of tiles at a time), so the assembling worker never holds the whole image; any
+    /// other result is stitched in memory, within the decoding limits.
     pub async fn assemble(&self, job: TaskId) -> Result<(), TaskError> {
+        if self.is_assembled(job).await.map_err(TaskError::worker)? {
+            return Ok(()); // a redelivered assembly whose first run finished
+        }
         let record = self
             .record(job)
             .await
             .map_err(TaskError::worker)?
             .ok_or_else(|| TaskError::job(format!("job {job} is unknown")))?;
+        let format = format_for_path(std::path::Path::new(record.output.as_str()))
+            .map_err(TaskError::job)?;
+        // Each attempt writes a key of its own; the first to finish moves it into place.
+        let extension = record.output.as_str().rsplit('.').next().unwrap_or("png");
+        let staging = key(format!("jobs/{job}/result-{}.{extension}", TaskId::new()));
+        let written =
+            if format == image::ImageFormat::Pnm && record.pipeline.after.filters.is_empty() {
+                self.assemble_in_bands(&record, &staging).await
+            } else {
+                self.assemble_in_memory(&record, format, &staging).await
+            };
+        if let Err(error) = written {
+            let _ = self.blobs.delete(&staging).await;
+            return Err(error);
+        }
+        let [key, _, events] = self.keys(job);
+        let first: i64 = Script::new(ASSEMBLED)
+            .key(&key)
+            .key(&events)
+            .key(self.blobs.redis_key(&staging))
+            .key(self.blobs.redis_key(&record.output))
+            .arg(record.output.as_str())
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(|e| TaskError::worker(unavailable(e)))?;
+        if first == 1 {
+            for tile in &record.plan.tiles {
+                for blob in [
+                    tile_input(job, tile.index, &record.tile_format),
+                    tile_output(job, tile.index, &record.tile_format),
+                ] {
+                    // They expire anyway; deleting them now frees the memory at once.
+                    let _ = self.blobs.delete(&blob).await;
+                }
+            }
+        }
+        Ok(())
+    }
+    // ANCHOR_END: assemble
+
+    /// Decodes the result of tile `index`.
+    async fn processed_tile(
+        &self,
+        record: &JobRecord,
+        index: usize,
+    ) -> Result<DynamicImage, TaskError> {
+        let bytes = self
+            .blobs
+            .get(&tile_output(record.id, index, &record.tile_format))
+            .await
+            .map_err(blob_failure)?;
+        let limits = self.limits;
+        run_blocking(move || decode(&bytes, &limits).map_err(TaskError::job)).await
+    }
+
+    /// The whole result in memory: stitched, filtered, encoded, stored.
+    async fn assemble_in_memory(
+        &self,
+        record: &JobRecord,
+        format: image::ImageFormat,
+        target: &BlobKey,
+    ) -> Result<(), TaskError> {
+        let pixels = u64::from(record.plan.width) * u64::from(record.plan.height);
+        if pixels > self.limits.max_pixels {
+            return Err(TaskError::job(format!(
+                "a {}x{} result is over this worker's limit of {} pixels in memory; ask for \
+                 a .ppm or .pgm result with no filter after the tiles, which is written in bands",
+                record.plan.width, record.plan.height, self.limits.max_pixels
+            )));
+        }
         let mut stitcher: Option<Stitcher> = None;
         for tile in &record.plan.tiles {
-            let bytes = self
-                .blobs
-                .get(&tile_output(job, tile.index))
-                .await
-                .map_err(blob_failure)?;
-            let limits = self.limits;
-            let piece =
-                run_blocking(move || decode(&bytes, &limits).map_err(TaskError::job)).await?;
+            let piece = self.processed_tile(record, tile.index).await?;
             let stitcher =
                 stitcher.get_or_insert_with(|| Stitcher::new(record.plan.clone(), piece.color()));
             stitcher.place(tile.index, &piece).map_err(TaskError::job)?;
         }
         let stitcher = stitcher.ok_or_else(|| TaskError::job("the job has no tiles"))?;
         let after = record.pipeline.after.clone();
-        let format = format_for_path(std::path::Path::new(record.output.as_str()))
-            .map_err(TaskError::job)?;
         let bytes = run_blocking(move || {
             let stitched = stitcher.finish().map_err(TaskError::job)?;
             let result = if after.filters.is_empty() {
@@ -416,20 +555,72 @@ impl Jobs {
         })
         .await?;
         self.blobs
-            .put(&record.output, Bytes::from(bytes))
+            .put(target, Bytes::from(bytes))
             .await
-            .map_err(blob_failure)?;
-        let [key, _, events] = self.keys(job);
-        Script::new(ASSEMBLED)
-            .key(&key)
-            .key(&events)
-            .arg(record.output.as_str())
-            .invoke_async::<i64>(&mut self.conn.clone())
-            .await
-            .map_err(|e| TaskError::worker(unavailable(e)))
-            .map(drop)
+            .map_err(blob_failure)
     }
-    // ANCHOR_END: assemble
+
+    // ANCHOR: bands
+    /// A raw result written a row of tiles at a time: a blob of the final size, the header,
+    /// then each band's rows in their place.
+    async fn assemble_in_bands(
+        &self,
+        record: &JobRecord,
+        target: &BlobKey,
+    ) -> Result<(), TaskError> {
+        let plan = &record.plan;
+        let mut offset = None;
+        for row in plan.tiles.chunk_by(|a, b| a.core.y == b.core.y) {
+            let band = Rect {
+                x: 0,
+                y: row[0].core.y,
+                width: plan.width,
+                height: row[0].core.height,
+            };
+            let mut stitched: Option<Stitcher> = None;
+            for tile in row {
+                let piece = self.processed_tile(record, tile.index).await?;
+                let stitcher = stitched
+                    .get_or_insert_with(|| Stitcher::for_band(plan.clone(), band, piece.color()));
+                stitcher.place(tile.index, &piece).map_err(TaskError::job)?;
+            }
+            let band_image = stitched
+                .ok_or_else(|| TaskError::job("a band has no tiles"))?
+                .finish()
+                .map_err(TaskError::job)?;
+            let at = match offset {
+                Some(at) => at,
+                None => {
+                    // The whole blob at once, then each band in its place.
+                    let header = pnm_header(&band_image, plan.width, plan.height)?;
+                    let pixels = u64::from(plan.width)
+                        * u64::from(plan.height)
+                        * u64::from(band_image.color().bytes_per_pixel());
+                    self.blobs
+                        .create_sized(target, header.len() as u64 + pixels)
+                        .await
+                        .map_err(blob_failure)?;
+                    self.blobs
+                        .write_at(target, 0, header.as_bytes())
+                        .await
+                        .map_err(blob_failure)?;
+                    header.len() as u64
+                }
+            };
+            // In pieces: one command for a whole band would copy it into a buffer again.
+            let mut at = at;
+            for piece in band_image.as_bytes().chunks(WRITE_PIECE) {
+                self.blobs
+                    .write_at(target, at, piece)
+                    .await
+                    .map_err(blob_failure)?;
+                at += piece.len() as u64;
+            }
+            offset = Some(at);
+        }
+        Ok(())
+    }
+    // ANCHOR_END: bands
 }
 
 // ANCHOR: wait
@@ -468,6 +659,13 @@ pub async fn wait_for_job(
             .count(1000);
         let reply: Option<redis::streams::StreamReadReply> =
             conn.xread_options(&[&events], &[&last], &options).await?;
+        if reply.is_none()
+            && let Some(reason) = stuck(&mut conn, namespace, job).await?
+        {
+            // Nothing happened for a while: a tile or the assembly may have died in the
+            // queue (out of attempts), where no job code runs to say so.
+            return Ok(JobOutcome::Failed { reason });
+        }
         for entry in reply.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids) {
             last = entry.id.clone();
             let field = |name: &str| entry.get::<String>(name).unwrap_or_default();
@@ -488,6 +686,45 @@ pub async fn wait_for_job(
     }
 }
 // ANCHOR_END: wait
+
+/// Why `job` can never finish, when one of its tasks ended dead or failed.
+async fn stuck(
+    conn: &mut redis::aio::MultiplexedConnection,
+    namespace: &str,
+    job: TaskId,
+) -> anyhow::Result<Option<String>> {
+    let text: Option<String> = conn
+        .hget(format!("{namespace}:job:{job}"), "record")
+        .await?;
+    let Some(text) = text else {
+        return Ok(Some(format!(
+            "job {job} is unknown (expired or never made)"
+        )));
+    };
+    let record: JobRecord = serde_json::from_str(&text)?;
+    let ids: Vec<TaskId> = record.tiles.iter().copied().chain([job]).collect();
+    let mut pipe = redis::pipe();
+    for id in &ids {
+        pipe.cmd("HMGET")
+            .arg(format!("{namespace}:task:{id}"))
+            .arg(&["state", "error_message"]);
+    }
+    let states: Vec<(Option<String>, Option<String>)> = pipe.query_async(conn).await?;
+    Ok(ids.iter().zip(states).find_map(|(id, (state, error))| {
+        matches!(state.as_deref(), Some("dead" | "failed")).then(|| {
+            let what = if *id == job {
+                "the assembly".to_owned()
+            } else {
+                format!("tile task {id}")
+            };
+            format!(
+                "{what} is {}: {}",
+                state.unwrap_or_default(),
+                error.unwrap_or_default()
+            )
+        })
+    }))
+}
 
 /// A task runner that knows tiles and assemblies: runs a tile with the inner runner and
 /// then counts it for its job; assembles a job itself.
@@ -523,20 +760,43 @@ impl Worker for TileAware {
             }
             return outcome;
         }
+        let tile = tile_of(task);
+        if let Some((job, _)) = tile
+            && self
+                .jobs
+                .is_assembled(job)
+                .await
+                .map_err(TaskError::worker)?
+        {
+            // A late copy of a tile whose job is done: its blobs are gone, and so is the need.
+            return Ok(());
+        }
         let outcome = self.inner.process(task).await;
-        if let Some((job, index)) = tile_of(task) {
-            match &outcome {
-                Ok(()) => self.jobs.tile_done(&self.queue, job, index).await?,
-                Err(error) if !error.is_retryable() => {
-                    let _ = self
-                        .jobs
-                        .fail(job, &format!("tile {index} failed: {}", error.message))
-                        .await;
-                }
-                Err(_) => {}
+        let Some((job, index)) = tile else {
+            return outcome;
+        };
+        let done = match outcome {
+            Ok(()) => self.jobs.tile_done(&self.queue, job, index).await,
+            Err(error) => Err(error),
+        };
+        match done {
+            Ok(()) => Ok(()),
+            Err(error) if error.is_retryable() => Err(error),
+            // The job was assembled while this copy ran: what it wrote is not needed, and
+            // a missing input only means the assembly cleaned up first.
+            Err(_) if self.jobs.is_assembled(job).await.unwrap_or(false) => {
+                let _ = self.jobs.blobs.delete(&task.input).await;
+                let _ = self.jobs.blobs.delete(&task.output).await;
+                Ok(())
+            }
+            Err(error) => {
+                let _ = self
+                    .jobs
+                    .fail(job, &format!("tile {index} failed: {}", error.message))
+                    .await;
+                Err(error)
             }
         }
-        outcome
     }
 }
 
@@ -548,7 +808,11 @@ mod tests {
     fn tiles_and_assemblies_are_told_apart_by_their_keys() {
         let job = TaskId::new();
         let spec = PipelineSpec::parse("blur").unwrap();
-        let tile = Task::new(spec.clone(), tile_input(job, 7), tile_output(job, 7));
+        let tile = Task::new(
+            spec.clone(),
+            tile_input(job, 7, "ppm"),
+            tile_output(job, 7, "ppm"),
+        );
         assert_eq!(tile_of(&tile), Some((job, 7)));
         assert_eq!(assembly_of(&tile), None);
         let mut assembly = Task::new(spec.clone(), assembly_input(job), key("out.png".into()));

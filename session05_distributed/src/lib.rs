@@ -14,10 +14,14 @@
 //! | [`workers`] | the `workers` command |
 //! | [`requeue`] | the `requeue` command: dead letters back into the queue |
 //! | [`demo`] | the one-command demo: three specialised workers, a tiled image, a kill |
+//! | [`bench`](mod@bench) | the tiling benchmark: a 100-megapixel blur across worker processes |
+//! | [`exercises`] | the graded exercises: your code goes in `src/exercises/student.rs` |
 //! | [`tiles`] | [`TilePlan`], halos, [`Stitcher`]: tiles that stitch without seams |
 //! | [`jobs`] | tiled jobs on the queue: a task per tile, assembled exactly once, clients told through a stream |
 
+pub mod bench;
 pub mod demo;
+pub mod exercises;
 pub mod jobs;
 pub mod registry;
 pub mod requeue;
@@ -27,3 +31,8 @@ pub mod workers;
 
 pub use registry::{Registry, RegistryConfig, WorkerInfo, WorkerState, WorkerView};
 pub use tiles::{Stitcher, Tile, TilePlan, TiledPipeline};
+
+/// Chapter 5 of the book, whose Rust examples run as this crate's doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/session05.md")]
+pub struct BookChapter;

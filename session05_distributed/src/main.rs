@@ -1,14 +1,14 @@
 //! `session05_distributed`: without a command, the demo (three specialised worker processes,
 //! a mixed batch, a tiled image, a worker killed halfway); with one, the session's tools:
 //! `worker` (registered, with heartbeats), `workers` (who is alive, what waits and why) and
-//! `requeue` (dead letters back into the queue).
+//! `requeue` (dead letters back into the queue), and `bench`.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use session03_workers::logging::LogFormat;
 use session04_redis::cli;
-use session05_distributed::{demo, requeue, worker, workers};
+use session05_distributed::{bench, demo, requeue, worker, workers};
 
 /// Distributed workers that survive failure: the course's fifth session.
 #[derive(Debug, Parser)]
@@ -28,6 +28,8 @@ enum Command {
     Workers(workers::WorkersArgs),
     /// Send dead tasks back to the queue with fresh attempts.
     Requeue(requeue::RequeueArgs),
+    /// Measure a tiled blur of a very large image against the whole-image fast kernel.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -39,5 +41,13 @@ fn main() -> ExitCode {
         Some(Command::Worker(args)) => cli::run(args.worker.log_format, worker::run(args)),
         Some(Command::Workers(args)) => cli::run(LogFormat::Human, workers::run(args)),
         Some(Command::Requeue(args)) => cli::run(LogFormat::Human, requeue::run(args)),
+        Some(Command::Bench(args)) => cli::run(LogFormat::Human, async move {
+            let report = bench::run(&args, &std::env::current_exe()?).await?;
+            Ok(if args.json {
+                serde_json::to_string_pretty(&report)? + "\n"
+            } else {
+                bench::render(&report)
+            })
+        }),
     }
 }

@@ -65,6 +65,12 @@ pub struct WorkerInfo {
     pub version: String,
     /// When the process started.
     pub started_at: DateTime<Utc>,
+    /// Its time between beats, in milliseconds: readers judge it by its own timing.
+    #[serde(default)]
+    pub heartbeat_ms: u64,
+    /// Its silence after which it counts as gone, in milliseconds.
+    #[serde(default)]
+    pub ttl_ms: u64,
 }
 // ANCHOR_END: info
 
@@ -338,11 +344,17 @@ impl Registry {
                 serde_json::from_str(&record[1]).map_err(|e| unreadable("beat", &e))?;
             let beat_ms: i64 = record[2].parse().unwrap_or(0);
             let age_ms = u64::try_from(now.saturating_sub(beat_ms)).unwrap_or(0);
+            // Each worker by its own timing; the reader's for records that do not say.
+            let mut timing = self.config;
+            if info.heartbeat_ms > 0 && info.ttl_ms > 0 {
+                timing.interval = Duration::from_millis(info.heartbeat_ms);
+                timing.ttl = Duration::from_millis(info.ttl_ms);
+            }
             let state = classify(
                 Duration::from_millis(age_ms),
                 &beat,
                 record[3] == "1",
-                &self.config,
+                &timing,
             );
             workers.push(WorkerView {
                 info,

@@ -111,6 +111,20 @@ pub enum TileError {
         /// Tiles in the plan.
         count: usize,
     },
+    /// More tiles than a job may have.
+    #[error("{count} tiles is more than the {max} a job may have: use larger tiles")]
+    TooMany {
+        /// Tiles the plan would have.
+        count: u64,
+        /// The most allowed.
+        max: u64,
+    },
+    /// A tile whose core lies outside the band being stitched.
+    #[error("tile {index} is not in the band being stitched")]
+    OutsideArea {
+        /// The tile.
+        index: usize,
+    },
     /// Stitching was asked to finish before every tile arrived.
     #[error("{missing} of {count} tiles missing (first: tile {first})")]
     Missing {
@@ -123,6 +137,10 @@ pub enum TileError {
     },
 }
 
+/// The most tiles one job may have: each is a task, a blob and a line of its record.
+pub const MAX_TILES: u64 = 10_000;
+
+// ANCHOR: read_align
 /// Columns to which the left and right edges of a tile's read rectangle are rounded out.
 ///
 /// The fast Gaussian (libblur's fixed point, session 02) works along a row in blocks
@@ -132,12 +150,14 @@ pub enum TileError {
 /// identical, not merely close; the extra columns are real pixels, read and thrown away.
 pub const READ_ALIGN: u32 = 64;
 
-/// The fewest columns and rows a read rectangle has (when the image has as many).
+/// The fewest columns and rows a read rectangle has (when the image has as many), or the
+/// pipeline's whole window (2 x halo + 1) when that is more.
 ///
-/// The fast kernels hand images smaller than their window to the readable f32 kernels,
-/// whose rounding differs from theirs; a read this large keeps each tile on the kernel the
-/// whole image runs on.
+/// The fast kernels hand images smaller than 16 pixels or their window to the readable f32
+/// kernels, whose rounding differs from theirs; a read this large keeps each tile on the
+/// kernel the whole image runs on.
 pub const MIN_READ: u32 = 64;
+// ANCHOR_END: read_align
 
 /// Grows `start..end` to at least `min` long, towards the inside of `0..len`.
 fn at_least(start: u32, end: u32, min: u32, len: u32) -> (u32, u32) {
@@ -184,6 +204,15 @@ impl TilePlan {
                 "the tile size is {tile_width}x{tile_height}"
             )));
         }
+        let count = u64::from(width.div_ceil(tile_width)) * u64::from(height.div_ceil(tile_height));
+        if count > MAX_TILES {
+            return Err(TileError::TooMany {
+                count,
+                max: MAX_TILES,
+            });
+        }
+        // No filter's window is wider than the whole reach, 2 x halo + 1.
+        let min_read = MIN_READ.max(halo.saturating_mul(2).saturating_add(1));
         let mut tiles = Vec::new();
         for y in (0..height).step_by(tile_height as usize) {
             for x in (0..width).step_by(tile_width as usize) {
@@ -201,8 +230,8 @@ impl TilePlan {
                     .saturating_mul(READ_ALIGN)
                     .min(width);
                 let bottom = (y + core.height).saturating_add(halo).min(height);
-                let (left, right) = at_least(left, right, MIN_READ, width);
-                let (top, bottom) = at_least(top, bottom, MIN_READ, height);
+                let (left, right) = at_least(left, right, min_read, width);
+                let (top, bottom) = at_least(top, bottom, min_read, height);
                 let read = Rect {
                     x: left,
                     y: top,
@@ -298,8 +327,12 @@ pub fn cut(image: &DynamicImage, tile: &Tile) -> DynamicImage {
 // ANCHOR: stitcher
 pub struct Stitcher {
     plan: TilePlan,
+    /// The part of the image this stitcher makes: all of it, or a band.
+    area: Rect,
     canvas: DynamicImage,
-    placed: Vec<bool>,
+    /// For each tile of the plan: `None` when its core is outside the area, else whether
+    /// it is in.
+    placed: Vec<Option<bool>>,
 }
 // ANCHOR_END: stitcher
 
@@ -309,7 +342,11 @@ impl fmt::Debug for Stitcher {
             .field("width", &self.plan.width)
             .field("height", &self.plan.height)
             .field("tiles", &self.plan.tiles.len())
-            .field("placed", &self.placed.iter().filter(|p| **p).count())
+            .field("area", &self.area)
+            .field(
+                "placed",
+                &self.placed.iter().filter(|p| **p == Some(true)).count(),
+            )
             .finish()
     }
 }
@@ -317,10 +354,33 @@ impl fmt::Debug for Stitcher {
 impl Stitcher {
     /// An empty canvas for `plan`, of the colour type the tiles will have.
     pub fn new(plan: TilePlan, color: image::ColorType) -> Self {
-        let canvas = DynamicImage::new(plan.width, plan.height, color);
-        let placed = vec![false; plan.tiles.len()];
+        let area = Rect {
+            x: 0,
+            y: 0,
+            width: plan.width,
+            height: plan.height,
+        };
+        Self::for_band(plan, area, color)
+    }
+
+    /// A canvas for the part `area` of the image only (a row of tiles, say): it takes the
+    /// tiles whose cores lie in it, so a large image can be assembled a band at a time.
+    pub fn for_band(plan: TilePlan, area: Rect, color: image::ColorType) -> Self {
+        let canvas = DynamicImage::new(area.width, area.height, color);
+        let inside = |c: &Rect| {
+            c.x >= area.x
+                && c.y >= area.y
+                && c.x + c.width <= area.x + area.width
+                && c.y + c.height <= area.y + area.height
+        };
+        let placed = plan
+            .tiles
+            .iter()
+            .map(|t| inside(&t.core).then_some(false))
+            .collect();
         Self {
             plan,
+            area,
             canvas,
             placed,
         }
@@ -346,8 +406,10 @@ impl Stitcher {
                 got_height: processed.height(),
             });
         }
-        if self.placed[index] {
-            return Ok(false);
+        match self.placed[index] {
+            None => return Err(TileError::OutsideArea { index }),
+            Some(true) => return Ok(false),
+            Some(false) => {}
         }
         let processed = if processed.color() == self.canvas.color() {
             std::borrow::Cow::Borrowed(processed)
@@ -355,23 +417,28 @@ impl Stitcher {
             std::borrow::Cow::Owned(convert(processed, self.canvas.color()))
         };
         let (ox, oy) = tile.core_offset();
-        copy_rect(&processed, (ox, oy), &mut self.canvas, tile.core);
-        self.placed[index] = true;
+        let at = Rect {
+            x: tile.core.x - self.area.x,
+            y: tile.core.y - self.area.y,
+            ..tile.core
+        };
+        copy_rect(&processed, (ox, oy), &mut self.canvas, at);
+        self.placed[index] = Some(true);
         Ok(true)
     }
 
-    /// Whether every tile is in.
+    /// Whether every tile of the area is in.
     pub fn is_complete(&self) -> bool {
-        self.placed.iter().all(|p| *p)
+        self.placed.iter().all(|p| *p != Some(false))
     }
 
-    /// The stitched image, once every tile is in.
+    /// The stitched image (or band), once every tile of it is in.
     pub fn finish(self) -> Result<DynamicImage, TileError> {
-        let missing = self.placed.iter().filter(|p| !**p).count();
-        if let Some(first) = self.placed.iter().position(|p| !*p) {
+        let missing = self.placed.iter().filter(|p| **p == Some(false)).count();
+        if let Some(first) = self.placed.iter().position(|p| *p == Some(false)) {
             return Err(TileError::Missing {
                 missing,
-                count: self.placed.len(),
+                count: self.placed.iter().flatten().count(),
                 first,
             });
         }
@@ -505,6 +572,13 @@ mod tests {
         ));
         let error = TilePlan::new(10, 10, 0, 4, 1).unwrap_err().to_string();
         assert!(error.contains("tile size is 0x4"), "{error}");
+        let error = TilePlan::new(100_000, 100_000, 64, 64, 1)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("2442969 tiles is more than the 10000"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -543,5 +617,37 @@ mod tests {
         assert!(!stitcher.is_complete());
         let missing = stitcher.finish().unwrap_err().to_string();
         assert_eq!(missing, "3 of 4 tiles missing (first: tile 1)");
+    }
+
+    #[test]
+    fn bands_stitch_into_the_rows_of_the_whole() {
+        let image: DynamicImage = session01_image_basics::samples::generate(300, 170).into();
+        let plan = TilePlan::new(300, 170, 128, 64, 3).unwrap();
+        let mut bands = Vec::new();
+        for row in plan.tiles.chunk_by(|a, b| a.core.y == b.core.y) {
+            let area = Rect {
+                x: 0,
+                y: row[0].core.y,
+                width: 300,
+                height: row[0].core.height,
+            };
+            let mut band = Stitcher::for_band(plan.clone(), area, image.color());
+            let other = plan.tiles.iter().find(|t| t.core.y != area.y).unwrap();
+            assert_eq!(
+                band.place(other.index, &cut(&image, other)),
+                Err(TileError::OutsideArea { index: other.index })
+            );
+            for tile in row {
+                band.place(tile.index, &cut(&image, tile)).unwrap();
+            }
+            bands.push(band.finish().unwrap());
+        }
+        assert_eq!(bands.len(), 3);
+        let mut y = 0;
+        for band in &bands {
+            assert!(*band == image.crop_imm(0, y, 300, band.height()));
+            y += band.height();
+        }
+        assert_eq!(y, 170);
     }
 }

@@ -8,7 +8,7 @@
 //! dies without a word simply stops beating: readers see it turn stale, then gone, and its
 //! leases run out so other workers take its tasks.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -81,26 +81,51 @@ pub struct DistributedWorkerArgs {
     pub heartbeat: HeartbeatArgs,
 }
 
-/// The tasks a worker holds now, shared by the runner and the heartbeat.
+/// The tasks a worker holds now, shared by the runner and the heartbeat: a count per
+/// task, since one process may hold two deliveries of a task at once.
 #[derive(Debug, Default)]
-struct InHand(Mutex<BTreeSet<TaskId>>);
+struct InHand(Mutex<BTreeMap<TaskId, usize>>);
 
 impl InHand {
     fn ids(&self) -> Vec<TaskId> {
         self.0
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .iter()
+            .keys()
             .copied()
             .collect()
     }
 
-    fn set(&self, id: TaskId, holding: bool) {
-        let mut ids = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if holding {
-            ids.insert(id);
-        } else {
-            ids.remove(&id);
+    /// Notes `id` as held until the returned guard is dropped: when the task ends, however
+    /// it ends (a timeout drops the future, a panic unwinds it).
+    fn hold(self: &Arc<Self>, id: TaskId) -> Holding {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(id)
+            .or_default() += 1;
+        Holding {
+            in_hand: Arc::clone(self),
+            id,
+        }
+    }
+}
+
+/// A task held: released from [`InHand`] on drop.
+struct Holding {
+    in_hand: Arc<InHand>,
+    id: TaskId,
+}
+
+impl Drop for Holding {
+    fn drop(&mut self) {
+        let mut held = self.in_hand.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = held.get_mut(&self.id) {
+            *count -= 1;
+            if *count == 0 {
+                held.remove(&self.id);
+            }
         }
     }
 }
@@ -118,10 +143,8 @@ impl Worker for Tracked {
     }
 
     async fn process(&self, task: &Task) -> Result<(), TaskError> {
-        self.in_hand.set(task.id, true);
-        let outcome = self.inner.process(task).await;
-        self.in_hand.set(task.id, false);
-        outcome
+        let _holding = self.in_hand.hold(task.id);
+        self.inner.process(task).await
     }
 }
 
@@ -178,6 +201,8 @@ impl Companion for Heartbeat {
             concurrency: self.concurrency,
             version: env!("CARGO_PKG_VERSION").to_owned(),
             started_at: Utc::now(),
+            heartbeat_ms: u64::try_from(self.config.interval.as_millis()).unwrap_or(u64::MAX),
+            ttl_ms: u64::try_from(self.config.ttl.as_millis()).unwrap_or(u64::MAX),
         };
         self.last = Some((registry.clone(), info.clone(), stats.clone()));
         let in_hand = Arc::clone(&self.in_hand);

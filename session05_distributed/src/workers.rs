@@ -17,7 +17,7 @@ pub struct WorkersArgs {
     /// The queue.
     #[command(flatten)]
     pub queue: QueueArgs,
-    /// The workers' heartbeat timing, to tell stale and gone apart.
+    /// The heartbeat timing to judge workers by when their records do not carry their own.
     #[command(flatten)]
     pub heartbeat: HeartbeatArgs,
     /// Everything as JSON, for programs.

@@ -35,6 +35,8 @@ const PIPELINES: &[&str] = &[
     "unsharp:sigma=2",
     "median:radius=1|blur:sigma=1.5|sharpen|edges",
     "brightness:factor=1.2|blur:sigma=2|resize:width=150",
+    // A window (121 pixels) wider than the smallest tiles' reads would be.
+    "blur:sigma=20",
 ];
 
 #[test]

@@ -1,0 +1,276 @@
+//! The tiling benchmark: a Gaussian blur of a very large image, once in this process with
+//! the fast kernel on 2 threads, and once as a tiled job across worker processes through
+//! redis-server, with each worker's peak memory.
+//!
+//! The tiled job pays for what the single process does not: cutting the tiles, moving
+//! every pixel into Redis and out again (twice: the tiles, then their results), halos, and
+//! assembly. What it buys is that no process ever holds the image: each worker's peak
+//! memory is a few tiles, whatever the image's size.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use session01_image_basics::{Filter, Limits, decode, samples};
+use session02_pipelines::PipelineSpec;
+use session03_workers::{BlobKey, BlobStore};
+use session04_redis::RedisServer;
+use session04_redis::cli::QueueArgs;
+use session04_redis::server::Children;
+
+use crate::jobs::{JobOutcome, Jobs, wait_for_job};
+use crate::registry::{Registry, RegistryConfig};
+
+/// Measures a tiled blur against the whole-image fast kernel.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// The image's size, in megapixels (12 000 pixels wide).
+    #[arg(long, value_name = "N", default_value_t = 100.0)]
+    pub megapixels: f64,
+    /// The Gaussian's sigma.
+    #[arg(long, default_value_t = 3.0)]
+    pub sigma: f32,
+    /// Worker processes, one slot each.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub workers: usize,
+    /// The tiles' side, in pixels.
+    #[arg(long, value_name = "PIXELS", default_value_t = 2048)]
+    pub tile: u32,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What the benchmark measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    /// The image's width.
+    pub width: u32,
+    /// The image's height.
+    pub height: u32,
+    /// Tiles in the job.
+    pub tiles: usize,
+    /// Worker processes.
+    pub workers: usize,
+    /// The fast kernel on the whole image with 2 threads, best of 3, in seconds.
+    pub whole_seconds: f64,
+    /// The tiled job from the image in memory to the result stored, in seconds.
+    pub tiled_seconds: f64,
+    /// Of which: cutting the tiles, storing them and enqueueing their tasks.
+    pub submit_seconds: f64,
+    /// `tiled_seconds / whole_seconds`.
+    pub ratio: f64,
+    /// When the last tile was done, from the start of the tiled job, by Redis's clock.
+    pub last_tile_seconds: f64,
+    /// When the job was assembled, likewise.
+    pub assembled_seconds: f64,
+    /// Each worker's peak resident memory (VmHWM), in megabytes.
+    pub worker_peak_rss_mb: Vec<f64>,
+    /// Whether the stitched result equals the whole-image one, pixel for pixel.
+    pub identical: bool,
+}
+
+/// The width of the benchmark's image; the height follows from the megapixels.
+const WIDTH: u32 = 12_000;
+
+// ANCHOR: bench
+/// Runs the benchmark with worker processes of `program` (this executable).
+pub async fn run(args: &BenchArgs, program: &Path) -> Result<BenchReport> {
+    anyhow::ensure!(
+        args.megapixels.is_finite() && (0.01..=400.0).contains(&args.megapixels),
+        "--megapixels must be between 0.01 and 400"
+    );
+    anyhow::ensure!(args.workers >= 1, "--workers must be at least 1");
+    let height = ((args.megapixels * 1e6) / f64::from(WIDTH)).ceil() as u32;
+    let image: image::DynamicImage = samples::generate(WIDTH, height).into();
+    let spec = PipelineSpec::parse(&format!("blur:sigma={}", args.sigma))?;
+    let pipeline = spec.build()?;
+
+    // The peer: the fast kernel, whole image, 2 threads.
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build()?;
+    let mut whole = None;
+    let mut whole_seconds = f64::INFINITY;
+    for _ in 0..3 {
+        let started = Instant::now();
+        let result = pool.install(|| pipeline.apply(&image))?;
+        whole_seconds = whole_seconds.min(started.elapsed().as_secs_f64());
+        whole = Some(result);
+    }
+    let whole = whole.context("no run")?;
+
+    // The tiled job: its own redis-server, worker processes with one slot each.
+    let server = RedisServer::start()?;
+    let mut flags = QueueArgs::for_url(&server.url());
+    flags.namespace = "bench5".to_owned();
+    flags.max_blob_bytes = 1 << 30;
+    flags.lease = 120.0;
+    let (queue, blobs) = flags.open().await?;
+    let mut children = Children::default();
+    for _ in 0..args.workers {
+        children.0.push(
+            Command::new(program)
+                .args([
+                    "worker",
+                    "--redis-url",
+                    &server.url(),
+                    "--namespace",
+                    "bench5",
+                ])
+                .args(["--concurrency", "1", "--lease", "120"])
+                .args(["--max-blob-bytes", &(1u64 << 30).to_string()])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .context("cannot start a worker process")?,
+        );
+    }
+    let registry = Registry::new(queue.connection(), "bench5", RegistryConfig::default());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while registry.list().await?.len() < args.workers {
+        anyhow::ensure!(Instant::now() < deadline, "the workers did not register");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let jobs = Jobs::new(&queue, Arc::clone(&blobs), Limits::default());
+    // A small job first: the workers learn of the tiles' and the assembly's streams (which
+    // they look for once a second), so the measured run pays for none of that.
+    let warm: image::DynamicImage = samples::generate(600, 400).into();
+    let warm_output = BlobKey::new("results/warm-up.ppm")?;
+    let warm_job = jobs
+        .submit(&queue, &warm, &spec, warm_output, (256, 256))
+        .await?;
+    wait_for_job(&flags.redis, "bench5", warm_job, Duration::from_secs(60)).await?;
+
+    let output = BlobKey::new("results/bench.ppm")?;
+    let redis_start = redis_now_ms(&queue).await?;
+    let started = Instant::now();
+    let job = jobs
+        .submit(
+            &queue,
+            &image,
+            &spec,
+            output.clone(),
+            (args.tile, args.tile),
+        )
+        .await?;
+    let submit_seconds = started.elapsed().as_secs_f64();
+    let outcome = wait_for_job(&flags.redis, "bench5", job, Duration::from_secs(600)).await?;
+    let tiled_seconds = started.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        matches!(outcome, JobOutcome::Assembled { .. }),
+        "the job failed: {outcome:?}"
+    );
+    let worker_peak_rss_mb = children
+        .0
+        .iter()
+        .map(|c| peak_rss_mb(c.id()))
+        .collect::<Result<Vec<_>>>()?;
+    let tiles = jobs.record(job).await?.context("no record")?.tiles.len();
+    let (last_tile_ms, assembled_ms) = milestones(&queue, job, redis_start).await?;
+    let big = Limits {
+        max_pixels: u64::MAX,
+        max_alloc: u64::MAX,
+        max_file_bytes: u64::MAX,
+    };
+    let stitched = decode(&blobs.get(&output).await?, &big)?;
+    Ok(BenchReport {
+        width: WIDTH,
+        height,
+        tiles,
+        workers: args.workers,
+        whole_seconds,
+        tiled_seconds,
+        submit_seconds,
+        ratio: tiled_seconds / whole_seconds,
+        last_tile_seconds: last_tile_ms as f64 / 1000.0,
+        assembled_seconds: assembled_ms as f64 / 1000.0,
+        worker_peak_rss_mb,
+        identical: stitched == whole,
+    })
+}
+// ANCHOR_END: bench
+
+/// Redis's clock, in milliseconds.
+async fn redis_now_ms(queue: &session04_redis::RedisQueue) -> Result<u64> {
+    let (seconds, micros): (u64, u64) = redis::cmd("TIME")
+        .query_async(&mut queue.connection())
+        .await?;
+    Ok(seconds * 1000 + micros / 1000)
+}
+
+/// When (ms after `start`, by Redis's clock) the job's last tile was done and when it was
+/// assembled, from the times in its events stream's entry ids.
+async fn milestones(
+    queue: &session04_redis::RedisQueue,
+    job: session03_workers::TaskId,
+    start: u64,
+) -> Result<(u64, u64)> {
+    let events = format!("{}:job:{job}:events", queue.config().namespace);
+    let reply: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+        .arg(&events)
+        .arg("-")
+        .arg("+")
+        .query_async(&mut queue.connection())
+        .await?;
+    let (mut last_tile, mut assembled) = (0, 0);
+    for entry in reply.ids {
+        let ms: u64 = entry
+            .id
+            .split('-')
+            .next()
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(start);
+        match entry.get::<String>("event").as_deref() {
+            Some("tile") => last_tile = last_tile.max(ms.saturating_sub(start)),
+            Some("assembled") => assembled = ms.saturating_sub(start),
+            _ => {}
+        }
+    }
+    Ok((last_tile, assembled))
+}
+
+/// A process's peak resident memory (`VmHWM`), in megabytes, from `/proc`.
+fn peak_rss_mb(pid: u32) -> Result<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .with_context(|| format!("cannot read the memory of process {pid}"))?;
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .context("no VmHWM line")?;
+    Ok(kb / 1024.0)
+}
+
+/// The report as text.
+pub fn render(report: &BenchReport) -> String {
+    let peaks: Vec<String> = report
+        .worker_peak_rss_mb
+        .iter()
+        .map(|mb| format!("{mb:.0} MB"))
+        .collect();
+    format!(
+        "Gaussian blur of a {}x{} image ({:.0} MP):\n\
+         fast kernel, whole image, 2 threads:      {:.3} s\n\
+         tiled job, {} tiles, {} worker processes: {:.3} s ({:.3} s of it cutting and \
+         storing the tiles)\n\
+         (last tile done at {:.3} s, assembled at {:.3} s)\n\
+         ratio: {:.2}x; each worker's peak memory: {}; identical to the whole-image result: {}\n",
+        report.width,
+        report.height,
+        f64::from(report.width) * f64::from(report.height) / 1e6,
+        report.whole_seconds,
+        report.tiles,
+        report.workers,
+        report.tiled_seconds,
+        report.submit_seconds,
+        report.last_tile_seconds,
+        report.assembled_seconds,
+        report.ratio,
+        peaks.join(", "),
+        if report.identical { "yes" } else { "NO" }
+    )
+}
