@@ -2,9 +2,9 @@
 //! every worker on every machine can reach.
 //!
 //! Redis keeps everything in memory, so two limits keep it healthy: a **size cap** per blob
-//! (checked before writing, and before sending one back, so an oversized value is refused
-//! without crossing the network) and a **time to live** on every blob, so results nobody
-//! fetched do not pile up. For large images or long-lived results, a shared filesystem
+//! (checked before writing, and on reading, where at most one byte past the cap crosses
+//! the network before an oversized value is refused) and a **time to live** on every blob,
+//! so results nobody fetched do not pile up. For large images or long-lived results, a shared filesystem
 //! ([`FsBlobStore`](session03_workers::FsBlobStore)) is the better store.
 
 use std::time::Duration;
