@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use serde::Serialize;
 use session01_image_basics::{Filter, Limits, load_with, samples, save};
 use session02_pipelines::batch::{self, BatchOptions, Strategy, Summary};
 use session02_pipelines::{Kernels, PipelineSpec, bench, registry};
@@ -73,6 +74,9 @@ enum Command {
         /// Process the inputs this many times over, for a batch long enough to measure.
         #[arg(long, value_name = "N", default_value_t = 3)]
         repeat: usize,
+        /// As JSON, for programs.
+        #[arg(long)]
+        json: bool,
     },
     /// Time every filter, and JPEG decoding and encoding, on a generated 3840x2160 frame.
     Bench {
@@ -157,7 +161,11 @@ fn run(cli: Cli) -> Result<String> {
             let summary = batch::run(&inputs, &spec, &options)?;
             Ok(batch_report(&summary, &options.output_dir))
         }
-        Some(Command::Compare { batch, repeat }) => compare(&batch, repeat, &limits),
+        Some(Command::Compare {
+            batch,
+            repeat,
+            json,
+        }) => compare(&batch, repeat, json, &limits),
         Some(Command::Bench {
             threads,
             filters,
@@ -209,7 +217,7 @@ fn run(cli: Cli) -> Result<String> {
                 workers: None,
                 output_dir: PathBuf::from("output/session02"),
             };
-            compare(&args, 3, &limits)
+            compare(&args, 3, false, &limits)
         }
     }
 }
@@ -296,7 +304,20 @@ fn batch_report(summary: &Summary, output_dir: &Path) -> String {
     out
 }
 
-fn compare(args: &BatchArgs, repeat: usize, limits: &Limits) -> Result<String> {
+/// One strategy's row of `compare`.
+#[derive(Debug, Serialize)]
+struct CompareRow {
+    strategy: &'static str,
+    workers: usize,
+    images: usize,
+    failed: usize,
+    wall_seconds: f64,
+    speed_up: f64,
+    cpus_busy: f64,
+    megapixels_per_second: f64,
+}
+
+fn compare(args: &BatchArgs, repeat: usize, json: bool, limits: &Limits) -> Result<String> {
     let (inputs, spec, mut options) = prepare(args, Strategy::Sequential, limits)?;
     let inputs: Vec<PathBuf> = inputs
         .iter()
@@ -304,6 +325,32 @@ fn compare(args: &BatchArgs, repeat: usize, limits: &Limits) -> Result<String> {
         .take(inputs.len() * repeat.max(1))
         .cloned()
         .collect();
+    let mut rows = Vec::new();
+    let mut baseline = None;
+    for strategy in Strategy::ALL {
+        options.strategy = strategy;
+        let summary = batch::run(&inputs, &spec, &options)?;
+        let wall = summary.wall.as_secs_f64();
+        let base = *baseline.get_or_insert(wall);
+        rows.push(CompareRow {
+            strategy: strategy.name(),
+            workers: summary.workers,
+            images: summary.items.len(),
+            failed: summary.failures(),
+            wall_seconds: wall,
+            speed_up: base / wall.max(1e-9),
+            cpus_busy: summary.cpus_busy(),
+            megapixels_per_second: summary.megapixels_per_second(),
+        });
+    }
+    if json {
+        let report = serde_json::json!({
+            "pipeline": spec.to_string(),
+            "images": inputs.len(),
+            "rows": rows,
+        });
+        return Ok(serde_json::to_string_pretty(&report)? + "\n");
+    }
     let mut table = Table::new();
     table.load_style(UTF8_FULL_CONDENSED).set_header([
         "strategy",
@@ -315,21 +362,16 @@ fn compare(args: &BatchArgs, repeat: usize, limits: &Limits) -> Result<String> {
         "CPUs busy",
         "megapixels/s",
     ]);
-    let mut baseline = None;
-    for strategy in Strategy::ALL {
-        options.strategy = strategy;
-        let summary = batch::run(&inputs, &spec, &options)?;
-        let wall = summary.wall.as_secs_f64();
-        let base = *baseline.get_or_insert(wall);
+    for row in &rows {
         table.add_row([
-            strategy.name().to_owned(),
-            summary.workers.to_string(),
-            summary.items.len().to_string(),
-            summary.failures().to_string(),
-            format!("{wall:.2}"),
-            format!("{:.2}x", base / wall.max(1e-9)),
-            format!("{:.2}", summary.cpus_busy()),
-            format!("{:.1}", summary.megapixels_per_second()),
+            row.strategy.to_owned(),
+            row.workers.to_string(),
+            row.images.to_string(),
+            row.failed.to_string(),
+            format!("{:.2}", row.wall_seconds),
+            format!("{:.2}x", row.speed_up),
+            format!("{:.2}", row.cpus_busy),
+            format!("{:.1}", row.megapixels_per_second),
         ]);
     }
     Ok(format!(

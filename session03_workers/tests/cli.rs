@@ -1,8 +1,10 @@
 //! The binary: the demo's report and results, JSON logs, bad input, Ctrl-C, the benchmark.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use session01_image_basics::samples;
@@ -18,6 +20,30 @@ fn session03(dir: &Path, args: &[&str]) -> Output {
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A child process killed when the test ends, even by a failed assertion.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits for `child` to exit, failing the test at `deadline`.
+fn exit_status(child: &mut Child, deadline: Instant) -> ExitStatus {
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the process did not exit in time"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 #[test]
@@ -150,35 +176,53 @@ fn ctrl_c_stops_taking_tasks_finishes_the_running_one_and_reports() {
     ];
     args.push("--input");
     args.extend(std::iter::repeat_n(frame.as_str(), 60));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_session03_workers"))
-        .args(&args)
-        .current_dir(dir.path())
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_session03_workers"))
+            .args(&args)
+            .current_dir(dir.path())
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    // Both pipes are read on threads of their own, so no wait below goes past `deadline`.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let (lines_tx, lines) = mpsc::channel();
+    let stderr = child.0.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut stdout = child.0.stdout.take().unwrap();
+    let stdout = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        stdout.read_to_end(&mut bytes).map(|_| bytes)
+    });
     let mut log = String::new();
     while !log.contains("all tasks queued") {
-        assert!(
-            stderr.read_line(&mut log).unwrap() > 0,
-            "the demo ended early: {log}"
-        );
+        match lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(line) => log.push_str(&(line + "\n")),
+            Err(RecvTimeoutError::Timeout) => panic!("no \"all tasks queued\" in time: {log}"),
+            Err(RecvTimeoutError::Disconnected) => panic!("the demo ended early: {log}"),
+        }
     }
     let sent = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args(["-INT", &child.0.id().to_string()])
         .status()
         .unwrap();
     assert!(sent.success());
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
-    let out = child.wait_with_output().unwrap();
-    log.push_str(&rest);
+    let status = exit_status(&mut child.0, deadline);
+    // The process is gone, so its pipes are closed and both readers end.
+    log.extend(lines.iter().map(|line| line + "\n"));
+    let stdout = stdout.join().unwrap().unwrap();
     assert!(log.contains("Ctrl-C: shutting down"), "{log}");
     assert!(log.contains("worker stopped"), "{log}");
-    assert_eq!(out.status.code(), Some(1), "unfinished tasks are an error");
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status.code(), Some(1), "unfinished tasks are an error");
+    let report: Value = serde_json::from_slice(&stdout).unwrap();
     let states: Vec<&str> = report["tasks"]
         .as_array()
         .unwrap()

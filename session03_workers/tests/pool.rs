@@ -10,14 +10,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use common::put;
+use common::{DEADLINE, eventually, idle, put};
 use session02_pipelines::PipelineSpec;
-use session03_workers::queue::wait_idle;
 use session03_workers::{
     Ack, Backpressure, BlobKey, BlobStore, Capabilities, FailureKind, ImageWorker, Lease,
-    MemoryBlobStore, MemoryQueue, PoolConfig, Queue, QueueConfig, QueueError, QueueStats, Task,
-    TaskError, TaskId, TaskRecord, TaskState, Worker, WorkerId, WorkerPool, worker::run_blocking,
+    MemoryBlobStore, MemoryQueue, PoolConfig, Queue, QueueConfig, QueueError, QueueStats,
+    ShutdownReport, Task, TaskError, TaskId, TaskRecord, TaskState, Worker, WorkerId, WorkerPool,
+    worker::run_blocking,
 };
+use tokio::sync::watch;
 
 fn pool_config(workers: usize) -> PoolConfig {
     PoolConfig {
@@ -81,8 +82,9 @@ async fn ten_thousand_tasks_through_eight_workers_each_complete_exactly_once() {
     for _ in 0..10_000 {
         ids.push(put(&*queue, "").await);
     }
-    wait_idle(&*queue, Duration::from_millis(5)).await.unwrap();
-    let report = pool.shutdown(Duration::from_secs(5)).await;
+    idle(&*queue).await;
+    // Nothing runs any more: only a stuck worker could outlast this grace.
+    let report = stop(pool, Duration::from_secs(30)).await;
     assert!(report.clean);
 
     {
@@ -109,7 +111,7 @@ async fn a_panicking_task_does_not_kill_the_pool_and_ends_with_the_panic_as_reas
     for _ in 0..20 {
         fine.push(put(&*queue, "blur").await);
     }
-    wait_idle(&*queue, Duration::from_millis(5)).await.unwrap();
+    idle(&*queue).await;
 
     let record = queue.status(doomed).await.unwrap().unwrap();
     assert_eq!(
@@ -145,10 +147,10 @@ async fn a_panicking_task_does_not_kill_the_pool_and_ends_with_the_panic_as_reas
 
     // The pool still works after the panics.
     let later = put(&*queue, "").await;
-    wait_idle(&*queue, Duration::from_millis(5)).await.unwrap();
+    idle(&*queue).await;
     let state = queue.status(later).await.unwrap().unwrap().state;
     assert_eq!(state, TaskState::Succeeded);
-    pool.shutdown(Duration::from_secs(5)).await;
+    stop(pool, Duration::from_secs(5)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -162,7 +164,7 @@ async fn job_failures_fail_once_and_timeouts_are_worker_failures() {
     let pool = WorkerPool::start(queue.clone(), worker.clone(), config);
     let refused = put(&*queue, "threshold").await;
     let hanging = put(&*queue, "median").await;
-    wait_idle(&*queue, Duration::from_millis(5)).await.unwrap();
+    idle(&*queue).await;
 
     let record = queue.status(refused).await.unwrap().unwrap();
     assert_eq!((record.state, record.attempts), (TaskState::Failed, 1));
@@ -179,25 +181,36 @@ async fn job_failures_fail_once_and_timeouts_are_worker_failures() {
         error.message
     );
     assert_eq!(error.kind, FailureKind::Worker);
-    pool.shutdown(Duration::from_secs(5)).await;
+    stop(pool, Duration::from_secs(5)).await;
+}
+
+/// Shuts `pool` down with `grace`, failing the test should the pool not stop soon after.
+async fn stop(pool: WorkerPool, grace: Duration) -> ShutdownReport {
+    tokio::time::timeout(grace + DEADLINE, pool.shutdown(grace))
+        .await
+        .expect("the pool stops soon after its grace")
 }
 
 /// Waits until the pool has recorded `n` finished attempts: the queue goes idle at the
 /// acknowledgement, a moment before the pool counts it.
 async fn until_processed(pool: &WorkerPool, n: u64) {
-    while pool.stats().processed < n {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    eventually(&format!("{n} attempts are counted"), || async {
+        pool.stats().processed >= n
+    })
+    .await;
 }
 
 /// Waits until `n` tasks are running.
 async fn until_in_flight(queue: &MemoryQueue, n: usize) {
-    while queue.stats().await.unwrap().in_flight < n {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    eventually(&format!("{n} tasks run"), || async {
+        queue.stats().await.unwrap().in_flight >= n
+    })
+    .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// Paused time: the tasks' work and the shutdown's grace run on one clock, so which ends
+// first is decided by their lengths, not by how busy the machine is.
+#[tokio::test(start_paused = true)]
 async fn graceful_shutdown_finishes_or_returns_every_task() {
     let queue = queue_with(Duration::from_secs(30), 3);
     let slow = Arc::new(Counting {
@@ -212,7 +225,7 @@ async fn graceful_shutdown_finishes_or_returns_every_task() {
     until_in_flight(&queue, 4).await;
 
     // A grace long enough: the four running tasks finish, nothing else starts.
-    let report = pool.shutdown(Duration::from_secs(10)).await;
+    let report = stop(pool, Duration::from_secs(10)).await;
     assert!(report.clean);
     assert_eq!(report.released, 0);
     let stats = queue.stats().await.unwrap();
@@ -224,7 +237,7 @@ async fn graceful_shutdown_finishes_or_returns_every_task() {
     // A grace too short: the running tasks go back to the queue, with no failure.
     let pool = WorkerPool::start(queue.clone(), slow.clone(), pool_config(4));
     until_in_flight(&queue, 4).await;
-    let report = pool.shutdown(Duration::from_millis(50)).await;
+    let report = stop(pool, Duration::from_millis(50)).await;
     assert!(!report.clean);
     assert_eq!(report.released, 4);
     let stats = queue.stats().await.unwrap();
@@ -236,8 +249,8 @@ async fn graceful_shutdown_finishes_or_returns_every_task() {
 
     // A new pool finishes everything: nothing was lost, nothing ran twice to completion.
     let pool = WorkerPool::start(queue.clone(), Arc::new(Counting::default()), pool_config(4));
-    wait_idle(&*queue, Duration::from_millis(5)).await.unwrap();
-    pool.shutdown(Duration::from_secs(5)).await;
+    idle(&*queue).await;
+    stop(pool, Duration::from_secs(5)).await;
     for id in &ids {
         let state = queue.status(*id).await.unwrap().unwrap().state;
         assert_eq!(state, TaskState::Succeeded);
@@ -257,21 +270,22 @@ async fn long_tasks_keep_their_lease_by_renewing_it() {
     });
     let pool = WorkerPool::start(queue.clone(), slow.clone(), pool_config(2));
     let id = put(&*queue, "").await;
-    wait_idle(&*queue, Duration::from_millis(5)).await.unwrap();
-    pool.shutdown(Duration::from_secs(5)).await;
+    idle(&*queue).await;
+    stop(pool, Duration::from_secs(5)).await;
     let record = queue.status(id).await.unwrap().unwrap();
     assert_eq!((record.state, record.attempts), (TaskState::Succeeded, 1));
     assert_eq!(queue.stats().await.unwrap().expired_leases, 0);
     assert_eq!(slow.runs.lock().unwrap()[&id], 1);
 }
 
-/// Fails with a queue error on its first calls, as an unreachable backend would, and
-/// answers a reserve after `reply_delay`, as a remote backend does.
+/// Fails with a queue error on its first calls, as an unreachable backend would. A
+/// reserve hands the task over, then holds its answer back, as if still on the network,
+/// until `reply` is true.
 #[derive(Debug)]
 struct Flaky {
     inner: MemoryQueue,
     failures_left: AtomicUsize,
-    reply_delay: Duration,
+    reply: watch::Sender<bool>,
 }
 
 #[async_trait]
@@ -291,8 +305,8 @@ impl Queue for Flaky {
             return Err(QueueError::Unavailable("connection refused".into()));
         }
         let reserved = self.inner.reserve(worker, capabilities, wait).await;
-        // The backend has handed the task over; the answer is still on its way.
-        tokio::time::sleep(self.reply_delay).await;
+        // The sender lives in `self`, so this ends only when `reply` turns true.
+        let _ = self.reply.subscribe().wait_for(|&sent| sent).await;
         reserved
     }
     async fn renew(&self, lease: &Lease) -> Result<DateTime<Utc>, QueueError> {
@@ -320,13 +334,23 @@ async fn a_task_handed_over_while_shutting_down_goes_back_at_once() {
     let queue = Arc::new(Flaky {
         inner: MemoryQueue::new(QueueConfig::default()),
         failures_left: AtomicUsize::new(0),
-        reply_delay: Duration::from_millis(300),
+        reply: watch::Sender::new(false),
     });
     let id = put(&*queue, "").await;
     let worker = Arc::new(Counting::default());
     let pool = WorkerPool::start(queue.clone(), worker.clone(), pool_config(1));
-    tokio::time::sleep(Duration::from_millis(100)).await; // the reply is on its way
-    pool.shutdown(Duration::from_secs(5)).await;
+    eventually("the queue hands the task over", || async {
+        queue.inner.stats().await.unwrap().in_flight == 1
+    })
+    .await;
+
+    // Shutdown begins while the answer is on its way; only then does it arrive.
+    let handle = pool.stats_handle();
+    let shutdown = tokio::spawn(stop(pool, Duration::from_secs(5)));
+    eventually("shutdown begins", || async { handle.is_shutting_down() }).await;
+    queue.reply.send_replace(true);
+    shutdown.await.unwrap();
+
     let record = queue.status(id).await.unwrap().unwrap();
     assert_eq!(
         (record.state, record.attempts),
@@ -344,23 +368,23 @@ async fn health_reports_a_failing_queue_and_recovers() {
     let queue = Arc::new(Flaky {
         inner: MemoryQueue::new(QueueConfig::default()),
         failures_left: AtomicUsize::new(usize::MAX),
-        reply_delay: Duration::ZERO,
+        reply: watch::Sender::new(true),
     });
     let pool = WorkerPool::start(queue.clone(), Arc::new(Counting::default()), pool_config(1));
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let health = pool.health();
-    assert!(health.live && !health.ready, "{health:?}");
-    assert!(
+    eventually("the health names the queue's failure", || async {
+        let health = pool.health();
         health
             .reasons
             .iter()
-            .any(|r| r.contains("connection refused")),
-        "{health:?}"
-    );
+            .any(|r| r.contains("connection refused"))
+    })
+    .await;
+    let health = pool.health();
+    assert!(health.live && !health.ready, "{health:?}");
 
     queue.failures_left.store(0, Ordering::SeqCst);
     let id = put(&*queue, "").await;
-    wait_idle(&*queue, Duration::from_millis(5)).await.unwrap();
+    idle(&*queue).await;
     assert_eq!(
         queue.status(id).await.unwrap().unwrap().state,
         TaskState::Succeeded
@@ -368,7 +392,7 @@ async fn health_reports_a_failing_queue_and_recovers() {
     let health = pool.health();
     assert!(health.ready, "{health:?}");
 
-    pool.shutdown(Duration::from_secs(5)).await;
+    stop(pool, Duration::from_secs(5)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -383,7 +407,7 @@ async fn stats_count_durations_throughput_and_utilisation() {
         put(&*queue, "").await;
     }
     put(&*queue, "threshold").await;
-    wait_idle(&*queue, Duration::from_millis(5)).await.unwrap();
+    idle(&*queue).await;
     until_processed(&pool, 21).await;
     let stats = pool.stats();
     assert_eq!(
@@ -401,7 +425,7 @@ async fn stats_count_durations_throughput_and_utilisation() {
     );
     let json = serde_json::to_value(&stats).unwrap();
     assert_eq!(json["succeeded"], 20);
-    pool.shutdown(Duration::from_secs(5)).await;
+    stop(pool, Duration::from_secs(5)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -456,8 +480,8 @@ async fn image_workers_run_pipelines_and_fail_bad_input_as_job_failures() {
                 .unwrap(),
         );
     }
-    wait_idle(&*queue, Duration::from_millis(5)).await.unwrap();
-    pool.shutdown(Duration::from_secs(5)).await;
+    idle(&*queue).await;
+    stop(pool, Duration::from_secs(5)).await;
 
     for ((task, expected), id) in cases.iter().zip(ids) {
         let record = queue.status(id).await.unwrap().unwrap();

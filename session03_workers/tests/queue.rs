@@ -43,7 +43,13 @@ async fn first_in_first_out() {
     assert!(take(&*queue, &worker).await.is_none());
 }
 
-#[tokio::test]
+/// Lets every spawned task run until it blocks. Under paused time the clock moves only
+/// when no task can run, so this sleep ends once every other task is waiting.
+async fn until_all_wait() {
+    tokio::time::sleep(Duration::from_millis(1)).await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_full_queue_refuses_or_makes_the_producer_wait() {
     let queue = queue(10_000, 3, Some(2));
     queue.enqueue(task(""), Backpressure::Reject).await.unwrap();
@@ -57,7 +63,7 @@ async fn a_full_queue_refuses_or_makes_the_producer_wait() {
         let queue = Arc::clone(&queue);
         tokio::spawn(async move { queue.enqueue(third, Backpressure::Wait).await })
     };
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    until_all_wait().await;
     assert!(
         !producer.is_finished(),
         "the producer waits while the queue is full"
@@ -219,7 +225,7 @@ async fn tasks_go_only_to_workers_that_can_run_them() {
     assert!(error.contains("unknown filter \"sharpn\""), "{error}");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_waiting_worker_wakes_when_a_task_arrives() {
     let queue = queue(10_000, 3, None);
     let waiter = {
@@ -234,7 +240,9 @@ async fn a_waiting_worker_wakes_when_a_task_arrives() {
                 .await
         })
     };
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    until_all_wait().await;
+    assert!(!waiter.is_finished(), "the worker waits for a task");
+    let arrived = tokio::time::Instant::now();
     let id = put(&*queue, "").await;
     let lease = tokio::time::timeout(Duration::from_secs(5), waiter)
         .await
@@ -243,6 +251,11 @@ async fn a_waiting_worker_wakes_when_a_task_arrives() {
         .unwrap()
         .unwrap();
     assert_eq!(lease.task.id, id);
+    assert_eq!(
+        tokio::time::Instant::now(),
+        arrived,
+        "woken by the task, not by a timer"
+    );
 }
 
 #[tokio::test]

@@ -5,9 +5,11 @@ mod common;
 
 use std::path::Path;
 use std::process::{Command, Output};
+use std::time::Duration;
 
 use session01_image_basics::samples;
 use session04_redis::RedisServer;
+use session04_redis::server::Children;
 
 /// Runs binary `exe` with `args` against `url`.
 fn run(exe: &str, url: &str, args: &[&str]) -> Output {
@@ -140,13 +142,15 @@ fn submit_wait_reports_each_task_and_fails_on_a_broken_image() {
         b"\x89PNG\r\n\x1a\n not really",
     )
     .unwrap();
-    let mut worker = std::process::Command::new(WORKER)
-        .args(["--namespace", &ns, "--concurrency", "2"])
-        .env("REDIS_URL", &url)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut worker = Children(vec![
+        std::process::Command::new(WORKER)
+            .args(["--namespace", &ns, "--concurrency", "2"])
+            .env("REDIS_URL", &url)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    ]);
     let waited = run(
         SUBMIT,
         &url,
@@ -159,9 +163,9 @@ fn submit_wait_reports_each_task_and_fails_on_a_broken_image() {
             folder.path().to_str().unwrap(),
         ],
     );
-    common::sigterm(&worker);
+    common::sigterm(&worker.0[0]);
     assert!(
-        worker.wait().unwrap().success(),
+        common::exit_status(&mut worker.0[0], Duration::from_secs(30)).success(),
         "SIGTERM ends the worker cleanly"
     );
 

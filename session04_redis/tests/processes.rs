@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use common::{
-    blobs, eventually, namespace, queue, sigterm, spawn_logged_worker, spawn_worker, task, tiny_png,
+    blobs, eventually, exit_status, namespace, queue, sigterm, spawn_logged_worker, spawn_worker,
+    task, tiny_png,
 };
 use redis::AsyncCommands;
 use session03_workers::{BlobKey, BlobStore, Queue, TaskId, TaskState};
@@ -170,7 +171,7 @@ async fn a_poison_message_is_dead_lettered_and_the_worker_lives() {
 
     // SIGTERM: the worker finishes and exits cleanly.
     sigterm(&workers.0[0]);
-    let status = workers.0[0].wait().unwrap();
+    let status = exit_status(&mut workers.0[0], Duration::from_secs(30));
     assert!(status.success(), "{status}");
 }
 

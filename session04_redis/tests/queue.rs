@@ -11,8 +11,9 @@ use common::{blobs, eventually, namespace, queue, task};
 use redis::AsyncCommands;
 use session03_workers::{
     Ack, Backpressure, BlobError, BlobKey, BlobStore, Capabilities, FailureKind, ImageWorker,
-    PoolConfig, Queue, QueueError, TaskError, TaskState, WorkerId, WorkerPool,
+    PoolConfig, Queue, QueueError, TaskError, TaskId, TaskState, WorkerId, WorkerPool,
 };
+use session04_redis::queue::GROUP;
 use session04_redis::{RedisOptions, RedisQueue, RedisServer, ServerOptions, encoding};
 
 const LEASE: Duration = Duration::from_secs(30);
@@ -30,6 +31,63 @@ async fn reserve(queue: &RedisQueue, name: &str) -> Option<session03_workers::Le
         )
         .await
         .unwrap()
+}
+
+/// The stream and entry that deliver task `id`.
+async fn entry_of(queue: &RedisQueue, ns: &str, id: TaskId) -> (String, String) {
+    let (class, entry): (String, String) = queue
+        .connection()
+        .hmget(format!("{ns}:task:{id}"), &["class", "entry"])
+        .await
+        .unwrap();
+    (format!("{ns}:stream:{class}"), entry)
+}
+
+/// Makes the delivery of task `id`, held by `holder`, look idle for `idle`, as if its
+/// worker had gone that long without a renewal: Redis times a lease by that idle time.
+async fn age(holder: &RedisQueue, ns: &str, id: TaskId, idle: Duration) {
+    let (stream, entry) = entry_of(holder, ns, id).await;
+    let claimed: Vec<String> = redis::cmd("XCLAIM")
+        .arg(&stream)
+        .arg(GROUP)
+        .arg(holder.consumer())
+        .arg(0)
+        .arg(&entry)
+        .arg("IDLE")
+        .arg(u64::try_from(idle.as_millis()).unwrap())
+        .arg("JUSTID")
+        .query_async(&mut holder.connection())
+        .await
+        .unwrap();
+    assert_eq!(claimed, [entry], "the delivery is pending");
+}
+
+/// How long the delivery of task `id` has been idle, by Redis's clock.
+async fn idle_of(queue: &RedisQueue, ns: &str, id: TaskId) -> Duration {
+    let (stream, entry) = entry_of(queue, ns, id).await;
+    let pending: Vec<(String, String, u64, u64)> = redis::cmd("XPENDING")
+        .arg(&stream)
+        .arg(GROUP)
+        .arg(&entry)
+        .arg(&entry)
+        .arg(1)
+        .query_async(&mut queue.connection())
+        .await
+        .unwrap();
+    Duration::from_millis(pending[0].2)
+}
+
+/// How many function calls Redis has run: each queue call is one.
+async fn function_calls(queue: &RedisQueue) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut queue.connection())
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|line| line.strip_prefix("cmdstat_fcall:calls="))
+        .and_then(|rest| rest.split(',').next()?.parse().ok())
+        .unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -208,12 +266,9 @@ async fn an_expired_lease_goes_to_another_worker_and_a_late_ack_counts_once() {
         .enqueue(task("grayscale", &input), Backpressure::Wait)
         .await
         .unwrap();
+    // Real time runs this lease out; that it holds until then is checked, on a clock the
+    // test moves, in `a_renewed_lease_keeps_its_task`.
     let held = reserve(&first, "a").await.unwrap();
-    assert!(
-        reserve(&second, "b").await.is_none(),
-        "the lease still holds"
-    );
-
     let taken = eventually(Duration::from_secs(10), "the lease to run out", || async {
         reserve(&second, "b").await
     })
@@ -237,31 +292,53 @@ async fn an_expired_lease_goes_to_another_worker_and_a_late_ack_counts_once() {
     );
 }
 
+// The test moves Redis's clock for the lease (`age`) instead of waiting for it, so a
+// busy machine cannot stretch the time between two renewals past the lease.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_renewed_lease_keeps_its_task() {
     let server = RedisServer::start().unwrap();
     let ns = namespace();
-    let lease_time = Duration::from_millis(1500);
-    let (first, second) = (
-        queue(&server, &ns, lease_time).await,
-        queue(&server, &ns, lease_time).await,
-    );
+    let first = queue(&server, &ns, LEASE).await;
     let input = BlobKey::new("in/x.png").unwrap();
-    first
+    let id = first
         .enqueue(task("grayscale", &input), Backpressure::Wait)
         .await
         .unwrap();
     let held = reserve(&first, "a").await.unwrap();
-    for _ in 0..6 {
-        tokio::time::sleep(Duration::from_millis(400)).await;
+    // A queue that has just connected looks for expired leases on its first reserve.
+    let sweeper = || queue(&server, &ns, LEASE);
+    assert!(
+        reserve(&sweeper().await, "b").await.is_none(),
+        "the lease holds"
+    );
+
+    // Three times the lease nearly runs out, and is renewed: the task is held for more
+    // than twice the lease.
+    let nearly = LEASE - Duration::from_secs(5);
+    for _ in 0..3 {
+        age(&first, &ns, id, nearly).await;
         let expiry = first.renew(&held).await.unwrap();
         assert!(expiry > chrono::Utc::now());
         assert!(
-            reserve(&second, "b").await.is_none(),
+            idle_of(&first, &ns, id).await < nearly,
+            "the renewal starts the lease again"
+        );
+        assert!(
+            reserve(&sweeper().await, "b").await.is_none(),
             "a renewed lease is not taken"
         );
     }
-    assert_eq!(first.ack(&held).await, Ok(Ack::Completed));
+
+    // Without a renewal, the lease runs out and the task goes to another worker.
+    age(&first, &ns, id, LEASE + Duration::from_secs(1)).await;
+    let taken = reserve(&sweeper().await, "b")
+        .await
+        .expect("an expired lease is taken");
+    assert_eq!((taken.task.id, taken.attempt), (id, 2));
+    assert!(matches!(
+        first.renew(&held).await,
+        Err(QueueError::LeaseLost { .. })
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -355,16 +432,27 @@ async fn a_full_queue_refuses_or_waits() {
             .await,
         Err(QueueError::Full { capacity: 2 })
     );
+    // Each try of the producer is one function call; nothing else calls one meanwhile.
+    let before = function_calls(&queue).await;
     let waiting = tokio::spawn({
         let queue = queue.clone();
         let task = task("grayscale", &input);
         async move { queue.enqueue(task, Backpressure::Wait).await }
     });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    eventually(
+        Duration::from_secs(10),
+        "the producer to find the queue full twice",
+        || async { (function_calls(&queue).await >= before + 2).then_some(()) },
+    )
+    .await;
     assert!(!waiting.is_finished(), "the producer waits for room");
     let lease = reserve(&queue, "a").await.unwrap();
     queue.ack(&lease).await.unwrap();
-    waiting.await.unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("the producer goes on once there is room")
+        .unwrap()
+        .unwrap();
     assert_eq!(queue.stats().await.unwrap().waiting, 2);
 }
 

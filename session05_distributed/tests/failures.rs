@@ -5,6 +5,7 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use redis::AsyncCommands;
 use session02_pipelines::PipelineSpec;
 use session03_workers::{
     Backoff, Backpressure, BlobKey, Capabilities, Lease, Queue, Task, TaskError, TaskState,
@@ -48,22 +49,41 @@ async fn worker_failures_back_off_then_dead_letter_with_history_and_requeue() {
     );
     let id = queue.enqueue(task(), Backpressure::Reject).await.unwrap();
 
+    // When the task may run again, by Redis's clock, in ms.
+    let mut retry_at: Option<i64> = None;
     for attempt in 1..=3 {
         let lease = take(&queue, Duration::from_secs(10))
             .await
             .expect("the task comes back after its backoff");
         assert_eq!(lease.attempt, attempt);
+        if let Some(retry_at) = retry_at {
+            let started = queue.status(id).await.unwrap().unwrap().started_at.unwrap();
+            assert!(
+                started.timestamp_millis() >= retry_at,
+                "retried before its backoff: started at {started}, not before {retry_at} ms"
+            );
+        }
         let state = queue
             .nack(&lease, TaskError::worker(format!("store down ({attempt})")))
             .await
             .unwrap();
         if attempt < 3 {
             assert_eq!(state, TaskState::Retrying);
-            // Not at once: the backoff is at least half of 0.4 s, doubled per failure.
-            assert!(
-                take(&queue, Duration::from_millis(150)).await.is_none(),
-                "retried before its backoff"
-            );
+            let at: Option<i64> = queue
+                .connection()
+                .hget(format!("failures:task:{id}"), "retry_at")
+                .await
+                .unwrap();
+            retry_at = Some(at.expect("a task waiting out its backoff has a retry time"));
+            // Half of 0.4 s to all of it, doubled per failure.
+            let history = queue.history(id).await.unwrap();
+            let line = history.last().unwrap();
+            let delay: u64 = line
+                .rsplit_once("retry in ")
+                .and_then(|(_, ms)| ms.strip_suffix(" ms")?.parse().ok())
+                .unwrap_or_else(|| panic!("no delay in {line:?}"));
+            let full = 400 << (attempt - 1);
+            assert!((full / 2..=full).contains(&delay), "{line}");
         } else {
             assert_eq!(state, TaskState::Dead);
         }
@@ -106,7 +126,7 @@ async fn worker_failures_back_off_then_dead_letter_with_history_and_requeue() {
         stdout.contains(&format!("{id}: back in the queue")),
         "{stdout}"
     );
-    let lease = take(&queue, Duration::from_secs(2)).await.unwrap();
+    let lease = take(&queue, Duration::from_secs(10)).await.unwrap();
     assert_eq!(lease.attempt, 1);
     let history = queue.history(id).await.unwrap();
     assert!(

@@ -3,7 +3,7 @@
 //! can run waits and says why, and a killed worker turns gone while its tasks finish
 //! elsewhere.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -137,6 +137,18 @@ fn by_pid(report: &Report, child: &Child) -> Option<WorkerView> {
         .cloned()
 }
 
+/// Waits for `child` to exit, failing the test after `limit`.
+fn exit_status(child: &mut Child, limit: Duration) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "the worker did not exit in time");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn sigterm(child: &Child) {
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -230,7 +242,7 @@ async fn tasks_go_to_capable_workers_and_the_rest_wait_with_a_reason() {
 
     // A clean stop shows as gone at once, with no wait for the TTL.
     sigterm(&children.0[1]);
-    assert!(children.0[1].wait().unwrap().success());
+    assert!(exit_status(&mut children.0[1], Duration::from_secs(30)).success());
     let report = lab.report().await;
     assert_eq!(
         by_pid(&report, &children.0[1]).unwrap().state,

@@ -13,12 +13,16 @@
 //!   `<!-- ignore: why -->` comment stands just above it;
 //! - every relative link and image in the built HTML points at a file that exists, and at an
 //!   `id` in it when it has a `#fragment`;
-//! - every command in a `console` block (`$ ...`) is one this check runs: `cargo run` and
-//!   `cargo bench` commands are run, `cargo xtask grade` is run into a scratch folder,
-//!   `cargo xtask bench-peers` is run with one timed run per case, `mdbook serve book` is
-//!   served and fetched once, and other `cargo xtask` commands are the ones
-//!   `cargo xtask test` runs. Commands of sessions 04 and later get a redis-server of
-//!   their own through `REDIS_URL`.
+//! - every command in a `console` block (`$ ...`) is one this check runs. `cargo run`
+//!   commands are run on the dev build (`--release` is dropped: the same source, arguments
+//!   and output), `cargo xtask grade` is run into a scratch folder, `mdbook serve book` is
+//!   served and fetched once, and other `cargo xtask` commands must parse (CI runs `test`,
+//!   which runs `verify` and `book`). Commands of sessions 04 and later get a redis-server
+//!   of their own through `REDIS_URL`. A block marked `console,slow` holds commands that take
+//!   minutes (benchmarks): the default check runs them with `--help` appended, which proves
+//!   the binary and its arguments parse, checks that a `cargo bench` target exists, and
+//!   parses `cargo xtask bench-peers`; `cargo xtask book --slow` runs them all in full, as
+//!   written.
 //!
 //! The figures come from the sessions' own demos, written into `book/src/figures/` (not
 //! committed: they are regenerated from the code on every build).
@@ -33,8 +37,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag, TagEnd};
 
-use crate::peers;
-use crate::{cargo, run, tools};
+use crate::grade::run_with_deadline;
+use crate::{cargo, peers, record, run};
 
 /// Figures a session's demo writes for the book.
 struct Figures {
@@ -70,23 +74,42 @@ fn draw_peer_comparison(root: &Path, src: &Path) -> Result<()> {
     let folder = src.join("figures/session02");
     std::fs::create_dir_all(&folder)?;
     std::fs::write(folder.join("bench-peers.md"), peers::markdown(&results))?;
+    for (name, markdown) in peers::summary(&results) {
+        std::fs::write(folder.join(name), markdown)?;
+    }
     peers::plot(&results, &folder.join("bench-peers.svg"))
 }
 
-/// The `cargo xtask` tasks CI runs (`test`, which runs the other two), so the book may show
-/// them without this check running them again; `grade` commands are run.
-const XTASKS_RUN_BY_CI: &[&str] = &["test", "book", "verify"];
+/// How far the check goes with the commands the book shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    /// Slow commands only parse; the rest run (`cargo xtask test`).
+    Fast,
+    /// Every command runs as written (`cargo xtask book --slow`).
+    Slow,
+}
+
+impl Depth {
+    /// How long one command the book shows may run: under `--slow`, a release build of
+    /// every dependency, or the peers' Python environments, may come first.
+    fn timeout(self) -> Duration {
+        match self {
+            Depth::Fast => Duration::from_secs(600),
+            Depth::Slow => Duration::from_secs(3600),
+        }
+    }
+}
 
 /// Generates the figures, builds the book and checks it.
-pub fn build_and_check(root: &Path) -> Result<()> {
+pub fn build_and_check(root: &Path, mdbook: &Path, depth: Depth) -> Result<()> {
     let book = root.join("book");
     if !book.join("book.toml").is_file() {
         eprintln!("no book yet (book/book.toml is missing)");
         return Ok(());
     }
-    let mdbook = tools::mdbook(root)?;
     generate_figures(root, &book.join("src"))?;
     draw_peer_comparison(root, &book.join("src"))?;
+    record::draw_all(root, &book.join("src/figures"))?;
 
     let src = book.join("src");
     let mut problems = Vec::new();
@@ -105,7 +128,7 @@ pub fn build_and_check(root: &Path) -> Result<()> {
     }
     report(&problems, "the book's sources")?;
 
-    run(Command::new(&mdbook).arg("build").arg(&book))?;
+    run(Command::new(mdbook).arg("build").arg(&book))?;
     let html = book.join("book");
     for chapter in &chapters {
         let page = html.join(chapter.with_extension("html"));
@@ -122,7 +145,7 @@ pub fn build_and_check(root: &Path) -> Result<()> {
     let redis_url = redis.as_ref().map(|r| r.url.as_str());
     let mut seen = BTreeSet::new();
     for command in commands.iter().filter(|c| seen.insert(c.line.clone())) {
-        if let Err(error) = run_shown_command(root, &mdbook, command, redis_url) {
+        if let Err(error) = run_shown_command(root, mdbook, command, depth, redis_url) {
             problems.push(format!("{}: `{}`: {error:#}", command.place, command.line));
         }
     }
@@ -225,6 +248,8 @@ struct ShownCommand {
     place: String,
     /// The command, without the `$ `.
     line: String,
+    /// Whether its block is marked `console,slow`: it takes minutes.
+    slow: bool,
 }
 
 /// Checks one chapter's includes, code blocks and links, and collects its commands.
@@ -277,12 +302,15 @@ fn check_chapter(
                         doctested.contains(chapter),
                         problems,
                     );
-                    if info.split(',').next() == Some("console") {
+                    let mut attributes = info.split(',').map(str::trim);
+                    if attributes.next() == Some("console") {
+                        let slow = attributes.any(|a| a == "slow");
                         for (i, line) in body.lines().enumerate() {
                             if let Some(command) = line.strip_prefix("$ ") {
                                 commands.push(ShownCommand {
                                     place: format!("{name}:{}", line_of(start) + 1 + i),
                                     line: command.trim().to_owned(),
+                                    slow,
                                 });
                             }
                         }
@@ -565,6 +593,7 @@ fn run_shown_command(
     root: &Path,
     mdbook: &Path,
     command: &ShownCommand,
+    depth: Depth,
     redis_url: Option<&str>,
 ) -> Result<()> {
     if command.line.chars().any(|c| "|&;<>()$`\\\"'*?".contains(c)) {
@@ -573,30 +602,48 @@ fn run_shown_command(
         );
     }
     let words: Vec<&str> = command.line.split_whitespace().collect();
+    let in_full = depth == Depth::Slow || !command.slow;
+    let shown = |how: &str| eprintln!("$ {}{how} (shown in {})", command.line, command.place);
     match words.as_slice() {
-        ["cargo", sub @ ("run" | "bench"), rest @ ..] => {
-            eprintln!("$ {} (shown in {})", command.line, command.place);
-            let mut cargo = cargo(root);
-            if let Some(url) = redis_url {
-                cargo.env("REDIS_URL", url);
+        ["cargo", "run", rest @ ..] => {
+            let (cargo_args, program_args) = match rest.iter().position(|w| *w == "--") {
+                Some(split) => (&rest[..split], &rest[split + 1..]),
+                None => (rest, &[][..]),
+            };
+            let mut args: Vec<&str> = vec!["run", "--quiet", "--locked"];
+            // The dev build runs the same source with the same arguments.
+            args.extend(
+                cargo_args
+                    .iter()
+                    .filter(|a| depth == Depth::Slow || **a != "--release"),
+            );
+            args.push("--");
+            args.extend(program_args);
+            if !in_full {
+                args.push("--help");
             }
-            let output = cargo
-                .arg(sub)
-                .args(rest)
-                .stdin(Stdio::null())
-                .output()
-                .context("cannot run cargo")?;
-            if !output.status.success() {
-                bail!(
-                    "failed ({}):\n{}",
-                    output.status,
-                    String::from_utf8_lossy(&output.stderr)
-                );
+            shown(if in_full { "" } else { " --help" });
+            let output = capture(cargo(root).args(&args), redis_url, depth.timeout())?;
+            if !in_full && !output.contains("Usage") {
+                bail!("its --help printed no usage:\n{output}");
             }
             Ok(())
         }
+        ["cargo", "bench", rest @ ..] if in_full => {
+            shown("");
+            capture(
+                cargo(root).arg("bench").args(rest),
+                redis_url,
+                depth.timeout(),
+            )
+            .map(drop)
+        }
+        ["cargo", "bench", "-p" | "--package", package, ..] => {
+            shown(" (its bench target exists)");
+            has_bench_target(root, package)
+        }
         ["cargo", "xtask", "grade", rest @ ..] => {
-            eprintln!("$ {} (shown in {})", command.line, command.place);
+            shown("");
             let output = cargo(root)
                 .args(["xtask", "grade"])
                 .args(rest)
@@ -621,34 +668,71 @@ fn run_shown_command(
             if rest.contains(&"--record") {
                 bail!("the book must not show --record: the check would overwrite the record");
             }
-            eprintln!("$ {} --runs 1 (shown in {})", command.line, command.place);
-            let output = cargo(root)
-                .args(["xtask", "bench-peers"])
-                .args(rest)
-                .args(["--runs", "1"])
-                .stdin(Stdio::null())
-                .output()
-                .context("cannot run cargo")?;
-            let stdout = String::from_utf8_lossy(&output.stdout);
-            if output.status.success() && stdout.contains("Rust / best") {
-                Ok(())
-            } else {
-                bail!(
-                    "the peer comparison failed ({}):\n{}",
-                    output.status,
-                    String::from_utf8_lossy(&output.stderr)
-                )
+            crate::parse_task(&words[1..])?;
+            if !in_full {
+                shown(" (its arguments parse)");
+                return Ok(());
             }
+            shown("");
+            let output = capture(cargo(root).args(&words[1..]), None, depth.timeout())?;
+            if !output.contains("Rust / best") {
+                bail!("the peer comparison printed no table:\n{output}");
+            }
+            Ok(())
         }
-        ["cargo", "xtask", task, ..] if XTASKS_RUN_BY_CI.contains(task) => Ok(()),
+        ["cargo", "xtask", rest @ ..] if !rest.is_empty() => {
+            // `test` runs `verify` and `book`, and CI runs `test`: here they must parse.
+            shown(" (its arguments parse; CI runs it)");
+            crate::parse_task(&words[1..])
+        }
         ["mdbook", "serve", "book"] => serve_once(root, mdbook),
         _ => bail!(
             "no check runs this command; the book may show `cargo run ...`, `cargo bench ...`, \
-             `cargo xtask grade ...`, `cargo xtask bench-peers`, `cargo xtask {}` and \
-             `mdbook serve book`",
-            XTASKS_RUN_BY_CI.join("|")
+             `cargo xtask ...` and `mdbook serve book`"
         ),
     }
+}
+
+/// Runs a command to its end (within `timeout`), with Redis if given; its output, or an
+/// error with it.
+fn capture(command: &mut Command, redis_url: Option<&str>, timeout: Duration) -> Result<String> {
+    if let Some(url) = redis_url {
+        command.env("REDIS_URL", url);
+    }
+    let (status, output) = run_with_deadline(command, timeout, true)?;
+    match status {
+        Some(status) if status.success() => Ok(output),
+        Some(status) => bail!("failed ({status}):\n{output}"),
+        None => bail!("did not finish within {} s:\n{output}", timeout.as_secs()),
+    }
+}
+
+/// Whether a package has a `cargo bench` target.
+fn has_bench_target(root: &Path, package: &str) -> Result<()> {
+    let output = cargo(root)
+        .args(["metadata", "--no-deps", "--format-version", "1", "--locked"])
+        .output()
+        .context("cannot run cargo metadata")?;
+    if !output.status.success() {
+        bail!("cargo metadata failed ({})", output.status);
+    }
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    let benches = metadata["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["name"] == package)
+        .flat_map(|p| p["targets"].as_array().into_iter().flatten())
+        .filter(|t| {
+            t["kind"]
+                .as_array()
+                .is_some_and(|k| k.contains(&"bench".into()))
+        })
+        .count();
+    if benches == 0 {
+        bail!("package {package} has no bench target");
+    }
+    Ok(())
 }
 
 /// Serves the book as an instructor would and fetches its first page once.

@@ -3,9 +3,10 @@
 //!
 //! A session with exercises has an `exercises.toml` next to its `Cargo.toml`, listing each
 //! exercise's id, title, points and the file to edit. Its graded tests live in the test
-//! target `exercises`, which only builds with the crate's `graded` feature (so the plain
-//! `cargo test` leaves them out), and each test's name starts with its exercise's id. The
-//! `solutions` feature swaps the reference solutions in for the stubs.
+//! target `exercises`, which has `test = false` (so the plain `cargo test` leaves them out,
+//! while `--test exercises` builds them on the same build of the crate), and each test's
+//! name starts with its exercise's id. The `solutions` feature swaps the reference solutions
+//! in for the stubs.
 //!
 //! The grader builds the test target with cargo, then runs the test binary itself: it can
 //! stop a student's endless loop at a deadline, and a build that fails is a score of 0 with
@@ -154,10 +155,6 @@ pub fn run_tests(
     code: Code,
     timeout: Duration,
 ) -> Result<SessionRun> {
-    let features = match code {
-        Code::Student => "graded",
-        Code::Solutions => "graded,solutions",
-    };
     eprintln!(
         "building the graded tests of {} ({})",
         session.package,
@@ -168,7 +165,11 @@ pub fn run_tests(
     );
     let build = cargo(root)
         .args(["test", "--locked", "--no-run", "--test", "exercises"])
-        .args(["--package", &session.package, "--features", features])
+        .args(["--package", &session.package])
+        .args(match code {
+            Code::Student => &[][..],
+            Code::Solutions => &["--features", "solutions"][..],
+        })
         .args([
             "--message-format",
             "json-render-diagnostics",
@@ -204,6 +205,7 @@ pub fn run_tests(
             .current_dir(&session.dir)
             .env("RUST_BACKTRACE", "0"),
         timeout,
+        false,
     )?;
     let finished = parse_results(&output);
     let tests = names
@@ -245,10 +247,19 @@ fn compiler_errors(stderr: &str) -> String {
 }
 
 /// Runs a command to its end or the deadline; `None` for the status means it was stopped.
-fn run_with_deadline(
+///
+/// With `group` set, on Unix, the command runs in a process group of its own and the
+/// deadline stops the whole group: a program started through `cargo run` goes with cargo,
+/// and its pipes close. (Without it, Ctrl-C in the terminal reaches the command too.)
+pub(crate) fn run_with_deadline(
     command: &mut Command,
     timeout: Duration,
+    group: bool,
 ) -> Result<(Option<std::process::ExitStatus>, String)> {
+    #[cfg(unix)]
+    if group {
+        std::os::unix::process::CommandExt::process_group(command, 0);
+    }
     let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -282,6 +293,12 @@ fn run_with_deadline(
         }
         if started.elapsed() > timeout {
             // Already gone is fine: either way it no longer runs.
+            #[cfg(unix)]
+            if group {
+                let _ = Command::new("kill")
+                    .args(["-KILL", "--", &format!("-{}", child.id())])
+                    .status();
+            }
             let _ = child.kill();
             let _ = child.wait();
             break None;
@@ -728,15 +745,11 @@ pub fn verify(root: &Path, timeout: Duration) -> Result<()> {
                 }
             }
         }
+        // The workspace's clippy sees the stubs; this sees the solutions and the graded tests.
         let lint = run(cargo(root)
-            .args([
-                "clippy",
-                "--locked",
-                "--all-targets",
-                "--package",
-                &session.package,
-            ])
-            .args(["--features", "graded,solutions", "--", "-D", "warnings"]));
+            .args(["clippy", "--locked", "--package", &session.package])
+            .args(["--lib", "--bins", "--test", "exercises"])
+            .args(["--features", "solutions", "--", "-D", "warnings"]));
         if let Err(error) = lint {
             problems.push(format!(
                 "{}: the reference solutions or graded tests have clippy warnings: {error}",
@@ -924,8 +937,12 @@ mod tests {
         if cfg!(windows) {
             return;
         }
-        let (status, _) =
-            run_with_deadline(Command::new("sleep").arg("30"), Duration::from_millis(300)).unwrap();
+        let (status, _) = run_with_deadline(
+            Command::new("sleep").arg("30"),
+            Duration::from_millis(300),
+            true,
+        )
+        .unwrap();
         // `None` means stopped at the deadline; a finished sleep would have a status.
         assert!(status.is_none(), "the sleep was not stopped");
     }

@@ -4,21 +4,31 @@
 //!
 //! - `cargo xtask test`: the one test command. Installs what is missing, then checks
 //!   formatting, runs clippy and rustdoc with warnings as errors, runs every test, verifies
-//!   the graded exercises and builds and checks the book.
+//!   the graded exercises and builds and checks the book; it ends with a table of its stages
+//!   and their times (see `stages.rs`, `testing.rs`). It builds no release profile: the
+//!   benchmarks the book shows run on the dev build, and the slow ones (criterion, the peer
+//!   comparison) only parse. Each dependency is built once for the dev profile, whichever
+//!   package a command names, and checked once for clippy and rustdoc.
 //! - `cargo xtask grade N|all`: scores a student's exercises (see `grade.rs`).
 //! - `cargo xtask verify`: proves the graded tests tell stubs from answers.
-//! - `cargo xtask book`: generates the book's figures, builds it and checks what mdBook only
-//!   warns about (see `book.rs`).
+//! - `cargo xtask book [--slow]`: generates the book's figures, builds it and checks what
+//!   mdBook only warns about (see `book.rs`); `--slow` also runs its benchmarks in full.
+//! - `cargo xtask record`: runs the benchmarks the book quotes and keeps their results for
+//!   it (see `record.rs`).
+//! - `cargo xtask bench-peers`: session 02's kernels beside Pillow, OpenCV and libvips.
 //! - `cargo xtask setup`: installs every tool the course uses, needed now or not.
 
 mod book;
 mod grade;
 mod peers;
+mod record;
+mod stages;
+mod testing;
 mod tools;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -60,9 +70,20 @@ enum Task {
     Verify,
     /// Generate the book's figures, build it with mdBook, and check includes, anchors, links,
     /// images and the commands it shows.
-    Book,
+    Book {
+        /// Also run the commands that take minutes (release benchmarks, criterion, the peer
+        /// comparison) in full, as the book shows them; otherwise they only have to parse.
+        #[arg(long)]
+        slow: bool,
+    },
     /// Install every tool the course uses (redis-server, mdbook), needed now or not.
     Setup,
+    /// Run the sessions' benchmarks in release, several times each, and keep the results in
+    /// `book/src/data/`, from which the book draws every measured figure it quotes.
+    Record {
+        /// Only these recordings (e.g. `session04-bench`); all when none is named.
+        names: Vec<String>,
+    },
     /// Time session 02's kernels beside Pillow, OpenCV and libvips (in a Python venv it
     /// creates) on the same frame, and print milliseconds and the ratio Rust / best peer.
     BenchPeers {
@@ -105,8 +126,16 @@ fn main() -> ExitCode {
             }
         }
         Task::Verify => grade::verify(&root, VERIFY_TIMEOUT),
-        Task::Book => book::build_and_check(&root),
+        Task::Book { slow } => tools::mdbook(&root).and_then(|mdbook| {
+            let depth = if slow {
+                book::Depth::Slow
+            } else {
+                book::Depth::Fast
+            };
+            book::build_and_check(&root, &mdbook, depth)
+        }),
         Task::Setup => tools::ensure(&root, tools::Scope::All),
+        Task::Record { names } => record::record(&root, &names),
         Task::BenchPeers { runs, record } => peers::bench_peers(&root, runs, record),
     };
     match result {
@@ -116,6 +145,13 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Parses a `cargo xtask ...` command line (from `xtask` on) as this binary would.
+fn parse_task(words: &[&str]) -> Result<()> {
+    Cli::try_parse_from(words)
+        .map(drop)
+        .map_err(|error| anyhow::anyhow!("`cargo {}` does not parse: {error}", words.join(" ")))
 }
 
 /// Cargo's target folder: `CARGO_TARGET_DIR` or `target/` in the workspace.
@@ -153,42 +189,54 @@ fn run(command: &mut Command) -> Result<()> {
     Ok(())
 }
 
-/// The one test command.
+/// The one test command: every stage runs, even after one fails, and a table of their times
+/// and outcomes ends the output.
 // ANCHOR: test
 fn test(root: &Path) -> Result<()> {
-    let started = Instant::now();
-    tools::ensure(root, tools::Scope::Needed)?;
-    tools::ensure_rust_components()?;
-    let steps: [(&str, &[&str]); 4] = [
-        ("format", &["fmt", "--all", "--check"]),
-        (
-            "clippy",
-            &[
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--locked",
-                "--",
-                "-D",
-                "warnings",
-            ],
-        ),
-        // The `//!` guides are the map of each session: a broken link in them is a bug.
-        ("docs", &["doc", "--workspace", "--no-deps", "--locked"]),
-        ("tests", &["test", "--workspace", "--locked"]),
-    ];
-    for (name, args) in steps {
-        eprintln!("\n== {name}");
-        run(cargo(root).args(args).env("RUSTDOCFLAGS", "-D warnings"))?;
+    let mut stages = stages::Stages::new();
+    // mdbook builds in the background while the workspace compiles: it is only needed at
+    // the end, and a build has idle moments on the second core.
+    let mdbook = tools::mdbook_in_background(root);
+    stages.run("install", || {
+        tools::ensure(root, tools::Scope::Needed)?;
+        tools::ensure_rust_components()
+    });
+    stages.run("format", || {
+        run(cargo(root).args(["fmt", "--all", "--check"]))
+    });
+    stages.run("clippy", || {
+        run(cargo(root)
+            .args(["clippy", "--workspace", "--all-targets", "--locked"])
+            .args(["--", "-D", "warnings"]))
+    });
+    // The `//!` guides are the map of each session: a broken link in them is a bug.
+    stages.run("docs", || {
+        run(cargo(root)
+            .args(["doc", "--workspace", "--no-deps", "--locked"])
+            .env("RUSTDOCFLAGS", "-D warnings"))
+    });
+    let mut counts = testing::Counts::default();
+    stages.run("tests", || testing::workspace_tests(root, &mut counts));
+    stages.run("test targets", || testing::check_test_flags(root));
+    stages.run("one dependency build", || {
+        testing::check_one_dependency_build(root)
+    });
+    match testing::multihost_blocker() {
+        None => stages.run("multi-host test", || testing::multihost(root, &mut counts)),
+        Some(reason) => stages.skip("multi-host test", &reason),
     }
-    eprintln!("\n== exercises");
-    grade::verify(root, VERIFY_TIMEOUT)?;
-    eprintln!("\n== book");
-    book::build_and_check(root)?;
-    eprintln!(
-        "\nall checks passed in {:.0} s",
-        started.elapsed().as_secs_f64()
-    );
-    Ok(())
+    stages.run("exercises", || grade::verify(root, VERIFY_TIMEOUT));
+    let installed = mdbook.join();
+    if let Ok((_, took)) = &installed {
+        stages.record("mdbook ready (in the background)", *took);
+    }
+    stages.run("book", || {
+        let (mdbook, _) = installed?;
+        book::build_and_check(root, &mdbook, book::Depth::Fast)
+    });
+    eprintln!("\n{}", stages.table());
+    // The plain closing line that CI dashboards read.
+    println!("tests: {counts}");
+    stages.verdict()
 }
 // ANCHOR_END: test

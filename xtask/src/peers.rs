@@ -30,6 +30,7 @@ struct Timing {
 
 /// Runs the comparison and prints the table.
 pub fn bench_peers(root: &Path, runs: usize, record: bool) -> Result<()> {
+    crate::tools::peer_prerequisites()?;
     let work = target_dir(root).join("bench-peers");
     std::fs::create_dir_all(&work)?;
     let python = venv(
@@ -105,7 +106,7 @@ pub fn bench_peers(root: &Path, runs: usize, record: bool) -> Result<()> {
     }
     let (rows, notes) = rows(&single, &parallel, &peers);
     let results = Results {
-        machine: format!("{}, {cores} cores", cpu_model()),
+        machine: machine(),
         cores,
         rows,
         notes,
@@ -126,6 +127,12 @@ pub fn bench_peers(root: &Path, runs: usize, record: bool) -> Result<()> {
 
 /// Where `--record` keeps the comparison the book shows.
 pub const RECORD: &str = "book/src/data/bench-peers.json";
+
+/// The CPU model and the number of cores, as records name the machine.
+pub fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    format!("{}, {cores} cores", cpu_model())
+}
 
 /// The CPU's model name, from `/proc/cpuinfo` where there is one.
 fn cpu_model() -> String {
@@ -357,6 +364,139 @@ pub fn markdown(results: &Results) -> String {
         "\n*Median milliseconds on a 3840x2160 RGB frame, {}.*\n",
         results.machine
     )
+}
+
+/// How the book names a case in a sentence.
+fn spoken(case: &str) -> &str {
+    match case {
+        "blur" => "the Gaussian",
+        "box-blur" => "box blur",
+        "unsharp" => "the unsharp mask",
+        "edges" => "Sobel",
+        "median" => "the median",
+        "resize" => "Lanczos resizing",
+        "rotate" => "the quarter turn",
+        "jpeg-decode" => "JPEG decoding",
+        "jpeg-encode" => "JPEG encoding",
+        other => other,
+    }
+}
+
+/// A factor as the book writes it: `1.7`, `16`, `499`.
+fn times(factor: f64) -> String {
+    if factor < 10.0 {
+        format!("{factor:.1}")
+    } else {
+        format!("{factor:.0}")
+    }
+}
+
+/// `a, b and c`.
+fn listed(items: &[String]) -> String {
+    match items {
+        [] => "none".to_owned(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// The neighbourhood filters: each output pixel reads a window of input pixels.
+const NEIGHBOURHOOD: &[&str] = &["blur", "box-blur", "sharpen", "unsharp", "edges"];
+
+/// The figures the chapter quotes from a comparison, as sentences to include:
+/// `(file name, Markdown)`.
+pub fn summary(results: &Results) -> Vec<(&'static str, String)> {
+    let pillow = |row: &Row| {
+        row.peers
+            .iter()
+            .find(|(library, _)| library.starts_with("Pillow "))
+            .and_then(|(_, ms)| *ms)
+    };
+    let with_pillow: Vec<(&Row, f64)> = results
+        .rows
+        .iter()
+        .filter_map(|row| Some((row, pillow(row)?)))
+        .collect();
+    let wins = with_pillow
+        .iter()
+        .filter(|(row, ms)| row.rust_ms < *ms)
+        .count();
+    let mut speedups: Vec<f64> = with_pillow
+        .iter()
+        .filter(|(row, _)| NEIGHBOURHOOD.contains(&row.name.as_str()))
+        .map(|(row, ms)| ms / row.rust_ms)
+        .collect();
+    speedups.sort_by(f64::total_cmp);
+    let neighbourhood = match (speedups.first(), speedups.last()) {
+        (Some(low), Some(high)) if *low >= 1.0 => {
+            format!("{} to {} times faster", times(*low), times(*high))
+        }
+        (Some(low), Some(high)) => format!(
+            "between {} times slower and {} times faster",
+            times(1.0 / low),
+            times(*high)
+        ),
+        _ => "not measured against Pillow".to_owned(),
+    };
+    let median = with_pillow
+        .iter()
+        .find(|(row, _)| row.name == "median")
+        .map_or("not measured".to_owned(), |(row, ms)| {
+            let speedup = ms / row.rust_ms;
+            if speedup >= 1.0 {
+                format!("about {} times faster", times(speedup))
+            } else {
+                format!("about {} times slower", times(1.0 / speedup))
+            }
+        });
+    let against_pillow = format!(
+        "Rust beats Pillow, the library the original course used, in {wins} of the {} cases \
+         Pillow has. The neighbourhood filters are {neighbourhood}, and the median is {median}.\n",
+        with_pillow.len()
+    );
+
+    let (mut ahead, mut level, mut behind) = (Vec::new(), Vec::new(), Vec::new());
+    for row in &results.rows {
+        let Some(ratio) = row.ratio() else { continue };
+        let name = format!("{} ({ratio:.2})", spoken(&row.name));
+        match ratio {
+            r if r < 0.9 => ahead.push(name),
+            r if r <= 1.1 => level.push(name),
+            _ => behind.push(name),
+        }
+    }
+    let against_best = format!(
+        "Against the fastest of all the libraries, case by case, Rust is ahead on {} (Rust / \
+         best below 0.9); level on {} (0.9 to 1.1); and behind on {}.\n",
+        listed(&ahead),
+        listed(&level),
+        listed(&behind)
+    );
+
+    let threads: Vec<String> = results
+        .rows
+        .iter()
+        .filter(|row| NEIGHBOURHOOD.contains(&row.name.as_str()) || row.name == "median")
+        .filter_map(|row| {
+            let parallel = row.rust_parallel_ms?;
+            Some(format!(
+                "{} {:.1}x",
+                spoken(&row.name),
+                row.rust_ms / parallel
+            ))
+        })
+        .collect();
+    let on_threads = format!(
+        "On {} threads against one, the neighbourhood filters and the median speed up as \
+         follows: {}.\n",
+        results.cores,
+        listed(&threads)
+    );
+    vec![
+        ("bench-peers-pillow.md", against_pillow),
+        ("bench-peers-best.md", against_best),
+        ("bench-peers-threads.md", on_threads),
+    ]
 }
 
 /// A bar per case: Rust's one-thread time over the best peer's, with the line at 1.

@@ -1,13 +1,16 @@
 //! Installing the tools the course needs, so a fresh clone only needs a Rust toolchain.
 //!
 //! On Debian and Ubuntu, system packages come from apt-get (as root, or with `sudo -n`);
-//! cargo-installable tools go, at a pinned version, into a folder this xtask owns
-//! (`target/tools`, or `XTASK_TOOLS_DIR`). Elsewhere the task prints the exact command to run.
+//! cargo-installable tools go, at a pinned version, into a folder this xtask owns outside
+//! `target/` (`~/.cargo/course-tools`, or `XTASK_TOOLS_DIR`), so `cargo clean` keeps them
+//! and every clone shares them. Elsewhere the task prints the exact command to run.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
 use crate::{cargo, run};
 
@@ -39,25 +42,29 @@ pub fn ensure(root: &Path, scope: Scope) -> Result<()> {
     {
         eprintln!("warning: {error:#}; the multi-host test will be skipped");
     }
-    if all || root.join("book/book.toml").exists() {
+    // `cargo xtask test` installs mdbook in the background (`mdbook_in_background`).
+    if all {
         mdbook(root)?;
+        peer_prerequisites()?;
     }
-    // Session 02's peer comparison (which the book check runs) needs a Python venv, and a
-    // C compiler with libjpeg and zlib headers to try Pillow-SIMD.
-    if all || root.join("session02_pipelines").exists() {
-        if !succeeds("python3", &["-m", "venv", "--help"]) {
-            install_system_package("python3-venv", "python3-venv")?;
-        }
-        // Optional: without them Pillow-SIMD is left out of the comparison.
-        for (header, debian, homebrew) in [
-            ("jpeglib.h", "libjpeg-dev", "jpeg"),
-            ("zlib.h", "zlib1g-dev", "zlib"),
-        ] {
-            if !Path::new("/usr/include").join(header).exists()
-                && let Err(error) = install_system_package(debian, homebrew)
-            {
-                eprintln!("Pillow-SIMD will be left out: {error:#}");
-            }
+    Ok(())
+}
+
+/// What `cargo xtask bench-peers` needs: a Python venv, and a C compiler with the libjpeg
+/// and zlib headers to try Pillow-SIMD.
+pub fn peer_prerequisites() -> Result<()> {
+    if !succeeds("python3", &["-m", "venv", "--help"]) {
+        install_system_package("python3-venv", "python3-venv")?;
+    }
+    // Optional: without them Pillow-SIMD is left out of the comparison.
+    for (header, debian, homebrew) in [
+        ("jpeglib.h", "libjpeg-dev", "jpeg"),
+        ("zlib.h", "zlib1g-dev", "zlib"),
+    ] {
+        if !Path::new("/usr/include").join(header).exists()
+            && let Err(error) = install_system_package(debian, homebrew)
+        {
+            eprintln!("Pillow-SIMD will be left out: {error:#}");
         }
     }
     Ok(())
@@ -76,41 +83,97 @@ pub fn ensure_rust_components() -> Result<()> {
     Ok(())
 }
 
-/// The folder that holds the tools this xtask installs.
+/// The folder that holds the tools this xtask installs: `XTASK_TOOLS_DIR`, or
+/// `course-tools` in cargo's home (`CARGO_HOME`, or `.cargo` in the home folder).
 pub fn tools_dir(root: &Path) -> PathBuf {
-    std::env::var_os("XTASK_TOOLS_DIR")
+    if let Some(dir) = std::env::var_os("XTASK_TOOLS_DIR") {
+        return PathBuf::from(dir);
+    }
+    std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target").join("tools"))
+        .or_else(|| std::env::home_dir().map(|home| home.join(".cargo")))
+        .unwrap_or_else(|| root.join("target"))
+        .join("course-tools")
 }
 
-/// The path of the pinned mdbook, installed first if missing.
+/// The path of the pinned mdbook: one on the `PATH` at that version, or ours, installed
+/// first if missing. The installation's output goes to a log, shown only when it fails.
 pub fn mdbook(root: &Path) -> Result<PathBuf> {
-    let dir = tools_dir(root);
+    let on_path = PathBuf::from(format!("mdbook{}", std::env::consts::EXE_SUFFIX));
+    if is_pinned_mdbook(&on_path) {
+        return Ok(on_path);
+    }
+    let dir = tools_dir(root).join(format!("mdbook-{MDBOOK_VERSION}"));
     let binary = dir
         .join("bin")
         .join(format!("mdbook{}", std::env::consts::EXE_SUFFIX));
-    let installed = Command::new(&binary)
-        .arg("--version")
+    if is_pinned_mdbook(&binary) {
+        return Ok(binary);
+    }
+    eprintln!(
+        "installing mdbook {MDBOOK_VERSION} into {} (a few minutes, once)",
+        dir.display()
+    );
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let log = dir.join("install.log");
+    let version = format!("={MDBOOK_VERSION}");
+    let output = cargo(root)
+        .args(["install", "mdbook", "--locked", "--version", &version])
+        .arg("--root")
+        .arg(&dir)
+        // Its own build folder, so it neither waits for nor pollutes the workspace's.
+        .env("CARGO_TARGET_DIR", dir.join("build"))
+        .stdin(Stdio::null())
         .output()
-        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains(MDBOOK_VERSION));
-    if !installed {
-        eprintln!(
-            "installing mdbook {MDBOOK_VERSION} into {} (a few minutes, once)",
-            dir.display()
+        .context("cannot run cargo install")?;
+    let _ = std::fs::write(&log, &output.stderr);
+    // The build folder is only needed once: the binary is in `bin/`.
+    let _ = std::fs::remove_dir_all(dir.join("build"));
+    if !output.status.success() || !is_pinned_mdbook(&binary) {
+        bail!(
+            "cannot install mdbook {MDBOOK_VERSION} ({}); its log, {}, ends:\n{}",
+            output.status,
+            log.display(),
+            tail(&String::from_utf8_lossy(&output.stderr), 30)
         );
-        let version = format!("={MDBOOK_VERSION}");
-        run(cargo(root)
-            .args([
-                "install",
-                "mdbook",
-                "--locked",
-                "--version",
-                &version,
-                "--root",
-            ])
-            .arg(&dir))?;
     }
     Ok(binary)
+}
+
+/// Installs mdbook on a thread of its own; joining gives its path and the time it took.
+pub fn mdbook_in_background(root: &Path) -> Background {
+    let root = root.to_path_buf();
+    Background(thread::spawn(move || {
+        let started = Instant::now();
+        mdbook(&root).map(|path| (path, started.elapsed()))
+    }))
+}
+
+/// mdbook being installed in the background.
+pub struct Background(JoinHandle<Result<(PathBuf, Duration)>>);
+
+impl Background {
+    /// Waits for the installation.
+    pub fn join(self) -> Result<(PathBuf, Duration)> {
+        self.0
+            .join()
+            .unwrap_or_else(|_| bail!("the mdbook installation panicked"))
+    }
+}
+
+fn is_pinned_mdbook(binary: &Path) -> bool {
+    Command::new(binary)
+        .arg("--version")
+        .stderr(Stdio::null())
+        .output()
+        .is_ok_and(|out| {
+            String::from_utf8_lossy(&out.stdout).trim() == format!("mdbook v{MDBOOK_VERSION}")
+        })
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 /// Installs a system package with apt-get, or says how to.

@@ -1,12 +1,19 @@
-//! What the queue and pool tests share: small tasks, and one-line queue calls.
+//! What the queue and pool tests share: small tasks, one-line queue calls, and waits that
+//! fail the test at a deadline instead of hanging it.
 #![allow(dead_code)] // each test binary uses its own share of these
 
+use std::future::Future;
 use std::time::Duration;
 
 use session02_pipelines::PipelineSpec;
+use session03_workers::queue::wait_idle;
 use session03_workers::{
     Backpressure, BlobKey, Capabilities, Lease, Queue, Task, TaskId, WorkerId,
 };
+
+/// The longest a test waits for something that should happen: far beyond what a loaded
+/// machine needs, so only a regression reaches it, and then the test fails.
+pub const DEADLINE: Duration = Duration::from_secs(60);
 
 /// A task running `pipeline` (text; empty for no filter) on a blob that need not exist.
 pub fn task(pipeline: &str) -> Task {
@@ -35,4 +42,28 @@ pub async fn take(queue: &impl Queue, worker: &WorkerId) -> Option<Lease> {
         .reserve(worker, &Capabilities::All, Duration::ZERO)
         .await
         .unwrap()
+}
+
+/// Waits until `queue` has nothing waiting or running, failing the test at [`DEADLINE`].
+pub async fn idle<Q: Queue + ?Sized>(queue: &Q) {
+    tokio::time::timeout(DEADLINE, wait_idle(queue, Duration::from_millis(5)))
+        .await
+        .expect("the queue did not go idle before the deadline")
+        .unwrap();
+}
+
+/// Polls `check` until it holds, failing the test at [`DEADLINE`].
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let polls = async {
+        while !check().await {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    if tokio::time::timeout(DEADLINE, polls).await.is_err() {
+        panic!("timed out waiting until {what}");
+    }
 }

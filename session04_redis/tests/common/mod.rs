@@ -2,7 +2,7 @@
 #![allow(dead_code)] // each test binary uses its own share of these
 
 use std::future::Future;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use session01_image_basics::{encode, samples};
@@ -106,6 +106,22 @@ fn worker_command(url: &str, ns: &str, extra: &[&str]) -> Command {
         .stdin(Stdio::null())
         .stdout(Stdio::null());
     command
+}
+
+/// Waits for `child` to exit, failing the test after `limit`.
+pub fn exit_status(child: &mut Child, limit: Duration) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "process {} did not exit within {limit:?}",
+            child.id()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Sends SIGTERM to `child`, as `docker stop` does.
