@@ -106,7 +106,10 @@ pub fn cargo_test(root: &Path, args: &[&str], counts: &mut Counts) -> Result<()>
     let status = child.wait()?;
     let _ = done.send(());
     if watchdog.join().unwrap_or(false) {
-        bail!("`{line}` did not finish within {} s", TEST_DEADLINE.as_secs());
+        bail!(
+            "`{line}` did not finish within {} s",
+            TEST_DEADLINE.as_secs()
+        );
     }
     counts.passed += these.passed;
     counts.failed += these.failed;
