@@ -319,10 +319,11 @@ pub fn check_test_flags(root: &Path) -> Result<()> {
             }
         }
     }
-    // The unit-test binaries `cargo test --workspace` built: each must list a test.
+    // The unit-test binaries `cargo test --workspace` built (naming `--lib` or `--bins`
+    // would build them for `test = false` targets too): each must list a test.
     let output = cargo(root)
         .args(["test", "--workspace", "--locked", "--no-run"])
-        .args(["--lib", "--bins", "--message-format", "json"])
+        .args(["--message-format", "json"])
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
         .output()
@@ -338,7 +339,10 @@ pub fn check_test_flags(root: &Path) -> Result<()> {
         let Some(executable) = message["executable"].as_str() else {
             continue;
         };
-        if message["reason"] != "compiler-artifact" || message["profile"]["test"] != true {
+        let unit = message["target"]["kind"]
+            .as_array()
+            .is_some_and(|kinds| kinds.iter().any(|k| k == "lib" || k == "bin"));
+        if message["reason"] != "compiler-artifact" || message["profile"]["test"] != true || !unit {
             continue;
         }
         binaries += 1;
