@@ -163,6 +163,7 @@ pub fn run_tests(
             Code::Solutions => "the reference solutions",
         }
     );
+    let started = Instant::now();
     let build = cargo(root)
         .args(["test", "--locked", "--no-run", "--test", "exercises"])
         .args(["--package", &session.package])
@@ -187,6 +188,8 @@ pub fn run_tests(
     }
     let executable = test_executable(&stdout)
         .with_context(|| format!("cargo built no `exercises` test for {}", session.package))?;
+    eprintln!("built in {:.0} s", started.elapsed().as_secs_f64());
+    let started = Instant::now();
 
     let listed = Command::new(&executable)
         .args(["--list", "--color", "never"])
@@ -207,6 +210,11 @@ pub fn run_tests(
         timeout,
         false,
     )?;
+    eprintln!(
+        "ran {} graded tests in {:.0} s",
+        names.len(),
+        started.elapsed().as_secs_f64()
+    );
     let finished = parse_results(&output);
     let tests = names
         .into_iter()
