@@ -699,7 +699,8 @@ fn capture(command: &mut Command, redis_url: Option<&str>, timeout: Duration) ->
     if let Some(url) = redis_url {
         command.env("REDIS_URL", url);
     }
-    let (status, output) = run_with_deadline(command, timeout, true)?;
+    let grouped = crate::testing::own_process_group();
+    let (status, output) = run_with_deadline(command, timeout, grouped)?;
     match status {
         Some(status) if status.success() => Ok(output),
         Some(status) => bail!("failed ({status}):\n{output}"),

@@ -268,6 +268,8 @@ pub(crate) fn run_with_deadline(
     if group {
         std::os::unix::process::CommandExt::process_group(command, 0);
     }
+    #[cfg(not(unix))]
+    let _ = group;
     let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -297,17 +299,14 @@ pub(crate) fn run_with_deadline(
     let started = Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait()? {
+            // What it started and left behind would hold the pipes open.
+            if group {
+                crate::testing::stop(&mut child, group);
+            }
             break Some(status);
         }
         if started.elapsed() > timeout {
-            // Already gone is fine: either way it no longer runs.
-            #[cfg(unix)]
-            if group {
-                let _ = Command::new("kill")
-                    .args(["-KILL", "--", &format!("-{}", child.id())])
-                    .status();
-            }
-            let _ = child.kill();
+            crate::testing::stop(&mut child, group);
             let _ = child.wait();
             break None;
         }

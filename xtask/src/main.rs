@@ -211,11 +211,13 @@ fn test(root: &Path) -> Result<()> {
         run(cargo(root).args(["fmt", "--all", "--check"]))
     });
     // Clippy and rustdoc only check, in a target folder of their own, so they run beside
-    // the test build and fill the moments it leaves a core idle.
+    // the test build and fill the moments it leaves a core idle; the tests then run on a
+    // machine with nothing else to do.
     let checks = stages::in_background(root, checks);
+    stages.run("test build", || testing::build_workspace_tests(root));
+    stages.join(checks);
     let mut counts = testing::Counts::default();
     stages.run("tests", || testing::workspace_tests(root, &mut counts));
-    stages.join(checks);
     stages.run("test targets", || testing::check_test_flags(root));
     stages.run("one dependency build", || {
         testing::check_one_dependency_build(root)

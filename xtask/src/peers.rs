@@ -428,6 +428,9 @@ pub fn summary(results: &Results) -> Vec<(&'static str, String)> {
         .collect();
     speedups.sort_by(f64::total_cmp);
     let neighbourhood = match (speedups.first(), speedups.last()) {
+        (Some(low), Some(high)) if *high < 1.0 => {
+            format!("{} to {} times slower", times(1.0 / high), times(1.0 / low))
+        }
         (Some(low), Some(high)) if *low >= 1.0 => {
             format!("{} to {} times faster", times(*low), times(*high))
         }

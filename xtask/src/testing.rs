@@ -2,12 +2,12 @@
 //! targets that must (or must not) hold tests, and the multi-host test where it can run.
 
 use std::fmt;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, IsTerminal};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
@@ -60,6 +60,33 @@ impl Counts {
 /// hangs fails the stage instead of holding CI until its own time runs out.
 const TEST_DEADLINE: Duration = Duration::from_secs(30 * 60);
 
+/// Whether to run a child in a process group of its own, so a deadline can stop it with
+/// everything it started. Not at a terminal: there Ctrl-C must reach the child too, and
+/// it only reaches the terminal's group.
+pub fn own_process_group() -> bool {
+    !std::io::stderr().is_terminal()
+}
+
+/// Stops a child at a deadline: its whole process group when it has one (Unix), else it.
+pub fn stop(child: &mut Child, grouped: bool) {
+    #[cfg(unix)]
+    if grouped {
+        let group = format!("-{}", child.id());
+        // A group that is already gone is fine: `kill` says so on stderr, which is dropped.
+        let killed = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
+        if let Err(error) = killed {
+            eprintln!("warning: cannot run `kill` to stop process group {group}: {error}");
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = grouped;
+    // Already gone is fine: either way it no longer runs.
+    let _ = child.kill();
+}
+
 /// Runs `cargo test` with `args`, echoing its output, and adds its results to `counts`.
 pub fn cargo_test(root: &Path, args: &[&str], counts: &mut Counts) -> Result<()> {
     let line = format!("cargo test {}", args.join(" "));
@@ -70,9 +97,7 @@ pub fn cargo_test(root: &Path, args: &[&str], counts: &mut Counts) -> Result<()>
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped());
-    // In CI, a process group of its own, so the deadline stops the test binaries with
-    // cargo; at a terminal, Ctrl-C must reach them, so they stay in the terminal's group.
-    let grouped = std::env::var_os("CI").is_some();
+    let grouped = own_process_group();
     #[cfg(unix)]
     if grouped {
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
@@ -80,40 +105,51 @@ pub fn cargo_test(root: &Path, args: &[&str], counts: &mut Counts) -> Result<()>
     let mut child = command
         .spawn()
         .with_context(|| format!("cannot start {line}"))?;
-    let (done, finished) = mpsc::channel::<()>();
-    let id = child.id();
-    let watchdog = thread::spawn(move || {
-        let expired = finished.recv_timeout(TEST_DEADLINE).is_err();
-        if expired {
-            eprintln!("stopping `cargo test` after {} s", TEST_DEADLINE.as_secs());
-            let target = if grouped {
-                format!("-{id}")
-            } else {
-                id.to_string()
-            };
-            let _ = Command::new("kill").args(["-KILL", "--", &target]).status();
-        }
-        expired
-    });
-    let mut these = Counts::default();
+    // The output is read on a thread of its own, so the deadline holds even while a test
+    // binary that outlived cargo keeps the pipe open.
+    let seen = Arc::new(Mutex::new(Counts::default()));
+    let (done, read) = mpsc::channel::<()>();
     if let Some(stdout) = child.stdout.take() {
-        for output in BufReader::new(stdout).lines() {
-            let output = output.context("cannot read cargo test's output")?;
-            println!("{output}");
-            these.add(&output);
+        let seen = Arc::clone(&seen);
+        thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut bytes = Vec::new();
+            while reader.read_until(b'\n', &mut bytes).is_ok_and(|n| n > 0) {
+                let output = String::from_utf8_lossy(&bytes);
+                print!("{output}");
+                if let Ok(mut seen) = seen.lock() {
+                    seen.add(&output);
+                }
+                bytes.clear();
+            }
+            let _ = done.send(());
+        });
+    }
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break Some(status);
         }
-    }
-    let status = child.wait()?;
-    let _ = done.send(());
-    if watchdog.join().unwrap_or(false) {
-        bail!(
-            "`{line}` did not finish within {} s",
-            TEST_DEADLINE.as_secs()
-        );
-    }
+        if started.elapsed() > TEST_DEADLINE {
+            stop(&mut child, grouped);
+            let _ = child.wait();
+            break None;
+        }
+        thread::sleep(Duration::from_millis(100));
+    };
+    // The last lines come right after cargo exits; a straggler holding the pipe longer
+    // only costs what it has not printed.
+    let _ = read.recv_timeout(Duration::from_secs(10));
+    let these = seen.lock().map(|seen| *seen).unwrap_or_default();
     counts.passed += these.passed;
     counts.failed += these.failed;
     counts.ignored += these.ignored;
+    let Some(status) = status else {
+        bail!(
+            "`{line}` did not finish within {} s; {these}",
+            TEST_DEADLINE.as_secs()
+        );
+    };
     if !status.success() {
         bail!("`{line}` failed ({status}); {these}");
     }
@@ -121,6 +157,11 @@ pub fn cargo_test(root: &Path, args: &[&str], counts: &mut Counts) -> Result<()>
         bail!("`{line}` ran no test");
     }
     Ok(())
+}
+
+/// Builds every test of the workspace without running them.
+pub fn build_workspace_tests(root: &Path) -> Result<()> {
+    crate::run(cargo(root).args(["test", "--workspace", "--locked", "--no-run"]))
 }
 
 /// Every test of the workspace: unit, integration and doctests. A failing test binary does
@@ -167,7 +208,9 @@ pub fn multihost_blocker() -> Option<String> {
 /// explicitly, and it must really run.
 pub fn multihost(root: &Path, counts: &mut Counts) -> Result<()> {
     let (package, target) = MULTIHOST;
-    cargo_test(
+    // The workspace run counted it as skipped; here it runs.
+    let before = counts.passed + counts.failed;
+    let result = cargo_test(
         root,
         &[
             "--locked",
@@ -179,7 +222,10 @@ pub fn multihost(root: &Path, counts: &mut Counts) -> Result<()> {
             "--ignored",
         ],
         counts,
-    )
+    );
+    let ran = counts.passed + counts.failed - before;
+    counts.ignored = counts.ignored.saturating_sub(ran);
+    result
 }
 
 /// The file names of the dependencies' artifacts a `cargo build` with `args` uses; the
@@ -405,8 +451,9 @@ fn module_tree(root_file: &Path) -> Vec<PathBuf> {
                 .strip_prefix("mod ")
                 .and_then(|rest| rest.strip_suffix(';'));
             if let Some(name) = declared {
+                // A `#[path]` is relative to the declaring file's own folder.
                 match path_attribute.take() {
-                    Some(path) => pending.push(dir.join(path)),
+                    Some(path) => pending.push(parent.join(path)),
                     None => {
                         let flat = dir.join(format!("{name}.rs"));
                         pending.push(if flat.is_file() {
@@ -471,7 +518,7 @@ mod tests {
         .unwrap();
         std::fs::write(
             dir.join("src/a.rs"),
-            "#[cfg(test)]\n#[path = \"../../other/c.rs\"]\nmod c;\n",
+            "#[cfg(test)]\n#[path = \"../other/c.rs\"]\nmod c;\n",
         )
         .unwrap();
         std::fs::write(dir.join("src/b.rs"), "// mod not_a_module;\n").unwrap();
