@@ -756,8 +756,7 @@ pub fn verify(root: &Path, timeout: Duration) -> Result<()> {
         let lint = run(cargo(root)
             .args(["clippy", "--locked", "--package", &session.package])
             .args(["--lib", "--bins", "--test", "exercises"])
-            .args(["--features", "solutions", "--", "-D", "warnings"])
-            .env("CARGO_TARGET_DIR", crate::check_target_dir(root)));
+            .args(["--features", "solutions", "--", "-D", "warnings"]));
         if let Err(error) = lint {
             problems.push(format!(
                 "{}: the reference solutions or graded tests have clippy warnings: {error}",

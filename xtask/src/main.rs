@@ -161,12 +161,6 @@ fn target_dir(root: &Path) -> PathBuf {
         .unwrap_or_else(|| root.join("target"))
 }
 
-/// Where clippy and rustdoc keep their check builds, apart from the test build's, so the
-/// two can run at once: `target/check`.
-fn check_target_dir(root: &Path) -> PathBuf {
-    target_dir(root).join("check")
-}
-
 /// The workspace root: the parent of this crate's folder.
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -210,12 +204,17 @@ fn test(root: &Path) -> Result<()> {
     stages.run("format", || {
         run(cargo(root).args(["fmt", "--all", "--check"]))
     });
-    // Clippy and rustdoc only check, in a target folder of their own, so they run beside
-    // the test build and fill the moments it leaves a core idle; the tests then run on a
-    // machine with nothing else to do.
-    let checks = stages::in_background(root, checks);
-    stages.run("test build", || testing::build_workspace_tests(root));
-    stages.join(checks);
+    stages.run("clippy", || {
+        run(cargo(root)
+            .args(["clippy", "--workspace", "--all-targets", "--locked"])
+            .args(["--", "-D", "warnings"]))
+    });
+    // The `//!` guides are the map of each session: a broken link in them is a bug.
+    stages.run("docs", || {
+        run(cargo(root)
+            .args(["doc", "--workspace", "--no-deps", "--locked"])
+            .env("RUSTDOCFLAGS", "-D warnings"))
+    });
     let mut counts = testing::Counts::default();
     stages.run("tests", || testing::workspace_tests(root, &mut counts));
     stages.run("test targets", || testing::check_test_flags(root));
@@ -241,32 +240,4 @@ fn test(root: &Path) -> Result<()> {
     stages.verdict()
 }
 
-/// Clippy with warnings as errors, then rustdoc with warnings as errors (the `//!` guides
-/// are the map of each session: a broken link in them is a bug); both in the check folder.
-fn checks(root: &Path) -> Vec<stages::Finished> {
-    let check = |name: &str, args: &[&str]| {
-        stages::Finished::capture(
-            name,
-            cargo(root)
-                .args(args)
-                .env("CARGO_TARGET_DIR", check_target_dir(root))
-                .env("RUSTDOCFLAGS", "-D warnings"),
-        )
-    };
-    vec![
-        check(
-            "clippy",
-            &[
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--locked",
-                "--",
-                "-D",
-                "warnings",
-            ],
-        ),
-        check("docs", &["doc", "--workspace", "--no-deps", "--locked"]),
-    ]
-}
 // ANCHOR_END: test

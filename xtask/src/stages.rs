@@ -3,9 +3,6 @@
 //! Every CI log then shows where the time went, so the next slow stage is visible the day
 //! it lands, not when the budget is already gone.
 
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
@@ -18,51 +15,6 @@ enum Outcome {
     Failed,
     /// It could not run here; the reason.
     Skipped(String),
-}
-
-/// A stage that ran elsewhere (on another thread), with its output kept for the log.
-#[derive(Debug)]
-pub struct Finished {
-    name: String,
-    took: Duration,
-    error: Option<String>,
-    output: String,
-}
-
-impl Finished {
-    /// Runs `command` to its end, keeping its output.
-    pub fn capture(name: &str, command: &mut Command) -> Self {
-        let line = format!("{command:?}").replace('"', "");
-        let started = Instant::now();
-        let (error, output) = match command.stdin(Stdio::null()).output() {
-            Ok(out) => {
-                let output = format!(
-                    "$ {line}\n{}{}",
-                    String::from_utf8_lossy(&out.stdout),
-                    String::from_utf8_lossy(&out.stderr)
-                );
-                let error =
-                    (!out.status.success()).then(|| format!("`{line}` failed ({})", out.status));
-                (error, output)
-            }
-            Err(error) => (Some(format!("cannot start {line}: {error}")), String::new()),
-        };
-        Self {
-            name: name.to_owned(),
-            took: started.elapsed(),
-            error,
-            output,
-        }
-    }
-}
-
-/// Stages running on a thread of their own.
-pub struct Background(JoinHandle<Vec<Finished>>);
-
-/// Runs `stages` on a thread of its own; [`Stages::join`] records them.
-pub fn in_background(root: &Path, stages: fn(&Path) -> Vec<Finished>) -> Background {
-    let root = root.to_path_buf();
-    Background(thread::spawn(move || stages(&root)))
 }
 
 /// The stages run so far, in order.
@@ -95,33 +47,6 @@ impl Stages {
         };
         self.done
             .push((name.to_owned(), started.elapsed(), outcome));
-    }
-
-    /// Waits for stages running in the background, prints their output, and records them.
-    pub fn join(&mut self, background: Background) {
-        let finished = background.0.join().unwrap_or_else(|_| {
-            vec![Finished {
-                name: "background checks".to_owned(),
-                took: Duration::ZERO,
-                error: Some("the thread running them panicked".to_owned()),
-                output: String::new(),
-            }]
-        });
-        for stage in finished {
-            eprintln!(
-                "\n== {} (ran beside the previous stage)\n{}",
-                stage.name, stage.output
-            );
-            let outcome = match &stage.error {
-                None => Outcome::Passed,
-                Some(error) => {
-                    eprintln!("error: {} failed: {error}", stage.name);
-                    Outcome::Failed
-                }
-            };
-            self.done
-                .push((format!("{} (in parallel)", stage.name), stage.took, outcome));
-        }
     }
 
     /// Records a stage that cannot run on this machine, with the reason.

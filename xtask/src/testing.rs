@@ -159,11 +159,6 @@ pub fn cargo_test(root: &Path, args: &[&str], counts: &mut Counts) -> Result<()>
     Ok(())
 }
 
-/// Builds every test of the workspace without running them.
-pub fn build_workspace_tests(root: &Path) -> Result<()> {
-    crate::run(cargo(root).args(["test", "--workspace", "--locked", "--no-run"]))
-}
-
 /// Every test of the workspace: unit, integration and doctests. A failing test binary does
 /// not stop the others, so one run shows every failure.
 pub fn workspace_tests(root: &Path, counts: &mut Counts) -> Result<()> {
