@@ -185,6 +185,7 @@ async fn demo(cli: &Cli) -> Result<String> {
         lease: seconds("lease", cli.lease)?,
         max_attempts: cli.max_attempts.max(1),
         capacity: Some(cli.capacity.max(1)),
+        ..QueueConfig::default()
     }));
     let config = PoolConfig {
         workers: cli.workers.unwrap_or(PoolConfig::default().workers),

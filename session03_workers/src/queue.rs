@@ -140,15 +140,19 @@ pub struct QueueConfig {
     /// The most new tasks that may wait; `None` for no bound. Retried and released tasks
     /// go back whatever the count: refusing them would lose them.
     pub capacity: Option<usize>,
+    /// How long a task waits after a worker failure before it can be taken again.
+    pub retry_backoff: Backoff,
 }
 
 impl Default for QueueConfig {
-    /// A 30-second lease, 3 attempts, 10 000 waiting tasks at most.
+    /// A 30-second lease, 3 attempts, 10 000 waiting tasks at most, retries after half a
+    /// second doubling up to 30 seconds.
     fn default() -> Self {
         Self {
             lease: Duration::from_secs(30),
             max_attempts: 3,
             capacity: Some(10_000),
+            retry_backoff: Backoff::default(),
         }
     }
 }

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use common::{DEADLINE, eventually, idle, put};
 use session02_pipelines::PipelineSpec;
 use session03_workers::{
-    Ack, Backpressure, BlobKey, BlobStore, Capabilities, FailureKind, ImageWorker, Lease,
+    Ack, Backoff, Backpressure, BlobKey, BlobStore, Capabilities, FailureKind, ImageWorker, Lease,
     MemoryBlobStore, MemoryQueue, PoolConfig, Queue, QueueConfig, QueueError, QueueStats,
     ShutdownReport, Task, TaskError, TaskId, TaskRecord, TaskState, Worker, WorkerId, WorkerPool,
     worker::run_blocking,
@@ -33,6 +33,8 @@ fn queue_with(lease: Duration, max_attempts: u32) -> Arc<MemoryQueue> {
         lease,
         max_attempts,
         capacity: None,
+        // Retries at once, so tests see them without waiting out a backoff.
+        retry_backoff: Backoff::NONE,
     }))
 }
 

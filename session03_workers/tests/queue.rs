@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use common::{put, take, task};
 use session03_workers::{
-    Ack, Backpressure, Capabilities, FailureKind, MemoryQueue, Queue, QueueConfig, QueueError,
-    TaskError, TaskState, WorkerId,
+    Ack, Backoff, Backpressure, Capabilities, FailureKind, MemoryQueue, Queue, QueueConfig,
+    QueueError, TaskError, TaskState, WorkerId,
 };
 
 fn queue(lease_ms: u64, max_attempts: u32, capacity: Option<usize>) -> Arc<MemoryQueue> {
@@ -17,6 +17,8 @@ fn queue(lease_ms: u64, max_attempts: u32, capacity: Option<usize>) -> Arc<Memor
         lease: Duration::from_millis(lease_ms),
         max_attempts,
         capacity,
+        // Retries at once, so tests see them without waiting out a backoff.
+        retry_backoff: Backoff::NONE,
     }))
 }
 

@@ -101,15 +101,16 @@ impl QueueArgs {
                 lease: seconds("lease", self.lease)?,
                 max_attempts: self.max_attempts,
                 capacity: (self.capacity > 0).then_some(self.capacity),
+                retry_backoff: Backoff {
+                    base: optional_seconds("retry-backoff", self.retry_backoff)?
+                        .unwrap_or_default(),
+                    // 0 is no cap, as for the other optional durations.
+                    max: optional_seconds("retry-backoff-max", self.retry_backoff_max)?
+                        .unwrap_or(Duration::MAX),
+                },
             },
             namespace: self.namespace.clone(),
             retention: seconds("retention", self.retention)?,
-            retry_backoff: Backoff {
-                base: optional_seconds("retry-backoff", self.retry_backoff)?.unwrap_or_default(),
-                // 0 is no cap, as for the other optional durations.
-                max: optional_seconds("retry-backoff-max", self.retry_backoff_max)?
-                    .unwrap_or(Duration::MAX),
-            },
             ..RedisQueueConfig::default()
         })
     }

@@ -60,8 +60,6 @@ pub struct RedisQueueConfig {
     pub retention: Duration,
     /// How often a worker looks for expired leases, and for new capability classes.
     pub sweep_every: Duration,
-    /// How long a task waits after a worker failure before it can be taken again.
-    pub retry_backoff: Backoff,
 }
 
 impl Default for RedisQueueConfig {
@@ -72,7 +70,6 @@ impl Default for RedisQueueConfig {
             namespace: "imgq".to_owned(),
             retention: Duration::from_secs(24 * 3600),
             sweep_every: Duration::from_secs(1),
-            retry_backoff: Backoff::default(),
         }
     }
 }
@@ -915,6 +912,7 @@ impl Queue for RedisQueue {
             FailureKind::Worker => (
                 "worker",
                 self.config
+                    .queue
                     .retry_backoff
                     .delay(lease.attempt, fastrand::f64()),
             ),

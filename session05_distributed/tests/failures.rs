@@ -41,7 +41,7 @@ async fn worker_failures_back_off_then_dead_letter_with_history_and_requeue() {
     let args = flags(&server);
     let (queue, _) = args.open().await.unwrap();
     assert_eq!(
-        queue.config().retry_backoff,
+        queue.config().queue.retry_backoff,
         Backoff {
             base: Duration::from_millis(400),
             max: Duration::from_secs(10)

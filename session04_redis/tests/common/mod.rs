@@ -28,12 +28,12 @@ pub async fn queue_at(url: &str, ns: &str, lease: Duration) -> RedisQueue {
             lease,
             max_attempts: 3,
             capacity: Some(10_000),
+            // Retries at once, so tests see them without waiting out a backoff.
+            retry_backoff: Backoff::NONE,
         },
         namespace: ns.to_owned(),
         retention: Duration::from_secs(3600),
         sweep_every: Duration::from_millis(100),
-        // Retries at once, so tests see them without waiting out a backoff.
-        retry_backoff: Backoff::NONE,
     };
     RedisQueue::connect(&RedisOptions::new(url), config)
         .await
