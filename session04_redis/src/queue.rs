@@ -34,7 +34,7 @@ use redis::streams::{StreamReadOptions, StreamReadReply};
 use redis::{AsyncCommands, Value};
 use serde::Serialize;
 use session03_workers::{
-    Ack, Backoff, Backpressure, Capabilities, FailureKind, Lease, Queue, QueueConfig, QueueError,
+    Ack, Backpressure, Capabilities, FailureKind, Lease, Queue, QueueConfig, QueueError,
     QueueStats, Task, TaskError, TaskId, TaskRecord, TaskState, WorkerId,
 };
 use tracing::warn;
