@@ -124,6 +124,10 @@ pub enum QueueError {
     /// The queue's backing service failed (Redis from session 04 on).
     #[error("the queue is unavailable: {0}")]
     Unavailable(String),
+    /// What the queue stored cannot be read back (written by another version, or edited
+    /// by hand): named, never guessed at.
+    #[error("malformed queue data: {0}")]
+    Malformed(String),
 }
 
 /// The longest lease a queue accepts: one day. A longer one would keep a dead worker's

@@ -24,6 +24,7 @@
 //! worker that shuts down before it finishes *releases* the task: back to pending, with no
 //! failure on its record and the attempt given back.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -90,6 +91,10 @@ pub struct Task {
     pub output: BlobKey,
     /// When it was made.
     pub created_at: DateTime<Utc>,
+    /// Metadata for whoever builds on the queue (Celery calls them headers, RQ `meta`):
+    /// the queue carries them untouched and never reads them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
 }
 // ANCHOR_END: task
 
@@ -102,6 +107,7 @@ impl Task {
             input,
             output,
             created_at: Utc::now(),
+            headers: BTreeMap::new(),
         }
     }
 

@@ -15,6 +15,8 @@ use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 use session03_workers::{BlobError, BlobKey, BlobStore};
 
+use crate::keys::Keys;
+
 /// The default time a blob lives: a day.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 3600);
 
@@ -25,7 +27,7 @@ pub const DEFAULT_MAX_BLOB_BYTES: u64 = 32 << 20;
 #[derive(Clone)]
 pub struct RedisBlobStore {
     conn: ConnectionManager,
-    namespace: String,
+    keys: Keys,
     ttl: Duration,
     max_blob_bytes: u64,
 }
@@ -33,7 +35,7 @@ pub struct RedisBlobStore {
 impl std::fmt::Debug for RedisBlobStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisBlobStore")
-            .field("namespace", &self.namespace)
+            .field("namespace", &self.keys.namespace())
             .field("ttl", &self.ttl)
             .field("max_blob_bytes", &self.max_blob_bytes)
             .finish_non_exhaustive()
@@ -51,78 +53,37 @@ impl RedisBlobStore {
     ) -> Self {
         Self {
             conn,
-            namespace: namespace.to_owned(),
+            keys: Keys::new(namespace),
             ttl: ttl.max(Duration::from_millis(1)),
             max_blob_bytes,
         }
     }
 
-    /// The Redis key that holds the blob `key`.
-    pub fn redis_key(&self, key: &BlobKey) -> String {
-        format!("{}:blob:{key}", self.namespace)
+    /// Where each blob is kept: [`Keys::blob`].
+    pub fn keys(&self) -> &Keys {
+        &self.keys
     }
 
-    /// Makes the blob at `key` `size` zero bytes long, to be filled with [`write_at`]: a
-    /// large result written in parts, never held whole in memory, and never grown (Redis
-    /// would copy a growing value again and again). The size cap applies.
-    ///
-    /// [`write_at`]: Self::write_at
-    pub async fn create_sized(&self, key: &BlobKey, size: u64) -> Result<(), BlobError> {
-        // Redis strings end at 512 MiB, whatever the cap says.
-        let max = self.max_blob_bytes.min(MAX_REDIS_STRING);
-        if size > max {
-            return Err(too_large(key, size, max));
-        }
-        let redis_key = self.redis_key(key);
-        let ttl_ms = i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX);
-        let mut pipe = redis::pipe();
-        pipe.atomic().del(&redis_key).ignore();
-        if size > 0 {
-            let last = isize::try_from(size - 1).unwrap_or(isize::MAX);
-            pipe.setrange(&redis_key, last, &[0u8][..]).ignore();
-        } else {
-            pipe.set(&redis_key, &[] as &[u8]).ignore();
-        }
-        pipe.pexpire(&redis_key, ttl_ms).ignore();
-        let mut conn = self.conn.clone();
-        pipe.query_async::<()>(&mut conn)
-            .await
-            .map_err(|error| unavailable(&error))
+    /// How long a blob lives after it is written.
+    pub fn blob_ttl(&self) -> Duration {
+        self.ttl
     }
 
-    /// Writes `bytes` at `offset` into a blob made by [`create_sized`](Self::create_sized).
-    pub async fn write_at(
-        &self,
-        key: &BlobKey,
-        offset: u64,
-        bytes: &[u8],
-    ) -> Result<(), BlobError> {
-        let end = offset.saturating_add(bytes.len() as u64);
-        if end > self.max_blob_bytes {
-            return Err(too_large(key, end, self.max_blob_bytes));
-        }
-        let offset =
-            isize::try_from(offset).map_err(|_| too_large(key, end, self.max_blob_bytes))?;
-        let mut conn = self.conn.clone();
-        conn.setrange::<_, _, u64>(self.redis_key(key), offset, bytes)
-            .await
-            .map(drop)
-            .map_err(|error| unavailable(&error))
+    /// The largest blob this store writes or reads.
+    pub fn max_blob_bytes(&self) -> u64 {
+        self.max_blob_bytes
     }
 
     /// How long the blob has left, or `None` when there is no such blob.
     pub async fn ttl(&self, key: &BlobKey) -> Result<Option<Duration>, BlobError> {
         let mut conn = self.conn.clone();
         let ms: i64 = conn
-            .pttl(self.redis_key(key))
+            .pttl(self.keys.blob(key))
             .await
             .map_err(|error| unavailable(&error))?;
         Ok(u64::try_from(ms).ok().map(Duration::from_millis))
     }
 }
-
-/// The largest string Redis stores (its `proto-max-bulk-len` default).
-const MAX_REDIS_STRING: u64 = 512 << 20;
 
 fn unavailable(error: &redis::RedisError) -> BlobError {
     BlobError::Unavailable(format!("Redis: {error}"))
@@ -145,7 +106,7 @@ impl BlobStore for RedisBlobStore {
         }
         let mut conn = self.conn.clone();
         let ttl_ms = u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX);
-        conn.pset_ex::<_, _, ()>(self.redis_key(key), bytes.as_ref(), ttl_ms)
+        conn.pset_ex::<_, _, ()>(self.keys.blob(key), bytes.as_ref(), ttl_ms)
             .await
             .map_err(|error| unavailable(&error))
     }
@@ -153,7 +114,7 @@ impl BlobStore for RedisBlobStore {
     async fn get(&self, key: &BlobKey) -> Result<Bytes, BlobError> {
         // One atomic round trip: the size, whether it exists, and at most one byte more
         // than the cap, so a huge value is refused without being sent whole.
-        let redis_key = self.redis_key(key);
+        let redis_key = self.keys.blob(key);
         let end = i64::try_from(self.max_blob_bytes).unwrap_or(i64::MAX);
         let mut conn = self.conn.clone();
         let (size, exists, bytes): (u64, bool, Bytes) = redis::pipe()
@@ -176,13 +137,13 @@ impl BlobStore for RedisBlobStore {
     async fn delete(&self, key: &BlobKey) -> Result<bool, BlobError> {
         let mut conn = self.conn.clone();
         let removed: u64 = conn
-            .del(self.redis_key(key))
+            .del(self.keys.blob(key))
             .await
             .map_err(|error| unavailable(&error))?;
         Ok(removed > 0)
     }
 
     fn locate(&self, key: &BlobKey) -> String {
-        format!("redis key {}", self.redis_key(key))
+        format!("redis key {}", self.keys.blob(key))
     }
 }

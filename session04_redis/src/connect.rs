@@ -95,18 +95,18 @@ impl RedisOptions {
     }
 }
 
-/// A URL with its password replaced by `***`.
+/// A URL with its password replaced by `***`. A URL that does not parse is not shown at
+/// all: where its password ends cannot be told.
 pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    match authority.rsplit_once('@') {
-        Some((credentials, host)) => {
-            let user = credentials.split_once(':').map_or("", |(user, _)| user);
-            format!("{scheme}://{user}:***@{host}{path}")
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                // Only URLs that cannot carry a password refuse one.
+                let _ = parsed.set_password(Some("***"));
+            }
+            parsed.to_string()
         }
-        None => url.to_owned(),
+        Err(error) => format!("(a URL that does not parse: {error})"),
     }
 }
 
@@ -207,6 +207,14 @@ mod tests {
         assert_eq!(redact("redis://:s3cret@redis"), "redis://:***@redis");
         assert_eq!(redact("redis://redis:6379"), "redis://redis:6379");
         assert_eq!(redact("unix:///run/redis.sock"), "unix:///run/redis.sock");
+        // A `/` in a password ends the authority for a naive split: nothing of it leaks.
+        let slashed = redact("redis://worker:s3/cr3t@redis:6379");
+        assert!(
+            !slashed.contains("s3") && !slashed.contains("cr3t"),
+            "{slashed}"
+        );
+        let encoded = redact("redis://worker:s3%2Fcr3t@redis:6379");
+        assert_eq!(encoded, "redis://worker:***@redis:6379");
         let mut options = RedisOptions::new("redis://u:p4ss@h");
         options.password = Some("other".into());
         let shown = format!("{options:?}");

@@ -1,45 +1,96 @@
-//! The queue's Redis functions: a Lua library (`queue.lua`) loaded into Redis once, then
-//! called by name with `FCALL`.
+//! Lua libraries: loaded into Redis once, then called by name with `FCALL`.
 //!
 //! Each queue step (enqueue, reserve, ack, nack ...) touches a stream, a task's hash, a
 //! state index and a counter. Done as separate commands, two workers could interleave
 //! between them and see a task half-moved; a function runs all of them as one atomic step,
-//! in one round trip. A Redis that restarted without persistence has forgotten the library:
-//! [`run`] loads it again and retries, so workers survive that too.
+//! in one round trip. The queue's functions are [`QUEUE`] (`queue.lua`); a later session
+//! loads its own [`Library`] the same way. A Redis that restarted without persistence has
+//! forgotten its libraries: [`Library::run`] loads the library again and retries, so
+//! workers survive that too.
 
 use redis::aio::ConnectionManager;
-use redis::{Cmd, FromRedisValue, RedisResult};
+use redis::{Cmd, FromRedisValue, RedisError, RedisResult};
 
-/// The library's source.
-pub const LIBRARY: &str = include_str!("queue.lua");
-
-/// Loads (or replaces) the library in Redis.
-pub async fn load(conn: &mut ConnectionManager) -> RedisResult<()> {
-    redis::cmd("FUNCTION")
-        .arg("LOAD")
-        .arg("REPLACE")
-        .arg(LIBRARY)
-        .query_async::<String>(conn)
-        .await
-        .map(drop)
+/// A Lua library of Redis functions, as its source declares it (`#!lua name=...`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Library {
+    source: &'static str,
 }
 
-/// `FCALL name 0`: a call of one of the library's functions, arguments to follow.
-pub fn fcall(name: &str) -> Cmd {
-    let mut cmd = redis::cmd("FCALL");
-    cmd.arg(name).arg(0);
-    cmd
-}
+/// The queue's library.
+pub const QUEUE: Library = Library::new(include_str!("queue.lua"));
 
-/// Runs `cmd`; when Redis does not know the function (it restarted empty), loads the
-/// library and runs it again.
-pub async fn run<T: FromRedisValue>(conn: &ConnectionManager, cmd: &Cmd) -> RedisResult<T> {
-    let mut conn = conn.clone();
-    match cmd.query_async(&mut conn).await {
-        Err(error) if error.to_string().contains("Function not found") => {
-            load(&mut conn).await?;
-            cmd.query_async(&mut conn).await
-        }
-        result => result,
+impl Library {
+    /// The library whose source is `source`.
+    pub const fn new(source: &'static str) -> Self {
+        Self { source }
     }
+
+    /// Loads (or replaces) the library in Redis.
+    pub async fn load(&self, conn: &mut ConnectionManager) -> RedisResult<()> {
+        redis::cmd("FUNCTION")
+            .arg("LOAD")
+            .arg("REPLACE")
+            .arg(self.source)
+            .query_async::<String>(conn)
+            .await
+            .map(drop)
+    }
+
+    /// `FCALL function numkeys keys...`: a call of one of the library's functions on the
+    /// keys it touches, arguments to follow.
+    pub fn call(&self, function: &str, keys: &[&str]) -> Cmd {
+        let mut cmd = redis::cmd("FCALL");
+        cmd.arg(function).arg(keys.len()).arg(keys);
+        cmd
+    }
+
+    /// Runs `cmd`; when Redis does not know the function (it restarted empty), loads the
+    /// library and runs it again.
+    pub async fn run<T: FromRedisValue>(
+        &self,
+        conn: &ConnectionManager,
+        cmd: &Cmd,
+    ) -> RedisResult<T> {
+        let mut conn = conn.clone();
+        match cmd.query_async(&mut conn).await {
+            Err(error) if is_missing_function(&error) => {
+                self.load(&mut conn).await?;
+                cmd.query_async(&mut conn).await
+            }
+            result => result,
+        }
+    }
+
+    /// Runs a pipeline of calls, loading the library first when Redis forgot it.
+    pub async fn run_pipeline<T: FromRedisValue>(
+        &self,
+        conn: &ConnectionManager,
+        pipe: &redis::Pipeline,
+    ) -> RedisResult<T> {
+        let mut conn = conn.clone();
+        match pipe.query_async(&mut conn).await {
+            Err(error) if is_missing_function(&error) => {
+                self.load(&mut conn).await?;
+                pipe.query_async(&mut conn).await
+            }
+            result => result,
+        }
+    }
+}
+
+/// Whether Redis refused a call because it does not know the function: `ERR Function not
+/// found`, by the error's code and detail rather than its printed text.
+pub fn is_missing_function(error: &RedisError) -> bool {
+    error.code() == Some("ERR")
+        && error
+            .detail()
+            .is_some_and(|detail| detail.starts_with("Function not found"))
+}
+
+/// Whether a stream read failed because its stream or consumer group is gone: Redis lost
+/// it (a restart without persistence), or the queue removed an empty class's stream while
+/// the read was blocked on it.
+pub fn is_stream_gone(error: &RedisError) -> bool {
+    matches!(error.code(), Some("NOGROUP" | "UNBLOCKED"))
 }

@@ -14,10 +14,12 @@
 //! |---|---|
 //! | [`connect`] | `REDIS_URL`, credentials, a connection that reconnects, and the 500 ms timeout that breaks blocking reads |
 //! | [`encoding`] | versioned JSON for tasks; malformed entries named, not guessed at |
-//! | [`functions`] | the Lua library: each queue step one atomic round trip |
+//! | [`keys`] | [`Keys`]: every Redis key of a queue, built in one place |
+//! | [`functions`] | Lua libraries: each queue step one atomic round trip |
 //! | [`queue`] | [`RedisQueue`]: streams, consumer groups, leases as pending entries, dead letters |
 //! | [`blob`] | [`RedisBlobStore`]: images and results in Redis with a size cap and a TTL |
 //! | [`server`] | [`RedisServer`]: a real redis-server per test or demo, on a free port |
+//! | [`runtime`] | [`Runtime`]: a worker process, and how later sessions add layers and side tasks to it |
 //! | [`cli`], [`worker`], [`submit`], [`status`] | the `worker`, `submit` and `status` commands |
 //! | [`demo`], [`bench`](mod@bench) | the one-command demo and the throughput benchmark |
 //! | [`exercises`] | the graded exercises: your code goes in `src/exercises/student.rs` |
@@ -30,7 +32,9 @@ pub mod demo;
 pub mod encoding;
 pub mod exercises;
 pub mod functions;
+pub mod keys;
 pub mod queue;
+pub mod runtime;
 pub mod server;
 pub mod status;
 pub mod submit;
@@ -38,7 +42,9 @@ pub mod worker;
 
 pub use blob::RedisBlobStore;
 pub use connect::RedisOptions;
+pub use keys::Keys;
 pub use queue::{RedisQueue, RedisQueueConfig};
+pub use runtime::{Context, Runtime};
 pub use server::{RedisServer, ServerOptions};
 
 /// Chapter 4 of the book, whose Rust examples run as this crate's doctests.

@@ -15,12 +15,20 @@
 --   NS:delayed       tasks waiting out a retry backoff, scored by when they may run again
 --   NS:dead          the dead-letter stream
 --   NS:stats         counters: enqueued, succeeded, failed, retried, dead, expired_leases, malformed
--- A single Redis, not a cluster: the functions build keys from the namespace.
+-- A single Redis, not a cluster: the functions build keys from the namespace, so every
+-- function is registered with the `no-cluster` flag and Redis refuses them in a cluster.
 
 local GROUP = 'workers'
 local DEAD_LETTERS_KEPT = 10000
 local HISTORY_KEPT = 20
 local PROMOTE_AT_ONCE = 100
+-- The most XAUTOCLAIM calls one sweep makes, over all classes: a sweep costs the same
+-- however many classes there are (the classes' order rotates from call to call).
+local SWEEP_CALLS = 50
+
+local function register(name, callback)
+  redis.register_function{ function_name = name, callback = callback, flags = { 'no-cluster' } }
+end
 
 local function now_ms()
   local t = redis.call('TIME')
@@ -41,6 +49,16 @@ end
 
 local function count(ns, name)
   redis.call('HINCRBY', ns .. ':stats', name, 1)
+end
+
+-- The stream of `class`, made (with its group) when missing, and the class listed, so
+-- workers read it. Every XADD of a task goes through here.
+local function stream_of(ns, class)
+  local stream = ns .. ':stream:' .. class
+  if redis.call('SADD', ns .. ':classes', class) == 1 or redis.call('EXISTS', stream) == 0 then
+    pcall(redis.call, 'XGROUP', 'CREATE', stream, GROUP, '0', 'MKSTREAM')
+  end
+  return stream
 end
 
 -- A stream entry is done with: acknowledged and deleted, so streams hold only live work.
@@ -157,7 +175,7 @@ end
 -- ANCHOR: enqueue
 -- enqueue(ns, id, payload, class, capacity): a new task, pending, at the end of its
 -- class's stream; capacity -1 is no bound. Replies `ok`, `duplicate`, or `full`.
-redis.register_function('imgq_enqueue', function(_, args)
+register('imgq_enqueue', function(_, args)
   local ns, id, payload, class, capacity = args[1], args[2], args[3], args[4], tonumber(args[5])
   local hash = ns .. ':task:' .. id
   if redis.call('EXISTS', hash) == 1 then return 'duplicate' end
@@ -165,12 +183,8 @@ redis.register_function('imgq_enqueue', function(_, args)
     local waiting = redis.call('ZCARD', ns .. ':state:pending') + redis.call('ZCARD', ns .. ':state:retrying')
     if waiting >= capacity then return 'full' end
   end
-  local stream = ns .. ':stream:' .. class
-  if redis.call('SADD', ns .. ':classes', class) == 1 or redis.call('EXISTS', stream) == 0 then
-    pcall(redis.call, 'XGROUP', 'CREATE', stream, GROUP, '0', 'MKSTREAM')
-  end
   local now = now_ms()
-  local entry = redis.call('XADD', stream, '*', 'id', id, 'task', payload)
+  local entry = redis.call('XADD', stream_of(ns, class), '*', 'id', id, 'task', payload)
   redis.call('HSET', hash, 'task', payload, 'class', class, 'entry', entry, 'state', 'pending',
     'attempts', 0, 'enqueued_at', now)
   move(ns, id, nil, 'pending', now)
@@ -188,7 +202,7 @@ local function promote(ns, now)
     local hash = ns .. ':task:' .. id
     local state, class, payload = unpack(redis.call('HMGET', hash, 'state', 'class', 'task'))
     if state == 'retrying' and class and payload then
-      local entry = redis.call('XADD', ns .. ':stream:' .. class, '*', 'id', id, 'task', payload)
+      local entry = redis.call('XADD', stream_of(ns, class), '*', 'id', id, 'task', payload)
       redis.call('HSET', hash, 'entry', entry)
       redis.call('HDEL', hash, 'retry_at')
     end
@@ -202,34 +216,46 @@ end
 -- from where the last sweep of the class stopped); otherwise, or when there is none, reads
 -- one new entry (XREADGROUP), trying the classes in order. Replies {how, lease fields...}
 -- with `how` = `claimed` or `read`, or nothing.
-redis.register_function('imgq_reserve', function(_, args)
+register('imgq_reserve', function(_, args)
   local ns, consumer, worker = args[1], args[2], args[3]
   local lease_ms, max_attempts, retention_ms = tonumber(args[4]), tonumber(args[5]), tonumber(args[6])
   local now = now_ms()
   local out = {}
   promote(ns, now)
   if args[7] == '1' then
+    local calls = 0
     for i = 8, #args do
       local class = args[i]
       local stream, cursor_key = ns .. ':stream:' .. class, ns .. ':cursor:' .. class
-      local cursor = redis.call('GET', cursor_key) or '0-0'
-      -- Each call looks at up to 10 pending entries; stop after 50 calls or a full pass.
-      for _ = 1, 50 do
-        local claimed = redis.call('XAUTOCLAIM', stream, GROUP, consumer, lease_ms, cursor, 'COUNT', 1)
-        cursor = claimed[1]
-        for _, e in ipairs(claimed[2]) do
-          start(ns, class, e[1], field(e[2], 'id'), worker, consumer, lease_ms, max_attempts, now, retention_ms, out)
+      if redis.call('XLEN', stream) == 0 then
+        -- Nothing new, nothing pending: the class, its stream and its consumers go until a
+        -- task needs them again (`stream_of` makes them anew), so sweeps and `retire`
+        -- walk the classes in use, not every class ever seen.
+        redis.call('SREM', ns .. ':classes', class)
+        redis.call('DEL', stream, cursor_key)
+      else
+        local cursor = redis.call('GET', cursor_key) or '0-0'
+        -- Each call looks at up to 10 pending entries; stop at a full pass or the budget.
+        while calls < SWEEP_CALLS do
+          calls = calls + 1
+          local claimed = redis.call('XAUTOCLAIM', stream, GROUP, consumer, lease_ms, cursor, 'COUNT', 1)
+          cursor = claimed[1]
+          for _, e in ipairs(claimed[2]) do
+            start(ns, class, e[1], field(e[2], 'id'), worker, consumer, lease_ms, max_attempts, now, retention_ms, out)
+          end
+          if #out > 0 or cursor == '0-0' then break end
         end
-        if #out > 0 or cursor == '0-0' then break end
+        redis.call('SET', cursor_key, cursor)
+        if #out > 0 then table.insert(out[1], 1, 'claimed') return out[1] end
       end
-      redis.call('SET', cursor_key, cursor)
-      if #out > 0 then table.insert(out[1], 1, 'claimed') return out[1] end
     end
   end
   for i = 8, #args do
     local class = args[i]
-    local read = redis.call('XREADGROUP', 'GROUP', GROUP, consumer, 'COUNT', 1,
-      'STREAMS', ns .. ':stream:' .. class, '>')
+    local stream = ns .. ':stream:' .. class
+    -- A class the worker still lists may have just gone (above, or in another's sweep).
+    local read = redis.call('EXISTS', stream) == 1 and redis.call('XREADGROUP', 'GROUP', GROUP,
+      consumer, 'COUNT', 1, 'STREAMS', stream, '>')
     if read then
       for _, e in ipairs(read[1][2]) do
         start(ns, class, e[1], field(e[2], 'id'), worker, consumer, lease_ms, max_attempts, now, retention_ms, out)
@@ -243,7 +269,7 @@ end)
 
 -- start(ns, worker, lease_ms, max_attempts, retention_ms, class, entry, id, consumer): an entry a
 -- blocking XREADGROUP delivered becomes an attempt, as in reserve.
-redis.register_function('imgq_start', function(_, args)
+register('imgq_start', function(_, args)
   local out = {}
   local id = args[8]
   if id == '' then id = nil end
@@ -264,7 +290,7 @@ end
 -- ANCHOR: ack
 -- ack(ns, id, retention_ms): the task succeeded. `completed` the first time, `duplicate`
 -- after, `lost` when it is no longer running (it went back to the queue or failed).
-redis.register_function('imgq_ack', function(_, args)
+register('imgq_ack', function(_, args)
   local ns, id, retention_ms = args[1], args[2], tonumber(args[3])
   local hash = ns .. ':task:' .. id
   local state, class, entry = unpack(redis.call('HMGET', hash, 'state', 'class', 'entry'))
@@ -283,7 +309,7 @@ end)
 -- failed. A job failure is final; a worker failure waits `delay_ms` (the backoff) and goes
 -- to the end of the stream again while attempts remain, and to the dead letters after the
 -- last. Replies the new state.
-redis.register_function('imgq_nack', function(_, args)
+register('imgq_nack', function(_, args)
   local ns, id, receipt, kind, message = args[1], args[2], args[3], args[4], args[5]
   local max_attempts, retention_ms = tonumber(args[6]), tonumber(args[7])
   local delay_ms = tonumber(args[8]) or 0
@@ -309,7 +335,7 @@ redis.register_function('imgq_nack', function(_, args)
       redis.call('HSET', hash, 'entry', '', 'retry_at', now + delay_ms)
       redis.call('ZADD', ns .. ':delayed', now + delay_ms, id)
     else
-      local again = redis.call('XADD', ns .. ':stream:' .. class, '*', 'id', id, 'task', payload)
+      local again = redis.call('XADD', stream_of(ns, class), '*', 'id', id, 'task', payload)
       redis.call('HSET', hash, 'entry', again)
     end
     move(ns, id, 'running', 'retrying', now)
@@ -326,7 +352,7 @@ end)
 
 -- renew(ns, id, receipt, consumer, lease_ms): the lease starts again now (XCLAIM resets
 -- the entry's idle time). Replies the new expiry in ms, or `lost`.
-redis.register_function('imgq_renew', function(_, args)
+register('imgq_renew', function(_, args)
   local ns, id, receipt, consumer, lease_ms = args[1], args[2], args[3], args[4], tonumber(args[5])
   local hash = current(ns, id, receipt)
   if not hash then return 'lost' end
@@ -339,7 +365,7 @@ end)
 -- release(ns, id, receipt, consumer, lease_ms): the worker gives the task back unfinished.
 -- It is pending again, the attempt given back, and its entry looks long idle, so the next
 -- XAUTOCLAIM of any worker takes it, ahead of the new entries that sweep would read.
-redis.register_function('imgq_release', function(_, args)
+register('imgq_release', function(_, args)
   local ns, id, receipt, consumer, lease_ms = args[1], args[2], args[3], args[4], tonumber(args[5])
   local hash = current(ns, id, receipt)
   if not hash then return 'lost' end
@@ -355,20 +381,20 @@ end)
 -- ANCHOR_END: release
 
 -- bury(ns, class, entry, id, reason, retention_ms): an entry the worker could not decode.
-redis.register_function('imgq_bury', function(_, args)
+register('imgq_bury', function(_, args)
   bury(args[1], args[2], args[3], args[4], args[5], now_ms(), tonumber(args[6]))
   return 'ok'
 end)
 
 -- requeue(ns, id): a person sends a dead task back, with its attempts reset.
-redis.register_function('imgq_requeue', function(_, args)
+register('imgq_requeue', function(_, args)
   local ns, id = args[1], args[2]
   local hash = ns .. ':task:' .. id
   local state, class, payload = unpack(redis.call('HMGET', hash, 'state', 'class', 'task'))
   if not state then return 'not_found' end
   if state ~= 'dead' then return state end
   local now = now_ms()
-  local entry = redis.call('XADD', ns .. ':stream:' .. class, '*', 'id', id, 'task', payload)
+  local entry = redis.call('XADD', stream_of(ns, class), '*', 'id', id, 'task', payload)
   redis.call('PERSIST', hash)
   redis.call('HSET', hash, 'state', 'pending', 'attempts', 0, 'entry', entry, 'enqueued_at', now)
   redis.call('HDEL', hash, 'started_at', 'finished_at', 'duration_ms', 'error_kind', 'error_message', 'worker')
@@ -377,10 +403,22 @@ redis.register_function('imgq_requeue', function(_, args)
   return 'ok'
 end)
 
+-- trim(ns, retention_ms): the final states' indexes forget what the task hashes forgot, by
+-- Redis's clock, the one that scored them. A task trims the index of the state it enters;
+-- readers call this for the others.
+register('imgq_trim', function(_, args)
+  local ns, retention_ms = args[1], tonumber(args[2])
+  local cutoff = now_ms() - retention_ms
+  for _, state in ipairs({ 'succeeded', 'failed', 'dead' }) do
+    redis.call('ZREMRANGEBYSCORE', ns .. ':state:' .. state, '-inf', cutoff)
+  end
+  return 'ok'
+end)
+
 -- retire(ns, consumer): a worker that stopped removes its consumer from the group of
 -- every stream where it holds nothing, so consumers do not pile up over restarts. One that
 -- still holds entries stays: deleting it would drop them from the pending list.
-redis.register_function('imgq_retire', function(_, args)
+register('imgq_retire', function(_, args)
   local ns, consumer = args[1], args[2]
   local removed = 0
   for _, class in ipairs(redis.call('SMEMBERS', ns .. ':classes')) do

@@ -128,7 +128,7 @@ pub async fn run(args: &BenchArgs, program: &Path) -> Result<BenchReport> {
                 .context("cannot start a worker process")?,
         );
     }
-    let registry = Registry::new(queue.connection(), "bench5", RegistryConfig::default());
+    let registry = Registry::new(queue.connection(), queue.keys(), RegistryConfig::default());
     let deadline = Instant::now() + Duration::from_secs(60);
     while registry.list().await?.len() < args.workers {
         anyhow::ensure!(Instant::now() < deadline, "the workers did not register");
@@ -143,7 +143,7 @@ pub async fn run(args: &BenchArgs, program: &Path) -> Result<BenchReport> {
     let warm_job = jobs
         .submit(&queue, &warm, &spec, warm_output, (256, 256))
         .await?;
-    wait_for_job(&flags.redis, "bench5", warm_job, Duration::from_secs(60)).await?;
+    wait_for_job(&queue, warm_job, Duration::from_secs(60)).await?;
 
     let output = BlobKey::new("results/bench.ppm")?;
     let redis_start = redis_now_ms(&queue).await?;
@@ -158,7 +158,7 @@ pub async fn run(args: &BenchArgs, program: &Path) -> Result<BenchReport> {
         )
         .await?;
     let submit_seconds = started.elapsed().as_secs_f64();
-    let outcome = wait_for_job(&flags.redis, "bench5", job, Duration::from_secs(600)).await?;
+    let outcome = wait_for_job(&queue, job, Duration::from_secs(600)).await?;
     let tiled_seconds = started.elapsed().as_secs_f64();
     anyhow::ensure!(
         matches!(outcome, JobOutcome::Assembled { .. }),
@@ -209,7 +209,7 @@ async fn milestones(
     job: session03_workers::TaskId,
     start: u64,
 ) -> Result<(u64, u64)> {
-    let events = format!("{}:job:{job}:events", queue.config().namespace);
+    let events = crate::jobs::JobKeys::new(queue.keys(), job).events;
     let reply: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
         .arg(&events)
         .arg("-")

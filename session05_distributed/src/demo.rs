@@ -93,7 +93,7 @@ pub async fn run(args: DemoArgs, program: &Path) -> Result<String> {
     let (queue, blobs) = flags.open().await?;
     let registry = Registry::new(
         queue.connection(),
-        &flags.namespace,
+        queue.keys(),
         RegistryConfig {
             interval: Duration::from_millis(500),
             ttl: Duration::from_secs(2),
@@ -155,8 +155,7 @@ pub async fn run(args: DemoArgs, program: &Path) -> Result<String> {
     all.extend(&record.tiles);
     all.push(job);
     let killed = watch(&queue, &registry, &all, &mut children, &labels).await?;
-    let outcome =
-        wait_for_job(&flags.redis, &flags.namespace, job, Duration::from_secs(60)).await?;
+    let outcome = wait_for_job(&queue, job, Duration::from_secs(60)).await?;
     let JobOutcome::Assembled { .. } = outcome else {
         anyhow::bail!("the tiled job failed: {outcome:?}");
     };

@@ -10,7 +10,8 @@
 //! | file | teaches |
 //! |---|---|
 //! | [`registry`] | [`Registry`]: worker records, heartbeats by Redis's clock, idle/busy/stale/gone, why a task waits |
-//! | [`worker`] | session 04's worker with a heartbeat riding along as its companion |
+//! | [`heartbeat`] | a worker's record and beats, composed onto session 04's worker runtime |
+//! | [`worker`] | the `worker` command: session 04's worker with tiled jobs and a heartbeat |
 //! | [`workers`] | the `workers` command |
 //! | [`requeue`] | the `requeue` command: dead letters back into the queue |
 //! | [`demo`] | the one-command demo: three specialised workers, a tiled image, a kill |
@@ -22,6 +23,7 @@
 pub mod bench;
 pub mod demo;
 pub mod exercises;
+pub mod heartbeat;
 pub mod jobs;
 pub mod registry;
 pub mod requeue;

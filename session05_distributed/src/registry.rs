@@ -20,11 +20,13 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
+use redis::RedisResult;
 use redis::aio::ConnectionManager;
-use redis::{RedisResult, Script};
 use serde::{Deserialize, Serialize};
 use session02_pipelines::PipelineSpec;
 use session03_workers::{Capabilities, PoolStats, TaskId};
+use session04_redis::Keys;
+use session04_redis::functions::Library;
 
 /// How often workers beat, and how long a reader waits before calling one stale or gone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -221,47 +223,21 @@ fn join_names(names: &[&str]) -> String {
     }
 }
 
-/// Writes a beat atomically, stamped with Redis's clock: the record, its expiry, and the
-/// index of workers by last beat.
-const BEAT: &str = r"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('HSET', KEYS[1], 'info', ARGV[1], 'beat', ARGV[2], 'beat_ms', now, 'stopped', ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-redis.call('ZADD', KEYS[2], now, ARGV[5])
-return now
-";
-
-/// Reads every record with Redis's time now, and drops index entries whose record expired.
-const LIST: &str = r"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local out = { now }
-for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local h = redis.call('HMGET', ARGV[1] .. id, 'info', 'beat', 'beat_ms', 'stopped')
-  if h[1] then
-    table.insert(out, h[1]); table.insert(out, h[2]); table.insert(out, h[3]); table.insert(out, h[4])
-  else
-    redis.call('ZREM', KEYS[1], id)
-  end
-end
-return out
-";
+/// The registry's functions in Redis.
+pub const REGISTRY: Library = Library::new(include_str!("registry.lua"));
 
 /// The registry in Redis, under the queue's namespace.
 #[derive(Clone)]
 pub struct Registry {
     conn: ConnectionManager,
-    namespace: String,
+    keys: Keys,
     config: RegistryConfig,
-    beat: Script,
-    list: Script,
 }
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Registry")
-            .field("namespace", &self.namespace)
+            .field("namespace", &self.keys.namespace())
             .field("config", &self.config)
             .finish_non_exhaustive()
     }
@@ -277,14 +253,12 @@ fn unreadable(what: &str, error: &serde_json::Error) -> redis::RedisError {
 }
 
 impl Registry {
-    /// The registry of the queue whose keys start with `namespace`.
-    pub fn new(conn: ConnectionManager, namespace: &str, config: RegistryConfig) -> Self {
+    /// The registry of the queue whose keys are `keys`.
+    pub fn new(conn: ConnectionManager, keys: &Keys, config: RegistryConfig) -> Self {
         Self {
             conn,
-            namespace: namespace.to_owned(),
+            keys: keys.clone(),
             config,
-            beat: Script::new(BEAT),
-            list: Script::new(LIST),
         }
     }
 
@@ -294,11 +268,12 @@ impl Registry {
     }
 
     fn index_key(&self) -> String {
-        format!("{}:workers", self.namespace)
+        self.keys.of(&[&"workers"])
     }
 
+    /// The key of a worker's record is this prefix and its id.
     fn record_prefix(&self) -> String {
-        format!("{}:worker:", self.namespace)
+        self.keys.of(&[&"worker", &""])
     }
 
     /// Writes `info` and `beat`: the first call registers the worker, later ones are its
@@ -307,27 +282,25 @@ impl Registry {
         let info_json = serde_json::to_string(info).map_err(|e| unreadable("info", &e))?;
         let beat_json = serde_json::to_string(beat).map_err(|e| unreadable("beat", &e))?;
         let keep = self.config.ttl + self.config.retention;
-        self.beat
-            .key(format!("{}{}", self.record_prefix(), info.id))
-            .key(self.index_key())
+        let record = self.keys.of(&[&"worker", &info.id]);
+        let call = REGISTRY
+            .call("imgreg_beat", &[&record, &self.index_key()])
             .arg(info_json)
             .arg(beat_json)
             .arg(u8::from(stopped))
             .arg(u64::try_from(keep.as_millis()).unwrap_or(u64::MAX))
             .arg(&info.id)
-            .invoke_async::<i64>(&mut self.conn.clone())
-            .await
-            .map(drop)
+            .to_owned();
+        REGISTRY.run::<i64>(&self.conn, &call).await.map(drop)
     }
 
     /// Every worker with a record, busy first, then by host and id.
     pub async fn list(&self) -> RedisResult<Vec<WorkerView>> {
-        let raw: Vec<redis::Value> = self
-            .list
-            .key(self.index_key())
+        let call = REGISTRY
+            .call("imgreg_list", &[&self.index_key()])
             .arg(self.record_prefix())
-            .invoke_async(&mut self.conn.clone())
-            .await?;
+            .to_owned();
+        let raw: Vec<redis::Value> = REGISTRY.run(&self.conn, &call).await?;
         let mut raw = raw.into_iter();
         let now: i64 = match raw.next() {
             Some(value) => redis::from_redis_value(value)?,
@@ -342,7 +315,13 @@ impl Registry {
                 serde_json::from_str(&record[0]).map_err(|e| unreadable("info", &e))?;
             let beat: Beat =
                 serde_json::from_str(&record[1]).map_err(|e| unreadable("beat", &e))?;
-            let beat_ms: i64 = record[2].parse().unwrap_or(0);
+            let beat_ms: i64 = record[2].parse().map_err(|_| {
+                redis::RedisError::from((
+                    redis::ErrorKind::Parse,
+                    "unreadable worker record",
+                    format!("beat_ms holds {:?}", record[2]),
+                ))
+            })?;
             let age_ms = u64::try_from(now.saturating_sub(beat_ms)).unwrap_or(0);
             // Each worker by its own timing; the reader's for records that do not say.
             let mut timing = self.config;

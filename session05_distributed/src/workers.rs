@@ -48,11 +48,7 @@ pub struct Report {
 /// Reads the registry and the queue's classes.
 pub async fn report(args: &WorkersArgs) -> Result<Report> {
     let (queue, _) = args.queue.open().await?;
-    let registry = Registry::new(
-        queue.connection(),
-        &args.queue.namespace,
-        args.heartbeat.config()?,
-    );
+    let registry = Registry::new(queue.connection(), queue.keys(), args.heartbeat.config()?);
     let workers = registry.list().await?;
     let live = live_capabilities(&workers);
     let waiting = queue

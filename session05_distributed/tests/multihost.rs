@@ -270,7 +270,7 @@ async fn cutting_a_hosts_link_mid_task_moves_its_tasks_to_another_host() {
     }
     let registry = Registry::new(
         queue.connection(),
-        "hosts",
+        queue.keys(),
         RegistryConfig {
             interval: Duration::from_millis(300),
             ttl: Duration::from_millis(1500),

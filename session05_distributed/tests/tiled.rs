@@ -12,10 +12,10 @@ use session02_pipelines::PipelineSpec;
 use session03_workers::{
     BlobKey, BlobStore, Capabilities, ImageWorker, Queue, TaskState, Worker, WorkerId,
 };
+use session04_redis::RedisServer;
 use session04_redis::cli::QueueArgs;
 use session04_redis::server::Children;
-use session04_redis::{RedisOptions, RedisServer};
-use session05_distributed::jobs::{JobOutcome, Jobs, TileAware, wait_for_job};
+use session05_distributed::jobs::{JobOutcome, Jobs, TileAware, TileFormat, wait_for_job};
 
 const BLOB_CAP: &str = "268435456";
 
@@ -64,7 +64,6 @@ async fn a_tiled_20_megapixel_image_equals_the_single_process_result() {
         );
     }
     let image = twenty_megapixels();
-    let options = RedisOptions::new(server.url());
     for text in [
         "blur:sigma=3",
         "edges",
@@ -85,7 +84,7 @@ async fn a_tiled_20_megapixel_image_equals_the_single_process_result() {
             .submit(&queue, &image, &spec, output.clone(), (1000, 700))
             .await
             .unwrap();
-        let outcome = wait_for_job(&options, namespace, job, Duration::from_secs(300))
+        let outcome = wait_for_job(&queue, job, Duration::from_secs(300))
             .await
             .unwrap();
         assert_eq!(
@@ -104,9 +103,9 @@ async fn a_tiled_20_megapixel_image_equals_the_single_process_result() {
         assert_eq!((status.done, status.tiles, status.assemblies), (36, 36, 1));
         // The tiles' blobs are gone once the job is assembled.
         let record = jobs.record(job).await.unwrap().unwrap();
-        assert_eq!(record.tile_format, "ppm");
+        assert_eq!(record.tile_format, TileFormat::Ppm);
         for index in [0, 35] {
-            let tile = session05_distributed::jobs::tile_output(job, index, "ppm");
+            let tile = session05_distributed::jobs::tile_output(job, index, TileFormat::Ppm);
             assert!(blobs.get(&tile).await.is_err(), "{tile} left behind");
         }
         assert_eq!(
@@ -185,14 +184,9 @@ async fn a_tile_delivered_twice_makes_one_assembly() {
     let status = jobs.status(job).await.unwrap().unwrap();
     assert_eq!((status.done, status.assemblies), (6, 1));
     assert!(status.assembled);
-    let outcome = wait_for_job(
-        &RedisOptions::new(server.url()),
-        namespace,
-        job,
-        Duration::from_secs(5),
-    )
-    .await
-    .unwrap();
+    let outcome = wait_for_job(&queue, job, Duration::from_secs(5))
+        .await
+        .unwrap();
     assert_eq!(
         outcome,
         JobOutcome::Assembled {

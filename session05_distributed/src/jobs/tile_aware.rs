@@ -1,0 +1,98 @@
+//! [`TileAware`]: the task runner that knows the parts of a tiled job, composed onto
+//! session 04's worker runtime with [`attach`].
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use session03_workers::{BlobStore, Capabilities, Task, TaskError, Worker};
+use session04_redis::{RedisQueue, Runtime};
+
+use super::{JobPart, Jobs};
+
+// ANCHOR: attach
+/// Makes the worker of `runtime` run the tiles of tiled jobs and assemble them.
+pub fn attach(runtime: Runtime) -> Runtime {
+    runtime.wrap(|inner, context| {
+        let jobs = Jobs::new(&context.queue, Arc::clone(&context.blobs), context.limits);
+        Arc::new(TileAware::new(inner, Arc::clone(&context.queue), jobs))
+    })
+}
+// ANCHOR_END: attach
+
+/// A task runner that knows tiles and assemblies: runs a tile with the inner runner and
+/// then counts it for its job; assembles a job itself.
+pub struct TileAware {
+    inner: Arc<dyn Worker>,
+    queue: Arc<RedisQueue>,
+    jobs: Jobs,
+}
+
+impl TileAware {
+    /// Wraps `inner`, which runs ordinary tasks and tiles.
+    pub fn new(inner: Arc<dyn Worker>, queue: Arc<RedisQueue>, jobs: Jobs) -> Self {
+        Self { inner, queue, jobs }
+    }
+}
+
+#[async_trait]
+impl Worker for TileAware {
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+
+    async fn process(&self, task: &Task) -> Result<(), TaskError> {
+        let part = JobPart::of(task).map_err(TaskError::job)?;
+        if let Some(JobPart::Assembly { job }) = part {
+            let outcome = self.jobs.assemble(job).await;
+            if let Err(error) = &outcome
+                && !error.is_retryable()
+            {
+                let _ = self
+                    .jobs
+                    .fail(job, &format!("assembly failed: {}", error.message))
+                    .await;
+            }
+            return outcome;
+        }
+        let tile = match part {
+            Some(JobPart::Tile { job, index }) => Some((job, index)),
+            _ => None,
+        };
+        if let Some((job, _)) = tile
+            && self
+                .jobs
+                .is_assembled(job)
+                .await
+                .map_err(TaskError::worker)?
+        {
+            // A late copy of a tile whose job is done: its blobs are gone, and so is the need.
+            return Ok(());
+        }
+        let outcome = self.inner.process(task).await;
+        let Some((job, index)) = tile else {
+            return outcome;
+        };
+        let done = match outcome {
+            Ok(()) => self.jobs.tile_done(&self.queue, job, index).await,
+            Err(error) => Err(error),
+        };
+        match done {
+            Ok(()) => Ok(()),
+            Err(error) if error.is_retryable() => Err(error),
+            // The job was assembled while this copy ran: what it wrote is not needed, and
+            // a missing input only means the assembly cleaned up first.
+            Err(_) if self.jobs.is_assembled(job).await.unwrap_or(false) => {
+                let _ = self.jobs.blobs.delete(&task.input).await;
+                let _ = self.jobs.blobs.delete(&task.output).await;
+                Ok(())
+            }
+            Err(error) => {
+                let _ = self
+                    .jobs
+                    .fail(job, &format!("tile {index} failed: {}", error.message))
+                    .await;
+                Err(error)
+            }
+        }
+    }
+}
