@@ -161,6 +161,7 @@ fn bad_settings_are_refused_before_any_work() {
     assert!(!dir.path().join("output/session03/results").exists());
 }
 
+#[cfg(unix)]
 #[test]
 fn ctrl_c_stops_taking_tasks_finishes_the_running_one_and_reports() {
     let dir = tempfile::tempdir().unwrap();
@@ -210,11 +211,8 @@ fn ctrl_c_stops_taking_tasks_finishes_the_running_one_and_reports() {
             Err(RecvTimeoutError::Disconnected) => panic!("the demo ended early: {log}"),
         }
     }
-    let sent = Command::new("kill")
-        .args(["-INT", &child.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.0.id()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
     let status = exit_status(&mut child.0, deadline);
     // The process is gone, so its pipes are closed and both readers end.
     log.extend(lines.iter().map(|line| line + "\n"));

@@ -63,7 +63,7 @@ pub async fn run(args: &BenchArgs, program: &Path) -> Result<BenchReport> {
     );
     let server = match &args.redis_url {
         Some(_) => None,
-        None => Some(RedisServer::start()?),
+        None => Some(RedisServer::start_async().await?),
     };
     let url = args
         .redis_url

@@ -8,12 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
+use clap::{Args, FromArgMatches};
 use session01_image_basics::cli::finish;
 use session03_workers::cli::seconds;
 use session03_workers::logging::{self, LogFormat};
 use session03_workers::{Backoff, QueueConfig};
 
-use crate::blob::{DEFAULT_MAX_BLOB_BYTES, DEFAULT_TTL, RedisBlobStore};
+use crate::blob::{DEFAULT_MAX_BLOB_BYTES, RedisBlobStore};
 use crate::connect::RedisOptions;
 use crate::queue::{RedisQueue, RedisQueueConfig};
 
@@ -78,19 +79,15 @@ pub struct QueueArgs {
 // ANCHOR_END: queue_args
 
 impl QueueArgs {
-    /// Flags for a queue at `url`, with every other default.
+    /// Flags for a queue at `url`, with every other flag at the default its `#[arg]`
+    /// declares: parsed by clap from no other flag, and from no environment variable.
     pub fn for_url(url: &str) -> Self {
-        Self {
-            redis: RedisOptions::new(url),
-            namespace: "imgq".to_owned(),
-            lease: 30.0,
-            max_attempts: 3,
-            capacity: 100_000,
-            retention: DEFAULT_TTL.as_secs_f64(),
-            max_blob_bytes: DEFAULT_MAX_BLOB_BYTES,
-            retry_backoff: 0.5,
-            retry_backoff_max: 30.0,
-        }
+        let command =
+            Self::augment_args(clap::Command::new("queue")).mut_args(|arg| arg.env(None::<&str>));
+        let matches = command
+            .try_get_matches_from(["queue".to_owned(), format!("--redis-url={url}")])
+            .expect("every queue flag has a default, and any text is a URL to try");
+        Self::from_arg_matches(&matches).expect("the matches come from these flags")
     }
 
     /// The queue's settings, checked.
@@ -152,4 +149,28 @@ pub fn optional_seconds(flag: &str, value: f64) -> Result<Option<Duration>> {
         return Ok(None);
     }
     seconds(flag, value).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_for_a_url_are_the_declared_defaults() {
+        let args = QueueArgs::for_url("redis://example:6380/2");
+        assert_eq!(args.redis.url, "redis://example:6380/2");
+        let config = args.config().unwrap();
+        assert_eq!(
+            config,
+            RedisQueueConfig {
+                queue: QueueConfig {
+                    capacity: Some(100_000),
+                    ..QueueConfig::default()
+                },
+                ..RedisQueueConfig::default()
+            }
+        );
+        assert_eq!(args.max_blob_bytes, DEFAULT_MAX_BLOB_BYTES);
+        assert_eq!(QueueArgs::for_url("-odd").redis.url, "-odd");
+    }
 }

@@ -50,7 +50,7 @@ pub struct DemoArgs {
 pub async fn run(args: DemoArgs) -> Result<String> {
     let spec = PipelineSpec::parse_any(&args.pipeline)?;
     spec.build()?;
-    let (server, url) = own_unless_given(args.redis_url.as_deref())?;
+    let (server, url) = own_unless_given(args.redis_url.as_deref()).await?;
     let mut flags = QueueArgs::for_url(&url);
     flags.namespace = format!("demo-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let (queue, blobs) = flags.open().await?;

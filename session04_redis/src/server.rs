@@ -51,7 +51,16 @@ impl RedisServer {
         Self::start_with(ServerOptions::default())
     }
 
-    /// Starts a server as `options` say.
+    /// Starts a server without persistence on a free port, from async code: the wait for
+    /// it to answer runs on a blocking thread, never on the runtime's workers.
+    pub async fn start_async() -> Result<Self> {
+        tokio::task::spawn_blocking(Self::start)
+            .await
+            .context("the thread starting redis-server panicked")?
+    }
+
+    /// Starts a server as `options` say. It blocks until the server answers (usually a few
+    /// milliseconds, at most 10 s): async code calls [`start_async`](Self::start_async).
     pub fn start_with(options: ServerOptions) -> Result<Self> {
         let dir = tempfile::Builder::new()
             .prefix("redis-")
@@ -150,15 +159,33 @@ impl RedisServer {
 /// The Redis a demo runs on: the one at `url` when given, or a redis-server of its own
 /// (stopped when the returned server is dropped). Returns the server, if started, and the
 /// URL to use.
-pub fn own_unless_given(url: Option<&str>) -> Result<(Option<RedisServer>, String)> {
+pub async fn own_unless_given(url: Option<&str>) -> Result<(Option<RedisServer>, String)> {
     match url {
         Some(url) => Ok((None, url.to_owned())),
         None => {
-            let server = RedisServer::start()?;
+            let server = RedisServer::start_async().await?;
             println!("started redis-server on port {}", server.port());
             let url = server.url();
             Ok((Some(server), url))
         }
+    }
+}
+
+/// Asks `child` to stop, as `docker stop` and Kubernetes do: SIGTERM on Unix. Elsewhere,
+/// where there is no such signal, it is killed.
+pub fn terminate(child: &mut Child) -> Result<()> {
+    #[cfg(unix)]
+    {
+        let pid = i32::try_from(child.id()).context("a process id out of range")?;
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .with_context(|| format!("cannot send SIGTERM to process {pid}"))
+    }
+    #[cfg(not(unix))]
+    {
+        child.kill().context("cannot stop the process")
     }
 }
 

@@ -168,7 +168,7 @@ fn submit_wait_reports_each_task_and_fails_on_a_broken_image() {
             folder.path().to_str().unwrap(),
         ],
     );
-    common::sigterm(&worker.0[0]);
+    common::sigterm(&mut worker.0[0]);
     assert!(
         common::exit_status(&mut worker.0[0], Duration::from_secs(30)).success(),
         "SIGTERM ends the worker cleanly"

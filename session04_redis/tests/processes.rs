@@ -170,7 +170,7 @@ async fn a_poison_message_is_dead_lettered_and_the_worker_lives() {
     assert!(letters[0].payload.contains("definitely not a task"));
 
     // SIGTERM: the worker finishes and exits cleanly.
-    sigterm(&workers.0[0]);
+    sigterm(&mut workers.0[0]);
     let status = exit_status(&mut workers.0[0], Duration::from_secs(30));
     assert!(status.success(), "{status}");
 }

@@ -752,3 +752,97 @@ async fn finished_records_are_forgotten_after_the_retention() {
     // The counters are history, and stay.
     assert_eq!(queue.stats().await.unwrap().succeeded, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_this_version_cannot_read_is_named_malformed() {
+    let server = RedisServer::start_async().await.unwrap();
+    let ns = namespace();
+    let queue = queue(&server, &ns, LEASE).await;
+    let input = BlobKey::new("in/a.png").unwrap();
+    let id = queue
+        .enqueue(task("invert", &input), Backpressure::Reject)
+        .await
+        .unwrap();
+    let mut conn = queue.connection();
+    let hash = queue.keys().task(id);
+    let _: () = conn.hset(&hash, "state", "paused").await.unwrap();
+    let error = queue.status(id).await.unwrap_err();
+    assert!(
+        matches!(&error, QueueError::Malformed(m) if m.contains("`state`") && m.contains("paused")),
+        "{error}"
+    );
+    let error = queue.states([id]).await.unwrap_err();
+    assert!(matches!(error, QueueError::Malformed(_)), "{error}");
+    let _: () = conn
+        .hset_multiple(
+            &hash,
+            &[
+                ("state", "failed"),
+                ("error_kind", "cosmic"),
+                ("error_message", "ray"),
+            ],
+        )
+        .await
+        .unwrap();
+    let error = queue.status(id).await.unwrap_err();
+    assert!(
+        matches!(&error, QueueError::Malformed(m) if m.contains("`error_kind`")),
+        "{error}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emptied_classes_leave_the_list_and_come_back_when_needed() {
+    let server = RedisServer::start_async().await.unwrap();
+    let ns = namespace();
+    let queue = queue(&server, &ns, LEASE).await;
+    let input = BlobKey::new("in/a.png").unwrap();
+    let pipelines = [
+        "invert",
+        "grayscale",
+        "flip",
+        "edges",
+        "blur",
+        "invert|flip",
+        "grayscale|edges",
+        "sharpen",
+    ];
+    for pipeline in pipelines {
+        queue
+            .enqueue(task(pipeline, &input), Backpressure::Reject)
+            .await
+            .unwrap();
+    }
+    let mut conn = queue.connection();
+    let classes: u64 = conn.scard(queue.keys().classes()).await.unwrap();
+    assert_eq!(classes, pipelines.len() as u64);
+    for _ in pipelines {
+        let lease = reserve(&queue, "w").await.expect("a task for every class");
+        queue.ack(&lease).await.unwrap();
+    }
+    // Nothing waits or runs: the next sweep (one at least every 100 ms while a worker
+    // waits) forgets every class and its stream.
+    let none = queue
+        .reserve(&worker("w"), &Capabilities::All, Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert!(none.is_none());
+    let classes: u64 = conn.scard(queue.keys().classes()).await.unwrap();
+    assert_eq!(
+        classes, 0,
+        "emptied classes stay listed, and every sweep walks them"
+    );
+    let streams: u64 = conn.exists(queue.keys().stream("invert")).await.unwrap();
+    assert_eq!(streams, 0);
+    // A new task of a forgotten class brings it back, and a worker gets it.
+    let id = queue
+        .enqueue(task("invert", &input), Backpressure::Reject)
+        .await
+        .unwrap();
+    let lease = queue
+        .reserve(&worker("w"), &Capabilities::All, Duration::from_secs(10))
+        .await
+        .unwrap()
+        .expect("the task of a class that came back");
+    assert_eq!(lease.task.id, id);
+}

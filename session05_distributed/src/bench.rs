@@ -102,7 +102,7 @@ pub async fn run(args: &BenchArgs, program: &Path) -> Result<BenchReport> {
     let whole = whole.context("no run")?;
 
     // The tiled job: its own redis-server, worker processes with one slot each.
-    let server = RedisServer::start()?;
+    let server = RedisServer::start_async().await?;
     let mut flags = QueueArgs::for_url(&server.url());
     flags.namespace = "bench5".to_owned();
     flags.max_blob_bytes = 1 << 30;

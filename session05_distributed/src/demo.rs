@@ -16,7 +16,7 @@ use session02_pipelines::{PipelineSpec, batch};
 use session03_workers::logging::LogFormat;
 use session03_workers::{BlobKey, BlobStore, Queue, Task, TaskId, TaskState};
 use session04_redis::cli::QueueArgs;
-use session04_redis::server::{Children, own_unless_given};
+use session04_redis::server::{Children, own_unless_given, terminate};
 use session04_redis::submit::enqueue_all;
 use session04_redis::{RedisBlobStore, RedisQueue};
 
@@ -85,7 +85,7 @@ const BLOB_CAP: u64 = 256 << 20;
 /// Runs the demo with worker processes of `program` (this executable); the report is the
 /// final table.
 pub async fn run(args: DemoArgs, program: &Path) -> Result<String> {
-    let (server, url) = own_unless_given(args.redis_url.as_deref())?;
+    let (server, url) = own_unless_given(args.redis_url.as_deref()).await?;
     let mut flags = QueueArgs::for_url(&url);
     flags.namespace = format!("demo5-{}", std::process::id());
     flags.lease = 3.0;
@@ -161,11 +161,8 @@ pub async fn run(args: DemoArgs, program: &Path) -> Result<String> {
     };
 
     // A clean stop for the workers still running: they say so in the registry.
-    for child in children.0.iter().filter(|c| Some(c.id()) != killed) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .stderr(Stdio::null())
-            .status();
+    for child in children.0.iter_mut().filter(|c| Some(c.id()) != killed) {
+        let _ = terminate(child);
     }
     let workers = registry.list().await?;
     let report = report(

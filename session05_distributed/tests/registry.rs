@@ -149,12 +149,8 @@ fn exit_status(child: &mut Child, limit: Duration) -> ExitStatus {
     }
 }
 
-fn sigterm(child: &Child) {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+fn sigterm(child: &mut Child) {
+    session04_redis::server::terminate(child).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -241,7 +237,7 @@ async fn tasks_go_to_capable_workers_and_the_rest_wait_with_a_reason() {
     );
 
     // A clean stop shows as gone at once, with no wait for the TTL.
-    sigterm(&children.0[1]);
+    sigterm(&mut children.0[1]);
     assert!(exit_status(&mut children.0[1], Duration::from_secs(30)).success());
     let report = lab.report().await;
     assert_eq!(

@@ -221,3 +221,60 @@ async fn a_pipeline_that_starts_by_changing_geometry_is_refused() {
     );
     assert_eq!(queue.stats().await.unwrap().enqueued, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_makes_the_last_tile_retry_instead_of_parking_its_worker() {
+    let server = RedisServer::start_async().await.unwrap();
+    let mut args = flags(&server, "full");
+    args.capacity = 4;
+    let (queue, blobs) = args.open().await.unwrap();
+    let queue = Arc::new(queue);
+    let jobs = Jobs::new(&queue, blobs.clone(), Limits::default());
+    let runner = TileAware::new(
+        Arc::new(ImageWorker::new(blobs.clone(), Limits::default())),
+        Arc::clone(&queue),
+        jobs.clone(),
+    );
+    let image: DynamicImage = session01_image_basics::samples::generate(200, 200).into();
+    let spec = PipelineSpec::parse("blur:sigma=1").unwrap();
+    let output = BlobKey::new("results/full.png").unwrap();
+    let job = jobs
+        .submit(&queue, &image, &spec, output, (128, 128))
+        .await
+        .unwrap();
+    let me = WorkerId::named("test");
+    let mut leases = Vec::new();
+    for _ in 0..4 {
+        let lease = queue
+            .reserve(&me, &Capabilities::All, Duration::from_secs(2))
+            .await
+            .unwrap()
+            .expect("a tile");
+        leases.push(lease);
+    }
+    // Other work fills the queue while the tiles run.
+    let filler = BlobKey::new("in/filler.png").unwrap();
+    for _ in 0..4 {
+        let task = session03_workers::Task::new(spec.clone(), filler.clone(), filler.clone());
+        queue
+            .enqueue(task, session03_workers::Backpressure::Reject)
+            .await
+            .unwrap();
+    }
+    for lease in &leases[..3] {
+        runner.process(&lease.task).await.unwrap();
+    }
+    // The last tile cannot queue the assembly: a worker failure, at once, so the tile is
+    // retried later (and counts once), instead of a slot waiting for room until it times out.
+    let last = tokio::time::timeout(Duration::from_secs(20), runner.process(&leases[3].task))
+        .await
+        .expect("the worker slot was parked on the full queue");
+    let error = last.unwrap_err();
+    assert!(error.is_retryable(), "{error:?}");
+    assert!(
+        error.message.contains("cannot queue the assembly"),
+        "{error:?}"
+    );
+    let status = jobs.status(job).await.unwrap().unwrap();
+    assert_eq!((status.done, status.tiles, status.assembled), (4, 4, false));
+}

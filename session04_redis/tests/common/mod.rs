@@ -125,12 +125,8 @@ pub fn exit_status(child: &mut Child, limit: Duration) -> ExitStatus {
 }
 
 /// Sends SIGTERM to `child`, as `docker stop` does.
-pub fn sigterm(child: &Child) {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+pub fn sigterm(child: &mut Child) {
+    session04_redis::server::terminate(child).unwrap();
 }
 
 /// Flags for the binaries on `server`, namespace `ns`.
