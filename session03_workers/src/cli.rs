@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use crate::blob::BlobKey;
-use crate::queue::MAX_LEASE;
+use crate::queue::{Backoff, MAX_LEASE};
 
 /// A duration from a flag in seconds, refusing zero, negative, non-finite and values over a
 /// day.
@@ -21,6 +21,22 @@ pub fn seconds(flag: &str, value: f64) -> Result<Duration> {
                 MAX_LEASE.as_secs()
             )
         })
+}
+
+/// The retry backoff from `--retry-backoff` and `--retry-backoff-max`, in seconds: a base
+/// of 0 retries at once, a cap of 0 is no cap.
+pub fn retry_backoff(base: f64, max: f64) -> Result<Backoff> {
+    let optional = |flag: &str, value: f64| {
+        if value == 0.0 {
+            Ok(None)
+        } else {
+            seconds(flag, value).map(Some)
+        }
+    };
+    Ok(Backoff {
+        base: optional("retry-backoff", base)?.unwrap_or_default(),
+        max: optional("retry-backoff-max", max)?.unwrap_or(Duration::MAX),
+    })
 }
 
 /// A key `prefix/stem.extension` that no earlier call returned: `stem`, then `stem-2` ...

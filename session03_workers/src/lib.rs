@@ -9,7 +9,8 @@
 //! | [`task`] | the task, its record, and a lifecycle that refuses illegal moves; job vs worker failures |
 //! | [`blob`] | where the pixels are: the [`BlobStore`] trait, in memory and on a filesystem |
 //! | [`queue`] | the [`Queue`] trait: enqueue with backpressure, reserve under a lease, ack, nack |
-//! | [`memory`] | [`MemoryQueue`]: the trait in memory, FIFO, bounded, leases that run out |
+//! | [`memory`] | [`MemoryQueue`]: the trait in memory, FIFO, bounded, leases that run out, retries after a backoff |
+//! | `contract` | the queue contract as a test kit for any [`Queue`] (cargo feature `contract`) |
 //! | [`worker`] | the [`Worker`] trait, capabilities, [`ImageWorker`] running session 02's pipelines |
 //! | [`pool`] | [`WorkerPool`]: N workers on tokio, timeouts, panics caught, graceful shutdown |
 //! | [`logging`] | structured logs: a span per task, human or JSON lines |
@@ -57,6 +58,8 @@
 pub mod bench;
 pub mod blob;
 pub mod cli;
+#[cfg(feature = "contract")]
+pub mod contract;
 pub mod exercises;
 pub mod health;
 pub mod logging;

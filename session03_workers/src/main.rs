@@ -18,7 +18,7 @@ use serde::Serialize;
 use session01_image_basics::{cli, samples};
 use session02_pipelines::{PipelineSpec, batch};
 use session03_workers::bench::{self, BenchOptions};
-use session03_workers::cli::{seconds, shutdown_signal, unique_key};
+use session03_workers::cli::{retry_backoff, seconds, shutdown_signal, unique_key};
 use session03_workers::logging::{self, LogFormat};
 use session03_workers::{
     Backpressure, BlobStore, FsBlobStore, ImageWorker, MemoryQueue, PoolConfig, PoolStats, Queue,
@@ -73,6 +73,23 @@ struct Cli {
     /// The most tasks that may wait in the queue.
     #[arg(long, value_name = "N", env = "QUEUE_CAPACITY", default_value_t = 1000)]
     capacity: usize,
+    /// Seconds a task waits after its first worker failure; doubles with each further one,
+    /// up to --retry-backoff-max, half of it random (0 retries at once).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "RETRY_BACKOFF",
+        default_value_t = 0.5
+    )]
+    retry_backoff: f64,
+    /// The longest wait between two attempts, in seconds (0 for no cap).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "RETRY_BACKOFF_MAX",
+        default_value_t = 30.0
+    )]
+    retry_backoff_max: f64,
     /// Seconds running tasks get to finish at shutdown before they go back to the queue.
     #[arg(
         long,
@@ -185,7 +202,7 @@ async fn demo(cli: &Cli) -> Result<String> {
         lease: seconds("lease", cli.lease)?,
         max_attempts: cli.max_attempts.max(1),
         capacity: Some(cli.capacity.max(1)),
-        ..QueueConfig::default()
+        retry_backoff: retry_backoff(cli.retry_backoff, cli.retry_backoff_max)?,
     }));
     let config = PoolConfig {
         workers: cli.workers.unwrap_or(PoolConfig::default().workers),

@@ -5,14 +5,20 @@
 //! All state sits behind one mutex, held for microseconds and never across an `.await`.
 //! Waiting (for a task, or for room) uses [`tokio::sync::Notify`]: a waiter registers
 //! *before* it lets go of the lock, so a wake-up between its check and its sleep is not
-//! lost. Leases run out without a background task: every call first returns the tasks
-//! whose lease has passed, and a waiting worker sleeps no longer than the next expiry.
+//! lost. Time passes without a background task: every call first *sweeps*, returning the
+//! tasks whose lease has passed and those whose retry backoff is over, and a waiting
+//! worker sleeps no longer than the next of those moments.
+//!
+//! After a worker failure ([`nack`](Queue::nack) with [`FailureKind::Worker`]) a task with
+//! attempts left is Retrying, and waits out [`QueueConfig::retry_backoff`] before it joins
+//! the end of the queue again; with [`Backoff::NONE`](crate::queue::Backoff::NONE) it
+//! joins at once. A task whose lease ran out is retried at once: the lease was its wait.
 //!
 //! Records of finished tasks are kept for [`status`](Queue::status) up to a number
 //! ([`MemoryQueue::with_retention`]), oldest forgotten first, so memory stays bounded
 //! however many tasks pass through.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -22,7 +28,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::queue::{Ack, Backpressure, Lease, Queue, QueueConfig, QueueError, QueueStats};
-use crate::task::{Task, TaskError, TaskId, TaskRecord, TaskState};
+use crate::task::{FailureKind, Task, TaskError, TaskId, TaskRecord, TaskState};
 use crate::worker::{Capabilities, WorkerId};
 
 /// How many finished records a queue keeps by default.
@@ -45,6 +51,8 @@ struct Inner {
     entries: HashMap<TaskId, Entry>,
     /// Tasks waiting to be reserved, oldest first.
     waiting: VecDeque<TaskId>,
+    /// Retrying tasks waiting out their backoff, by when they may run again.
+    delayed: BTreeSet<(Instant, TaskId)>,
     /// Leases by expiry; the receipt number keeps keys unique.
     expiries: BTreeMap<(Instant, u64), TaskId>,
     /// Finished tasks, oldest first, for forgetting.
@@ -110,6 +118,35 @@ impl MemoryQueue {
 }
 
 impl Inner {
+    /// Brings the queue up to `now`: expired leases and finished backoffs. Whether a task
+    /// became available.
+    fn sweep(&mut self, now: Instant, config: &QueueConfig) -> bool {
+        let expired = self.expire_leases(now, config);
+        let promoted = self.promote(now);
+        expired || promoted
+    }
+
+    /// Moves every retrying task whose backoff is over to the end of the queue.
+    fn promote(&mut self, now: Instant) -> bool {
+        let mut promoted = false;
+        while let Some(&(due, id)) = self.delayed.first() {
+            if due > now {
+                break;
+            }
+            self.delayed.pop_first();
+            self.waiting.push_back(id);
+            promoted = true;
+        }
+        promoted
+    }
+
+    /// When the next lease runs out or the next backoff ends, if ever.
+    fn next_due(&self) -> Option<Instant> {
+        let expiry = self.expiries.first_key_value().map(|(&(at, _), _)| at);
+        let retry = self.delayed.first().map(|&(at, _)| at);
+        expiry.into_iter().chain(retry).min()
+    }
+
     /// Returns to the queue every task whose lease has passed.
     fn expire_leases(&mut self, now: Instant, config: &QueueConfig) -> bool {
         let mut returned = false;
@@ -135,14 +172,23 @@ impl Inner {
                 config.lease
             ));
             self.stats.expired_leases += 1;
-            self.after_failure(id, error, config.max_attempts);
-            returned = true;
+            // No backoff: the lease already made the task wait.
+            let state = self.after_failure(id, error, config.max_attempts, now, Duration::ZERO);
+            returned |= state == TaskState::Retrying;
         }
         returned
     }
 
-    /// Applies a failed attempt to a task that holds no lease any more.
-    fn after_failure(&mut self, id: TaskId, error: TaskError, max_attempts: u32) -> TaskState {
+    /// Applies a failed attempt to a task that holds no lease any more; a retry waits
+    /// `backoff` before it joins the queue again.
+    fn after_failure(
+        &mut self,
+        id: TaskId,
+        error: TaskError,
+        max_attempts: u32,
+        now: Instant,
+        backoff: Duration,
+    ) -> TaskState {
         let Some(entry) = self.entries.get_mut(&id) else {
             return TaskState::Dead;
         };
@@ -155,7 +201,11 @@ impl Inner {
             TaskState::Retrying => {
                 self.stats.retried += 1;
                 self.stats.waiting += 1;
-                self.waiting.push_back(id);
+                if backoff.is_zero() {
+                    self.waiting.push_back(id);
+                } else {
+                    self.delayed.insert((later(now, backoff), id));
+                }
             }
             TaskState::Failed => self.stats.failed += 1,
             _ => self.stats.dead += 1,
@@ -260,7 +310,7 @@ impl Queue for MemoryQueue {
                 let full = self
                     .config
                     .capacity
-                    .is_some_and(|capacity| inner.waiting.len() >= capacity);
+                    .is_some_and(|capacity| inner.stats.waiting >= capacity);
                 if !full {
                     let record = TaskRecord::new(Arc::clone(&task), Utc::now());
                     inner.entries.insert(
@@ -304,14 +354,14 @@ impl Queue for MemoryQueue {
             let wake_at = {
                 let mut inner = self.lock();
                 let now = Instant::now();
-                let returned = inner.expire_leases(now, &self.config);
+                let returned = inner.sweep(now, &self.config);
                 let lease = inner.take(worker, capabilities, now, &self.config);
                 inner.forget_old(self.retention);
                 if let Some(lease) = lease {
                     drop(inner);
                     self.room.notify_waiters();
                     if returned {
-                        // Other workers may run the tasks whose leases just ran out.
+                        // Other workers may run the tasks the sweep brought back.
                         self.task_ready.notify_waiters();
                     }
                     return Ok(Some(lease));
@@ -324,11 +374,8 @@ impl Queue for MemoryQueue {
                     return Ok(None);
                 }
                 ready.as_mut().enable();
-                // Sleep until a task comes, the wait ends, or the next lease runs out.
-                inner
-                    .expiries
-                    .first_key_value()
-                    .map_or(deadline, |(&(expiry, _), _)| expiry.min(deadline))
+                // Sleep until a task comes, the wait ends, a lease runs out or a backoff ends.
+                inner.next_due().map_or(deadline, |due| due.min(deadline))
             };
             let _ = tokio::time::timeout_at(wake_at, ready).await;
         }
@@ -339,7 +386,7 @@ impl Queue for MemoryQueue {
         let mut inner = self.lock();
         let now = Instant::now();
         // A lease that has already run out cannot be renewed.
-        if inner.expire_leases(now, &self.config) {
+        if inner.sweep(now, &self.config) {
             self.task_ready.notify_waiters();
         }
         let expiry = later(now, self.config.lease);
@@ -376,13 +423,22 @@ impl Queue for MemoryQueue {
     }
 
     async fn nack(&self, lease: &Lease, error: TaskError) -> Result<TaskState, QueueError> {
+        let backoff = match error.kind {
+            FailureKind::Worker => self
+                .config
+                .retry_backoff
+                .delay(lease.attempt, fastrand::f64()),
+            FailureKind::Job => Duration::ZERO, // final: never retried
+        };
         let state = {
             let mut inner = self.lock();
             let (entry, receipt, expiry) = inner.current(lease)?;
             entry.lease = None;
             inner.expiries.remove(&(expiry, receipt));
-            inner.after_failure(lease.task.id, error, self.config.max_attempts)
+            let max_attempts = self.config.max_attempts;
+            inner.after_failure(lease.task.id, error, max_attempts, Instant::now(), backoff)
         };
+        // Waiting workers wake to take the retry now, or to sleep until its backoff ends.
         if state == TaskState::Retrying {
             self.task_ready.notify_waiters();
         }
@@ -406,7 +462,7 @@ impl Queue for MemoryQueue {
 
     async fn status(&self, id: TaskId) -> Result<Option<TaskRecord>, QueueError> {
         let mut inner = self.lock();
-        if inner.expire_leases(Instant::now(), &self.config) {
+        if inner.sweep(Instant::now(), &self.config) {
             drop(inner);
             self.task_ready.notify_waiters();
             inner = self.lock();
@@ -416,7 +472,7 @@ impl Queue for MemoryQueue {
 
     async fn stats(&self) -> Result<QueueStats, QueueError> {
         let mut inner = self.lock();
-        if inner.expire_leases(Instant::now(), &self.config) {
+        if inner.sweep(Instant::now(), &self.config) {
             drop(inner);
             self.task_ready.notify_waiters();
             inner = self.lock();

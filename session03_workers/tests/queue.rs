@@ -195,6 +195,71 @@ async fn worker_failures_retry_then_die_and_job_failures_do_not_retry() {
     assert!(queue.requeue(bad).is_err(), "only dead tasks go back");
 }
 
+// Paused time: the clock jumps to the next timer, so the waits below are exact.
+#[tokio::test(start_paused = true)]
+async fn a_retry_waits_out_its_backoff_and_an_expired_lease_does_not() {
+    let backoff = Backoff {
+        base: Duration::from_millis(200),
+        max: Duration::from_secs(10),
+    };
+    let lease_time = Duration::from_secs(1);
+    let queue = Arc::new(MemoryQueue::new(QueueConfig {
+        lease: lease_time,
+        max_attempts: 3,
+        capacity: None,
+        retry_backoff: backoff,
+    }));
+    let id = put(&*queue, "blur").await;
+    let lease = take(&*queue, &WorkerId::named("w1")).await.unwrap();
+
+    // A worker already waiting when the attempt fails wakes when the backoff ends.
+    let waiter = {
+        let queue = Arc::clone(&queue);
+        tokio::spawn(async move {
+            queue
+                .reserve(
+                    &WorkerId::named("w2"),
+                    &Capabilities::All,
+                    Duration::from_secs(30),
+                )
+                .await
+        })
+    };
+    until_all_wait().await;
+    let failed = tokio::time::Instant::now();
+    let state = queue
+        .nack(&lease, TaskError::worker("crashed"))
+        .await
+        .unwrap();
+    assert_eq!(state, TaskState::Retrying);
+    assert!(
+        take(&*queue, &WorkerId::named("w3")).await.is_none(),
+        "not before its backoff"
+    );
+    assert_eq!(queue.stats().await.unwrap().waiting, 1);
+    let second = waiter.await.unwrap().unwrap().expect("the retry comes");
+    let waited = failed.elapsed();
+    assert_eq!((second.task.id, second.attempt), (id, 2));
+    assert!(
+        (backoff.delay(1, 0.0)..=backoff.delay(1, 1.0)).contains(&waited),
+        "retried after {waited:?}"
+    );
+
+    // Its lease runs out: the lease was the wait, so the task is there at once.
+    let taken = tokio::time::Instant::now();
+    let third = queue
+        .reserve(
+            &WorkerId::named("w3"),
+            &Capabilities::All,
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap()
+        .expect("the task comes back when the lease runs out");
+    assert_eq!((third.task.id, third.attempt), (id, 3));
+    assert_eq!(taken.elapsed(), lease_time);
+}
+
 #[tokio::test]
 async fn tasks_go_only_to_workers_that_can_run_them() {
     let queue = queue(10_000, 3, None);

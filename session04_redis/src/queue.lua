@@ -224,13 +224,16 @@ register('imgq_reserve', function(_, args)
   promote(ns, now)
   if args[7] == '1' then
     local calls = 0
+    -- A task waiting out a backoff has no entry, but its class must stay listed: workers
+    -- only call this function (which promotes it) for classes they know.
+    local backing_off = redis.call('ZCARD', ns .. ':delayed') > 0
     for i = 8, #args do
       local class = args[i]
       local stream, cursor_key = ns .. ':stream:' .. class, ns .. ':cursor:' .. class
-      if redis.call('XLEN', stream) == 0 then
-        -- Nothing new, nothing pending: the class, its stream and its consumers go until a
-        -- task needs them again (`stream_of` makes them anew), so sweeps and `retire`
-        -- walk the classes in use, not every class ever seen.
+      if not backing_off and redis.call('XLEN', stream) == 0 then
+        -- Nothing new, nothing pending, nothing backing off: the class, its stream and its
+        -- consumers go until a task needs them again (`stream_of` makes them anew), so
+        -- sweeps and `retire` walk the classes in use, not every class ever seen.
         redis.call('SREM', ns .. ':classes', class)
         redis.call('DEL', stream, cursor_key)
       else
