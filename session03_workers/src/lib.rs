@@ -74,7 +74,9 @@ pub use blob::{BlobError, BlobKey, BlobStore, FsBlobStore, MemoryBlobStore};
 pub use health::Health;
 pub use memory::MemoryQueue;
 pub use pool::{PoolConfig, ShutdownReport, StatsHandle, WorkerPool};
-pub use queue::{Ack, Backoff, Backpressure, Lease, Queue, QueueConfig, QueueError, QueueStats};
+pub use queue::{
+    Ack, Backoff, Backpressure, Lease, Queue, QueueConfig, QueueError, QueueStats, Retry,
+};
 pub use stats::PoolStats;
 pub use task::{FailureKind, Task, TaskError, TaskId, TaskRecord, TaskState};
 pub use worker::{Capabilities, ImageWorker, NoopWorker, Worker, WorkerId};

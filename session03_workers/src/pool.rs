@@ -28,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, error, info, info_span, warn};
 
 use crate::health::Health;
-use crate::queue::{Ack, Lease, Queue, QueueError};
+use crate::queue::{Ack, Backoff, Lease, Queue, QueueError, Retry};
 use crate::stats::{Outcome, PoolStats, StatsRecorder};
 use crate::task::{TaskError, TaskState};
 use crate::worker::{Worker, WorkerId};
@@ -256,7 +256,11 @@ async fn run_slot(
     shared.alive.fetch_add(1, Ordering::Relaxed);
     let capabilities = worker.capabilities();
     let mut id = WorkerId::generate(slot);
-    let mut backoff = Duration::from_millis(50);
+    // A queue that fails (Redis down, say) is asked again, less and less often.
+    let mut retry = Retry::new(Backoff {
+        base: Duration::from_millis(50),
+        max: Duration::from_secs(5),
+    });
     info!(worker.id = %id, %capabilities, "worker started");
     loop {
         if shared.stop_taking.is_cancelled() {
@@ -275,7 +279,7 @@ async fn run_slot(
             }
             Ok(Some(lease)) => {
                 shared.set_queue_error(None);
-                backoff = Duration::from_millis(50);
+                retry.succeeded();
                 if run_task(slot, &id, lease, &shared, &*queue, &worker).await {
                     let replacement = WorkerId::generate(slot);
                     warn!(worker.id = %id, replacement = %replacement, "worker panicked; replaced");
@@ -283,15 +287,18 @@ async fn run_slot(
                     id = replacement;
                 }
             }
-            Ok(None) => shared.set_queue_error(None),
+            Ok(None) => {
+                retry.succeeded();
+                shared.set_queue_error(None);
+            }
             Err(error) => {
-                warn!(worker.id = %id, %error, retry_in = ?backoff, "cannot reserve a task");
+                let wait = retry.failed();
+                warn!(worker.id = %id, %error, retry_in = ?wait, "cannot reserve a task");
                 shared.set_queue_error(Some(error.to_string()));
                 tokio::select! {
                     () = shared.stop_taking.cancelled() => break,
-                    () = tokio::time::sleep(backoff) => {}
+                    () = tokio::time::sleep(wait) => {}
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         }
     }

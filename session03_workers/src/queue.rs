@@ -196,6 +196,36 @@ impl Backoff {
 }
 // ANCHOR_END: backoff
 
+/// A [`Backoff`] applied to a call that is tried again until it works (connecting,
+/// reserving, enqueueing into a full queue): each failure in a row waits longer, and a
+/// success starts over. Every retrying loop of the course waits this one way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retry {
+    backoff: Backoff,
+    failures: u32,
+}
+
+impl Retry {
+    /// No failure yet.
+    pub const fn new(backoff: Backoff) -> Self {
+        Self {
+            backoff,
+            failures: 0,
+        }
+    }
+
+    /// Notes one more failure; returns how long to wait before the next try.
+    pub fn failed(&mut self) -> Duration {
+        self.failures = self.failures.saturating_add(1);
+        self.backoff.delay(self.failures, fastrand::f64())
+    }
+
+    /// Notes a success: the next failure waits the least again.
+    pub fn succeeded(&mut self) {
+        self.failures = 0;
+    }
+}
+
 impl Default for Backoff {
     /// Half a second, doubling up to 30 seconds.
     fn default() -> Self {
@@ -274,5 +304,20 @@ mod tests {
         assert_eq!((ms(5, 0.0), ms(5, 1.0)), (500, 1000));
         assert_eq!(ms(u32::MAX, 1.0), 1000);
         assert_eq!(Backoff::NONE.delay(3, 0.7), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_retry_waits_longer_after_each_failure_and_starts_over_after_a_success() {
+        let mut retry = Retry::new(Backoff {
+            base: Duration::from_millis(100),
+            max: Duration::from_secs(1),
+        });
+        let waits: Vec<u128> = (0..5).map(|_| retry.failed().as_millis()).collect();
+        let floors = [50, 100, 200, 400, 500];
+        for (wait, floor) in waits.iter().zip(floors) {
+            assert!((floor..=floor * 2).contains(wait), "{waits:?}");
+        }
+        retry.succeeded();
+        assert!(retry.failed() <= Duration::from_millis(100));
     }
 }

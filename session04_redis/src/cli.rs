@@ -10,9 +10,9 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::{Args, FromArgMatches};
 use session01_image_basics::cli::finish;
-use session03_workers::cli::seconds;
+use session03_workers::cli::{retry_backoff, seconds};
 use session03_workers::logging::{self, LogFormat};
-use session03_workers::{Backoff, QueueConfig};
+use session03_workers::QueueConfig;
 
 use crate::blob::{DEFAULT_MAX_BLOB_BYTES, RedisBlobStore};
 use crate::connect::RedisOptions;
@@ -98,13 +98,7 @@ impl QueueArgs {
                 lease: seconds("lease", self.lease)?,
                 max_attempts: self.max_attempts,
                 capacity: (self.capacity > 0).then_some(self.capacity),
-                retry_backoff: Backoff {
-                    base: optional_seconds("retry-backoff", self.retry_backoff)?
-                        .unwrap_or_default(),
-                    // 0 is no cap, as for the other optional durations.
-                    max: optional_seconds("retry-backoff-max", self.retry_backoff_max)?
-                        .unwrap_or(Duration::MAX),
-                },
+                retry_backoff: retry_backoff(self.retry_backoff, self.retry_backoff_max)?,
             },
             namespace: self.namespace.clone(),
             retention: seconds("retention", self.retention)?,

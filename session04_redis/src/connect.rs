@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncConnectionConfig, Client, IntoConnectionInfo};
+use session03_workers::{Backoff, Retry};
 use tracing::{info, warn};
 
 /// The longest a blocking read waits inside Redis; the response timeout is above it.
@@ -132,7 +133,7 @@ pub fn manager_config(options: &RedisOptions) -> ConnectionManagerConfig {
 
 // ANCHOR: connect
 /// Connects to Redis, waiting for it as long as it takes: each failure is logged with the
-/// next delay, which doubles up to five seconds. Fails at once only on a malformed URL.
+/// next delay, which doubles up to about five seconds (session 03's [`Retry`]). Fails at once only on a malformed URL.
 pub async fn connect(options: &RedisOptions) -> anyhow::Result<ConnectionManager> {
     let client = options
         .client()
@@ -143,7 +144,10 @@ pub async fn connect(options: &RedisOptions) -> anyhow::Result<ConnectionManager
             options.display_url()
         );
     }
-    let mut delay = Duration::from_millis(100);
+    let mut retry = Retry::new(Backoff {
+        base: Duration::from_millis(100),
+        max: Duration::from_secs(5),
+    });
     // One quick attempt per round: the manager itself would retry six times before failing.
     let probe = AsyncConnectionConfig::new().set_connection_timeout(Some(Duration::from_secs(2)));
     loop {
@@ -165,14 +169,14 @@ pub async fn connect(options: &RedisOptions) -> anyhow::Result<ConnectionManager
                 anyhow::bail!("Redis at {} refused us: {error}", options.display_url())
             }
             Err(error) => {
+                let wait = retry.failed();
                 warn!(
                     redis = %options.display_url(),
                     %error,
-                    retry_in = ?delay,
+                    retry_in = ?wait,
                     "Redis is unreachable; retrying"
                 );
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(5));
+                tokio::time::sleep(wait).await;
             }
         }
     }

@@ -236,7 +236,7 @@ fn launch(port: u16, options: &ServerOptions, dir: &Path) -> Result<Child> {
         .spawn()
         .with_context(|| {
             format!(
-                "cannot run {}: is redis-server installed? (`cargo xtask install` installs it)",
+                "cannot run {}: is redis-server installed? (`cargo xtask setup` installs it)",
                 program().display()
             )
         })?;

@@ -14,7 +14,9 @@ use session01_image_basics::samples;
 use session02_pipelines::{PipelineSpec, batch};
 use session03_workers::cli::unique_key;
 use session03_workers::logging::LogFormat;
-use session03_workers::{BlobKey, BlobStore, Queue, QueueError, Task, TaskId, TaskState};
+use session03_workers::{
+    Backoff, BlobKey, BlobStore, Queue, QueueError, Retry, Task, TaskId, TaskState,
+};
 use tracing::info;
 
 use crate::cli::{QueueArgs, optional_seconds};
@@ -133,7 +135,10 @@ pub async fn run(args: SubmitArgs) -> Result<String> {
 /// Enqueues `tasks` in pipelined batches; a full queue is waited out, batch by batch.
 pub async fn enqueue_all(queue: &RedisQueue, tasks: &[Task]) -> Result<Vec<TaskId>> {
     let mut ids = Vec::with_capacity(tasks.len());
-    let mut pause = Duration::from_millis(20);
+    let mut retry = Retry::new(Backoff {
+        base: Duration::from_millis(20),
+        max: Duration::from_secs(1),
+    });
     let mut rest = tasks;
     while !rest.is_empty() {
         let (batch, after) = rest.split_at(rest.len().min(BATCH));
@@ -145,14 +150,13 @@ pub async fn enqueue_all(queue: &RedisQueue, tasks: &[Task]) -> Result<Vec<TaskI
         match results.get(accepted) {
             None => {
                 rest = after;
-                pause = Duration::from_millis(20);
+                retry.succeeded();
             }
             Some(Err(QueueError::Full { .. })) => {
                 // The queue is full: try the rest again once workers have made room. Tasks
                 // the queue took after a refusal come back as duplicates, so skip those.
                 rest = &rest[accepted..];
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(1));
+                tokio::time::sleep(retry.failed()).await;
             }
             Some(Err(QueueError::Duplicate(_))) => {
                 ids.push(batch[accepted].id);

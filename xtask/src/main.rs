@@ -9,16 +9,17 @@
 //!   benchmarks the book shows run on the dev build, and the slow ones (criterion, the peer
 //!   comparison) only parse. Each dependency is built once for the dev profile, whichever
 //!   package a command names, and checked once for clippy and rustdoc.
-//! - `cargo xtask grade N|all`: scores a student's exercises (see `grade.rs`).
+//! - `cargo xtask grade N|all`: scores a student's exercises (see `grade/`).
 //! - `cargo xtask verify`: proves the graded tests tell stubs from answers.
 //! - `cargo xtask book [--slow]`: generates the book's figures, builds it and checks what
-//!   mdBook only warns about (see `book.rs`); `--slow` also runs its benchmarks in full.
+//!   mdBook only warns about (see `book/`); `--slow` also runs its benchmarks in full.
 //! - `cargo xtask record`: runs the benchmarks the book quotes and keeps their results for
 //!   it (see `record.rs`).
 //! - `cargo xtask bench-peers`: session 02's kernels beside Pillow, OpenCV and libvips.
 //! - `cargo xtask setup`: installs every tool the course uses, needed now or not.
 
 mod book;
+mod deadline;
 mod grade;
 mod peers;
 mod record;

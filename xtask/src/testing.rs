@@ -2,17 +2,18 @@
 //! targets that must (or must not) hold tests, and the multi-host test where it can run.
 
 use std::fmt;
-use std::io::{BufRead, BufReader, IsTerminal};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 use crate::cargo;
+use crate::deadline::{Watched, own_process_group};
 
 /// How many tests passed, failed and were ignored, summed over every test binary.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -60,33 +61,6 @@ impl Counts {
 /// hangs fails the stage instead of holding CI until its own time runs out.
 const TEST_DEADLINE: Duration = Duration::from_secs(30 * 60);
 
-/// Whether to run a child in a process group of its own, so a deadline can stop it with
-/// everything it started. Not at a terminal: there Ctrl-C must reach the child too, and
-/// it only reaches the terminal's group.
-pub fn own_process_group() -> bool {
-    !std::io::stderr().is_terminal()
-}
-
-/// Stops a child at a deadline: its whole process group when it has one (Unix), else it.
-pub fn stop(child: &mut Child, grouped: bool) {
-    #[cfg(unix)]
-    if grouped {
-        let group = format!("-{}", child.id());
-        // A group that is already gone is fine: `kill` says so on stderr, which is dropped.
-        let killed = Command::new("kill")
-            .args(["-KILL", "--", &group])
-            .stderr(Stdio::null())
-            .status();
-        if let Err(error) = killed {
-            eprintln!("warning: cannot run `kill` to stop process group {group}: {error}");
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = grouped;
-    // Already gone is fine: either way it no longer runs.
-    let _ = child.kill();
-}
-
 /// Runs `cargo test` with `args`, echoing its output, and adds its results to `counts`.
 pub fn cargo_test(root: &Path, args: &[&str], counts: &mut Counts) -> Result<()> {
     let line = format!("cargo test {}", args.join(" "));
@@ -97,19 +71,13 @@ pub fn cargo_test(root: &Path, args: &[&str], counts: &mut Counts) -> Result<()>
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped());
-    let grouped = own_process_group();
-    #[cfg(unix)]
-    if grouped {
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
-    }
-    let mut child = command
-        .spawn()
+    let mut child = Watched::spawn(command, own_process_group())
         .with_context(|| format!("cannot start {line}"))?;
     // The output is read on a thread of its own, so the deadline holds even while a test
     // binary that outlived cargo keeps the pipe open.
     let seen = Arc::new(Mutex::new(Counts::default()));
     let (done, read) = mpsc::channel::<()>();
-    if let Some(stdout) = child.stdout.take() {
+    if let Some(stdout) = child.stdout() {
         let seen = Arc::clone(&seen);
         thread::spawn(move || {
             let mut reader = BufReader::new(stdout);
@@ -125,18 +93,7 @@ pub fn cargo_test(root: &Path, args: &[&str], counts: &mut Counts) -> Result<()>
             let _ = done.send(());
         });
     }
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break Some(status);
-        }
-        if started.elapsed() > TEST_DEADLINE {
-            stop(&mut child, grouped);
-            let _ = child.wait();
-            break None;
-        }
-        thread::sleep(Duration::from_millis(100));
-    };
+    let status = child.wait_or_stop(TEST_DEADLINE)?;
     // The last lines come right after cargo exits; a straggler holding the pipe longer
     // only costs what it has not printed.
     let _ = read.recv_timeout(Duration::from_secs(10));
@@ -524,6 +481,35 @@ mod tests {
             .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
             .collect();
         assert_eq!(names, ["main.rs", "b.rs", "a.rs", "c.rs"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_module_tree_enters_module_folders() {
+        let dir = std::env::temp_dir().join(format!("xtask-tree-mod-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("src/d")).unwrap();
+        std::fs::write(dir.join("src/main.rs"), "mod d;\nfn main() {}\n").unwrap();
+        std::fs::write(
+            dir.join("src/d/mod.rs"),
+            "mod e;\n#[path = \"../../f.rs\"]\nmod f;\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("src/d/e.rs"), "").unwrap();
+        std::fs::write(dir.join("f.rs"), "").unwrap();
+        let files: Vec<PathBuf> = module_tree(&dir.join("src/main.rs"))
+            .iter()
+            .map(|f| f.strip_prefix(&dir).unwrap().to_path_buf())
+            .collect();
+        assert_eq!(
+            files,
+            [
+                "src/main.rs",
+                "src/d/mod.rs",
+                "src/d/../../f.rs",
+                "src/d/e.rs"
+            ]
+            .map(PathBuf::from)
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

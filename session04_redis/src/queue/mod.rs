@@ -47,8 +47,8 @@ use chrono::{DateTime, Utc};
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Value};
 use session03_workers::{
-    Ack, Backpressure, Capabilities, FailureKind, Lease, Queue, QueueConfig, QueueError,
-    QueueStats, Task, TaskError, TaskId, TaskRecord, TaskState, WorkerId,
+    Ack, Backoff, Backpressure, Capabilities, FailureKind, Lease, Queue, QueueConfig, QueueError,
+    QueueStats, Retry, Task, TaskError, TaskId, TaskRecord, TaskState, WorkerId,
 };
 
 use crate::connect::{self, MAX_BLOCK, RedisOptions};
@@ -324,14 +324,16 @@ impl RedisQueue {
 impl Queue for RedisQueue {
     async fn enqueue(&self, task: Task, backpressure: Backpressure) -> Result<TaskId, QueueError> {
         let cmd = self.enqueue_cmd(&task);
-        let mut pause = Duration::from_millis(20);
+        let mut retry = Retry::new(Backoff {
+            base: Duration::from_millis(20),
+            max: Duration::from_millis(500),
+        });
         loop {
             let reply: String = self.run(&cmd).await?;
             match self.enqueued(task.id, &reply) {
                 Err(QueueError::Full { .. }) if backpressure == Backpressure::Wait => {
                     // Redis cannot wake us when room appears: look again, less often.
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_millis(500));
+                    tokio::time::sleep(retry.failed()).await;
                 }
                 result => return result,
             }

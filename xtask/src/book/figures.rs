@@ -1,0 +1,76 @@
+//! The book's figures: drawn by the sessions' demos and from the recorded peer comparison.
+
+use std::path::Path;
+use std::process::Stdio;
+
+use anyhow::{Context, Result};
+
+use crate::{cargo, peers, run};
+
+/// Figures a session's demo writes for the book.
+struct Figures {
+    /// The session crate.
+    package: &'static str,
+    /// Arguments that make its demo write into `folder`.
+    args: &'static [&'static str],
+    /// Under `book/src/`.
+    folder: &'static str,
+    /// Files copied as they are: (from the workspace root, to a name in `folder`).
+    copies: &'static [(&'static str, &'static str)],
+}
+
+const FIGURES: &[Figures] = &[Figures {
+    package: "session01_image_basics",
+    args: &["--output-dir"],
+    folder: "figures/session01",
+    copies: &[(
+        "session01_image_basics/samples/astronaut.png",
+        "00-original.png",
+    )],
+}];
+
+/// Draws the recorded `cargo xtask bench-peers` results as the book's table and plot.
+pub(super) fn draw_peer_comparison(root: &Path, src: &Path) -> Result<()> {
+    let record = root.join(peers::RECORD);
+    if !record.is_file() {
+        return Ok(());
+    }
+    let text = std::fs::read_to_string(&record)?;
+    let results: peers::Results = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a bench-peers record", peers::RECORD))?;
+    let folder = src.join("figures/session02");
+    std::fs::create_dir_all(&folder)?;
+    std::fs::write(folder.join("bench-peers.md"), peers::markdown(&results))?;
+    for (name, markdown) in peers::summary(&results) {
+        std::fs::write(folder.join(name), markdown)?;
+    }
+    peers::plot(&results, &folder.join("bench-peers.svg"))
+}
+
+/// Runs each session's demo into the book's figures folder.
+pub(super) fn generate_figures(root: &Path, src: &Path) -> Result<()> {
+    for figures in FIGURES {
+        if !root.join(figures.package).is_dir() {
+            continue;
+        }
+        let folder = src.join(figures.folder);
+        eprintln!("generating the figures of {}", figures.package);
+        run(cargo(root)
+            .args([
+                "run",
+                "--quiet",
+                "--locked",
+                "--package",
+                figures.package,
+                "--",
+            ])
+            .args(figures.args)
+            .arg(&folder)
+            .stdout(Stdio::null()))?;
+        for (from, to) in figures.copies {
+            std::fs::copy(root.join(from), folder.join(to))
+                .with_context(|| format!("cannot copy {from} into the book"))?;
+        }
+    }
+    Ok(())
+}
