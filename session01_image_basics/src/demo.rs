@@ -1,10 +1,12 @@
-//! The demo: every filter of the catalog applied to one photograph.
+//! The demo that `cargo run -p session01_image_basics` runs: every filter of the catalog
+//! applied to one photograph, each output written to a file, and a table of timings.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
+use crate::cli::table;
 use crate::filter::build;
 use crate::io::{Limits, load_with, save};
 
@@ -69,4 +71,24 @@ pub fn run(input: &Path, out_dir: &Path, limits: &Limits) -> anyhow::Result<Vec<
         });
     }
     Ok(rows)
+}
+
+/// Runs the demo on `sample`, writing into `out_dir`; the report is the table of timings.
+pub fn report(sample: &Path, out_dir: &Path, limits: &Limits) -> anyhow::Result<String> {
+    let rows = run(sample, out_dir, limits)?;
+    let mut table = table(["filter", "parameters", "output", "time (ms)"]);
+    for row in &rows {
+        table.add_row([
+            row.filter.to_owned(),
+            row.params.clone(),
+            row.output.display().to_string(),
+            format!("{:.1}", row.elapsed.as_secs_f64() * 1e3),
+        ]);
+    }
+    Ok(format!(
+        "Every filter applied to {}\n{table}\n{} outputs written to {}\n",
+        sample.display(),
+        rows.len(),
+        out_dir.display()
+    ))
 }

@@ -16,10 +16,11 @@
 //! | `filters/edges.rs`, `filters/median.rs` | Sobel edges; the median filter |
 //! | `filters/geometry.rs` | resize, rotate, flip, crop |
 //! | [`samples`] | the bundled photographs and the large-image generator |
-//! | [`demo`] | every filter on one photo, timed |
 //! | [`exercises`] | the graded exercises: your code goes in `src/exercises/student.rs` |
 //! | [`error`] | the error types |
-//! | [`cli`] | what every session's binary does alike: limits from flags, report or error, exit code |
+//! | [`cli`] | the command line with clap's derive API; what every session's binary does alike: limits from flags, tables, report or error, exit code |
+//! | [`commands`] | the commands: one filter on one file, `--list`, `info`, `generate`, `exercises` |
+//! | [`demo`] | what runs without arguments: every filter on one photo, timed |
 //!
 //! These are the *readable* versions of the filters: plain loops, `f32` arithmetic. The
 //! next session makes them fast and keeps these as the reference its tests compare to.
@@ -34,6 +35,7 @@
 //! ```
 
 pub mod cli;
+pub mod commands;
 pub mod convolve;
 pub mod demo;
 pub mod error;

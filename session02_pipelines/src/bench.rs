@@ -4,14 +4,39 @@
 //! `cargo run --release -p session02_pipelines -- bench` prints it; `cargo xtask bench-peers`
 //! runs it beside Pillow, OpenCV and libvips doing the same operations on the same pixels.
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use image::{DynamicImage, ImageFormat};
 use serde::Serialize;
-use session01_image_basics::{Filter, Limits, decode, encode, samples};
+use session01_image_basics::cli::table;
+use session01_image_basics::{Filter, Limits, decode, encode, samples, save};
 
 use crate::{Kernels, PipelineSpec};
+
+/// The `bench` command's flags.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Threads in the rayon pool [default: the number of CPUs].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Only this case (repeat the flag for more).
+    #[arg(long = "filter", value_name = "NAME")]
+    pub filters: Vec<String>,
+    /// Timed runs per case, after one warm-up.
+    #[arg(long, value_name = "N", default_value_t = 11)]
+    pub runs: usize,
+    /// Time session 01's readable kernels instead of the fast ones.
+    #[arg(long)]
+    pub reference: bool,
+    /// One JSON object per case, for programs.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the frame as frame.png and frame.jpg into DIR, for other tools, and stop.
+    #[arg(long, value_name = "DIR")]
+    pub write_frame: Option<PathBuf>,
+}
 
 /// Width and height of the benchmark frame (4K UHD).
 pub const FRAME: (u32, u32) = (3840, 2160);
@@ -187,3 +212,54 @@ pub fn run(
     Ok(out)
 }
 // ANCHOR_END: measure
+
+/// The `bench` command: writes the frame, or times the chosen cases and reports them as a
+/// table or JSON.
+pub fn report(args: &BenchArgs) -> Result<String> {
+    let frame = frame();
+    if let Some(dir) = &args.write_frame {
+        std::fs::create_dir_all(dir)?;
+        save(&frame, dir.join("frame.png"))?;
+        save(&frame, dir.join("frame.jpg"))?;
+        return Ok(format!(
+            "wrote frame.png and frame.jpg to {}\n",
+            dir.display()
+        ));
+    }
+    let cases = select(&args.filters)?;
+    let threads = args
+        .threads
+        .unwrap_or_else(rayon::current_num_threads)
+        .max(1);
+    let kernels = if args.reference {
+        Kernels::Reference
+    } else {
+        Kernels::Fast
+    };
+    let results = run(&cases, &frame, threads, args.runs, kernels)?;
+    if args.json {
+        return Ok(serde_json::to_string_pretty(&results)? + "\n");
+    }
+    Ok(render(&results, kernels))
+}
+
+/// The measurements as a table, under a line that names the kernels and the frame.
+pub fn render(results: &[Measurement], kernels: Kernels) -> String {
+    let mut table = table(["case", "parameters", "threads", "median ms", "min ms"]);
+    for m in results {
+        table.add_row([
+            m.name.clone(),
+            m.params.clone(),
+            m.threads.to_string(),
+            format!("{:.1}", m.median_ms),
+            format!("{:.1}", m.min_ms),
+        ]);
+    }
+    let (w, h) = FRAME;
+    let build = if cfg!(debug_assertions) {
+        " (a debug build: time with --release)"
+    } else {
+        ""
+    };
+    format!("{kernels:?} kernels on a {w}x{h} RGB frame{build}\n{table}\n")
+}

@@ -10,9 +10,12 @@
 //! | [`spec`] | the filter-spec language (text and JSON) and errors that point at the token |
 //! | [`registry`] | every filter with its parameters, types, defaults and ranges, as text or JSON |
 //! | [`fast`] | every filter again, fast: rows, integers, rayon bands, SIMD crates |
+//! | [`batch`] | one pipeline over many images: sequential, threads, rayon or processes |
+//! | [`cli`] | the command line: the commands' flags, and the batch flags checked before work starts |
+//! | [`commands`] | the `apply`, `batch` and `process-worker` commands |
+//! | [`demo`] | what runs without arguments: every batch strategy compared (also `compare`) |
 //! | [`bench`](mod@bench) | the kernel benchmark on a 3840x2160 frame, JSON for the peer comparison |
 //! | [`exercises`] | the graded exercises: fusion, sliding sums, halo bands, tiled rotation |
-//! | [`batch`] | one pipeline over many images: sequential, threads, rayon or processes |
 //!
 //! ```
 //! use session01_image_basics::{Filter, samples};
@@ -28,6 +31,9 @@
 
 pub mod batch;
 pub mod bench;
+pub mod cli;
+pub mod commands;
+pub mod demo;
 pub mod exercises;
 pub mod fast;
 pub mod pipeline;

@@ -2,8 +2,12 @@
 //! within each kernel's stated tolerance, on photos, on every pixel layout and on images
 //! a few pixels wide; and the same output whatever the number of threads.
 
+mod common;
+
+use common::filter;
+use common::session01::photo;
 use image::{DynamicImage, GrayAlphaImage, GrayImage, RgbaImage};
-use session01_image_basics::{Filter, build, catalog, load, samples};
+use session01_image_basics::catalog;
 use session02_pipelines::fast::{self, Tolerance};
 
 /// Each filter with the parameters it is checked at.
@@ -37,21 +41,15 @@ const CASES: &[&str] = &[
     "crop:x=3,y=5,width=40,height=20",
 ];
 
-fn filter(case: &str) -> Box<dyn Filter> {
-    let (name, params) = case.split_once(':').unwrap_or((case, ""));
-    let params: Vec<&str> = params.split(',').filter(|p| !p.is_empty()).collect();
-    build(name, &params).unwrap()
-}
-
 /// Photos in every layout, and small images where edges are most of the picture.
 fn images() -> Vec<(String, DynamicImage)> {
-    let photo = load(samples::path("chelsea.png")).unwrap();
-    let rgb = photo.to_rgb8();
+    let chelsea = photo("chelsea.png");
+    let rgb = chelsea.to_rgb8();
     let rgba = RgbaImage::from_fn(rgb.width(), rgb.height(), |x, y| {
         let [r, g, b] = rgb.get_pixel(x, y).0;
         image::Rgba([r, g, b, (x * 3 + y) as u8])
     });
-    let gray = photo.to_luma8();
+    let gray = chelsea.to_luma8();
     let gray_alpha = GrayAlphaImage::from_fn(gray.width(), gray.height(), |x, y| {
         image::LumaA([gray.get_pixel(x, y).0[0], (x ^ y) as u8])
     });
@@ -71,10 +69,7 @@ fn images() -> Vec<(String, DynamicImage)> {
             "chelsea gray+alpha".to_owned(),
             DynamicImage::ImageLumaA8(gray_alpha),
         ),
-        (
-            "camera".to_owned(),
-            load(samples::path("camera.png")).unwrap(),
-        ),
+        ("camera".to_owned(), photo("camera.png")),
     ];
     for (w, h) in [(1, 1), (1, 9), (9, 1), (2, 2), (67, 45)] {
         let small = DynamicImage::ImageLuma8(noise(w, h));
@@ -164,7 +159,7 @@ use image::GenericImageView;
 
 #[test]
 fn fast_kernels_give_the_same_output_on_one_thread_and_on_four() {
-    let photo = load(samples::path("astronaut.png")).unwrap();
+    let astronaut = photo("astronaut.png");
     let pool = |threads| {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -174,8 +169,8 @@ fn fast_kernels_give_the_same_output_on_one_thread_and_on_four() {
     let (one, four) = (pool(1), pool(4));
     for case in CASES {
         let fast = fast::accelerate(filter(case));
-        let a = one.install(|| fast.apply(&photo)).unwrap();
-        let b = four.install(|| fast.apply(&photo)).unwrap();
+        let a = one.install(|| fast.apply(&astronaut)).unwrap();
+        let b = four.install(|| fast.apply(&astronaut)).unwrap();
         assert!(a == b, "{case}: one thread and four differ");
     }
 }

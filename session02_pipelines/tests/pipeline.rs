@@ -1,18 +1,16 @@
 //! Pipelines: filters in order, point operations fused without changing a pixel.
 
-use session01_image_basics::{Filter, FilterKind, build, load, samples};
-use session02_pipelines::{Kernels, PipelineSpec};
+mod common;
 
-fn photo(name: &str) -> image::DynamicImage {
-    load(samples::path(name)).unwrap()
-}
+use common::filter;
+use common::session01::photo;
+use session01_image_basics::{Filter, FilterKind};
+use session02_pipelines::{Kernels, PipelineSpec};
 
 /// Applies each stage of a text spec one after the other, as separate filters.
 fn one_by_one(text: &str, image: &image::DynamicImage) -> image::DynamicImage {
     text.split('|').fold(image.clone(), |current, stage| {
-        let (name, params) = stage.split_once(':').unwrap_or((stage, ""));
-        let params: Vec<&str> = params.split(',').filter(|p| !p.is_empty()).collect();
-        build(name, &params).unwrap().apply(&current).unwrap()
+        filter(stage).apply(&current).unwrap()
     })
 }
 

@@ -10,9 +10,9 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::{Args, FromArgMatches};
 use session01_image_basics::cli::finish;
+use session03_workers::QueueConfig;
 use session03_workers::cli::{retry_backoff, seconds};
 use session03_workers::logging::{self, LogFormat};
-use session03_workers::QueueConfig;
 
 use crate::blob::{DEFAULT_MAX_BLOB_BYTES, RedisBlobStore};
 use crate::connect::RedisOptions;

@@ -5,13 +5,11 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{
-    blobs, eventually, exit_status, namespace, queue, sigterm, spawn_logged_worker, spawn_worker,
-    task, tiny_png,
-};
+use common::{blobs, eventually, exit_status, namespace, queue, sigterm, task, tiny_png};
 use redis::AsyncCommands;
 use session03_workers::{BlobKey, BlobStore, Queue, TaskId, TaskState};
 use session04_redis::server::{Children, free_port};
@@ -19,6 +17,36 @@ use session04_redis::submit::enqueue_all;
 use session04_redis::{RedisQueue, RedisServer, ServerOptions};
 
 const LEASE: Duration = Duration::from_secs(1);
+
+/// Starts the `worker` binary on `url`, namespace `ns`, with extra flags, its output
+/// discarded.
+fn spawn_worker(url: &str, ns: &str, extra: &[&str]) -> Child {
+    worker_command(url, ns, extra)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// As [`spawn_worker`], with its log on a pipe: the caller must keep reading it, or the
+/// worker blocks once the pipe is full.
+fn spawn_logged_worker(url: &str, ns: &str, extra: &[&str]) -> Child {
+    worker_command(url, ns, extra)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn worker_command(url: &str, ns: &str, extra: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_worker"));
+    command
+        .args(["--redis-url", url, "--namespace", ns])
+        .args(extra)
+        .env("RUST_LOG", "info")
+        .env_remove("REDIS_URL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    command
+}
 
 /// Uploads a tiny image and returns its key.
 async fn upload(queue: &RedisQueue, ns: &str) -> BlobKey {

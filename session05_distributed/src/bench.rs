@@ -274,3 +274,14 @@ pub fn render(report: &BenchReport) -> String {
         if report.identical { "yes" } else { "NO" }
     )
 }
+
+/// The `bench` command: runs the benchmark with worker processes of `program`; the report
+/// is text, or JSON with `--json`.
+pub async fn command(args: &BenchArgs, program: &Path) -> Result<String> {
+    let report = run(args, program).await?;
+    Ok(if args.json {
+        serde_json::to_string_pretty(&report)? + "\n"
+    } else {
+        render(&report)
+    })
+}

@@ -11,6 +11,7 @@
 //! |---|---|
 //! | [`registry`] | [`Registry`]: worker records, heartbeats by Redis's clock, idle/busy/stale/gone, why a task waits |
 //! | [`heartbeat`] | a worker's record and beats, composed onto session 04's worker runtime |
+//! | [`cli`] | the command line: the commands, each with its flags in its own file |
 //! | [`worker`] | the `worker` command: session 04's worker with tiled jobs and a heartbeat |
 //! | [`workers`] | the `workers` command |
 //! | [`requeue`] | the `requeue` command: dead letters back into the queue |
@@ -21,6 +22,7 @@
 //! | [`jobs`] | tiled jobs on the queue: a task per tile, assembled exactly once, clients told through a stream |
 
 pub mod bench;
+pub mod cli;
 pub mod demo;
 pub mod exercises;
 pub mod heartbeat;

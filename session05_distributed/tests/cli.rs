@@ -1,20 +1,8 @@
 //! The session's commands as a student runs them.
 
-use std::process::{Command, Stdio};
+mod common;
 
-fn run(args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_session05_distributed"))
-        .args(args)
-        .env_remove("REDIS_URL")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
+use common::run;
 
 #[test]
 fn the_demo_kills_a_worker_and_still_finishes_everything() {

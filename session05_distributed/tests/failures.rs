@@ -2,30 +2,26 @@
 //! job failures are final, a task out of attempts becomes a dead letter with its history,
 //! and `requeue` sends it back.
 
-use std::process::{Command, Stdio};
+mod common;
+
 use std::time::Duration;
 
+use common::run;
+use common::session04::{flags, task};
 use redis::AsyncCommands;
-use session02_pipelines::PipelineSpec;
 use session03_workers::{
-    Backoff, Backpressure, BlobKey, Capabilities, Lease, Queue, Task, TaskError, TaskState,
-    WorkerId,
+    Backoff, Backpressure, BlobKey, Capabilities, Lease, Queue, TaskError, TaskState, WorkerId,
 };
 use session04_redis::cli::QueueArgs;
 use session04_redis::{RedisQueue, RedisServer};
 
-fn flags(server: &RedisServer) -> QueueArgs {
-    let mut flags = QueueArgs::for_url(&server.url());
-    flags.namespace = "failures".to_owned();
+/// The queue's flags in namespace `failures`, with a backoff short enough to wait out.
+fn backoff_flags(server: &RedisServer) -> QueueArgs {
+    let mut flags = flags(server, "failures");
     flags.retry_backoff = 0.4;
     flags.retry_backoff_max = 10.0;
     flags.max_attempts = 3;
     flags
-}
-
-fn task() -> Task {
-    let key = BlobKey::new("in/x.png").unwrap();
-    Task::new(PipelineSpec::parse("blur").unwrap(), key.clone(), key)
 }
 
 async fn take(queue: &RedisQueue, wait: Duration) -> Option<Lease> {
@@ -38,7 +34,7 @@ async fn take(queue: &RedisQueue, wait: Duration) -> Option<Lease> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn worker_failures_back_off_then_dead_letter_with_history_and_requeue() {
     let server = RedisServer::start().unwrap();
-    let args = flags(&server);
+    let args = backoff_flags(&server);
     let (queue, _) = args.open().await.unwrap();
     assert_eq!(
         queue.config().queue.retry_backoff,
@@ -47,7 +43,11 @@ async fn worker_failures_back_off_then_dead_letter_with_history_and_requeue() {
             max: Duration::from_secs(10)
         }
     );
-    let id = queue.enqueue(task(), Backpressure::Reject).await.unwrap();
+    let input = BlobKey::new("in/x.png").unwrap();
+    let id = queue
+        .enqueue(task("blur", &input), Backpressure::Reject)
+        .await
+        .unwrap();
 
     // When the task may run again, by Redis's clock, in ms.
     let mut retry_at: Option<i64> = None;
@@ -113,15 +113,16 @@ async fn worker_failures_back_off_then_dead_letter_with_history_and_requeue() {
     );
 
     // `requeue` sends it back with fresh attempts; its history stays.
-    let output = Command::new(env!("CARGO_BIN_EXE_session05_distributed"))
-        .args(["requeue", "--all", "--redis-url", &server.url()])
-        .args(["--namespace", "failures"])
-        .env_remove("REDIS_URL")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}");
+    let url = server.url();
+    let (ok, stdout, _) = run(&[
+        "requeue",
+        "--all",
+        "--redis-url",
+        &url,
+        "--namespace",
+        "failures",
+    ]);
+    assert!(ok, "{stdout}");
     assert!(
         stdout.contains(&format!("{id}: back in the queue")),
         "{stdout}"
@@ -145,14 +146,15 @@ async fn worker_failures_back_off_then_dead_letter_with_history_and_requeue() {
     assert!(take(&queue, Duration::from_millis(700)).await.is_none());
 
     // Requeueing a task that is not dead says so and fails.
-    let output = Command::new(env!("CARGO_BIN_EXE_session05_distributed"))
-        .args(["requeue", &id.to_string(), "--redis-url", &server.url()])
-        .args(["--namespace", "failures"])
-        .env_remove("REDIS_URL")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let dead = id.to_string();
+    let (ok, _, stderr) = run(&[
+        "requeue",
+        &dead,
+        "--redis-url",
+        &url,
+        "--namespace",
+        "failures",
+    ]);
+    assert!(!ok);
     assert!(stderr.contains("failed"), "{stderr}");
 }

@@ -8,11 +8,13 @@
 //! work, it fails and names what is missing. The addresses live only inside the
 //! namespaces this test makes, and it removes them.
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-use session02_pipelines::PipelineSpec;
-use session03_workers::{Backpressure, BlobKey, BlobStore, Queue, Task, TaskState};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::session04::{eventually, task, tiny_png};
+use session03_workers::{Backpressure, BlobKey, BlobStore, Queue, TaskState};
 use session04_redis::cli::QueueArgs;
 use session04_redis::server::{Children, free_port};
 use session05_distributed::registry::{Registry, RegistryConfig, WorkerState};
@@ -255,16 +257,10 @@ async fn cutting_a_hosts_link_mid_task_moves_its_tasks_to_another_host() {
     let first_pid = children.0.last().unwrap().id();
 
     let input = BlobKey::new("in/tiny.png").unwrap();
-    let image: image::DynamicImage = session01_image_basics::samples::generate(32, 24).into();
-    let png = session01_image_basics::encode(&image, image::ImageFormat::Png).unwrap();
-    blobs.put(&input, png.into()).await.unwrap();
+    blobs.put(&input, tiny_png().into()).await.unwrap();
     let mut ids = Vec::new();
     for pipeline in ["blur", "edges"] {
-        let mut task = Task::new(
-            PipelineSpec::parse(pipeline).unwrap(),
-            input.clone(),
-            input.clone(),
-        );
+        let mut task = task(pipeline, &input);
         task.output = BlobKey::new(format!("results/{pipeline}.png")).unwrap();
         ids.push(queue.enqueue(task, Backpressure::Reject).await.unwrap());
     }
@@ -277,21 +273,18 @@ async fn cutting_a_hosts_link_mid_task_moves_its_tasks_to_another_host() {
             ..RegistryConfig::default()
         },
     );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let workers = registry.list().await.unwrap();
-        if workers
-            .iter()
-            .any(|w| w.info.pid == first_pid && w.beat.current.len() == 2)
-        {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the first host never held both tasks: {workers:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(
+        Duration::from_secs(30),
+        "the first host to hold both tasks",
+        || async {
+            let workers = registry.list().await.unwrap();
+            workers
+                .iter()
+                .any(|w| w.info.pid == first_pid && w.beat.current.len() == 2)
+                .then_some(())
+        },
+    )
+    .await;
 
     // Cut the first host off, mid-task; then bring up the second host.
     ip(&["-n", &lab.redis_ns, "link", "set", &first_link, "down"]).unwrap();
@@ -301,20 +294,13 @@ async fn cutting_a_hosts_link_mid_task_moves_its_tasks_to_another_host() {
     let second_pid = children.0.last().unwrap().id();
 
     for id in &ids {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
+        let what = format!("{id} to succeed");
+        let record = eventually(Duration::from_secs(60), &what, || async {
             let record = queue.status(*id).await.unwrap().unwrap();
-            if record.state == TaskState::Succeeded {
-                assert_eq!(record.attempts, 2, "{id} ran again on the second host");
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{id} is still {:?}",
-                record.state
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+            (record.state == TaskState::Succeeded).then_some(record)
+        })
+        .await;
+        assert_eq!(record.attempts, 2, "{id} ran again on the second host");
     }
     let stats = queue.stats().await.unwrap();
     assert_eq!((stats.succeeded, stats.expired_leases), (2, 2));
@@ -324,23 +310,20 @@ async fn cutting_a_hosts_link_mid_task_moves_its_tasks_to_another_host() {
     }
     // The cut-off host turns gone once its last beat is older than the TTL (the tasks may
     // finish a moment before that); the other host stays live.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let workers = registry.list().await.unwrap();
-        let state_of = |pid: u32| workers.iter().find(|w| w.info.pid == pid).map(|w| w.state);
-        assert!(
-            state_of(second_pid).is_some_and(WorkerState::is_live),
-            "{workers:#?}"
-        );
-        if state_of(first_pid) == Some(WorkerState::Gone) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the cut-off host never turned gone: {workers:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(
+        Duration::from_secs(30),
+        "the cut-off host to turn gone",
+        || async {
+            let workers = registry.list().await.unwrap();
+            let state_of = |pid: u32| workers.iter().find(|w| w.info.pid == pid).map(|w| w.state);
+            assert!(
+                state_of(second_pid).is_some_and(WorkerState::is_live),
+                "{workers:#?}"
+            );
+            (state_of(first_pid) == Some(WorkerState::Gone)).then_some(())
+        },
+    )
+    .await;
     drop(children);
     drop(lab);
 }

@@ -3,13 +3,15 @@
 //! can run waits and says why, and a killed worker turns gone while its tasks finish
 //! elsewhere.
 
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+mod common;
 
-use session01_image_basics::{encode, samples};
-use session02_pipelines::PipelineSpec;
-use session03_workers::{Backpressure, BlobKey, BlobStore, Queue, Task, TaskId, TaskState};
+use std::process::Child;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::session04::{eventually, exit_status, flags, namespace, sigterm, task, tiny_png};
+use common::spawn_worker;
+use session03_workers::{Backpressure, BlobKey, BlobStore, Queue, TaskId, TaskState};
 use session04_redis::cli::QueueArgs;
 use session04_redis::server::Children;
 use session04_redis::{RedisBlobStore, RedisQueue, RedisServer};
@@ -22,7 +24,7 @@ const FAST: &[&str] = &["--heartbeat", "0.2", "--heartbeat-ttl", "1", "--lease",
 
 struct Lab {
     server: RedisServer,
-    namespace: String,
+    flags: QueueArgs,
     queue: RedisQueue,
     blobs: Arc<RedisBlobStore>,
     input: BlobKey,
@@ -31,51 +33,27 @@ struct Lab {
 impl Lab {
     async fn start() -> Self {
         let server = RedisServer::start().unwrap();
-        let namespace = format!("t{}", std::process::id());
-        let (queue, blobs) = Self::flags_for(&server, &namespace).open().await.unwrap();
+        let mut flags = flags(&server, &namespace());
+        flags.lease = 1.0;
+        let (queue, blobs) = flags.open().await.unwrap();
         let input = BlobKey::new("inputs/tiny.png").unwrap();
-        let image = image::DynamicImage::ImageRgb8(samples::generate(24, 16));
-        let png = encode(&image, image::ImageFormat::Png).unwrap();
-        blobs.put(&input, png.into()).await.unwrap();
+        blobs.put(&input, tiny_png().into()).await.unwrap();
         Self {
             server,
-            namespace,
+            flags,
             queue,
             blobs,
             input,
         }
     }
 
-    fn flags_for(server: &RedisServer, namespace: &str) -> QueueArgs {
-        let mut flags = QueueArgs::for_url(&server.url());
-        flags.namespace = namespace.to_owned();
-        flags.lease = 1.0;
-        flags
-    }
-
     fn worker(&self, capabilities: &str, extra: &[&str]) -> Child {
-        Command::new(env!("CARGO_BIN_EXE_session05_distributed"))
-            .arg("worker")
-            .args(["--redis-url", &self.server.url()])
-            .args(["--namespace", &self.namespace])
-            .args(["--capabilities", capabilities])
-            .args(FAST)
-            .args(extra)
-            .env_remove("REDIS_URL")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
+        let args = [&["--capabilities", capabilities], FAST, extra].concat();
+        spawn_worker(&self.server.url(), &self.flags.namespace, &args)
     }
 
     async fn submit(&self, pipeline: &str) -> TaskId {
-        let mut task = Task::new(
-            PipelineSpec::parse(pipeline).unwrap(),
-            self.input.clone(),
-            self.input.clone(),
-        );
-        task.output = BlobKey::new(format!("results/{}.png", task.id)).unwrap();
+        let task = task(pipeline, &self.input);
         let id = task.id;
         self.queue
             .enqueue(task, Backpressure::Reject)
@@ -86,7 +64,7 @@ impl Lab {
 
     async fn report(&self) -> Report {
         let args = WorkersArgs {
-            queue: Self::flags_for(&self.server, &self.namespace),
+            queue: self.flags.clone(),
             heartbeat: HeartbeatArgs {
                 interval: 0.2,
                 ttl: 1.0,
@@ -100,32 +78,21 @@ impl Lab {
         self.queue.status(id).await.unwrap().unwrap().state
     }
 
-    /// Polls `check` on the registry report until it holds, for at most `limit`.
+    /// Polls the registry report until `check` holds, for at most `limit`.
     async fn until(&self, limit: Duration, what: &str, check: impl Fn(&Report) -> bool) -> Report {
-        let deadline = Instant::now() + limit;
-        loop {
+        eventually(limit, what, || async {
             let report = self.report().await;
-            if check(&report) {
-                return report;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; last report: {report:#?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            check(&report).then_some(report)
+        })
+        .await
     }
 
     async fn until_state(&self, id: TaskId, want: TaskState, limit: Duration) {
-        let deadline = Instant::now() + limit;
-        while self.state(id).await != want {
-            assert!(
-                Instant::now() < deadline,
-                "task {id} is {:?}, not {want:?}",
-                self.state(id).await
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let what = format!("task {id} to be {want:?}");
+        eventually(limit, &what, || async {
+            (self.state(id).await == want).then_some(())
+        })
+        .await;
     }
 }
 
@@ -135,22 +102,6 @@ fn by_pid(report: &Report, child: &Child) -> Option<WorkerView> {
         .iter()
         .find(|w| w.info.pid == child.id())
         .cloned()
-}
-
-/// Waits for `child` to exit, failing the test after `limit`.
-fn exit_status(child: &mut Child, limit: Duration) -> ExitStatus {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "the worker did not exit in time");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn sigterm(child: &mut Child) {
-    session04_redis::server::terminate(child).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,10 +2,14 @@
 //! in uneven tiles comes back identical to the single-process result, and a tile delivered
 //! twice still makes one assembly.
 
-use std::process::{Command, Stdio};
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::session01::photo;
+use common::session04::flags;
+use common::spawn_worker;
 use image::DynamicImage;
 use session01_image_basics::{Filter, Limits, decode};
 use session02_pipelines::PipelineSpec;
@@ -19,9 +23,9 @@ use session05_distributed::jobs::{JobOutcome, Jobs, TileAware, TileFormat, wait_
 
 const BLOB_CAP: &str = "268435456";
 
-fn flags(server: &RedisServer, namespace: &str) -> QueueArgs {
-    let mut flags = QueueArgs::for_url(&server.url());
-    flags.namespace = namespace.to_owned();
+/// The queue's flags in `namespace`, for blobs as large as a tiled job's and leases of 2 s.
+fn tiled_flags(server: &RedisServer, namespace: &str) -> QueueArgs {
+    let mut flags = flags(server, namespace);
     flags.max_blob_bytes = BLOB_CAP.parse().unwrap();
     flags.lease = 2.0;
     flags
@@ -29,16 +33,11 @@ fn flags(server: &RedisServer, namespace: &str) -> QueueArgs {
 
 /// The rocket photo resampled to 5472 x 3648 (20 MP): real detail, at a size worth tiling.
 fn twenty_megapixels() -> DynamicImage {
-    let path = format!(
-        "{}/../session01_image_basics/samples/rocket.jpg",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let photo = session01_image_basics::io::load(path).unwrap();
     PipelineSpec::parse("resize:width=5472,height=3648")
         .unwrap()
         .build()
         .unwrap()
-        .apply(&photo)
+        .apply(&photo("rocket.jpg"))
         .unwrap()
 }
 
@@ -46,22 +45,21 @@ fn twenty_megapixels() -> DynamicImage {
 async fn a_tiled_20_megapixel_image_equals_the_single_process_result() {
     let server = RedisServer::start().unwrap();
     let namespace = "tiled";
-    let (queue, blobs) = flags(&server, namespace).open().await.unwrap();
+    let (queue, blobs) = tiled_flags(&server, namespace).open().await.unwrap();
     let jobs = Jobs::new(&queue, blobs.clone(), Limits::default());
     let mut children = Children(Vec::new());
     for _ in 0..3 {
-        children.0.push(
-            Command::new(env!("CARGO_BIN_EXE_session05_distributed"))
-                .args(["worker", "--redis-url", &server.url()])
-                .args(["--namespace", namespace, "--concurrency", "1"])
-                .args(["--max-blob-bytes", BLOB_CAP, "--lease", "2"])
-                .env_remove("REDIS_URL")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
+        let extra = [
+            "--concurrency",
+            "1",
+            "--max-blob-bytes",
+            BLOB_CAP,
+            "--lease",
+            "2",
+        ];
+        children
+            .0
+            .push(spawn_worker(&server.url(), namespace, &extra));
     }
     let image = twenty_megapixels();
     for text in [
@@ -119,7 +117,7 @@ async fn a_tiled_20_megapixel_image_equals_the_single_process_result() {
 async fn a_tile_delivered_twice_makes_one_assembly() {
     let server = RedisServer::start().unwrap();
     let namespace = "twice";
-    let (queue, blobs) = flags(&server, namespace).open().await.unwrap();
+    let (queue, blobs) = tiled_flags(&server, namespace).open().await.unwrap();
     let queue = Arc::new(queue);
     let jobs = Jobs::new(&queue, blobs.clone(), Limits::default());
     let runner = TileAware::new(
@@ -201,7 +199,7 @@ async fn a_tile_delivered_twice_makes_one_assembly() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pipeline_that_starts_by_changing_geometry_is_refused() {
     let server = RedisServer::start().unwrap();
-    let (queue, blobs) = flags(&server, "refused").open().await.unwrap();
+    let (queue, blobs) = tiled_flags(&server, "refused").open().await.unwrap();
     let jobs = Jobs::new(&queue, blobs, Limits::default());
     let image: DynamicImage = session01_image_basics::samples::generate(300, 200).into();
     let error = jobs
@@ -225,7 +223,7 @@ async fn a_pipeline_that_starts_by_changing_geometry_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_queue_makes_the_last_tile_retry_instead_of_parking_its_worker() {
     let server = RedisServer::start_async().await.unwrap();
-    let mut args = flags(&server, "full");
+    let mut args = tiled_flags(&server, "full");
     args.capacity = 4;
     let (queue, blobs) = args.open().await.unwrap();
     let queue = Arc::new(queue);

@@ -2,18 +2,13 @@
 //! pipeline of them, uneven tiles, on a real photo and on a checkerboard (where a halo one
 //! pixel short would show).
 
+mod common;
+
+use common::session01::photo;
 use image::{DynamicImage, GenericImageView, Rgb, RgbImage};
 use session01_image_basics::Filter;
 use session02_pipelines::PipelineSpec;
 use session05_distributed::tiles::{process_in_tiles, split_pipeline};
-
-fn photo(name: &str) -> DynamicImage {
-    let path = format!(
-        "{}/../session01_image_basics/samples/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    session01_image_basics::io::load(path).unwrap()
-}
 
 fn checkerboard() -> DynamicImage {
     RgbImage::from_fn(397, 301, |x, y| {

@@ -1,8 +1,9 @@
-//! What the Redis tests share: a queue on a real redis-server, tasks, worker processes.
+//! What the Redis tests share: a queue on a real redis-server, tasks, waiting for processes.
+//! Session 05's tests compile this file too, so it names none of this package's binaries.
 #![allow(dead_code)] // each test binary uses its own share of these
 
 use std::future::Future;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus};
 use std::time::{Duration, Instant};
 
 use session01_image_basics::{encode, samples};
@@ -76,36 +77,6 @@ where
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-}
-
-/// Starts the `worker` binary on `url`, namespace `ns`, with extra flags, its output
-/// discarded.
-pub fn spawn_worker(url: &str, ns: &str, extra: &[&str]) -> Child {
-    worker_command(url, ns, extra)
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
-/// As [`spawn_worker`], with its log on a pipe: the caller must keep reading it, or the
-/// worker blocks once the pipe is full.
-pub fn spawn_logged_worker(url: &str, ns: &str, extra: &[&str]) -> Child {
-    worker_command(url, ns, extra)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-fn worker_command(url: &str, ns: &str, extra: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_worker"));
-    command
-        .args(["--redis-url", url, "--namespace", ns])
-        .args(extra)
-        .env("RUST_LOG", "info")
-        .env_remove("REDIS_URL")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null());
-    command
 }
 
 /// Waits for `child` to exit, failing the test after `limit`.
