@@ -1,13 +1,130 @@
-//! What the workers' binaries share at their edges: durations from flags, result keys that
-//! do not collide, and the signals that start a graceful shutdown.
+//! The command line: the binary's flags and commands (clap's derive API), and what the
+//! workers' binaries share at their edges: durations from flags, result keys that do not
+//! collide, the signals that start a graceful shutdown, and running a command with logs.
 
 use std::collections::HashSet;
+use std::future::Future;
+use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use session01_image_basics::cli::finish;
 
 use crate::blob::BlobKey;
+use crate::logging::{self, LogFormat};
 use crate::queue::{Backoff, MAX_LEASE};
+
+/// A pool of workers on an in-memory task queue: the course's third session.
+///
+/// Without a command, processes the bundled photos (or --input) with a pipeline and prints
+/// every task's outcome and the pool's statistics.
+// ANCHOR: cli
+#[derive(Debug, Parser)]
+#[command(version)]
+pub struct Cli {
+    /// A command; without one, the demo.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Worker slots: tasks processed at once [default: the number of CPUs].
+    #[arg(long, value_name = "N", env = "WORKERS")]
+    pub workers: Option<usize>,
+    /// The pipeline every image goes through, as text or JSON.
+    #[arg(long, value_name = "SPEC", env = "PIPELINE", default_value = DEFAULT_PIPELINE)]
+    pub pipeline: String,
+    /// Image files or folders [default: the bundled photos].
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    pub input: Vec<PathBuf>,
+    /// Where the blob store keeps inputs and results.
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "OUTPUT_DIR",
+        default_value = "output/session03"
+    )]
+    pub output_dir: PathBuf,
+    /// Log lines as text for people or JSON for machines.
+    #[arg(long, value_enum, env = "LOG_FORMAT", default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+    /// Seconds a task may run before it counts as a worker failure.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "TASK_TIMEOUT",
+        default_value_t = 300.0
+    )]
+    pub task_timeout: f64,
+    /// Seconds a reserved task stays with its worker without a renewal.
+    #[arg(long, value_name = "SECONDS", env = "LEASE", default_value_t = 30.0)]
+    pub lease: f64,
+    /// Attempts before worker failures make a task dead.
+    #[arg(long, value_name = "N", env = "MAX_ATTEMPTS", default_value_t = 3)]
+    pub max_attempts: u32,
+    /// The most tasks that may wait in the queue.
+    #[arg(long, value_name = "N", env = "QUEUE_CAPACITY", default_value_t = 1000)]
+    pub capacity: usize,
+    /// Seconds a task waits after its first worker failure; doubles with each further one,
+    /// up to --retry-backoff-max, half of it random (0 retries at once).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "RETRY_BACKOFF",
+        default_value_t = 0.5
+    )]
+    pub retry_backoff: f64,
+    /// The longest wait between two attempts, in seconds (0 for no cap).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "RETRY_BACKOFF_MAX",
+        default_value_t = 30.0
+    )]
+    pub retry_backoff_max: f64,
+    /// Seconds running tasks get to finish at shutdown before they go back to the queue.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "SHUTDOWN_GRACE",
+        default_value_t = 30.0
+    )]
+    pub shutdown_grace: f64,
+    /// Refuse images with more pixels than this.
+    #[arg(
+        long,
+        value_name = "N",
+        env = "IMAGE_MAX_MEGAPIXELS",
+        default_value_t = 50.0
+    )]
+    pub max_megapixels: f64,
+    /// Print the final report as JSON (every task's record, and the statistics).
+    #[arg(long)]
+    pub json: bool,
+}
+// ANCHOR_END: cli
+
+/// The session's commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Push no-op tasks through the queue and the pool, and report tasks per second.
+    Bench {
+        /// No-op tasks to push through.
+        #[arg(long, value_name = "N", default_value_t = 200_000)]
+        tasks: usize,
+        /// Worker slots.
+        #[arg(long, value_name = "N", default_value_t = 2)]
+        workers: usize,
+        /// Threads of the async runtime.
+        #[arg(long, value_name = "N", default_value_t = 2)]
+        threads: usize,
+        /// As JSON, for programs.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The demo's pipeline: a size every photo shares, a blur, and edges.
+pub const DEFAULT_PIPELINE: &str = "resize:width=800|blur:sigma=2|edges";
 
 /// A duration from a flag in seconds, refusing zero, negative, non-finite and values over a
 /// day.
@@ -83,4 +200,17 @@ pub fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
             let _ = rx.await;
         })
     }
+}
+
+/// Runs `command` on a multi-threaded tokio runtime with logs in `format` on stderr, and
+/// turns its outcome into an exit code (the report on stdout, or the error on stderr).
+pub fn run<F>(format: LogFormat, command: F) -> ExitCode
+where
+    F: Future<Output = Result<String>>,
+{
+    let outcome = logging::init(format).and_then(|()| {
+        let runtime = tokio::runtime::Runtime::new()?;
+        runtime.block_on(command)
+    });
+    finish(outcome)
 }

@@ -16,7 +16,8 @@
 //! | [`logging`] | structured logs: a span per task, human or JSON lines |
 //! | [`stats`] | counts, durations (p50, p95), throughput, utilisation |
 //! | [`health`] | liveness and readiness with reasons |
-//! | [`cli`] | what the binaries share: durations from flags, result keys, shutdown signals |
+//! | [`cli`] | the command line, and what the binaries share: durations from flags, result keys, shutdown signals |
+//! | [`demo`] | what runs without a command: the pool over the sample photos, its report as tables or JSON |
 //! | [`bench`](mod@bench) | the no-op throughput benchmark of the queue and pool |
 //! | [`exercises`] | the graded exercises: your code goes in `src/exercises/student.rs` |
 //!
@@ -60,6 +61,7 @@ pub mod blob;
 pub mod cli;
 #[cfg(feature = "contract")]
 pub mod contract;
+pub mod demo;
 pub mod exercises;
 pub mod health;
 pub mod logging;

@@ -10,6 +10,7 @@
 //! | `NS:stream:CLASS` | a stream per capability class, read by the consumer group `workers` |
 //! | `NS:classes` | the set of classes that have a stream |
 //! | `NS:task:ID` | a hash per task: the task, its state, attempts, times, error, history |
+//! | `NS:cursor:CLASS` | where the last sweep of the class's pending entries stopped (Lua only) |
 //! | `NS:state:STATE` | a sorted set of task ids per state, scored by when they entered it |
 //! | `NS:delayed` | tasks waiting out a retry backoff, scored by when they may run again |
 //! | `NS:dead` | the dead-letter stream |

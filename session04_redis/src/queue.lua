@@ -230,12 +230,15 @@ register('imgq_reserve', function(_, args)
     for i = 8, #args do
       local class = args[i]
       local stream, cursor_key = ns .. ':stream:' .. class, ns .. ':cursor:' .. class
-      if not backing_off and redis.call('XLEN', stream) == 0 then
-        -- Nothing new, nothing pending, nothing backing off: the class, its stream and its
-        -- consumers go until a task needs them again (`stream_of` makes them anew), so
-        -- sweeps and `retire` walk the classes in use, not every class ever seen.
-        redis.call('SREM', ns .. ':classes', class)
-        redis.call('DEL', stream, cursor_key)
+      if redis.call('XLEN', stream) == 0 then
+        -- Nothing new and nothing pending (acked entries are deleted): nothing to sweep.
+        -- Unless a retry backs off, the class, its stream and its consumers go until a
+        -- task needs them again (`stream_of` makes them anew), so sweeps and `retire` walk
+        -- the classes in use, not every class ever seen.
+        if not backing_off then
+          redis.call('SREM', ns .. ':classes', class)
+          redis.call('DEL', stream, cursor_key)
+        end
       else
         local cursor = redis.call('GET', cursor_key) or '0-0'
         -- Each call looks at up to 10 pending entries; stop at a full pass or the budget.

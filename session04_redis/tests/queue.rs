@@ -565,7 +565,7 @@ fn the_decoder_names_what_is_wrong() {
         ("[1,2]", "not a JSON object"),
         (r#"{"task":{}}"#, "no version"),
         (r#"{"v":"1","task":{}}"#, "not a whole number"),
-        (r#"{"v":2,"task":{}}"#, "unknown version 2"),
+        (r#"{"v":3,"task":{}}"#, "unknown version 3"),
         (r#"{"v":1}"#, "no `task`"),
         (
             r#"{"v":1,"task":{"id":"01a2127f-908e-76bf-b6c7-40d5ad223b1a"}}"#,
@@ -577,8 +577,19 @@ fn the_decoder_names_what_is_wrong() {
         assert!(error.contains(expected), "{text}: {error}");
     }
     let input = BlobKey::new("in/x.png").unwrap();
-    let task = task("blur:sigma=2|edges", &input);
-    assert_eq!(encoding::decode(&encoding::encode(&task)).unwrap(), task);
+    let mut task = task("blur:sigma=2|edges", &input);
+    let plain = encoding::encode(&task);
+    assert!(plain.starts_with(r#"{"v":1,"#), "{plain}");
+    assert_eq!(encoding::decode(&plain).unwrap(), task);
+    // Headers make it version 2, which workers from before headers refuse by name; a
+    // version 1 entry that carries headers is malformed.
+    task.headers.insert("tiled-job".into(), "{}".into());
+    let headed = encoding::encode(&task);
+    assert!(headed.starts_with(r#"{"v":2,"#), "{headed}");
+    assert_eq!(encoding::decode(&headed).unwrap(), task);
+    let mislabelled = headed.replacen(r#""v":2"#, r#""v":1"#, 1);
+    let error = encoding::decode(&mislabelled).unwrap_err().to_string();
+    assert!(error.contains("version 1 has no headers"), "{error}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -111,7 +111,14 @@ pub fn attach(runtime: Runtime, config: RegistryConfig) -> Runtime {
                 }
                 let beat =
                     Beat::from_stats(&stats.snapshot(), in_hand.ids(), stats.is_shutting_down());
-                match registry.beat(&info, &beat, false).await {
+                // Bounded by the interval: a beat that hangs must not delay the next one,
+                // nor the last word at shutdown.
+                let written =
+                    tokio::time::timeout(config.interval, registry.beat(&info, &beat, false))
+                        .await
+                        .map_err(|_| "no answer within the interval".to_owned())
+                        .and_then(|beat| beat.map_err(|error| error.to_string()));
+                match written {
                     Ok(()) if failing => {
                         info!("heartbeats reach Redis again");
                         failing = false;

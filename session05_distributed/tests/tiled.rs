@@ -16,9 +16,9 @@ use session02_pipelines::PipelineSpec;
 use session03_workers::{
     BlobKey, BlobStore, Capabilities, ImageWorker, Queue, TaskState, Worker, WorkerId,
 };
-use session04_redis::RedisServer;
 use session04_redis::cli::QueueArgs;
 use session04_redis::server::Children;
+use session04_redis::{RedisBlobStore, RedisQueue, RedisServer};
 use session05_distributed::jobs::{JobOutcome, Jobs, TileAware, TileFormat, wait_for_job};
 
 const BLOB_CAP: &str = "268435456";
@@ -29,6 +29,21 @@ fn tiled_flags(server: &RedisServer, namespace: &str) -> QueueArgs {
     flags.max_blob_bytes = BLOB_CAP.parse().unwrap();
     flags.lease = 2.0;
     flags
+}
+
+/// The queue shared, its jobs, and a tile-aware image runner on them, as a worker has.
+fn tile_runner(
+    queue: RedisQueue,
+    blobs: &Arc<RedisBlobStore>,
+) -> (Arc<RedisQueue>, Jobs, TileAware) {
+    let queue = Arc::new(queue);
+    let jobs = Jobs::new(&queue, Arc::clone(blobs), Limits::default());
+    let runner = TileAware::new(
+        Arc::new(ImageWorker::new(blobs.clone(), Limits::default())),
+        Arc::clone(&queue),
+        jobs.clone(),
+    );
+    (queue, jobs, runner)
 }
 
 /// The rocket photo resampled to 5472 x 3648 (20 MP): real detail, at a size worth tiling.
@@ -118,13 +133,7 @@ async fn a_tile_delivered_twice_makes_one_assembly() {
     let server = RedisServer::start().unwrap();
     let namespace = "twice";
     let (queue, blobs) = tiled_flags(&server, namespace).open().await.unwrap();
-    let queue = Arc::new(queue);
-    let jobs = Jobs::new(&queue, blobs.clone(), Limits::default());
-    let runner = TileAware::new(
-        Arc::new(ImageWorker::new(blobs.clone(), Limits::default())),
-        Arc::clone(&queue),
-        jobs.clone(),
-    );
+    let (queue, jobs, runner) = tile_runner(queue, &blobs);
     let image: DynamicImage = session01_image_basics::samples::generate(300, 200).into();
     let spec = PipelineSpec::parse("blur:sigma=2|resize:width=150").unwrap();
     let output = BlobKey::new("results/twice.png").unwrap();
@@ -221,18 +230,12 @@ async fn a_pipeline_that_starts_by_changing_geometry_is_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_queue_makes_the_last_tile_retry_instead_of_parking_its_worker() {
+async fn a_full_queue_still_takes_the_assembly_without_parking_a_worker() {
     let server = RedisServer::start_async().await.unwrap();
     let mut args = tiled_flags(&server, "full");
     args.capacity = 4;
     let (queue, blobs) = args.open().await.unwrap();
-    let queue = Arc::new(queue);
-    let jobs = Jobs::new(&queue, blobs.clone(), Limits::default());
-    let runner = TileAware::new(
-        Arc::new(ImageWorker::new(blobs.clone(), Limits::default())),
-        Arc::clone(&queue),
-        jobs.clone(),
-    );
+    let (queue, jobs, runner) = tile_runner(queue, &blobs);
     let image: DynamicImage = session01_image_basics::samples::generate(200, 200).into();
     let spec = PipelineSpec::parse("blur:sigma=1").unwrap();
     let output = BlobKey::new("results/full.png").unwrap();
@@ -262,17 +265,15 @@ async fn a_full_queue_makes_the_last_tile_retry_instead_of_parking_its_worker() 
     for lease in &leases[..3] {
         runner.process(&lease.task).await.unwrap();
     }
-    // The last tile cannot queue the assembly: a worker failure, at once, so the tile is
-    // retried later (and counts once), instead of a slot waiting for room until it times out.
-    let last = tokio::time::timeout(Duration::from_secs(20), runner.process(&leases[3].task))
+    // The assembly continues admitted work: it goes in although the queue is full, at
+    // once, instead of parking the worker slot until room appears (or failing the job).
+    tokio::time::timeout(Duration::from_secs(20), runner.process(&leases[3].task))
         .await
-        .expect("the worker slot was parked on the full queue");
-    let error = last.unwrap_err();
-    assert!(error.is_retryable(), "{error:?}");
-    assert!(
-        error.message.contains("cannot queue the assembly"),
-        "{error:?}"
-    );
+        .expect("the worker slot was parked on the full queue")
+        .unwrap();
     let status = jobs.status(job).await.unwrap().unwrap();
-    assert_eq!((status.done, status.tiles, status.assembled), (4, 4, false));
+    assert_eq!((status.done, status.tiles), (4, 4));
+    let assembly = queue.status(job).await.unwrap().expect("the assembly task");
+    assert_eq!(assembly.state, TaskState::Pending);
+    assert_eq!(queue.stats().await.unwrap().waiting, 5);
 }

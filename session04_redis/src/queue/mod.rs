@@ -17,6 +17,11 @@
 //! | nack | `XACK` + `XDEL`; a worker failure is `XADD`ed again, or dead-lettered after the last attempt |
 //! | release | the entry made to look long idle, so the next sweep's `XAUTOCLAIM` takes it |
 //!
+//! A worker failure with a backoff waits in a sorted set (`NS:delayed`) instead of its
+//! stream; every `reserve` first moves the retries whose wait is over back to their
+//! streams. A sweep drops the classes whose streams hold nothing, streams and all, and the
+//! next task of such a class makes them again.
+//!
 //! Each row is one function of the Lua library ([`functions`]), so it is
 //! atomic and one round trip. Tasks go into one stream per *capability class* (the sorted
 //! set of filters they use: `blur+edges`), and a worker reads only the streams of classes
@@ -263,19 +268,26 @@ impl RedisQueue {
             .collect())
     }
 
+    /// Adds a task that continues work the queue already took in (a tiled job's assembly,
+    /// say), whatever the count: refusing it would fail that work, and waiting for room
+    /// would hold a worker that may be the one to make it. A duplicate is still refused.
+    pub async fn enqueue_continuation(&self, task: &Task) -> Result<TaskId, QueueError> {
+        let reply: String = self.run(&self.enqueue_cmd_bounded(task, None)).await?;
+        self.enqueued(task.id, &reply)
+    }
+
     fn enqueue_cmd(&self, task: &Task) -> redis::Cmd {
+        self.enqueue_cmd_bounded(task, self.config.queue.capacity)
+    }
+
+    fn enqueue_cmd_bounded(&self, task: &Task, capacity: Option<usize>) -> redis::Cmd {
         let mut cmd = QUEUE.call("imgq_enqueue", &[]);
         cmd.arg(&self.config.namespace)
             .arg(task.id.to_string())
             .arg(encoding::encode(task))
             .arg(class_of(task))
             // -1: no bound.
-            .arg(
-                self.config
-                    .queue
-                    .capacity
-                    .map_or(-1, |c| i64::try_from(c).unwrap_or(i64::MAX)),
-            );
+            .arg(capacity.map_or(-1, |c| i64::try_from(c).unwrap_or(i64::MAX)));
         cmd
     }
 

@@ -10,7 +10,7 @@ use session03_workers::{BlobKey, BlobStore, TaskError, TaskId};
 
 use super::bands::BandWriter;
 use super::part::job_blob;
-use super::{JOBS, JobRecord, Jobs, tile_input, tile_output, unavailable};
+use super::{JOBS, JobRecord, Jobs, task_error, tile_input, tile_output, unavailable};
 use crate::tiles::{Rect, Stitcher};
 
 /// The header of a binary PPM (colour) or PGM (gray) of `width` x `height`, for the pixels
@@ -37,13 +37,13 @@ impl Jobs {
     /// row of tiles at a time), so the assembling worker never holds the whole image; any
     /// other result is stitched in memory, within the decoding limits.
     pub async fn assemble(&self, job: TaskId) -> Result<(), TaskError> {
-        if self.is_assembled(job).await.map_err(TaskError::worker)? {
+        if self.is_assembled(job).await.map_err(task_error)? {
             return Ok(()); // a redelivered assembly whose first run finished
         }
         let record = self
             .record(job)
             .await
-            .map_err(TaskError::worker)?
+            .map_err(task_error)?
             .ok_or_else(|| TaskError::job(format!("job {job} is unknown")))?;
         let format = format_for_path(std::path::Path::new(record.output.as_str()))
             .map_err(TaskError::job)?;

@@ -48,9 +48,7 @@ use session01_image_basics::io::format_for_path;
 use session01_image_basics::{Limits, encode};
 use session02_pipelines::PipelineSpec;
 use session03_workers::worker::run_blocking;
-use session03_workers::{
-    Backpressure, BlobKey, BlobStore, Queue, QueueError, Task, TaskError, TaskId,
-};
+use session03_workers::{BlobKey, BlobStore, QueueError, Task, TaskError, TaskId};
 use session04_redis::functions::Library;
 use session04_redis::{Keys, RedisBlobStore, RedisQueue};
 
@@ -149,6 +147,15 @@ const ALREADY_ASSEMBLED: &str = "its job is already assembled";
 
 fn unavailable(error: redis::RedisError) -> QueueError {
     QueueError::Unavailable(format!("Redis: {error}"))
+}
+
+/// A queue error met while running a task of a job: data that cannot be read back fails
+/// the job; anything else (Redis away, say) is the worker's, and the task is retried.
+fn task_error(error: QueueError) -> TaskError {
+    match error {
+        QueueError::Malformed(_) => TaskError::job(error),
+        other => TaskError::worker(other),
+    }
 }
 
 /// Tiled jobs in Redis, next to the queue.
@@ -343,7 +350,7 @@ impl Jobs {
                 let record = self
                     .record(job)
                     .await
-                    .map_err(TaskError::worker)?
+                    .map_err(task_error)?
                     .ok_or_else(|| TaskError::job(format!("job {job} is unknown")))?;
                 let mut assembly = Task::new(
                     record.pipeline.after.clone(),
@@ -352,10 +359,10 @@ impl Jobs {
                 );
                 assembly.id = job;
                 let assembly = JobPart::Assembly { job }.mark(assembly);
-                // Never wait for room inside a worker: a full queue would park this slot
-                // until the task timeout. Refused, the tile is retried later, and counts
-                // once however often it comes back.
-                match queue.enqueue(assembly, Backpressure::Reject).await {
+                // The assembly continues admitted work: it goes in however full the queue
+                // is. Waiting for room would park this worker slot until the task timeout,
+                // and a refusal would fail the job once the tile's attempts ran out.
+                match queue.enqueue_continuation(&assembly).await {
                     // Another worker saw the last tile too: its task is the one.
                     Ok(_) | Err(QueueError::Duplicate(_)) => Ok(()),
                     Err(error) => Err(TaskError::worker(format!(

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use session03_workers::{BlobStore, Capabilities, Task, TaskError, Worker};
 use session04_redis::{RedisQueue, Runtime};
 
-use super::{JobPart, Jobs};
+use super::{JobPart, Jobs, task_error};
 
 // ANCHOR: attach
 /// Makes the worker of `runtime` run the tiles of tiled jobs and assemble them.
@@ -59,11 +59,7 @@ impl Worker for TileAware {
             _ => None,
         };
         if let Some((job, _)) = tile
-            && self
-                .jobs
-                .is_assembled(job)
-                .await
-                .map_err(TaskError::worker)?
+            && self.jobs.is_assembled(job).await.map_err(task_error)?
         {
             // A late copy of a tile whose job is done: its blobs are gone, and so is the need.
             return Ok(());
