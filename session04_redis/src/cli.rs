@@ -2,17 +2,16 @@
 //! environment variable, the way containers are configured), opening both, and running a
 //! command on a runtime with logs.
 
-use std::future::Future;
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
 use clap::{Args, FromArgMatches};
-use session01_image_basics::cli::finish;
 use session03_workers::QueueConfig;
 use session03_workers::cli::{retry_backoff, seconds};
-use session03_workers::logging::{self, LogFormat};
+
+/// Runs a command on a tokio runtime with logs, as session 03's commands do.
+pub use session03_workers::cli::run;
 
 use crate::blob::{DEFAULT_MAX_BLOB_BYTES, RedisBlobStore};
 use crate::connect::RedisOptions;
@@ -120,21 +119,6 @@ impl QueueArgs {
         );
         Ok((queue, Arc::new(blobs)))
     }
-}
-
-/// Runs `command` on a multi-threaded tokio runtime with logs in `format` on stderr, and
-/// turns its outcome into an exit code (the report on stdout, or the error on stderr).
-pub fn run<F>(format: LogFormat, command: F) -> ExitCode
-where
-    F: Future<Output = Result<String>>,
-{
-    let outcome = logging::init(format).and_then(|()| {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?;
-        runtime.block_on(command)
-    });
-    finish(outcome)
 }
 
 /// How long to wait before giving up on a task, from `--timeout` (0 for ever).
