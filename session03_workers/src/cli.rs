@@ -64,23 +64,9 @@ pub struct Cli {
     /// The most tasks that may wait in the queue.
     #[arg(long, value_name = "N", env = "QUEUE_CAPACITY", default_value_t = 1000)]
     pub capacity: usize,
-    /// Seconds a task waits after its first worker failure; doubles with each further one,
-    /// up to --retry-backoff-max, half of it random (0 retries at once).
-    #[arg(
-        long,
-        value_name = "SECONDS",
-        env = "RETRY_BACKOFF",
-        default_value_t = 0.5
-    )]
-    pub retry_backoff: f64,
-    /// The longest wait between two attempts, in seconds (0 for no cap).
-    #[arg(
-        long,
-        value_name = "SECONDS",
-        env = "RETRY_BACKOFF_MAX",
-        default_value_t = 30.0
-    )]
-    pub retry_backoff_max: f64,
+    /// How long a retry waits.
+    #[command(flatten)]
+    pub retry: RetryArgs,
     /// Seconds running tasks get to finish at shutdown before they go back to the queue.
     #[arg(
         long,
@@ -140,20 +126,43 @@ pub fn seconds(flag: &str, value: f64) -> Result<Duration> {
         })
 }
 
-/// The retry backoff from `--retry-backoff` and `--retry-backoff-max`, in seconds: a base
-/// of 0 retries at once, a cap of 0 is no cap.
-pub fn retry_backoff(base: f64, max: f64) -> Result<Backoff> {
-    let optional = |flag: &str, value: f64| {
-        if value == 0.0 {
-            Ok(None)
-        } else {
-            seconds(flag, value).map(Some)
-        }
-    };
-    Ok(Backoff {
-        base: optional("retry-backoff", base)?.unwrap_or_default(),
-        max: optional("retry-backoff-max", max)?.unwrap_or(Duration::MAX),
-    })
+/// How long a task waits after a worker failure: the flags every queue's command takes.
+#[derive(Debug, Clone, PartialEq, clap::Args)]
+pub struct RetryArgs {
+    /// Seconds a task waits after its first worker failure; doubles with each further one,
+    /// up to --retry-backoff-max, half of it random (0 retries at once).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "RETRY_BACKOFF",
+        default_value_t = 0.5
+    )]
+    pub retry_backoff: f64,
+    /// The longest wait between two attempts, in seconds (0 for no cap).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "RETRY_BACKOFF_MAX",
+        default_value_t = 30.0
+    )]
+    pub retry_backoff_max: f64,
+}
+
+impl RetryArgs {
+    /// The backoff, checked: a base of 0 retries at once, a cap of 0 is no cap.
+    pub fn backoff(&self) -> Result<Backoff> {
+        let optional = |flag: &str, value: f64| {
+            if value == 0.0 {
+                Ok(None)
+            } else {
+                seconds(flag, value).map(Some)
+            }
+        };
+        Ok(Backoff {
+            base: optional("retry-backoff", self.retry_backoff)?.unwrap_or_default(),
+            max: optional("retry-backoff-max", self.retry_backoff_max)?.unwrap_or(Duration::MAX),
+        })
+    }
 }
 
 /// A key `prefix/stem.extension` that no earlier call returned: `stem`, then `stem-2` ...

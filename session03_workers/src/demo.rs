@@ -15,7 +15,7 @@ use session02_pipelines::{PipelineSpec, batch};
 use tracing::{info, warn};
 
 use crate::blob::{BlobStore, FsBlobStore};
-use crate::cli::{Cli, retry_backoff, seconds, shutdown_signal, unique_key};
+use crate::cli::{Cli, seconds, shutdown_signal, unique_key};
 use crate::memory::MemoryQueue;
 use crate::pool::{PoolConfig, WorkerPool};
 use crate::queue::{Backpressure, Queue, QueueConfig};
@@ -51,7 +51,7 @@ pub async fn run(cli: &Cli) -> Result<String> {
         lease: seconds("lease", cli.lease)?,
         max_attempts: cli.max_attempts.max(1),
         capacity: Some(cli.capacity.max(1)),
-        retry_backoff: retry_backoff(cli.retry_backoff, cli.retry_backoff_max)?,
+        retry_backoff: cli.retry.backoff()?,
     }));
     let config = PoolConfig {
         workers: cli.workers.unwrap_or(PoolConfig::default().workers),

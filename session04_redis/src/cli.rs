@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::{Args, FromArgMatches};
 use session03_workers::QueueConfig;
-use session03_workers::cli::{retry_backoff, seconds};
+use session03_workers::cli::{RetryArgs, seconds};
 
 /// Runs a command on a tokio runtime with logs, as session 03's commands do.
 pub use session03_workers::cli::run;
@@ -57,23 +57,9 @@ pub struct QueueArgs {
     /// The most bytes one image or result may have.
     #[arg(long, value_name = "BYTES", env = "MAX_BLOB_BYTES", default_value_t = DEFAULT_MAX_BLOB_BYTES)]
     pub max_blob_bytes: u64,
-    /// Seconds a task waits after its first worker failure; doubles with each further
-    /// one, up to --retry-backoff-max, half of it random (0 retries at once).
-    #[arg(
-        long,
-        value_name = "SECONDS",
-        env = "RETRY_BACKOFF",
-        default_value_t = 0.5
-    )]
-    pub retry_backoff: f64,
-    /// The longest wait between two attempts, in seconds (0 for no cap).
-    #[arg(
-        long,
-        value_name = "SECONDS",
-        env = "RETRY_BACKOFF_MAX",
-        default_value_t = 30.0
-    )]
-    pub retry_backoff_max: f64,
+    /// How long a retry waits.
+    #[command(flatten)]
+    pub retry: RetryArgs,
 }
 // ANCHOR_END: queue_args
 
@@ -97,7 +83,7 @@ impl QueueArgs {
                 lease: seconds("lease", self.lease)?,
                 max_attempts: self.max_attempts,
                 capacity: (self.capacity > 0).then_some(self.capacity),
-                retry_backoff: retry_backoff(self.retry_backoff, self.retry_backoff_max)?,
+                retry_backoff: self.retry.backoff()?,
             },
             namespace: self.namespace.clone(),
             retention: seconds("retention", self.retention)?,

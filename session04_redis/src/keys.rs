@@ -8,7 +8,7 @@
 //! | key | holds |
 //! |---|---|
 //! | `NS:stream:CLASS` | a stream per capability class, read by the consumer group `workers` |
-//! | `NS:classes` | the set of classes that have a stream |
+//! | `NS:class-use` | the classes that have a stream, scored by when a task last went in |
 //! | `NS:task:ID` | a hash per task: the task, its state, attempts, times, error, history |
 //! | `NS:cursor:CLASS` | where the last sweep of the class's pending entries stopped (Lua only) |
 //! | `NS:state:STATE` | a sorted set of task ids per state, scored by when they entered it |
@@ -65,9 +65,9 @@ impl Keys {
             .strip_prefix(":stream:")
     }
 
-    /// The set of classes that have a stream.
+    /// The classes that have a stream, scored by when a task last went in.
     pub fn classes(&self) -> String {
-        self.of(&[&"classes"])
+        self.of(&[&"class-use"])
     }
 
     /// Task `id`'s hash.

@@ -5,7 +5,7 @@
 --
 -- Keys, under a namespace NS:
 --   NS:stream:CLASS  a stream per capability class, consumer group `workers`
---   NS:classes       the set of classes that have a stream
+--   NS:class-use     the classes that have a stream, scored by when a task last went in
 --   NS:task:ID       a hash per task: task, class, entry, state, attempts, deliveries,
 --                    worker, consumer, receipt, enqueued_at, started_at, finished_at,
 --                    duration_ms, error_kind, error_message, retry_at, history (a line
@@ -51,11 +51,11 @@ local function count(ns, name)
   redis.call('HINCRBY', ns .. ':stats', name, 1)
 end
 
--- The stream of `class`, made (with its group) when missing, and the class listed, so
--- workers read it. Every XADD of a task goes through here.
-local function stream_of(ns, class)
+-- The stream of `class`, made (with its group) when missing, and the class listed as used
+-- `now`, so workers read it. Every XADD of a task goes through here.
+local function stream_of(ns, class, now)
   local stream = ns .. ':stream:' .. class
-  if redis.call('SADD', ns .. ':classes', class) == 1 or redis.call('EXISTS', stream) == 0 then
+  if redis.call('ZADD', ns .. ':class-use', now, class) == 1 or redis.call('EXISTS', stream) == 0 then
     pcall(redis.call, 'XGROUP', 'CREATE', stream, GROUP, '0', 'MKSTREAM')
   end
   return stream
@@ -184,7 +184,7 @@ register('imgq_enqueue', function(_, args)
     if waiting >= capacity then return 'full' end
   end
   local now = now_ms()
-  local entry = redis.call('XADD', stream_of(ns, class), '*', 'id', id, 'task', payload)
+  local entry = redis.call('XADD', stream_of(ns, class, now), '*', 'id', id, 'task', payload)
   redis.call('HSET', hash, 'task', payload, 'class', class, 'entry', entry, 'state', 'pending',
     'attempts', 0, 'enqueued_at', now)
   move(ns, id, nil, 'pending', now)
@@ -202,7 +202,7 @@ local function promote(ns, now)
     local hash = ns .. ':task:' .. id
     local state, class, payload = unpack(redis.call('HMGET', hash, 'state', 'class', 'task'))
     if state == 'retrying' and class and payload then
-      local entry = redis.call('XADD', stream_of(ns, class), '*', 'id', id, 'task', payload)
+      local entry = redis.call('XADD', stream_of(ns, class, now), '*', 'id', id, 'task', payload)
       redis.call('HSET', hash, 'entry', entry)
       redis.call('HDEL', hash, 'retry_at')
     end
@@ -211,7 +211,8 @@ end
 -- ANCHOR_END: promote
 
 -- ANCHOR: reserve
--- reserve(ns, consumer, worker, lease_ms, max_attempts, retention_ms, sweep, class...):
+-- reserve(ns, consumer, worker, lease_ms, max_attempts, retention_ms, sweep, class_idle_ms,
+-- class...):
 -- with `sweep` = 1, first takes over one entry whose lease ran out (XAUTOCLAIM, going on
 -- from where the last sweep of the class stopped); otherwise, or when there is none, reads
 -- one new entry (XREADGROUP), trying the classes in order. Replies {how, lease fields...}
@@ -219,6 +220,7 @@ end
 register('imgq_reserve', function(_, args)
   local ns, consumer, worker = args[1], args[2], args[3]
   local lease_ms, max_attempts, retention_ms = tonumber(args[4]), tonumber(args[5]), tonumber(args[6])
+  local class_idle_ms = tonumber(args[8])
   local now = now_ms()
   local out = {}
   promote(ns, now)
@@ -227,16 +229,17 @@ register('imgq_reserve', function(_, args)
     -- A task waiting out a backoff has no entry, but its class must stay listed: workers
     -- only call this function (which promotes it) for classes they know.
     local backing_off = redis.call('ZCARD', ns .. ':delayed') > 0
-    for i = 8, #args do
+    for i = 9, #args do
       local class = args[i]
       local stream, cursor_key = ns .. ':stream:' .. class, ns .. ':cursor:' .. class
       if redis.call('XLEN', stream) == 0 then
         -- Nothing new and nothing pending (acked entries are deleted): nothing to sweep.
-        -- Unless a retry backs off, the class, its stream and its consumers go until a
-        -- task needs them again (`stream_of` makes them anew), so sweeps and `retire` walk
-        -- the classes in use, not every class ever seen.
-        if not backing_off then
-          redis.call('SREM', ns .. ':classes', class)
+        -- A class unused for `class_idle_ms` (and no retry backing off) goes, with its
+        -- stream and consumers, until a task needs it again (`stream_of` makes them anew):
+        -- sweeps and `retire` walk the classes in use, not every class ever seen.
+        local used = tonumber(redis.call('ZSCORE', ns .. ':class-use', class)) or 0
+        if not backing_off and now - used >= class_idle_ms then
+          redis.call('ZREM', ns .. ':class-use', class)
           redis.call('DEL', stream, cursor_key)
         end
       else
@@ -256,7 +259,7 @@ register('imgq_reserve', function(_, args)
       end
     end
   end
-  for i = 8, #args do
+  for i = 9, #args do
     local class = args[i]
     local stream = ns .. ':stream:' .. class
     -- A class the worker still lists may have just gone (above, or in another's sweep).
@@ -341,7 +344,7 @@ register('imgq_nack', function(_, args)
       redis.call('HSET', hash, 'entry', '', 'retry_at', now + delay_ms)
       redis.call('ZADD', ns .. ':delayed', now + delay_ms, id)
     else
-      local again = redis.call('XADD', stream_of(ns, class), '*', 'id', id, 'task', payload)
+      local again = redis.call('XADD', stream_of(ns, class, now), '*', 'id', id, 'task', payload)
       redis.call('HSET', hash, 'entry', again)
     end
     move(ns, id, 'running', 'retrying', now)
@@ -400,7 +403,7 @@ register('imgq_requeue', function(_, args)
   if not state then return 'not_found' end
   if state ~= 'dead' then return state end
   local now = now_ms()
-  local entry = redis.call('XADD', stream_of(ns, class), '*', 'id', id, 'task', payload)
+  local entry = redis.call('XADD', stream_of(ns, class, now), '*', 'id', id, 'task', payload)
   redis.call('PERSIST', hash)
   redis.call('HSET', hash, 'state', 'pending', 'attempts', 0, 'entry', entry, 'enqueued_at', now)
   redis.call('HDEL', hash, 'started_at', 'finished_at', 'duration_ms', 'error_kind', 'error_message', 'worker')
@@ -427,7 +430,7 @@ end)
 register('imgq_retire', function(_, args)
   local ns, consumer = args[1], args[2]
   local removed = 0
-  for _, class in ipairs(redis.call('SMEMBERS', ns .. ':classes')) do
+  for _, class in ipairs(redis.call('ZRANGE', ns .. ':class-use', 0, -1)) do
     local stream = ns .. ':stream:' .. class
     if redis.call('EXISTS', stream) == 1 then
       local ok, held = pcall(redis.call, 'XPENDING', stream, GROUP, '-', '+', 1, consumer)

@@ -45,6 +45,7 @@ async fn queue_at(url: &str, config: QueueConfig) -> Admin {
         retention: Duration::from_secs(3600),
         // Expired leases are looked for often, so they come back soon after they run out.
         sweep_every: Duration::from_millis(100),
+        ..RedisQueueConfig::default()
     };
     let queue = RedisQueue::connect(&RedisOptions::new(url), config)
         .await

@@ -806,7 +806,11 @@ async fn a_record_this_version_cannot_read_is_named_malformed() {
 async fn emptied_classes_leave_the_list_and_come_back_when_needed() {
     let server = RedisServer::start_async().await.unwrap();
     let ns = namespace();
-    let queue = queue(&server, &ns, LEASE).await;
+    let mut config = common::queue(&server, &ns, LEASE).await.config().clone();
+    config.class_idle = Duration::ZERO;
+    let queue = RedisQueue::connect(&RedisOptions::new(server.url()), config)
+        .await
+        .unwrap();
     let input = BlobKey::new("in/a.png").unwrap();
     let pipelines = [
         "invert",
@@ -825,20 +829,21 @@ async fn emptied_classes_leave_the_list_and_come_back_when_needed() {
             .unwrap();
     }
     let mut conn = queue.connection();
-    let classes: u64 = conn.scard(queue.keys().classes()).await.unwrap();
+    let classes: u64 = conn.zcard(queue.keys().classes()).await.unwrap();
     assert_eq!(classes, pipelines.len() as u64);
     for _ in pipelines {
         let lease = reserve(&queue, "w").await.expect("a task for every class");
         queue.ack(&lease).await.unwrap();
     }
-    // Nothing waits or runs: the next sweep (one at least every 100 ms while a worker
-    // waits) forgets every class and its stream.
+    // Nothing waits or runs, and (with no idle time allowed) no class is in use: the next
+    // sweep (one at least every 100 ms while a worker waits) forgets every class and its
+    // stream.
     let none = queue
         .reserve(&worker("w"), &Capabilities::All, Duration::from_secs(1))
         .await
         .unwrap();
     assert!(none.is_none());
-    let classes: u64 = conn.scard(queue.keys().classes()).await.unwrap();
+    let classes: u64 = conn.zcard(queue.keys().classes()).await.unwrap();
     assert_eq!(
         classes, 0,
         "emptied classes stay listed, and every sweep walks them"

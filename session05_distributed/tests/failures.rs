@@ -18,8 +18,8 @@ use session04_redis::{RedisQueue, RedisServer};
 /// The queue's flags in namespace `failures`, with a backoff short enough to wait out.
 fn backoff_flags(server: &RedisServer) -> QueueArgs {
     let mut flags = flags(server, "failures");
-    flags.retry_backoff = 0.4;
-    flags.retry_backoff_max = 10.0;
+    flags.retry.retry_backoff = 0.4;
+    flags.retry.retry_backoff_max = 10.0;
     flags.max_attempts = 3;
     flags
 }

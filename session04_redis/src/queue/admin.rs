@@ -49,7 +49,7 @@ impl RedisQueue {
     pub async fn waiting_by_class(&self) -> Result<BTreeMap<String, u64>, QueueError> {
         let mut conn = self.conn.clone();
         let classes: Vec<String> = conn
-            .smembers(self.keys.classes())
+            .zrange(self.keys.classes(), 0, -1)
             .await
             .map_err(unavailable)?;
         if classes.is_empty() {

@@ -58,7 +58,7 @@ impl RedisQueue {
             None => {
                 let mut conn = self.conn.clone();
                 let mut classes: Vec<String> = conn
-                    .smembers(self.keys.classes())
+                    .zrange(self.keys.classes(), 0, -1)
                     .await
                     .map_err(unavailable)?;
                 classes.sort_unstable();

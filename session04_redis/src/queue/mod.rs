@@ -78,16 +78,21 @@ pub struct RedisQueueConfig {
     pub retention: Duration,
     /// How often a worker looks for expired leases, and for new capability classes.
     pub sweep_every: Duration,
+    /// How long a capability class stays listed, once its stream is empty, after its last
+    /// task went in: a sweep then drops it, so sweeps walk the classes in use.
+    pub class_idle: Duration,
 }
 
 impl Default for RedisQueueConfig {
-    /// Session 03's defaults, namespace `imgq`, records kept a day, a sweep every second.
+    /// Session 03's defaults, namespace `imgq`, records kept a day, a sweep every second,
+    /// classes unused for five minutes dropped.
     fn default() -> Self {
         Self {
             queue: QueueConfig::default(),
             namespace: "imgq".to_owned(),
             retention: Duration::from_secs(24 * 3600),
             sweep_every: Duration::from_secs(1),
+            class_idle: Duration::from_secs(300),
         }
     }
 }
@@ -375,6 +380,7 @@ impl Queue for RedisQueue {
                     .arg(self.config.queue.max_attempts)
                     .arg(self.retention_ms())
                     .arg(sweep)
+                    .arg(millis(self.config.class_idle))
                     .arg(&classes);
                 let reply: Vec<Value> = match QUEUE.run(&self.conn, &cmd).await {
                     Err(error) if functions::is_stream_gone(&error) => {

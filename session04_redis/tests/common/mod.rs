@@ -35,6 +35,7 @@ pub async fn queue_at(url: &str, ns: &str, lease: Duration) -> RedisQueue {
         namespace: ns.to_owned(),
         retention: Duration::from_secs(3600),
         sweep_every: Duration::from_millis(100),
+        class_idle: Duration::from_secs(300),
     };
     RedisQueue::connect(&RedisOptions::new(url), config)
         .await
