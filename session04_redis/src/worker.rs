@@ -1,4 +1,5 @@
-//! The `worker` command: session 03's [`WorkerPool`] on the Redis queue, until SIGTERM.
+//! The `worker` command: session 03's [`WorkerPool`](session03_workers::WorkerPool) on the
+//! Redis queue, until SIGTERM.
 //!
 //! Run as many as you like, on as many machines as can reach Redis; each is a consumer of
 //! the same group, so each task goes to one of them, and a task whose worker dies goes to

@@ -45,7 +45,8 @@ impl RedisQueue {
     }
 
     /// For each capability class with a stream, how many of its tasks no worker has taken
-    /// yet; a class is its distinct filter names joined by `+` (see [`class_of`]).
+    /// yet; a class is its distinct filter names joined by `+` (see
+    /// [`class_of`](super::class_of)).
     pub async fn waiting_by_class(&self) -> Result<BTreeMap<String, u64>, QueueError> {
         let mut conn = self.conn.clone();
         let classes: Vec<String> = conn
