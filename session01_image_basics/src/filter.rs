@@ -40,6 +40,7 @@ pub enum FilterKind {
 /// `Any` lets code that holds a `Box<dyn Filter>` ask which filter it is: session 02 uses
 /// that to swap in a fast kernel for each of these readable ones.
 // ANCHOR: filter_trait
+// ANCHOR: filter_trait_head
 pub trait Filter: Any + fmt::Debug + Send + Sync {
     /// The name in the catalog, e.g. `"blur"`.
     fn name(&self) -> &'static str;
@@ -52,6 +53,7 @@ pub trait Filter: Any + fmt::Debug + Send + Sync {
 
     /// Applies the filter to an image.
     fn apply(&self, image: &DynamicImage) -> Result<DynamicImage, FilterError>;
+    // ANCHOR_END: filter_trait_head
 
     /// For a point operation, what it does to one pixel, so a pipeline can fuse it with its
     /// neighbours into one pass; `None` for every other filter.
@@ -72,7 +74,9 @@ pub trait Filter: Any + fmt::Debug + Send + Sync {
             format!("{}:{}", self.name(), params.join(","))
         }
     }
+    // ANCHOR: filter_trait_tail
 }
+// ANCHOR_END: filter_trait_tail
 // ANCHOR_END: filter_trait
 
 /// A filter written once for every 8-bit pixel layout; it is a [`Filter`] for free.

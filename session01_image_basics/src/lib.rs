@@ -6,6 +6,7 @@
 //!
 //! | file | teaches |
 //! |---|---|
+//! | `examples/first_pixels.rs` | the first program: load, loop over the pixels by hand, save |
 //! | [`io`] | decoding and encoding safely: [`Limits`], header checks before decoding, errors that name the problem |
 //! | [`pixels`] | the four 8-bit pixel layouts, and writing a filter once for all of them |
 //! | [`filter`] | the [`Filter`] trait, [`FilterKind`] (point, neighbourhood, geometry), the catalog and [`build`] |
@@ -58,3 +59,8 @@ pub use params::{ParamDefault, ParamKind, ParamSpec};
 #[cfg(doctest)]
 #[doc = include_str!("../../book/src/session01.md")]
 pub struct BookChapter;
+
+/// The book's chapter "Rust for Python programmers": its examples run as this crate's doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/rust-for-python.md")]
+pub struct RustForPython;

@@ -40,6 +40,7 @@ pub fn colour_channels<P: Pixel>() -> usize {
     usize::from(P::CHANNEL_COUNT) - usize::from(P::HAS_ALPHA)
 }
 
+// ANCHOR: for_each_colour
 /// Calls `f` on the colour samples of every pixel, in place; alpha is untouched.
 pub fn for_each_colour<P: Pixel8>(image: &mut Buffer<P>, mut f: impl FnMut(&mut [u8])) {
     let channels = usize::from(P::CHANNEL_COUNT);
@@ -48,6 +49,7 @@ pub fn for_each_colour<P: Pixel8>(image: &mut Buffer<P>, mut f: impl FnMut(&mut 
         f(&mut pixel[..colour]);
     }
 }
+// ANCHOR_END: for_each_colour
 
 /// Perceived brightness of a pixel's colour samples (ITU-R BT.601 weights, as Pillow's
 /// `convert("L")`), rounded to the nearest integer.

@@ -76,7 +76,23 @@ pub struct BatchOptions {
     /// The program the `processes` strategy starts: a binary with the `process-worker`
     /// subcommand, normally this crate's own.
     pub worker_exe: Option<PathBuf>,
+    /// How long each image waits before it is read: slow storage or a remote call,
+    /// simulated (zero for none). It makes the batch wait-bound instead of CPU-bound.
+    pub read_delay: Duration,
 }
+
+/// The longest simulated wait before each read: a batch that waits stays a lesson, not a
+/// hang.
+pub const MAX_READ_DELAY: Duration = Duration::from_secs(2);
+
+/// Waits as slow storage would before a read: the thread sleeps, holding no CPU.
+// ANCHOR: slow_storage
+fn slow_storage(delay: Duration) {
+    if !delay.is_zero() {
+        std::thread::sleep(delay.min(MAX_READ_DELAY));
+    }
+}
+// ANCHOR_END: slow_storage
 
 /// What became of one image.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -92,7 +108,7 @@ pub struct ItemResult {
 }
 
 /// The outcome of a batch.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Summary {
     /// The strategy used.
     pub strategy: Strategy,
@@ -200,6 +216,7 @@ pub fn run(inputs: &[PathBuf], spec: &PipelineSpec, options: &BatchOptions) -> R
     // threads give each image one core, so the comparison measures the strategy alone.
     let one_core = matches!(options.strategy, Strategy::Sequential | Strategy::Threads);
     let step = |input: &PathBuf| {
+        slow_storage(options.read_delay);
         let work = || process_one(input, &pipeline, &options.output_dir, &options.limits);
         let result = if one_core { on_one_core(work) } else { work() };
         bar.inc(1);
@@ -334,6 +351,8 @@ fn processes(
                 .arg(&options.output_dir)
                 .arg("--max-pixels")
                 .arg(options.limits.max_pixels.to_string())
+                .arg("--read-delay-ms")
+                .arg(options.read_delay.as_millis().to_string())
                 // One image at a time per process, each on one core.
                 .env("RAYON_NUM_THREADS", "1")
                 .stdin(Stdio::piped())
@@ -390,13 +409,20 @@ fn processes(
 }
 
 /// The `process-worker` side: reads one path per line, answers one JSON result per line,
-/// and when its input ends, its CPU time.
-pub fn process_worker(spec: &PipelineSpec, output_dir: &Path, limits: &Limits) -> Result<()> {
+/// and when its input ends, its CPU time. Each read first waits `read_delay`, as the
+/// parent's batch does.
+pub fn process_worker(
+    spec: &PipelineSpec,
+    output_dir: &Path,
+    limits: &Limits,
+    read_delay: Duration,
+) -> Result<()> {
     let pipeline = spec.build()?;
     let stdin = std::io::stdin();
     let mut stdout = std::io::stdout().lock();
     for line in stdin.lock().lines() {
         let line = line?;
+        slow_storage(read_delay);
         let result = process_one(Path::new(line.trim_end()), &pipeline, output_dir, limits);
         serde_json::to_writer(&mut stdout, &result)?;
         writeln!(stdout)?;

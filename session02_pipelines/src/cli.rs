@@ -2,6 +2,7 @@
 //! `batch` and `compare` share, checked before any work starts.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -65,8 +66,12 @@ pub enum Command {
         /// How to spread the images over the CPUs.
         #[arg(long, value_enum, default_value_t = Strategy::Rayon)]
         strategy: Strategy,
+        /// The summary as JSON, for programs.
+        #[arg(long)]
+        json: bool,
     },
-    /// Run the same batch with every strategy and compare wall time, speed-up and CPU use.
+    /// Run the same batch with every strategy, each in a process of its own, and compare
+    /// wall time, speed-up, CPU use and peak memory.
     Compare {
         /// Which images, which pipeline, how many workers.
         #[command(flatten)]
@@ -90,6 +95,8 @@ pub enum Command {
         output_dir: PathBuf,
         #[arg(long)]
         max_pixels: u64,
+        #[arg(long, default_value_t = 0)]
+        read_delay_ms: u64,
     },
 }
 
@@ -108,6 +115,11 @@ pub struct BatchArgs {
     /// Where the outputs go.
     #[arg(long, value_name = "DIR", default_value = "output/session02")]
     pub output_dir: PathBuf,
+    /// Wait this long before reading each image, as slow storage or a remote call would
+    /// (at most 2000): the batch then waits more than it computes.
+    #[arg(long, value_name = "MS", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=2000))]
+    pub read_delay: u64,
 }
 // ANCHOR_END: cli
 
@@ -141,6 +153,7 @@ impl BatchArgs {
             limits: *limits,
             progress: true,
             worker_exe: std::env::current_exe().ok(),
+            read_delay: Duration::from_millis(self.read_delay),
         };
         Ok((inputs, spec, options))
     }

@@ -3,6 +3,7 @@
 //! its report, for [`finish`](session01_image_basics::cli::finish) to print.
 
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::Result;
 use session01_image_basics::{Filter, Limits, load_with, save};
@@ -28,10 +29,14 @@ pub fn apply(input: &Path, pipeline: &str, output: &Path, limits: &Limits) -> Re
     ))
 }
 
-/// Runs one batch with `strategy` (`batch`); the report names the skipped images.
-pub fn batch(args: &BatchArgs, strategy: Strategy, limits: &Limits) -> Result<String> {
+/// Runs one batch with `strategy` (`batch`); the report names the skipped images, or is
+/// the summary as JSON.
+pub fn batch(args: &BatchArgs, strategy: Strategy, json: bool, limits: &Limits) -> Result<String> {
     let (inputs, spec, options) = args.prepare(strategy, limits)?;
     let summary = batch::run(&inputs, &spec, &options)?;
+    if json {
+        return Ok(serde_json::to_string(&summary)? + "\n");
+    }
     Ok(batch_report(&summary, &options.output_dir))
 }
 
@@ -60,8 +65,13 @@ fn batch_report(summary: &Summary, output_dir: &Path) -> String {
 
 /// The worker side of the `processes` strategy (`process-worker`): its results go to
 /// stdout as they come, so the report is empty.
-pub fn process_worker(pipeline: &str, output_dir: &Path, limits: &Limits) -> Result<String> {
+pub fn process_worker(
+    pipeline: &str,
+    output_dir: &Path,
+    limits: &Limits,
+    read_delay: Duration,
+) -> Result<String> {
     let spec = PipelineSpec::parse_any(pipeline)?;
-    batch::process_worker(&spec, output_dir, limits)?;
+    batch::process_worker(&spec, output_dir, limits, read_delay)?;
     Ok(String::new())
 }

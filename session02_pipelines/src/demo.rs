@@ -1,16 +1,19 @@
 //! The demo that `cargo run -p session02_pipelines` runs, which is also the `compare`
-//! command: the same batch with every strategy, and a table of wall time, speed-up and CPU
-//! use.
+//! command: the same batch with every strategy, and a table of wall time, speed-up, CPU use
+//! and peak memory. With `--read-delay`, each read waits first, and the same table shows a
+//! batch that waits instead of one that computes.
 
 use std::path::PathBuf;
+use std::process::{Command, Stdio};
 
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use session01_image_basics::Limits;
 use session01_image_basics::cli::table;
 
-use crate::batch::{self, Strategy};
+use crate::batch::{Strategy, Summary};
 use crate::cli::{BatchArgs, DEFAULT_PIPELINE};
+use crate::memory::PeakMemory;
 
 /// One strategy's row of `compare`.
 #[derive(Debug, Serialize)]
@@ -23,6 +26,25 @@ struct CompareRow {
     speed_up: f64,
     cpus_busy: f64,
     megapixels_per_second: f64,
+    peak_memory_mb: f64,
+}
+
+/// Runs one `batch --json` to its end: its summary, and the peak resident memory of it and
+/// the processes it started.
+fn run_apart(mut batch: Command) -> Result<(Summary, u64)> {
+    let memory = PeakMemory::watch();
+    let output = batch
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot start a batch process")?;
+    let peak = memory.stop();
+    if !output.status.success() {
+        bail!("a batch process failed ({})", output.status);
+    }
+    let summary =
+        serde_json::from_slice(&output.stdout).context("a batch process printed no summary")?;
+    Ok((summary, peak))
 }
 
 /// Runs the demo: `compare` with its defaults on the bundled photos.
@@ -32,25 +54,47 @@ pub fn run(limits: &Limits) -> Result<String> {
         pipeline: DEFAULT_PIPELINE.to_owned(),
         workers: None,
         output_dir: PathBuf::from("output/session02"),
+        read_delay: 0,
     };
     compare(&args, 3, false, limits)
 }
 
-/// Runs the batch `repeat` times over with each strategy in turn; the report is a table,
-/// or JSON.
+/// Runs the batch `repeat` times over with each strategy in turn, each in a process of its
+/// own so that its peak memory is its own; the report is a table, or JSON.
 pub fn compare(args: &BatchArgs, repeat: usize, json: bool, limits: &Limits) -> Result<String> {
-    let (inputs, spec, mut options) = args.prepare(Strategy::Sequential, limits)?;
+    let (inputs, spec, options) = args.prepare(Strategy::Sequential, limits)?;
     let inputs: Vec<PathBuf> = inputs
         .iter()
         .cycle()
         .take(inputs.len() * repeat.max(1))
         .cloned()
         .collect();
+    let exe = match &options.worker_exe {
+        Some(exe) => exe.clone(),
+        None => std::env::current_exe().context("cannot find this program to run the batches")?,
+    };
     let mut rows = Vec::new();
     let mut baseline = None;
     for strategy in Strategy::ALL {
-        options.strategy = strategy;
-        let summary = batch::run(&inputs, &spec, &options)?;
+        let mut batch = Command::new(&exe);
+        batch
+            .arg("batch")
+            .arg("--strategy")
+            .arg(strategy.name())
+            .arg("--json")
+            .arg("--pipeline")
+            .arg(spec.to_json())
+            .arg("--workers")
+            .arg(options.workers.to_string())
+            .arg("--output-dir")
+            .arg(&options.output_dir)
+            .arg("--read-delay")
+            .arg(args.read_delay.to_string())
+            .arg("--max-megapixels")
+            .arg((options.limits.max_pixels as f64 / 1e6).to_string())
+            .arg("--input")
+            .args(&inputs);
+        let (summary, peak_memory) = run_apart(batch)?;
         let wall = summary.wall.as_secs_f64();
         let base = *baseline.get_or_insert(wall);
         rows.push(CompareRow {
@@ -62,12 +106,14 @@ pub fn compare(args: &BatchArgs, repeat: usize, json: bool, limits: &Limits) -> 
             speed_up: base / wall.max(1e-9),
             cpus_busy: summary.cpus_busy(),
             megapixels_per_second: summary.megapixels_per_second(),
+            peak_memory_mb: peak_memory as f64 / 1e6,
         });
     }
     if json {
         let report = serde_json::json!({
             "pipeline": spec.to_string(),
             "images": inputs.len(),
+            "read_delay_ms": args.read_delay,
             "rows": rows,
         });
         return Ok(serde_json::to_string_pretty(&report)? + "\n");
@@ -81,6 +127,7 @@ pub fn compare(args: &BatchArgs, repeat: usize, json: bool, limits: &Limits) -> 
         "speed-up",
         "CPUs busy",
         "megapixels/s",
+        "peak memory (MB)",
     ]);
     for row in &rows {
         table.add_row([
@@ -92,10 +139,16 @@ pub fn compare(args: &BatchArgs, repeat: usize, json: bool, limits: &Limits) -> 
             format!("{:.2}x", row.speed_up),
             format!("{:.2}", row.cpus_busy),
             format!("{:.1}", row.megapixels_per_second),
+            format!("{:.0}", row.peak_memory_mb),
         ]);
     }
+    let waits = if args.read_delay > 0 {
+        format!(", each read waiting {} ms first", args.read_delay)
+    } else {
+        String::new()
+    };
     Ok(format!(
-        "The pipeline {spec} over {} images, with each strategy\n{table}\n",
+        "The pipeline {spec} over {} images{waits}, with each strategy\n{table}\n",
         inputs.len()
     ))
 }

@@ -11,6 +11,7 @@
 //! | [`registry`] | every filter with its parameters, types, defaults and ranges, as text or JSON |
 //! | [`fast`] | every filter again, fast: rows, integers, rayon bands, SIMD crates |
 //! | [`batch`] | one pipeline over many images: sequential, threads, rayon or processes |
+//! | [`memory`] | the peak memory of a batch, its worker processes included |
 //! | [`cli`] | the command line: the commands' flags, and the batch flags checked before work starts |
 //! | [`commands`] | the `apply`, `batch` and `process-worker` commands |
 //! | [`demo`] | what runs without arguments: every batch strategy compared (also `compare`) |
@@ -36,6 +37,7 @@ pub mod commands;
 pub mod demo;
 pub mod exercises;
 pub mod fast;
+pub mod memory;
 pub mod pipeline;
 pub mod registry;
 pub mod spec;

@@ -28,7 +28,11 @@ fn run(cli: Cli) -> Result<String> {
         }) => commands::apply(&input, &pipeline, &output, &limits),
         Some(Command::ListFilters { json: true }) => Ok(registry::json()),
         Some(Command::ListFilters { json: false }) => Ok(registry::text()),
-        Some(Command::Batch { batch, strategy }) => commands::batch(&batch, strategy, &limits),
+        Some(Command::Batch {
+            batch,
+            strategy,
+            json,
+        }) => commands::batch(&batch, strategy, json, &limits),
         Some(Command::Compare {
             batch,
             repeat,
@@ -39,12 +43,18 @@ fn run(cli: Cli) -> Result<String> {
             pipeline,
             output_dir,
             max_pixels,
+            read_delay_ms,
         }) => {
             let limits = Limits {
                 max_pixels,
                 ..limits
             };
-            commands::process_worker(&pipeline, &output_dir, &limits)
+            commands::process_worker(
+                &pipeline,
+                &output_dir,
+                &limits,
+                std::time::Duration::from_millis(read_delay_ms),
+            )
         }
         None => demo::run(&limits),
     }

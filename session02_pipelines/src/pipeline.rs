@@ -28,6 +28,7 @@ pub enum Kernels {
 }
 
 /// Filters applied in order, with consecutive point operations fused.
+// ANCHOR: pipeline_struct
 pub struct Pipeline {
     filters: Vec<Box<dyn Filter>>,
     stages: Vec<Stage>,
@@ -40,6 +41,7 @@ enum Stage {
     /// Several point operations in one pass.
     Fused(FusedPoints),
 }
+// ANCHOR_END: pipeline_struct
 
 impl Pipeline {
     /// Chains `filters` with their fast kernels, fusing runs of consecutive point operations.
@@ -89,6 +91,7 @@ impl Pipeline {
 }
 
 /// Adds `op` to a run, composing it into the previous lookup table when both are tables.
+// ANCHOR: compose
 fn push_composed(run: &mut Vec<PointOp>, op: PointOp) {
     match (run.last_mut(), op) {
         (Some(PointOp::Table(first)), PointOp::Table(second)) => {
@@ -99,6 +102,7 @@ fn push_composed(run: &mut Vec<PointOp>, op: PointOp) {
         (_, op) => run.push(op),
     }
 }
+// ANCHOR_END: compose
 
 /// Ends a run of point operations: one filter alone stays itself, more become one pass.
 fn flush(stages: &mut Vec<Stage>, run: &mut Vec<PointOp>, start: usize, end: usize) {
@@ -179,6 +183,7 @@ impl Filter for Pipeline {
         }
     }
 
+    // ANCHOR: apply
     fn apply(&self, image: &DynamicImage) -> Result<DynamicImage, FilterError> {
         let mut current: Option<DynamicImage> = None;
         for stage in &self.stages {
@@ -191,6 +196,7 @@ impl Filter for Pipeline {
         }
         Ok(current.unwrap_or_else(|| image.clone()))
     }
+    // ANCHOR_END: apply
 
     /// The text spec, `name:key=value|...`, which parses back into this pipeline.
     fn spec(&self) -> String {

@@ -162,3 +162,59 @@ fn compare_prints_a_row_per_strategy() {
     }
     assert!(stdout.contains("speed-up"), "{stdout}");
 }
+
+#[test]
+fn compare_waits_before_each_read_and_reports_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = samples::path("chelsea.png");
+    let photo = photo.to_str().unwrap();
+    let out = session02(
+        dir.path(),
+        &[
+            "compare",
+            "--input",
+            photo,
+            "--pipeline",
+            "invert",
+            "--repeat",
+            "3",
+            "--workers",
+            "3",
+            "--read-delay",
+            "100",
+            "--json",
+            "--output-dir",
+            "o",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["read_delay_ms"], 100);
+    let rows = report["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    for row in rows {
+        let wall = row["wall_seconds"].as_f64().unwrap();
+        // Three reads, each waiting 100 ms: one after the other, or three at once.
+        let waits = if row["strategy"] == "sequential" {
+            0.3
+        } else {
+            0.1
+        };
+        assert!(wall >= waits, "{row}");
+        if cfg!(target_os = "linux") {
+            assert!(row["peak_memory_mb"].as_f64().unwrap() > 1.0, "{row}");
+        }
+    }
+}
+
+#[test]
+fn a_read_delay_past_two_seconds_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = session02(dir.path(), &["compare", "--read-delay", "2001"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("2001 is not in 0..=2000"),
+        "{}",
+        text(&out.stderr)
+    );
+}

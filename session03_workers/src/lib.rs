@@ -87,3 +87,8 @@ pub use worker::{Capabilities, ImageWorker, NoopWorker, Worker, WorkerId};
 #[cfg(doctest)]
 #[doc = include_str!("../../book/src/session03.md")]
 pub struct BookChapter;
+
+/// The book's chapter "Primer: async, Arc and Mutex": its examples run as this crate's doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/primer-async.md")]
+pub struct PrimerAsync;

@@ -262,6 +262,7 @@ async fn run_slot(
         max: Duration::from_secs(5),
     });
     info!(worker.id = %id, %capabilities, "worker started");
+    // ANCHOR: slot_reserve
     loop {
         if shared.stop_taking.is_cancelled() {
             break;
@@ -287,6 +288,7 @@ async fn run_slot(
                     id = replacement;
                 }
             }
+            // ANCHOR_END: slot_reserve
             Ok(None) => {
                 retry.succeeded();
                 shared.set_queue_error(None);
@@ -317,6 +319,7 @@ async fn run_task(
     queue: &dyn Queue,
     worker: &Arc<dyn Worker>,
 ) -> bool {
+    // ANCHOR: task_span
     let span = info_span!(
         "task",
         task.id = %lease.task.id,
@@ -324,9 +327,11 @@ async fn run_task(
         filters = %lease.task.pipeline,
         attempt = lease.attempt,
     );
+    // ANCHOR_END: task_span
     async {
         shared.stats.started(slot);
         let started = Instant::now();
+        // ANCHOR: run_setup
         let (task, worker) = (Arc::clone(&lease.task), Arc::clone(worker));
         let mut run = tokio::spawn(async move { worker.process(&task).await }.in_current_span());
         let timeout = tokio::time::sleep(shared.config.task_timeout);
@@ -335,9 +340,11 @@ async fn run_task(
         let mut renew =
             tokio::time::interval_at(tokio::time::Instant::now() + renew_every, renew_every);
         renew.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        // ANCHOR_END: run_setup
         let mut panicked = false;
         let result = loop {
             tokio::select! {
+                // ANCHOR: run_race
                 joined = &mut run => break match joined {
                     Ok(result) => result,
                     Err(failure) if failure.is_panic() => {
@@ -356,6 +363,7 @@ async fn run_task(
                         shared.config.task_timeout
                     )));
                 }
+                // ANCHOR_END: run_race
                 () = shared.abandon.cancelled() => {
                     run.abort();
                     let outcome = match queue.release(&lease).await {

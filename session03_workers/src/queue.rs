@@ -244,6 +244,7 @@ pub trait Queue: Send + Sync + fmt::Debug {
     /// [`QueueError::Full`], as `backpressure` says.
     async fn enqueue(&self, task: Task, backpressure: Backpressure) -> Result<TaskId, QueueError>;
 
+    // ANCHOR: reserve_signature
     /// The oldest waiting task that `capabilities` can run, now Running under a lease for
     /// `worker`; waits up to `wait` for one, then returns `None`.
     async fn reserve(
@@ -252,6 +253,7 @@ pub trait Queue: Send + Sync + fmt::Debug {
         capabilities: &Capabilities,
         wait: Duration,
     ) -> Result<Option<Lease>, QueueError>;
+    // ANCHOR_END: reserve_signature
 
     /// Extends a lease by the queue's lease time; the new expiry.
     async fn renew(&self, lease: &Lease) -> Result<DateTime<Utc>, QueueError>;

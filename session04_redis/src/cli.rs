@@ -32,9 +32,11 @@ pub struct QueueArgs {
         default_value = "imgq"
     )]
     pub namespace: String,
+    // ANCHOR: lease_flag
     /// Seconds a task stays with its worker without a renewal.
     #[arg(long, value_name = "SECONDS", env = "LEASE", default_value_t = 30.0)]
     pub lease: f64,
+    // ANCHOR_END: lease_flag
     /// Attempts before worker failures make a task dead.
     #[arg(long, value_name = "N", env = "MAX_ATTEMPTS", default_value_t = 3)]
     pub max_attempts: u32,

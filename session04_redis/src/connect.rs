@@ -160,6 +160,7 @@ pub async fn connect(options: &RedisOptions) -> anyhow::Result<ConnectionManager
             }
             Err(error) => Err(error),
         };
+        // ANCHOR: connect_errors
         match attempt {
             Ok(manager) => {
                 info!(redis = %options.display_url(), "connected to Redis");
@@ -179,6 +180,7 @@ pub async fn connect(options: &RedisOptions) -> anyhow::Result<ConnectionManager
                 tokio::time::sleep(wait).await;
             }
         }
+        // ANCHOR_END: connect_errors
     }
 }
 // ANCHOR_END: connect

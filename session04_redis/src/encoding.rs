@@ -31,6 +31,7 @@ struct Envelope<'a> {
 }
 
 // ANCHOR: encode
+// ANCHOR: encode_fn
 /// The task as the JSON that goes into Redis.
 pub fn encode(task: &Task) -> String {
     let v = if task.headers.is_empty() {
@@ -41,6 +42,7 @@ pub fn encode(task: &Task) -> String {
     serde_json::to_string(&Envelope { v, task })
         .expect("a Task always serializes: its fields are strings, numbers and maps")
 }
+// ANCHOR_END: encode_fn
 
 /// Reads a task back, saying exactly what is wrong when it cannot: not JSON, no version,
 /// a version this worker does not know, or a task that does not fit the current shape
@@ -51,6 +53,7 @@ pub fn decode(text: &str) -> Result<Task, Malformed> {
     let Value::Object(mut envelope) = value else {
         return Err(Malformed("not a JSON object".into()));
     };
+    // ANCHOR: version
     let version = match envelope.get("v").map(Value::as_u64) {
         None => return Err(Malformed("no version field `v`".into())),
         Some(None) => return Err(Malformed("the version `v` is not a whole number".into())),
@@ -61,6 +64,7 @@ pub fn decode(text: &str) -> Result<Task, Malformed> {
             )));
         }
     };
+    // ANCHOR_END: version
     let task = envelope
         .remove("task")
         .ok_or_else(|| Malformed("no `task` field".into()))?;

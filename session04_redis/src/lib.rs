@@ -51,3 +51,8 @@ pub use server::{RedisServer, ServerOptions};
 #[cfg(doctest)]
 #[doc = include_str!("../../book/src/session04.md")]
 pub struct BookChapter;
+
+/// The book's chapter "Primer: Lua inside Redis": its examples run as this crate's doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/primer-lua.md")]
+pub struct PrimerLua;

@@ -288,6 +288,7 @@ register('imgq_start', function(_, args)
   return {}
 end)
 
+-- ANCHOR: current
 -- Checks that `receipt` names the current delivery of a running task; the hash, or nil.
 local function current(ns, id, receipt)
   local hash = ns .. ':task:' .. id
@@ -295,6 +296,7 @@ local function current(ns, id, receipt)
   if state ~= 'running' or held ~= receipt then return nil end
   return hash
 end
+-- ANCHOR_END: current
 
 -- ANCHOR: ack
 -- ack(ns, id, retention_ms): the task succeeded. `completed` the first time, `duplicate`
@@ -359,6 +361,7 @@ register('imgq_nack', function(_, args)
 end)
 -- ANCHOR_END: nack
 
+-- ANCHOR: renew
 -- renew(ns, id, receipt, consumer, lease_ms): the lease starts again now (XCLAIM resets
 -- the entry's idle time). Replies the new expiry in ms, or `lost`.
 register('imgq_renew', function(_, args)
@@ -369,6 +372,7 @@ register('imgq_renew', function(_, args)
   redis.call('XCLAIM', ns .. ':stream:' .. class, GROUP, consumer, 0, entry, 'JUSTID')
   return now_ms() + lease_ms
 end)
+-- ANCHOR_END: renew
 
 -- ANCHOR: release
 -- release(ns, id, receipt, consumer, lease_ms): the worker gives the task back unfinished.

@@ -101,6 +101,7 @@ pub fn attach(runtime: Runtime, config: RegistryConfig) -> Runtime {
         .beside(move |context, stats, done| async move {
             let registry = Registry::new(context.queue.connection(), context.queue.keys(), config);
             let info = worker_info(&context, &config);
+            // ANCHOR: beat_loop
             let mut ticks = tokio::time::interval(config.interval);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut failing = false;
@@ -118,6 +119,7 @@ pub fn attach(runtime: Runtime, config: RegistryConfig) -> Runtime {
                         .await
                         .map_err(|_| "no answer within the interval".to_owned())
                         .and_then(|beat| beat.map_err(|error| error.to_string()));
+                // ANCHOR_END: beat_loop
                 match written {
                     Ok(()) if failing => {
                         info!("heartbeats reach Redis again");

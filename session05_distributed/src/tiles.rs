@@ -216,6 +216,7 @@ impl TilePlan {
         let mut tiles = Vec::new();
         for y in (0..height).step_by(tile_height as usize) {
             for x in (0..width).step_by(tile_width as usize) {
+                // ANCHOR: plan_tile
                 let core = Rect {
                     x,
                     y,
@@ -238,6 +239,7 @@ impl TilePlan {
                     width: right - left,
                     height: bottom - top,
                 };
+                // ANCHOR_END: plan_tile
                 tiles.push(Tile {
                     index: tiles.len(),
                     core,
@@ -283,6 +285,7 @@ pub fn split_pipeline(spec: &PipelineSpec) -> Result<TiledPipeline, TileError> {
     let mut tiled = Vec::new();
     let mut filters = spec.filters.iter();
     let mut after: Vec<FilterSpec> = Vec::new();
+    // ANCHOR: split_loop
     for filter in filters.by_ref() {
         let one = PipelineSpec {
             filters: vec![filter.clone()],
@@ -300,6 +303,7 @@ pub fn split_pipeline(spec: &PipelineSpec) -> Result<TiledPipeline, TileError> {
         tiled.push(filter.clone());
     }
     after.extend(filters.cloned());
+    // ANCHOR_END: split_loop
     let tiled = PipelineSpec { filters: tiled };
     let halo = match tiled
         .build()

@@ -49,7 +49,25 @@ pub const RECORDINGS: &[Recording] = &[
         package: "session02_pipelines",
         args: &["compare", "--repeat", "3", "--json"],
         runs: 3,
-        draw: draw_compare,
+        draw: |record| draw_compare(record, "compare"),
+    },
+    Recording {
+        name: "session02-compare-io",
+        package: "session02_pipelines",
+        args: &[
+            "compare",
+            "--repeat",
+            "3",
+            "--pipeline",
+            "invert",
+            "--read-delay",
+            "50",
+            "--workers",
+            "16",
+            "--json",
+        ],
+        runs: 3,
+        draw: |record| draw_compare(record, "compare-io"),
     },
     Recording {
         name: "session03-bench",
@@ -216,8 +234,9 @@ fn provenance(record: &Record) -> String {
     )
 }
 
-/// Session 02's strategies table, from the run with the median sequential time.
-fn draw_compare(record: &Record) -> Result<Snippets> {
+/// Session 02's strategies table, from the run with the median sequential time, as
+/// `session02/{name}.md`; and each strategy's speed-up, as `session02/{name}-{strategy}.md`.
+fn draw_compare(record: &Record, name: &str) -> Result<Snippets> {
     let mut runs: Vec<&Value> = record.runs.iter().collect();
     if runs.is_empty() {
         bail!("the record has no runs");
@@ -228,30 +247,38 @@ fn draw_compare(record: &Record) -> Result<Snippets> {
     });
     let run = runs[runs.len() / 2];
     let rows = run["rows"].as_array().context("a run has no rows")?;
-    let mut table = "| strategy | workers | wall (s) | speed-up | CPUs busy | megapixels/s |\n\
-                     |---|---:|---:|---:|---:|---:|\n"
+    let mut snippets = Vec::new();
+    let mut table = "| strategy | workers | wall (s) | speed-up | CPUs busy | megapixels/s | peak memory (MB) |\n\
+                     |---|---:|---:|---:|---:|---:|---:|\n"
         .to_owned();
     for row in rows {
         if row["failed"].as_u64() != Some(0) {
             bail!("a recorded strategy failed on some images: {row}");
         }
+        let strategy = row["strategy"].as_str().context("a row has no strategy")?;
+        let speed_up = format!("{:.2}x", number(row, "speed_up")?);
         table += &format!(
-            "| {} | {} | {:.2} | {:.2}x | {:.2} | {:.1} |\n",
-            row["strategy"].as_str().context("a row has no strategy")?,
+            "| {strategy} | {} | {:.2} | {speed_up} | {:.2} | {:.1} | {:.0} |\n",
             row["workers"].as_u64().context("a row has no workers")?,
             number(row, "wall_seconds")?,
-            number(row, "speed_up")?,
             number(row, "cpus_busy")?,
             number(row, "megapixels_per_second")?,
+            number(row, "peak_memory_mb")?,
         );
+        snippets.push((format!("session02/{name}-{strategy}.md"), speed_up));
     }
     let images = run["images"].as_u64().context("a run has no image count")?;
     let pipeline = run["pipeline"].as_str().context("a run has no pipeline")?;
+    let waits = match run["read_delay_ms"].as_u64() {
+        Some(delay) if delay > 0 => format!(", each read waiting {delay} ms first"),
+        _ => String::new(),
+    };
     table += &format!(
-        "\n*The pipeline `{pipeline}` over {images} images; the median of {}.*\n",
+        "\n*The pipeline `{pipeline}` over {images} images{waits}; the median of {}.*\n",
         provenance(record)
     );
-    Ok(vec![("session02/compare.md".to_owned(), table)])
+    snippets.push((format!("session02/{name}.md"), table));
+    Ok(snippets)
 }
 
 /// A queue benchmark's throughput: the range over the runs, the median, the cost per task.

@@ -16,6 +16,7 @@ use crate::pixels::{Buffer, Pixel8, for_each_colour, luma, to_u8};
 /// (session 02) uses the same description to run several of them in one pass over the
 /// pixels, with consecutive tables composed into one.
 // ANCHOR: point_op
+// ANCHOR: point_op_enum
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PointOp {
     /// Each colour sample `v` becomes `table[v]` (brightness, contrast, invert). An 8-bit
@@ -26,7 +27,9 @@ pub enum PointOp {
     /// Every colour sample becomes 255 where the luma is at least the level, 0 elsewhere.
     Threshold(u8),
 }
+// ANCHOR_END: point_op_enum
 
+// ANCHOR: point_op_impl
 impl PointOp {
     /// Applies the operation to one pixel's colour samples.
     pub fn apply(&self, colour: &mut [u8]) {
@@ -59,6 +62,7 @@ impl PointOp {
 fn table(f: impl Fn(f32) -> f32) -> PointOp {
     PointOp::Table(Box::new(std::array::from_fn(|v| to_u8(f(v as f32)))))
 }
+// ANCHOR_END: point_op_impl
 // ANCHOR_END: point_op
 
 /// Gray levels with R = G = B = the pixel's luma (BT.601); the colour type is kept.

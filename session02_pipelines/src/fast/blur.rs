@@ -194,6 +194,7 @@ fn box_band(src: &[u8], band: &mut [u8], first: usize, layout: Layout, radius: u
         let y = y.clamp(0, height as isize - 1) as usize;
         &src[y * row_len..(y + 1) * row_len]
     };
+    // ANCHOR: slide
     // Column sums over rows y - radius ..= y + radius (at most 201 x 255: fits u16).
     let mut columns = vec![0u16; row_len];
     let (first, radius_i) = (first as isize, radius as isize);
@@ -210,6 +211,7 @@ fn box_band(src: &[u8], band: &mut [u8], first: usize, layout: Layout, radius: u
             *sum = *sum + u16::from(add) - u16::from(sub);
         }
     }
+    // ANCHOR_END: slide
 }
 // ANCHOR_END: box_band
 

@@ -56,6 +56,7 @@ impl Tolerance {
 
 /// A session 01 filter with a fast kernel.
 // ANCHOR: fast_filter
+// ANCHOR: fast_trait
 pub trait FastFilter: PixelFilter + Clone {
     /// How far the fast output may differ from [`PixelFilter::run`], and why.
     const TOLERANCE: Tolerance;
@@ -63,6 +64,7 @@ pub trait FastFilter: PixelFilter + Clone {
     /// The same filter, fast: bands of rows over the current rayon pool.
     fn run_fast<P: Pixel8>(&self, image: &Buffer<P>) -> Result<Buffer<P>, FilterError>;
 }
+// ANCHOR_END: fast_trait
 
 /// A session 01 filter that runs its fast kernel; everything else (name, parameters, kind,
 /// spec) is the wrapped filter's.

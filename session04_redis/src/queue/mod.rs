@@ -419,6 +419,7 @@ impl Queue for RedisQueue {
             .ok_or_else(|| Self::lost(lease))
     }
 
+    // ANCHOR: ack
     async fn ack(&self, lease: &Lease) -> Result<Ack, QueueError> {
         let reply: String = self
             .run(
@@ -435,6 +436,7 @@ impl Queue for RedisQueue {
             _ => Err(Self::lost(lease)),
         }
     }
+    // ANCHOR_END: ack
 
     async fn nack(&self, lease: &Lease, error: TaskError) -> Result<TaskState, QueueError> {
         let (kind, delay) = match error.kind {

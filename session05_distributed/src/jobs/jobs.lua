@@ -36,6 +36,7 @@ register('imgjobs_tile_done', function(keys, args)
 end)
 -- ANCHOR_END: tile_done
 
+-- ANCHOR: assembled
 -- assembled(KEYS: job, events, staging, output; ARGV: output name): counts an assembly
 -- and, the first time only, moves its result from the staging key to the output, marks
 -- the job assembled and tells clients (1). A later assembly (a redelivered task whose first
@@ -52,6 +53,7 @@ register('imgjobs_assembled', function(keys, args)
   redis.call('DEL', staging)
   return 0
 end)
+-- ANCHOR_END: assembled
 
 -- failed(KEYS: job, events; ARGV: reason): a job that cannot finish, recorded once and
 -- told to clients; a late failure of a tile of an assembled job changes nothing.

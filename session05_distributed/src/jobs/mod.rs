@@ -352,6 +352,7 @@ impl Jobs {
                     .await
                     .map_err(task_error)?
                     .ok_or_else(|| TaskError::job(format!("job {job} is unknown")))?;
+                // ANCHOR: enqueue_assembly
                 let mut assembly = Task::new(
                     record.pipeline.after.clone(),
                     part::job_blob(job, "assemble"),
@@ -369,6 +370,7 @@ impl Jobs {
                         "cannot queue the assembly of job {job}: {error}"
                     ))),
                 }
+                // ANCHOR_END: enqueue_assembly
             }
             2 => Err(TaskError::job(ALREADY_ASSEMBLED)),
             _ => Ok(()),

@@ -11,6 +11,7 @@ use super::code_blocks::check_code_block;
 use super::commands::ShownCommand;
 use super::includes::{check_include, includes};
 use super::links::check_link_target;
+use super::pattern::{Reading, check_pattern};
 
 /// The chapter files `SUMMARY.md` links to, relative to `src`.
 pub(super) fn chapters(src: &Path, problems: &mut Vec<String>) -> Result<Vec<PathBuf>> {
@@ -52,7 +53,8 @@ pub(super) fn doctested_chapters(root: &Path) -> Result<BTreeSet<PathBuf>> {
     Ok(chapters)
 }
 
-/// Checks one chapter's includes, code blocks and links, and collects its commands.
+/// Checks one chapter's includes, code blocks, links and pattern, and collects its commands
+/// with the output each shows; its reading.
 pub(super) fn check_chapter(
     root: &Path,
     src: &Path,
@@ -60,7 +62,7 @@ pub(super) fn check_chapter(
     doctested: &BTreeSet<PathBuf>,
     commands: &mut Vec<ShownCommand>,
     problems: &mut Vec<String>,
-) -> Result<()> {
+) -> Result<Reading> {
     let path = src.join(chapter);
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read {}", path.display()))?;
@@ -105,13 +107,25 @@ pub(super) fn check_chapter(
                     let mut attributes = info.split(',').map(str::trim);
                     if attributes.next() == Some("console") {
                         let slow = attributes.any(|a| a == "slow");
+                        let first = commands.len();
                         for (i, line) in body.lines().enumerate() {
                             if let Some(command) = line.strip_prefix("$ ") {
                                 commands.push(ShownCommand {
+                                    chapter: chapter.to_path_buf(),
                                     place: format!("{name}:{}", line_of(start) + 1 + i),
                                     line: command.trim().to_owned(),
                                     slow,
+                                    expected: Vec::new(),
                                 });
+                            } else if commands.len() > first {
+                                if let Some(shown) = commands.last_mut() {
+                                    shown.expected.push(line.to_owned());
+                                }
+                            } else if !line.trim().is_empty() {
+                                problems.push(format!(
+                                    "{name}:{}: a console block must start with a `$ ` command",
+                                    line_of(start)
+                                ));
                             }
                         }
                     }
@@ -126,5 +140,5 @@ pub(super) fn check_chapter(
             _ => {}
         }
     }
-    Ok(())
+    Ok(check_pattern(src, chapter, &text, problems))
 }

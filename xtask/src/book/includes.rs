@@ -24,6 +24,12 @@ pub(super) fn includes(text: &str) -> Vec<(usize, &str)> {
 
 /// Checks `path` or `path:anchor` against the file system, the way mdBook resolves it.
 pub(super) fn check_include(dir: &Path, directive: &str) -> Result<(), String> {
+    resolve(dir, directive).map(drop)
+}
+
+/// The text `path` or `path:anchor` includes: the file, or the lines between its anchor's
+/// markers without any marker line, as mdBook includes them.
+pub(super) fn resolve(dir: &Path, directive: &str) -> Result<String, String> {
     let (file, selector) = match directive.split_once(':') {
         Some((file, selector)) => (file, Some(selector)),
         None => (directive, None),
@@ -32,7 +38,7 @@ pub(super) fn check_include(dir: &Path, directive: &str) -> Result<(), String> {
     let text = std::fs::read_to_string(&path)
         .map_err(|e| format!("include {file}: cannot read it ({e})"))?;
     let Some(anchor) = selector else {
-        return Ok(());
+        return Ok(text);
     };
     if anchor.is_empty() || anchor.contains(':') || anchor.chars().all(|c| c.is_ascii_digit()) {
         return Err(format!(
@@ -58,12 +64,13 @@ pub(super) fn check_include(dir: &Path, directive: &str) -> Result<(), String> {
             "include {directive}: {file} has no `ANCHOR_END: {anchor}`"
         )),
         ([start], [end]) if start < end => {
-            let content = lines[start + 1..*end]
+            let content: Vec<&str> = lines[start + 1..*end]
                 .iter()
                 .filter(|line| !line.contains("ANCHOR:") && !line.contains("ANCHOR_END:"))
-                .any(|line| !line.trim().is_empty());
-            if content {
-                Ok(())
+                .copied()
+                .collect();
+            if content.iter().any(|line| !line.trim().is_empty()) {
+                Ok(content.join("\n") + "\n")
             } else {
                 Err(format!("include {directive}: the anchor is empty"))
             }
@@ -75,6 +82,30 @@ pub(super) fn check_include(dir: &Path, directive: &str) -> Result<(), String> {
             "include {directive}: the anchor appears more than once in {file}"
         )),
     }
+}
+
+/// `text` with every include replaced by what it includes (nothing when it cannot be
+/// resolved: the include check reports that).
+pub(super) fn expand(dir: &Path, text: &str) -> String {
+    let mut expanded = String::with_capacity(text.len());
+    let mut done = 0;
+    for (offset, directive) in includes(text) {
+        let Some(end) = text[offset..].find("}}") else {
+            continue;
+        };
+        expanded.push_str(&text[done..offset]);
+        let included = resolve(dir, directive).unwrap_or_default();
+        // An include alone on its line brings its own last newline.
+        let alone = text[offset + end + 2..].starts_with('\n');
+        expanded.push_str(if alone {
+            included.strip_suffix('\n').unwrap_or(&included)
+        } else {
+            included.trim()
+        });
+        done = offset + end + 2;
+    }
+    expanded.push_str(&text[done..]);
+    expanded
 }
 
 #[cfg(test)]
@@ -120,6 +151,20 @@ mod tests {
             check(unclosed, "code.rs:x")
                 .unwrap_err()
                 .contains("no `ANCHOR_END: x`")
+        );
+    }
+
+    #[test]
+    fn includes_expand_to_their_anchor_without_markers() {
+        let dir = std::env::temp_dir().join(format!("xtask-expand-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let code = "// ANCHOR: outer\nfn a() {\n    // ANCHOR: inner\n    b();\n    // ANCHOR_END: inner\n}\n// ANCHOR_END: outer\n";
+        std::fs::write(dir.join("code.rs"), code).unwrap();
+        let text =
+            "```rust\n{{#include code.rs:outer}}\n```\nand {{#include code.rs:inner}} inline\n";
+        assert_eq!(
+            expand(&dir, text),
+            "```rust\nfn a() {\n    b();\n}\n```\nand b(); inline\n"
         );
     }
 
