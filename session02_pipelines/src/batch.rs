@@ -23,6 +23,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use session01_image_basics::{Filter, Limits, load_with, save};
 
+use crate::memory::own_peak_resident;
 use crate::pipeline::Pipeline;
 use crate::spec::PipelineSpec;
 
@@ -120,6 +121,10 @@ pub struct Summary {
     pub wall: Duration,
     /// CPU time of this process and its worker processes.
     pub cpu: Duration,
+    /// Peak resident memory of this process plus its worker processes', in bytes, where
+    /// the platform tells (see [`memory`](crate::memory)).
+    #[serde(default)]
+    pub peak_memory: Option<u64>,
 }
 
 impl Summary {
@@ -222,9 +227,9 @@ pub fn run(inputs: &[PathBuf], spec: &PipelineSpec, options: &BatchOptions) -> R
         bar.inc(1);
         result
     };
-    let (items, child_cpu) = match options.strategy {
-        Strategy::Sequential => (inputs.iter().map(step).collect(), Duration::ZERO),
-        Strategy::Threads => (threads(inputs, workers, step), Duration::ZERO),
+    let (items, children) = match options.strategy {
+        Strategy::Sequential => (inputs.iter().map(step).collect(), Children::default()),
+        Strategy::Threads => (threads(inputs, workers, step), Children::default()),
         Strategy::Rayon => {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(workers)
@@ -232,7 +237,7 @@ pub fn run(inputs: &[PathBuf], spec: &PipelineSpec, options: &BatchOptions) -> R
                 .context("cannot start the rayon thread pool")?;
             (
                 pool.install(|| inputs.par_iter().map(step).collect()),
-                Duration::ZERO,
+                Children::default(),
             )
         }
         Strategy::Processes => processes(inputs, spec, options, workers, &bar)?,
@@ -242,13 +247,23 @@ pub fn run(inputs: &[PathBuf], spec: &PipelineSpec, options: &BatchOptions) -> R
     let own_cpu = cpu_before
         .and_then(|before| before.try_elapsed().ok())
         .unwrap_or_default();
+    let peak_memory = own_peak_resident().map(|own| own + children.peak_memory);
     Ok(Summary {
         strategy: options.strategy,
         workers,
         items,
         wall,
-        cpu: own_cpu + child_cpu,
+        cpu: own_cpu + children.cpu,
+        peak_memory,
     })
+}
+
+/// What the worker processes of a batch used, as they report it.
+#[derive(Debug, Default)]
+struct Children {
+    cpu: Duration,
+    /// The sum of their peak resident memories, in bytes.
+    peak_memory: u64,
 }
 
 thread_local! {
@@ -288,19 +303,26 @@ fn threads(
     let next = AtomicUsize::new(0);
     let results = Mutex::new(vec![None; inputs.len()]);
     std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(input) = inputs.get(index) else {
-                        break;
-                    };
-                    let result = step(input);
-                    if let Ok(mut results) = results.lock() {
-                        results[index] = Some(result);
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(input) = inputs.get(index) else {
+                            break;
+                        };
+                        let result = step(input);
+                        if let Ok(mut results) = results.lock() {
+                            results[index] = Some(result);
+                        }
                     }
-                }
-            });
+                })
+            })
+            .collect();
+        // Joined here, a thread's panic is an `Err` (left alone, the scope would panic):
+        // its image stays without a result and fails below.
+        for handle in handles {
+            let _ = handle.join();
         }
     });
     let results = results.into_inner().unwrap_or_default();
@@ -325,6 +347,9 @@ fn lost(input: &Path, why: &str) -> ItemResult {
 #[derive(Debug, Serialize, Deserialize)]
 struct WorkerDone {
     cpu_seconds: f64,
+    /// Its peak resident memory in bytes, where the platform tells.
+    #[serde(default)]
+    peak_memory: Option<u64>,
 }
 
 /// Child processes, each fed the next image by a thread of ours as soon as it is free.
@@ -334,14 +359,14 @@ fn processes(
     options: &BatchOptions,
     workers: usize,
     bar: &ProgressBar,
-) -> Result<(Vec<ItemResult>, Duration)> {
+) -> Result<(Vec<ItemResult>, Children)> {
     let exe = match &options.worker_exe {
         Some(exe) => exe.clone(),
         None => std::env::current_exe().context("cannot find this program to start workers")?,
     };
     let next = AtomicUsize::new(0);
     let results = Mutex::new(vec![None; inputs.len()]);
-    let cpu = Mutex::new(Duration::ZERO);
+    let used = Mutex::new(Children::default());
     let spec_text = spec.to_json();
     std::thread::scope(|scope| -> Result<()> {
         let mut handles = Vec::new();
@@ -359,7 +384,7 @@ fn processes(
                 .stdout(Stdio::piped())
                 .spawn()
                 .with_context(|| format!("cannot start the worker process {}", exe.display()))?;
-            let (next, results, cpu) = (&next, &results, &cpu);
+            let (next, results, used) = (&next, &results, &used);
             handles.push(scope.spawn(move || -> Result<()> {
                 let mut stdin = child.stdin.take().context("no stdin")?;
                 let mut stdout = BufReader::new(child.stdout.take().context("no stdout")?);
@@ -383,10 +408,11 @@ fn processes(
                 drop(stdin);
                 line.clear();
                 stdout.read_line(&mut line)?;
-                if let (Ok(done), Ok(mut cpu)) =
-                    (serde_json::from_str::<WorkerDone>(&line), cpu.lock())
+                if let (Ok(done), Ok(mut used)) =
+                    (serde_json::from_str::<WorkerDone>(&line), used.lock())
                 {
-                    *cpu += Duration::from_secs_f64(done.cpu_seconds);
+                    used.cpu += Duration::try_from_secs_f64(done.cpu_seconds).unwrap_or_default();
+                    used.peak_memory += done.peak_memory.unwrap_or(0);
                 }
                 child.wait()?;
                 Ok(())
@@ -405,7 +431,7 @@ fn processes(
         .zip(inputs)
         .map(|(result, input)| result.unwrap_or_else(|| lost(input, "never processed")))
         .collect();
-    Ok((items, cpu.into_inner().unwrap_or_default()))
+    Ok((items, used.into_inner().unwrap_or_default()))
 }
 
 /// The `process-worker` side: reads one path per line, answers one JSON result per line,
@@ -431,7 +457,11 @@ pub fn process_worker(
     let cpu_seconds = ProcessTime::try_now()
         .map(|t| t.as_duration().as_secs_f64())
         .unwrap_or_default();
-    serde_json::to_writer(&mut stdout, &WorkerDone { cpu_seconds })?;
+    let done = WorkerDone {
+        cpu_seconds,
+        peak_memory: own_peak_resident(),
+    };
+    serde_json::to_writer(&mut stdout, &done)?;
     writeln!(stdout)?;
     Ok(())
 }

@@ -66,6 +66,9 @@ pub enum Command {
         /// How to spread the images over the CPUs.
         #[arg(long, value_enum, default_value_t = Strategy::Rayon)]
         strategy: Strategy,
+        /// Process the inputs this many times over, for a batch long enough to measure.
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        repeat: usize,
         /// The summary as JSON, for programs.
         #[arg(long)]
         json: bool,

@@ -2,7 +2,7 @@
 //! run one batch, and serve as the worker process of the `processes` strategy. Each returns
 //! its report, for [`finish`](session01_image_basics::cli::finish) to print.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -29,10 +29,22 @@ pub fn apply(input: &Path, pipeline: &str, output: &Path, limits: &Limits) -> Re
     ))
 }
 
-/// Runs one batch with `strategy` (`batch`); the report names the skipped images, or is
-/// the summary as JSON.
-pub fn batch(args: &BatchArgs, strategy: Strategy, json: bool, limits: &Limits) -> Result<String> {
+/// Runs one batch with `strategy` over the inputs `repeat` times over (`batch`); the
+/// report names the skipped images, or is the summary as JSON.
+pub fn batch(
+    args: &BatchArgs,
+    strategy: Strategy,
+    repeat: usize,
+    json: bool,
+    limits: &Limits,
+) -> Result<String> {
     let (inputs, spec, options) = args.prepare(strategy, limits)?;
+    let inputs: Vec<PathBuf> = inputs
+        .iter()
+        .cycle()
+        .take(inputs.len() * repeat.max(1))
+        .cloned()
+        .collect();
     let summary = batch::run(&inputs, &spec, &options)?;
     if json {
         return Ok(serde_json::to_string(&summary)? + "\n");

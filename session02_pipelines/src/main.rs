@@ -31,8 +31,9 @@ fn run(cli: Cli) -> Result<String> {
         Some(Command::Batch {
             batch,
             strategy,
+            repeat,
             json,
-        }) => commands::batch(&batch, strategy, json, &limits),
+        }) => commands::batch(&batch, strategy, repeat, json, &limits),
         Some(Command::Compare {
             batch,
             repeat,

@@ -1,77 +1,29 @@
-//! The peak memory of a batch: the processes this one started, and the ones they started,
-//! sampled while the batch runs.
+//! The peak memory of a process, as the kernel counts it: the most resident memory the
+//! process ever held (`VmHWM`, its "high-water mark", in `/proc/<pid>/status` on Linux).
 //!
-//! Threads share one copy of the program and of the pipeline; each worker process has its
-//! own. `compare` shows what that costs, beside the time.
+//! A batch reports its own peak, plus its worker processes' peaks: threads share one heap,
+//! while each worker process has its own heap, decoded images, pipeline and thread pools.
+//! (Pages of the program and its libraries are shared between processes, and counted in
+//! each process's figure, so the sum somewhat overstates what processes cost.)
 
-use std::sync::mpsc::{self, RecvTimeoutError, Sender};
-use std::thread::JoinHandle;
-use std::time::Duration;
-
-use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, System, get_current_pid};
-
-/// How often the resident memory is sampled.
-const EVERY: Duration = Duration::from_millis(20);
-
-/// Watches the resident memory of this process's children and grandchildren until stopped.
-#[derive(Debug)]
-pub struct PeakMemory {
-    stop: Sender<()>,
-    sampler: JoinHandle<u64>,
+/// The peak resident memory of process `pid`, in bytes; `None` where the platform does not
+/// tell (anything but Linux) or the process is gone.
+pub fn peak_resident(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kilobytes: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))?
+        .trim()
+        .strip_suffix("kB")?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kilobytes * 1024)
 }
 
-impl PeakMemory {
-    /// Starts sampling on a thread of its own.
-    pub fn watch() -> Self {
-        let (stop, stopped) = mpsc::channel();
-        let sampler = std::thread::spawn(move || {
-            let (Ok(me), Ok(mut system)) = (get_current_pid(), System::new()) else {
-                return 0;
-            };
-            let mut peak = 0;
-            // One last sample once asked to stop, so what the batch held at its end counts.
-            let mut last = false;
-            loop {
-                system.refresh_processes_specifics(
-                    ProcessesToUpdate::All,
-                    true,
-                    ProcessRefreshKind::nothing().with_memory(),
-                );
-                let processes = system.processes();
-                let descends = |mut pid| {
-                    // Children and grandchildren: a batch and its worker processes.
-                    for _ in 0..2 {
-                        match processes.get(&pid).and_then(|p| p.parent()) {
-                            Some(parent) if parent == me => return true,
-                            Some(parent) => pid = parent,
-                            None => return false,
-                        }
-                    }
-                    false
-                };
-                // Threads are listed too, each with its process's memory: counted once.
-                let resident: u64 = processes
-                    .values()
-                    .filter(|p| p.thread_kind().is_none() && descends(p.pid()))
-                    .map(|p| p.memory())
-                    .sum();
-                peak = peak.max(resident);
-                if last {
-                    return peak;
-                }
-                last = !matches!(stopped.recv_timeout(EVERY), Err(RecvTimeoutError::Timeout));
-            }
-        });
-        Self { stop, sampler }
-    }
-
-    /// Stops sampling: the highest resident memory seen, in bytes (0 where the platform
-    /// does not tell).
-    pub fn stop(self) -> u64 {
-        // A sampler that has already returned no longer listens: fine.
-        let _ = self.stop.send(());
-        self.sampler.join().unwrap_or(0)
-    }
+/// This process's peak resident memory, in bytes, where the platform tells.
+pub fn own_peak_resident() -> Option<u64> {
+    peak_resident(std::process::id())
 }
 
 #[cfg(test)]
@@ -79,21 +31,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_child_process_memory_counts() {
-        if !cfg!(unix) {
-            eprintln!("no `cat` to start here: nothing to check");
+    fn the_peak_covers_what_is_held() {
+        if own_peak_resident().is_none() {
+            eprintln!("this platform does not report peak memory: nothing to check");
             return;
         }
-        let watch = PeakMemory::watch();
-        // `cat` waits for its input to end: alive until we close its stdin.
-        let mut child = std::process::Command::new("cat")
-            .stdin(std::process::Stdio::piped())
-            .spawn()
-            .expect("cannot start cat");
-        // The last sample is taken on stop, while the child still runs.
-        let peak = watch.stop();
-        drop(child.stdin.take());
-        child.wait().expect("cat did not exit");
-        assert!(peak > 0, "a running child showed no resident memory");
+        // 64 MiB, touched so that it is resident.
+        let block = vec![1u8; 64 << 20];
+        assert!(block.iter().step_by(4096).all(|&b| b == 1));
+        let peak = own_peak_resident().unwrap();
+        assert!(
+            peak >= 64 << 20,
+            "64 MiB resident, but a peak of {peak} bytes"
+        );
+        assert_eq!(peak_resident(u32::MAX), None, "no such process");
     }
 }

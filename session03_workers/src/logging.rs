@@ -5,6 +5,8 @@
 //! log collector (session 09) can filter and join on those fields. `RUST_LOG` picks what is
 //! shown (`info` by default; `session03_workers=debug`, `warn` ...).
 
+use std::io::IsTerminal;
+
 use clap::ValueEnum;
 use tracing_subscriber::EnvFilter;
 
@@ -24,8 +26,10 @@ pub enum LogFormat {
 // ANCHOR: init
 pub fn init(format: LogFormat) -> anyhow::Result<()> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colours only for a terminal: a file or a pipe gets plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let installed = match format {
         LogFormat::Human => builder.try_init(),

@@ -16,8 +16,9 @@ end
 -- count, or fails with a CAPPED error when the counter is already at its cap.
 local function take(keys, args)
   local cap = tonumber(args[1])
-  if cap == nil then
-    return redis.error_reply('BADCAP the cap must be a number, got ' .. tostring(args[1]))
+  -- tonumber also reads 'inf' and 'nan': a cap must be a whole number.
+  if cap == nil or cap ~= math.floor(cap) or cap < 0 or cap == math.huge then
+    return redis.error_reply('BADCAP the cap must be a whole number, got ' .. tostring(args[1]))
   end
   local used = tonumber(redis.call('GET', keys[1])) or 0
   if used >= cap then

@@ -16,6 +16,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use session01_image_basics::{Filter, Limits, decode, samples};
 use session02_pipelines::PipelineSpec;
+use session02_pipelines::memory::peak_resident;
 use session03_workers::{BlobKey, BlobStore};
 use session04_redis::RedisServer;
 use session04_redis::cli::QueueArgs;
@@ -167,7 +168,11 @@ pub async fn run(args: &BenchArgs, program: &Path) -> Result<BenchReport> {
     let worker_peak_rss_mb = children
         .0
         .iter()
-        .map(|c| peak_rss_mb(c.id()))
+        .map(|c| {
+            peak_resident(c.id())
+                .map(|bytes| bytes as f64 / 1_048_576.0)
+                .with_context(|| format!("cannot read the peak memory of process {}", c.id()))
+        })
         .collect::<Result<Vec<_>>>()?;
     let tiles = jobs.record(job).await?.context("no record")?.tiles.len();
     let (last_tile_ms, assembled_ms) = milestones(&queue, job, redis_start).await?;
@@ -231,18 +236,6 @@ async fn milestones(
         }
     }
     Ok((last_tile, assembled))
-}
-
-/// A process's peak resident memory (`VmHWM`), in megabytes, from `/proc`.
-fn peak_rss_mb(pid: u32) -> Result<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .with_context(|| format!("cannot read the memory of process {pid}"))?;
-    let kb: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .context("no VmHWM line")?;
-    Ok(kb / 1024.0)
 }
 
 /// The report as text.

@@ -47,7 +47,7 @@ pub const RECORDINGS: &[Recording] = &[
     Recording {
         name: "session02-compare",
         package: "session02_pipelines",
-        args: &["compare", "--repeat", "3", "--json"],
+        args: &["compare", "--repeat", "10", "--json"],
         runs: 3,
         draw: |record| draw_compare(record, "compare"),
     },
@@ -57,11 +57,11 @@ pub const RECORDINGS: &[Recording] = &[
         args: &[
             "compare",
             "--repeat",
-            "3",
+            "10",
             "--pipeline",
             "invert",
             "--read-delay",
-            "50",
+            "200",
             "--workers",
             "16",
             "--json",
@@ -263,7 +263,9 @@ fn draw_compare(record: &Record, name: &str) -> Result<Snippets> {
             number(row, "wall_seconds")?,
             number(row, "cpus_busy")?,
             number(row, "megapixels_per_second")?,
-            number(row, "peak_memory_mb")?,
+            row["peak_memory_mb"]
+                .as_f64()
+                .context("a row has no peak memory")?,
         );
         snippets.push((format!("session02/{name}-{strategy}.md"), speed_up));
     }

@@ -90,6 +90,10 @@ pub(super) fn expand(dir: &Path, text: &str) -> String {
     let mut expanded = String::with_capacity(text.len());
     let mut done = 0;
     for (offset, directive) in includes(text) {
+        // A malformed directive can overlap the next one: the include check reports it.
+        if offset < done {
+            continue;
+        }
         let Some(end) = text[offset..].find("}}") else {
             continue;
         };
@@ -166,6 +170,12 @@ mod tests {
             expand(&dir, text),
             "```rust\nfn a() {\n    b();\n}\n```\nand b(); inline\n"
         );
+    }
+
+    #[test]
+    fn a_malformed_include_does_not_stop_the_expansion() {
+        let text = "{{#include a.md} and {{#include b.md}} end";
+        assert!(expand(Path::new("."), text).ends_with(" end"));
     }
 
     #[test]

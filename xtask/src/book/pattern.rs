@@ -190,7 +190,11 @@ pub(super) fn check_pattern(
             problems.push(format!("{name}: no `{heading}` section"));
         }
     }
-    if !text.contains("> **Try this.**") {
+    let deep = deep_dives(text);
+    let on_core_path = text
+        .match_indices("> **Try this.**")
+        .any(|(at, _)| !deep.iter().any(|d| d.contains(&at)));
+    if !on_core_path {
         problems.push(format!(
             "{name}: no `> **Try this.**` checkpoint on the core path"
         ));
