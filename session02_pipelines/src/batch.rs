@@ -293,7 +293,8 @@ fn progress_bar(len: usize, visible: bool) -> ProgressBar {
     bar
 }
 
-/// Scoped threads pulling the next index from a shared counter.
+/// Scoped threads pulling the next index from a shared counter. Each is joined, so a
+/// thread that panics fails its image, not the batch.
 // ANCHOR: threads
 fn threads(
     inputs: &[PathBuf],
@@ -302,25 +303,18 @@ fn threads(
 ) -> Vec<ItemResult> {
     let next = AtomicUsize::new(0);
     let results = Mutex::new(vec![None; inputs.len()]);
+    let work = || loop {
+        let index = next.fetch_add(1, Ordering::Relaxed);
+        let Some(input) = inputs.get(index) else {
+            break;
+        };
+        let result = step(input);
+        if let Ok(mut results) = results.lock() {
+            results[index] = Some(result);
+        }
+    };
     std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
-                    loop {
-                        let index = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(input) = inputs.get(index) else {
-                            break;
-                        };
-                        let result = step(input);
-                        if let Ok(mut results) = results.lock() {
-                            results[index] = Some(result);
-                        }
-                    }
-                })
-            })
-            .collect();
-        // Joined here, a thread's panic is an `Err` (left alone, the scope would panic):
-        // its image stays without a result and fails below.
+        let handles: Vec<_> = (0..workers).map(|_| scope.spawn(work)).collect();
         for handle in handles {
             let _ = handle.join();
         }
@@ -464,4 +458,30 @@ pub fn process_worker(
     serde_json::to_writer(&mut stdout, &done)?;
     writeln!(stdout)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_thread_that_panics_fails_its_image_not_the_batch() {
+        let inputs: Vec<PathBuf> = ["a.png", "bad.png", "c.png"].map(PathBuf::from).into();
+        let step = |input: &PathBuf| {
+            assert!(!input.ends_with("bad.png"), "a bug in a filter");
+            ItemResult {
+                input: input.clone(),
+                output: Some(input.clone()),
+                megapixels: 1.0,
+                error: None,
+            }
+        };
+        let results = threads(&inputs, 2, step);
+        let errors: Vec<Option<&str>> = results.iter().map(|r| r.error.as_deref()).collect();
+        assert_eq!(
+            errors,
+            [None, Some("a worker thread panicked"), None],
+            "{results:?}"
+        );
+    }
 }
