@@ -10,6 +10,7 @@
 //! apply, save. A file that fails is recorded with its reason and the batch goes on.
 
 use std::io::{BufRead, BufReader, Write};
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
@@ -223,7 +224,7 @@ pub fn run(inputs: &[PathBuf], spec: &PipelineSpec, options: &BatchOptions) -> R
     let step = |input: &PathBuf| {
         slow_storage(options.read_delay);
         let work = || process_one(input, &pipeline, &options.output_dir, &options.limits);
-        let result = if one_core { on_one_core(work) } else { work() };
+        let result = guarded(input, || if one_core { on_one_core(work) } else { work() });
         bar.inc(1);
         result
     };
@@ -247,7 +248,7 @@ pub fn run(inputs: &[PathBuf], spec: &PipelineSpec, options: &BatchOptions) -> R
     let own_cpu = cpu_before
         .and_then(|before| before.try_elapsed().ok())
         .unwrap_or_default();
-    let peak_memory = own_peak_resident().map(|own| own + children.peak_memory);
+    let peak_memory = own_peak_resident().map(|own| own.saturating_add(children.peak_memory));
     Ok(Summary {
         strategy: options.strategy,
         workers,
@@ -264,6 +265,13 @@ struct Children {
     cpu: Duration,
     /// The sum of their peak resident memories, in bytes.
     peak_memory: u64,
+}
+
+/// Runs `work` for `input`; a panic (a bug in a filter) fails that image alone, as a
+/// failure in a worker process would.
+fn guarded(input: &Path, work: impl FnOnce() -> ItemResult) -> ItemResult {
+    std::panic::catch_unwind(AssertUnwindSafe(work))
+        .unwrap_or_else(|_| lost(input, "processing it panicked (a bug in a filter)"))
 }
 
 thread_local! {
@@ -293,8 +301,7 @@ fn progress_bar(len: usize, visible: bool) -> ProgressBar {
     bar
 }
 
-/// Scoped threads pulling the next index from a shared counter. Each is joined, so a
-/// thread that panics fails its image, not the batch.
+/// Scoped threads pulling the next index from a shared counter.
 // ANCHOR: threads
 fn threads(
     inputs: &[PathBuf],
@@ -314,16 +321,15 @@ fn threads(
         }
     };
     std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers).map(|_| scope.spawn(work)).collect();
-        for handle in handles {
-            let _ = handle.join();
+        for _ in 0..workers {
+            scope.spawn(work);
         }
     });
     let results = results.into_inner().unwrap_or_default();
     results
         .into_iter()
         .zip(inputs)
-        .map(|(result, input)| result.unwrap_or_else(|| lost(input, "a worker thread panicked")))
+        .map(|(result, input)| result.unwrap_or_else(|| lost(input, "never processed")))
         .collect()
 }
 // ANCHOR_END: threads
@@ -388,27 +394,36 @@ fn processes(
                     let Some(input) = inputs.get(index) else {
                         break;
                     };
-                    let path = input.to_str().context("a path that is not UTF-8")?;
-                    writeln!(stdin, "{path}")?;
-                    line.clear();
-                    stdout.read_line(&mut line)?;
-                    let result = serde_json::from_str(&line)
-                        .unwrap_or_else(|_| lost(input, "the worker process died"));
+                    let answer = match input.to_str() {
+                        None => Ok(lost(input, "a path that is not UTF-8")),
+                        Some(path) => ask(&mut stdin, &mut stdout, &mut line, path),
+                    };
+                    // A worker that died fails the image it held; the others take the rest.
+                    let (result, alive) = match answer {
+                        Ok(result) => (result, true),
+                        Err(_) => (lost(input, "the worker process died"), false),
+                    };
                     if let Ok(mut results) = results.lock() {
                         results[index] = Some(result);
                     }
                     bar.inc(1);
+                    if !alive {
+                        break;
+                    }
                 }
                 drop(stdin);
                 line.clear();
-                stdout.read_line(&mut line)?;
-                if let (Ok(done), Ok(mut used)) =
-                    (serde_json::from_str::<WorkerDone>(&line), used.lock())
+                if stdout.read_line(&mut line).is_ok()
+                    && let (Ok(done), Ok(mut used)) =
+                        (serde_json::from_str::<WorkerDone>(&line), used.lock())
                 {
                     used.cpu += Duration::try_from_secs_f64(done.cpu_seconds).unwrap_or_default();
-                    used.peak_memory += done.peak_memory.unwrap_or(0);
+                    used.peak_memory = used
+                        .peak_memory
+                        .saturating_add(done.peak_memory.unwrap_or(0));
                 }
-                child.wait()?;
+                // Its status adds nothing: what it did is in the results.
+                let _ = child.wait();
                 Ok(())
             }));
         }
@@ -426,6 +441,22 @@ fn processes(
         .map(|(result, input)| result.unwrap_or_else(|| lost(input, "never processed")))
         .collect();
     Ok((items, used.into_inner().unwrap_or_default()))
+}
+
+/// Sends one path to a worker process and reads its answer: the image's result, or an
+/// error when the worker is gone.
+fn ask(
+    stdin: &mut impl Write,
+    stdout: &mut impl BufRead,
+    line: &mut String,
+    path: &str,
+) -> Result<ItemResult> {
+    writeln!(stdin, "{path}")?;
+    line.clear();
+    if stdout.read_line(line)? == 0 {
+        bail!("the worker process closed its output");
+    }
+    Ok(serde_json::from_str(line)?)
 }
 
 /// The `process-worker` side: reads one path per line, answers one JSON result per line,
@@ -465,23 +496,51 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_thread_that_panics_fails_its_image_not_the_batch() {
-        let inputs: Vec<PathBuf> = ["a.png", "bad.png", "c.png"].map(PathBuf::from).into();
+    fn a_panic_fails_its_image_and_the_others_go_on() {
+        let inputs: Vec<PathBuf> = ["a.png", "bad.png", "c.png", "bad.png", "e.png"]
+            .map(PathBuf::from)
+            .into();
         let step = |input: &PathBuf| {
-            assert!(!input.ends_with("bad.png"), "a bug in a filter");
-            ItemResult {
-                input: input.clone(),
-                output: Some(input.clone()),
-                megapixels: 1.0,
-                error: None,
-            }
+            guarded(input, || {
+                assert!(!input.ends_with("bad.png"), "a bug in a filter");
+                ItemResult {
+                    input: input.clone(),
+                    output: Some(input.clone()),
+                    megapixels: 1.0,
+                    error: None,
+                }
+            })
         };
-        let results = threads(&inputs, 2, step);
-        let errors: Vec<Option<&str>> = results.iter().map(|r| r.error.as_deref()).collect();
-        assert_eq!(
-            errors,
-            [None, Some("a worker thread panicked"), None],
+        // One thread: every panic would otherwise stop it.
+        let results = threads(&inputs, 1, step);
+        let failed: Vec<bool> = results.iter().map(|r| r.error.is_some()).collect();
+        assert_eq!(failed, [false, true, false, true, false], "{results:?}");
+        assert!(
+            results[1].error.as_deref().unwrap().contains("panicked"),
             "{results:?}"
         );
+    }
+
+    #[test]
+    fn a_worker_process_that_dies_fails_images_not_the_batch() {
+        if !cfg!(unix) {
+            eprintln!("no `true` program here: nothing to check");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let inputs: Vec<PathBuf> = ["a.png", "b.png", "c.png"].map(PathBuf::from).into();
+        let options = BatchOptions {
+            strategy: Strategy::Processes,
+            workers: 2,
+            output_dir: dir.path().to_owned(),
+            limits: Limits::default(),
+            progress: false,
+            // `true` exits at once: a worker process that dies before its first answer.
+            worker_exe: Some(PathBuf::from("true")),
+            read_delay: Duration::ZERO,
+        };
+        let spec = PipelineSpec::parse_any("invert").unwrap();
+        let summary = run(&inputs, &spec, &options).expect("the batch itself must not fail");
+        assert_eq!(summary.failures(), 3, "{:?}", summary.items);
     }
 }

@@ -66,8 +66,9 @@ pub enum Command {
         /// How to spread the images over the CPUs.
         #[arg(long, value_enum, default_value_t = Strategy::Rayon)]
         strategy: Strategy,
-        /// Process the inputs this many times over, for a batch long enough to measure.
-        #[arg(long, value_name = "N", default_value_t = 1)]
+        /// Process the inputs this many times over (1 to 1000), for a batch long enough to
+        /// measure.
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = repeat_range())]
         repeat: usize,
         /// The summary as JSON, for programs.
         #[arg(long)]
@@ -79,8 +80,9 @@ pub enum Command {
         /// Which images, which pipeline, how many workers.
         #[command(flatten)]
         batch: BatchArgs,
-        /// Process the inputs this many times over, for a batch long enough to measure.
-        #[arg(long, value_name = "N", default_value_t = 3)]
+        /// Process the inputs this many times over (1 to 1000), for a batch long enough to
+        /// measure.
+        #[arg(long, value_name = "N", default_value_t = 3, value_parser = repeat_range())]
         repeat: usize,
         /// As JSON, for programs.
         #[arg(long)]
@@ -101,6 +103,11 @@ pub enum Command {
         #[arg(long, default_value_t = 0)]
         read_delay_ms: u64,
     },
+}
+
+/// `--repeat`: at least once, and a bounded batch.
+fn repeat_range() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::new().range(1..=1000)
 }
 
 /// The flags `batch` and `compare` share: which images, which pipeline, how many workers.

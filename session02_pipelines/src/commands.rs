@@ -42,7 +42,7 @@ pub fn batch(
     let inputs: Vec<PathBuf> = inputs
         .iter()
         .cycle()
-        .take(inputs.len() * repeat.max(1))
+        .take(inputs.len() * repeat)
         .cloned()
         .collect();
     let summary = batch::run(&inputs, &spec, &options)?;

@@ -58,7 +58,7 @@ pub fn run(limits: &Limits) -> Result<String> {
 /// of its own so that its peak memory is its own; the report is a table, or JSON.
 pub fn compare(args: &BatchArgs, repeat: usize, json: bool, limits: &Limits) -> Result<String> {
     let (inputs, spec, options) = args.prepare(Strategy::Sequential, limits)?;
-    let images = inputs.len() * repeat.max(1);
+    let images = inputs.len() * repeat;
     let exe = match &options.worker_exe {
         Some(exe) => exe.clone(),
         None => std::env::current_exe().context("cannot find this program to run the batches")?,
@@ -83,7 +83,7 @@ pub fn compare(args: &BatchArgs, repeat: usize, json: bool, limits: &Limits) -> 
             .arg("--max-megapixels")
             .arg((options.limits.max_pixels as f64 / 1e6).to_string())
             .arg("--repeat")
-            .arg(repeat.max(1).to_string());
+            .arg(repeat.to_string());
         // The inputs as given (folders stay folders): the command line stays short.
         if !args.input.is_empty() {
             batch.arg("--input").args(&args.input);

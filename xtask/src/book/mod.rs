@@ -177,7 +177,8 @@ fn run_commands(
     selected: impl Fn(&&ShownCommand) -> bool,
     problems: &mut Vec<String>,
 ) -> Result<usize> {
-    let mut outputs: BTreeMap<String, Option<String>> = BTreeMap::new();
+    // What a command printed, by how it ran: its line, in full or not, the status expected.
+    let mut outputs: BTreeMap<(String, bool, i32), Option<String>> = BTreeMap::new();
     let mut redis: Option<(PathBuf, RedisServer)> = None;
     let mut ran = 0;
     for command in commands.iter().filter(selected) {
@@ -195,13 +196,13 @@ fn run_commands(
             let url = redis.as_ref().map(|(_, server)| server.url());
             ran += 1;
             run_shown_command(root, mdbook, command, depth, url.as_deref())
-        } else if let Some(output) = outputs.get(&command.line) {
+        } else if let Some(output) = outputs.get(&run_key(command, depth)) {
             Ok(output.clone())
         } else {
             ran += 1;
             let output = run_shown_command(root, mdbook, command, depth, None);
             if let Ok(output) = &output {
-                outputs.insert(command.line.clone(), output.clone());
+                outputs.insert(run_key(command, depth), output.clone());
             }
             output
         };
@@ -226,6 +227,13 @@ fn run_commands(
         }
     }
     Ok(ran)
+}
+
+/// What makes two shown commands one run: the same line, run in full or only parsed, and
+/// the same exit status expected.
+fn run_key(command: &ShownCommand, depth: Depth) -> (String, bool, i32) {
+    let in_full = depth == Depth::Slow || !command.slow;
+    (command.line.clone(), in_full, command.expected_exit().0)
 }
 
 /// Prints each chapter's reading estimate.
