@@ -268,8 +268,8 @@ struct Children {
 }
 
 /// Runs `work` for `input`; a panic (a bug in a filter) fails that image alone, as a
-/// failure in a worker process would.
-fn guarded(input: &Path, work: impl FnOnce() -> ItemResult) -> ItemResult {
+/// failure in a worker process would. Every in-process strategy runs each image through it.
+pub fn guarded(input: &Path, work: impl FnOnce() -> ItemResult) -> ItemResult {
     std::panic::catch_unwind(AssertUnwindSafe(work))
         .unwrap_or_else(|_| lost(input, "processing it panicked (a bug in a filter)"))
 }
@@ -489,58 +489,4 @@ pub fn process_worker(
     serde_json::to_writer(&mut stdout, &done)?;
     writeln!(stdout)?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_panic_fails_its_image_and_the_others_go_on() {
-        let inputs: Vec<PathBuf> = ["a.png", "bad.png", "c.png", "bad.png", "e.png"]
-            .map(PathBuf::from)
-            .into();
-        let step = |input: &PathBuf| {
-            guarded(input, || {
-                assert!(!input.ends_with("bad.png"), "a bug in a filter");
-                ItemResult {
-                    input: input.clone(),
-                    output: Some(input.clone()),
-                    megapixels: 1.0,
-                    error: None,
-                }
-            })
-        };
-        // One thread: every panic would otherwise stop it.
-        let results = threads(&inputs, 1, step);
-        let failed: Vec<bool> = results.iter().map(|r| r.error.is_some()).collect();
-        assert_eq!(failed, [false, true, false, true, false], "{results:?}");
-        assert!(
-            results[1].error.as_deref().unwrap().contains("panicked"),
-            "{results:?}"
-        );
-    }
-
-    #[test]
-    fn a_worker_process_that_dies_fails_images_not_the_batch() {
-        if !cfg!(unix) {
-            eprintln!("no `true` program here: nothing to check");
-            return;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let inputs: Vec<PathBuf> = ["a.png", "b.png", "c.png"].map(PathBuf::from).into();
-        let options = BatchOptions {
-            strategy: Strategy::Processes,
-            workers: 2,
-            output_dir: dir.path().to_owned(),
-            limits: Limits::default(),
-            progress: false,
-            // `true` exits at once: a worker process that dies before its first answer.
-            worker_exe: Some(PathBuf::from("true")),
-            read_delay: Duration::ZERO,
-        };
-        let spec = PipelineSpec::parse_any("invert").unwrap();
-        let summary = run(&inputs, &spec, &options).expect("the batch itself must not fail");
-        assert_eq!(summary.failures(), 3, "{:?}", summary.items);
-    }
 }
