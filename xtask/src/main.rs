@@ -10,7 +10,10 @@
 //!   comparison) only parse. Each dependency is built once for the dev profile, whichever
 //!   package a command names, and checked once for clippy and rustdoc.
 //! - `cargo xtask grade N|all`: scores a student's exercises (see `grade/`).
-//! - `cargo xtask verify`: proves the graded tests tell stubs from answers.
+//! - `cargo xtask verify`: proves the graded tests tell stubs from answers and catch the
+//!   recorded shortcuts.
+//! - `cargo xtask student-template OUT`: the repository students receive; `class-report`
+//!   merges a class's grading reports into one CSV.
 //! - `cargo xtask book [--slow]`: generates the book's figures, builds it and checks what
 //!   mdBook only warns about (see `book/`); `--slow` also runs its benchmarks in full.
 //! - `cargo xtask record`: runs the benchmarks the book quotes and keeps their results for
@@ -65,10 +68,34 @@ enum Task {
         /// Stop a session's tests after this many seconds.
         #[arg(long, value_name = "SECONDS", default_value_t = 300)]
         timeout: u64,
+        /// Grade a student's clone with this copy's graded tests, exercises.toml and
+        /// grader: only the exercise files are taken from it.
+        #[arg(long, value_name = "DIR", conflicts_with = "solutions")]
+        submission: Option<PathBuf>,
     },
-    /// Prove the graded tests discriminate: each fails on the stubs and passes on the
-    /// reference solutions, which are clippy- and fmt-clean.
-    Verify,
+    /// Prove the graded tests discriminate: each fails on the stubs, passes on the reference
+    /// solutions and catches the recorded shortcuts; the exercises follow the course's
+    /// rules; a clone's edits to the graded tests change no score.
+    Verify {
+        /// Only this session (its shortcuts and rules; the whole-course checks are skipped).
+        session: Option<String>,
+    },
+    /// Write the repository students receive: no reference solutions or shortcuts, the
+    /// stubs in place, no instructors' pages, and the GitHub Classroom workflow.
+    StudentTemplate {
+        /// A new (or empty) folder.
+        out: PathBuf,
+    },
+    /// Merge a class's grading reports (GitHub Classroom JSON, one per student as NAME.json
+    /// or NAME/all.json) into one CSV: a row per student, a column per exercise.
+    ClassReport {
+        /// Reports, or folders of them.
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+        /// Where to write the CSV [default: standard output].
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Generate the book's figures, build it with mdBook, and check includes, anchors, links,
     /// images and the commands it shows.
     Book {
@@ -116,6 +143,7 @@ fn main() -> ExitCode {
             exercise,
             out,
             timeout,
+            submission,
         } => {
             let options = grade::GradeOptions {
                 which: session,
@@ -123,6 +151,7 @@ fn main() -> ExitCode {
                 exercise,
                 out_dir: out.unwrap_or_else(|| target_dir(&root).join("grade")),
                 timeout: Duration::from_secs(timeout),
+                submission,
             };
             match grade::grade(&root, &options) {
                 Ok(true) => Ok(()),
@@ -130,7 +159,18 @@ fn main() -> ExitCode {
                 Err(error) => Err(error),
             }
         }
-        Task::Verify => grade::verify(&root, VERIFY_TIMEOUT),
+        Task::Verify { session } => grade::verify(&root, session.as_deref(), VERIFY_TIMEOUT),
+        Task::StudentTemplate { out } => student_template(&root, &out),
+        Task::ClassReport { reports, out } => {
+            grade::class_report(&reports).and_then(|csv| match out {
+                Some(path) => std::fs::write(&path, csv)
+                    .with_context(|| format!("cannot write {}", path.display())),
+                None => {
+                    print!("{csv}");
+                    Ok(())
+                }
+            })
+        }
         Task::Book { slow, only } => tools::mdbook(&root).and_then(|mdbook| {
             let depth = if slow {
                 book::Depth::Slow
@@ -150,6 +190,24 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `cargo xtask student-template OUT`: writes the template, then checks it.
+fn student_template(root: &Path, out: &Path) -> Result<()> {
+    let written = grade::student_template(root, out)?;
+    let problems = grade::check_template(out)?;
+    if !problems.is_empty() {
+        bail!("the template is wrong:\n- {}", problems.join("\n- "));
+    }
+    eprintln!(
+        "wrote the student template ({written} files) to {}; make it a repository and push it:",
+        out.display()
+    );
+    eprintln!(
+        "  cd {} && git init -b main && git add -A && git commit -m \"The course\"",
+        out.display()
+    );
+    Ok(())
 }
 
 /// Parses a `cargo xtask ...` command line (from `xtask` on) as this binary would.
@@ -230,7 +288,13 @@ fn test(root: &Path) -> Result<()> {
         None => stages.run("multi-host test", || testing::multihost(root, &mut counts)),
         Some(reason) => stages.skip("multi-host test", &reason),
     }
-    stages.run("exercises", || grade::verify(root, VERIFY_TIMEOUT));
+    match grade::has_solutions(root) {
+        Ok(false) => stages.skip(
+            "exercises",
+            "the student template has no reference solutions: grade your code with `cargo xtask grade N`",
+        ),
+        _ => stages.run("exercises", || grade::verify(root, None, VERIFY_TIMEOUT)),
+    }
     let installed = mdbook.join();
     if let Ok((_, took)) = &installed {
         stages.record("mdbook ready (in the background)", *took);

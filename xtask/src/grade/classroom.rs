@@ -103,7 +103,7 @@ mod tests {
         assert_eq!(first["name"], "ex01_1 title of ex01_1");
         assert_eq!(first["status"], "error");
         assert_eq!(first["max_score"], 20);
-        assert_eq!(first["filename"], "session01_x/src/exercises/student.rs");
+        assert_eq!(first["filename"], "session01_x/src/exercises/ex01_1.rs");
         assert!(first["message"].as_str().unwrap().contains("error: oops"));
     }
 }

@@ -34,11 +34,32 @@ pub struct Exercise {
     pub title: String,
     /// What it is worth.
     pub points: u32,
-    /// The file the student edits, relative to the crate.
+    /// The file the student edits, relative to the crate: `src/exercises/<stem>.rs`.
     pub file: String,
+    /// What it practises (`async`, `redis`, ...): the session's subject must be among them.
+    pub practises: Vec<String>,
+    /// The recorded shortcut, in a line, when one is known: `shortcuts/<stem>.rs` holds it,
+    /// and `verify` expects one of the exercise's tests to fail on it.
+    #[serde(default)]
+    pub shortcut: Option<String>,
 }
 
 impl Exercise {
+    /// The file's name, `<stem>.rs`, which the solution and the shortcut share.
+    pub fn file_name(&self) -> &str {
+        self.file.rsplit('/').next().unwrap_or(&self.file)
+    }
+
+    /// The reference solution, relative to the crate.
+    pub fn solution(&self) -> String {
+        format!("solutions/{}", self.file_name())
+    }
+
+    /// The recorded shortcut, relative to the crate.
+    pub fn shortcut_file(&self) -> String {
+        format!("shortcuts/{}", self.file_name())
+    }
+
     /// Whether a test belongs to this exercise.
     pub fn owns(&self, test: &str) -> bool {
         test.strip_prefix(&self.id)

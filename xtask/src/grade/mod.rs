@@ -8,19 +8,34 @@
 //! name starts with its exercise's id. The `solutions` feature swaps the reference solutions
 //! in for the stubs.
 //!
+//! Each exercise is one file the student writes, `src/exercises/<stem>.rs`; the types it
+//! uses are declared once, in `src/exercises/mod.rs`. The `solutions` feature swaps in
+//! `solutions/<stem>.rs`, and `shortcuts` swaps in `shortcuts/<stem>.rs`, a recorded
+//! plausible-but-wrong answer that `verify` expects a graded test to catch.
+//!
 //! The grader builds the test target with cargo, then runs the test binary itself: it can
 //! stop a student's endless loop at a deadline, and a build that fails is a score of 0 with
-//! the compiler's message, not a crash.
+//! the compiler's message, not a crash. With `--submission DIR` it grades a student's clone
+//! from this (pristine) copy, taking only the exercise files from it (see `pristine.rs`).
+//! `student-template` writes the repository students receive (`template.rs`), with the
+//! Classroom workflow (`workflow.rs` checks it); `class-report` merges a class's reports
+//! into a CSV (`export.rs`).
 
 mod classroom;
+mod difficulty;
 mod exercises;
+mod export;
+mod files;
 mod junit;
+mod pristine;
 mod results;
 mod run;
 mod score;
 mod table;
+pub(crate) mod template;
 mod text;
 mod verify;
+mod workflow;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -28,10 +43,13 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 use classroom::classroom_json;
-use exercises::select;
+use exercises::{select, sessions};
+pub use export::class_report;
 use junit::junit_xml;
+use pristine::grading_workspace;
 use run::{Code, run_tests};
 use score::{score, totals};
+pub use template::{check_template, student_template};
 pub use verify::verify;
 
 /// Options of `cargo xtask grade`.
@@ -47,6 +65,16 @@ pub struct GradeOptions {
     pub out_dir: PathBuf,
     /// How long a session's tests may run.
     pub timeout: Duration,
+    /// A student's clone to grade with this copy's tests, instead of this copy itself.
+    pub submission: Option<PathBuf>,
+}
+
+/// Whether this copy of the course has the reference solutions (the student template has
+/// none).
+pub fn has_solutions(root: &Path) -> Result<bool> {
+    Ok(sessions(root)?
+        .iter()
+        .any(|session| session.dir.join("solutions").is_dir()))
 }
 
 /// `cargo xtask grade`: scores the exercises, prints a table and writes the reports.
@@ -57,9 +85,32 @@ pub fn grade(root: &Path, options: &GradeOptions) -> Result<bool> {
     } else {
         Code::Student
     };
+    if options.solutions && !has_solutions(root)? {
+        bail!(
+            "this copy of the course has no reference solutions (it is the student template): \
+             grade your own code with `cargo xtask grade {}`",
+            options.which
+        );
+    }
+    let target = crate::target_dir(root);
+    let (root, sessions) = match &options.submission {
+        None => (root.to_path_buf(), select(root, &options.which)?),
+        Some(submission) => {
+            let sessions = select(root, &options.which)?;
+            let (workspace, taken) = grading_workspace(root, submission, &sessions)?;
+            eprintln!(
+                "grading {} with this copy's tests: {} exercise files taken from it",
+                submission.display(),
+                taken.len()
+            );
+            let sessions = select(&workspace, &options.which)?;
+            (workspace, sessions)
+        }
+    };
+    let root = root.as_path();
     let mut graded = Vec::new();
-    for session in select(root, &options.which)? {
-        let run = run_tests(root, &session, code, options.timeout)?;
+    for session in sessions {
+        let run = run_tests(root, &target, &session, code, options.timeout)?;
         let (mut scores, orphans) = score(&session, &run);
         if !orphans.is_empty() {
             eprintln!(
@@ -112,6 +163,9 @@ fn grade_command(options: &GradeOptions) -> String {
     if options.solutions {
         command += " --solutions";
     }
+    if let Some(submission) = &options.submission {
+        command += &format!(" --submission {}", submission.display());
+    }
     command
 }
 
@@ -127,7 +181,9 @@ mod fixtures {
             id: id.to_owned(),
             title: format!("title of {id}"),
             points,
-            file: "src/exercises/student.rs".to_owned(),
+            file: format!("src/exercises/{id}.rs"),
+            practises: vec!["images".to_owned()],
+            shortcut: None,
         }
     }
 

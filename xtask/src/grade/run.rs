@@ -19,6 +19,28 @@ pub enum Code {
     Student,
     /// The reference solutions.
     Solutions,
+    /// The recorded shortcuts, and the reference solutions of exercises without one.
+    Shortcuts,
+}
+
+impl Code {
+    /// The cargo features that switch this code in.
+    fn features(self) -> &'static [&'static str] {
+        match self {
+            Code::Student => &[],
+            Code::Solutions => &["--features", "solutions"],
+            Code::Shortcuts => &["--features", "shortcuts"],
+        }
+    }
+
+    /// What it is, in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Code::Student => "your code",
+            Code::Solutions => "the reference solutions",
+            Code::Shortcuts => "the recorded shortcuts",
+        }
+    }
 }
 
 /// What became of one graded test.
@@ -40,8 +62,10 @@ pub enum SessionRun {
 }
 
 /// Builds and runs a session's graded tests against `code`, stopping them after `timeout`.
+/// `root` is the workspace built, `target` cargo's target folder for it.
 pub fn run_tests(
     root: &Path,
+    target: &Path,
     session: &Session,
     code: Code,
     timeout: Duration,
@@ -49,19 +73,14 @@ pub fn run_tests(
     eprintln!(
         "building the graded tests of {} ({})",
         session.package,
-        match code {
-            Code::Student => "your code",
-            Code::Solutions => "the reference solutions",
-        }
+        code.describe()
     );
     let started = Instant::now();
     let build = cargo(root)
         .args(["test", "--locked", "--no-run", "--test", "exercises"])
         .args(["--package", &session.package])
-        .args(match code {
-            Code::Student => &[][..],
-            Code::Solutions => &["--features", "solutions"][..],
-        })
+        .args(code.features())
+        .env("CARGO_TARGET_DIR", target)
         .args([
             "--message-format",
             "json-render-diagnostics",

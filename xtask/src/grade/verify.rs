@@ -1,104 +1,88 @@
-//! `cargo xtask verify`: the graded tests tell a stub from an answer, and the answers are
-//! clean.
+//! `cargo xtask verify`: the graded tests tell a stub from an answer and an answer from a
+//! shortcut, the exercises follow the course's rules, and the answers are clean.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 
-use super::exercises::{Session, sessions};
-use super::run::{Code, SessionRun, run_tests};
-use super::score::score;
+use super::difficulty::{points_problems, solution_lines};
+use super::exercises::{Session, select, sessions};
+use super::pristine::check_pristine_grading;
+use super::run::{Code, SessionRun, TestRun, run_tests};
+use super::score::{Score, score};
+use super::template::{check_template, student_template};
 use super::text::indent;
-use crate::{cargo, run};
+use super::workflow::workflow_problems;
+use crate::{cargo, run, target_dir};
 
-/// `cargo xtask verify`: for every session with exercises, every graded test fails on the
-/// stubs and passes on the reference solutions, and the solutions are clippy- and
-/// fmt-clean. Fails naming each exercise at fault.
-pub fn verify(root: &Path, timeout: Duration) -> Result<()> {
-    let sessions = sessions(root)?;
+/// `cargo xtask verify [N]`: for every session with exercises (or session `N`), every graded
+/// test fails on the stubs and passes on the reference solutions, each recorded shortcut
+/// fails a test of its exercise, the manifest follows the rules, and the solutions are
+/// clippy- and fmt-clean. Then the grader is shown to ignore a student's edits to the
+/// graded tests. Fails naming each exercise at fault.
+pub fn verify(root: &Path, which: Option<&str>, timeout: Duration) -> Result<()> {
+    let sessions = match which {
+        Some(which) => select(root, which)?,
+        None => sessions(root)?,
+    };
     if sessions.is_empty() {
         eprintln!("no session has exercises yet");
     }
+    let target = target_dir(root);
     let mut problems = Vec::new();
     for session in &sessions {
         let before = problems.len();
-        let mut test_count = 0;
         check_manifest(session, &mut problems);
-        for code in [Code::Student, Code::Solutions] {
-            let run = run_tests(root, session, code, timeout)?;
-            if let SessionRun::Ran(tests) = &run {
-                test_count = tests.len();
-            }
-            let (scores, orphans) = score(session, &run);
-            if let SessionRun::DidNotCompile(error) = &run {
-                let what = match code {
-                    Code::Student => "the stubs do not compile",
-                    Code::Solutions => "the reference solutions do not compile",
-                };
-                problems.push(format!("{}: {what}:\n{}", session.package, indent(error)));
+        let mut caught = Vec::new();
+        let mut test_count = 0;
+        for code in [Code::Student, Code::Solutions, Code::Shortcuts] {
+            if code == Code::Shortcuts && session.exercises.iter().all(|e| e.shortcut.is_none()) {
                 continue;
             }
-            // Which tests exist does not depend on the code they run against: report once.
-            let orphans = if code == Code::Student {
-                orphans
-            } else {
-                Vec::new()
-            };
-            for name in orphans {
+            let run = run_tests(root, &target, session, code, timeout)?;
+            if let SessionRun::DidNotCompile(error) = &run {
                 problems.push(format!(
-                    "{}: test {name} belongs to no exercise (its name must start with an id from exercises.toml)",
-                    session.package
+                    "{}: {} do not compile:\n{}",
+                    session.package,
+                    code.describe(),
+                    indent(error)
                 ));
+                continue;
+            }
+            let (scores, orphans) = score(session, &run);
+            if code == Code::Student {
+                test_count = scores.iter().map(|s| s.tests.len()).sum();
+                for name in orphans {
+                    problems.push(format!(
+                        "{}: test {name} belongs to no exercise (its name must start with an id from exercises.toml)",
+                        session.package
+                    ));
+                }
             }
             for score in &scores {
-                let who = format!("exercise {} ({})", score.exercise.id, score.exercise.title);
-                if score.tests.is_empty() && code == Code::Student {
-                    problems.push(format!("{who}: has no graded test"));
-                }
-                for test in &score.tests {
-                    match (code, &test.failure) {
-                        (Code::Student, None) => problems.push(format!(
-                            "{who}: {} passes on the stub, so it cannot tell a stub from an answer \
-                             (a student who solved it: grade with `cargo xtask grade`, this check is for the course's own stubs)",
-                            test.name
-                        )),
-                        (Code::Solutions, Some(why)) => problems.push(format!(
-                            "{who}: {} fails on the reference solution:\n{}",
-                            test.name,
-                            indent(why)
-                        )),
-                        _ => {}
-                    }
-                }
+                judge(code, score, &mut problems, &mut caught);
             }
         }
-        // The workspace's clippy sees the stubs; this sees the solutions and the graded tests.
-        let lint = run(cargo(root)
-            .args(["clippy", "--locked", "--package", &session.package])
-            .args(["--lib", "--bins", "--test", "exercises"])
-            .args(["--features", "solutions", "--", "-D", "warnings"]));
-        if let Err(error) = lint {
-            problems.push(format!(
-                "{}: the reference solutions or graded tests have clippy warnings: {error}",
-                session.package
-            ));
-        }
-        let format = run(cargo(root).args(["fmt", "--check", "--package", &session.package]));
-        if let Err(error) = format {
-            problems.push(format!(
-                "{}: the reference solutions or graded tests are not rustfmt-formatted: {error}",
-                session.package
-            ));
-        }
+        lint(root, session, &mut problems);
         if problems.len() == before {
-            let total: u32 = session.exercises.iter().map(|e| e.points).sum();
+            print_summary(session, &caught);
             eprintln!(
-                "{}: {} exercises ({total} points), {test_count} graded tests: each fails on the stub and passes on the solution",
+                "{}: {} exercises, {test_count} graded tests: each fails on the stub and passes on the solution, and each shortcut fails",
                 session.package,
                 session.exercises.len()
             );
+        }
+    }
+    if which.is_none() && !sessions.is_empty() {
+        if let Err(error) = check_pristine_grading(root, &sessions[0], timeout) {
+            problems.push(format!("grading from a pristine copy: {error:#}"));
+        }
+        match check_student_template(root) {
+            Ok(found) => problems.extend(found),
+            Err(error) => problems.push(format!("the student template: {error:#}")),
         }
     }
     if !problems.is_empty() {
@@ -114,7 +98,166 @@ pub fn verify(root: &Path, timeout: Duration) -> Result<()> {
     Ok(())
 }
 
-/// Checks `exercises.toml`: ids unique and of the session, points, files that exist.
+/// Writes the student template into the target folder and checks it and its workflow.
+fn check_student_template(root: &Path) -> Result<Vec<String>> {
+    let out = target_dir(root).join("grading").join("template");
+    if out.exists() {
+        std::fs::remove_dir_all(&out)
+            .with_context(|| format!("cannot remove {}", out.display()))?;
+    }
+    student_template(root, &out)?;
+    let mut problems: Vec<String> = check_template(&out)?
+        .into_iter()
+        .map(|p| format!("the student template: {p}"))
+        .collect();
+    let workflow = std::fs::read_to_string(out.join(".github/workflows/classroom.yml"))
+        .context("the template has no Classroom workflow")?;
+    problems.extend(
+        workflow_problems(&workflow)
+            .into_iter()
+            .map(|p| format!("the Classroom workflow: {p}")),
+    );
+    if problems.is_empty() {
+        eprintln!(
+            "the student template has no solutions or shortcuts, and its Classroom workflow grades from a pristine copy"
+        );
+    }
+    Ok(problems)
+}
+
+/// What one exercise's tests did on `code`: problems, and for a shortcut, the tests that
+/// caught it.
+fn judge(
+    code: Code,
+    score: &Score,
+    problems: &mut Vec<String>,
+    caught: &mut Vec<(String, Vec<String>)>,
+) {
+    let exercise = &score.exercise;
+    let who = format!("exercise {} ({})", exercise.id, exercise.title);
+    let failed: Vec<&TestRun> = score.tests.iter().filter(|t| t.failure.is_some()).collect();
+    match code {
+        Code::Student => {
+            if score.tests.is_empty() {
+                problems.push(format!("{who}: has no graded test"));
+            }
+            for test in score.tests.iter().filter(|t| t.failure.is_none()) {
+                problems.push(format!(
+                    "{who}: {} passes on the stub, so it cannot tell a stub from an answer \
+                     (a student who solved it: grade with `cargo xtask grade`, this check is for the course's own stubs)",
+                    test.name
+                ));
+            }
+        }
+        Code::Solutions => {
+            for test in failed {
+                problems.push(format!(
+                    "{who}: {} fails on the reference solution:\n{}",
+                    test.name,
+                    indent(test.failure.as_deref().unwrap_or_default())
+                ));
+            }
+        }
+        Code::Shortcuts => match &exercise.shortcut {
+            Some(shortcut) if failed.is_empty() => problems.push(format!(
+                "{who}: its recorded shortcut ({shortcut}) passes every graded test: a test must catch it"
+            )),
+            Some(_) => caught.push((
+                exercise.id.clone(),
+                failed.iter().map(|t| t.name.clone()).collect(),
+            )),
+            None => {
+                for test in failed {
+                    problems.push(format!(
+                        "{who}: {} fails on the reference solution built with the shortcuts of other exercises:\n{}",
+                        test.name,
+                        indent(test.failure.as_deref().unwrap_or_default())
+                    ));
+                }
+            }
+        },
+    }
+}
+
+/// Clippy on the solutions, the shortcuts and the graded tests (the workspace's clippy sees
+/// only the stubs), and rustfmt on all of them.
+fn lint(root: &Path, session: &Session, problems: &mut Vec<String>) {
+    for feature in ["solutions", "shortcuts"] {
+        let lint = run(cargo(root)
+            .args(["clippy", "--locked", "--package", &session.package])
+            .args(["--lib", "--bins", "--test", "exercises"])
+            .args(["--features", feature, "--", "-D", "warnings"]));
+        if let Err(error) = lint {
+            problems.push(format!(
+                "{}: the {feature} or the graded tests have clippy warnings: {error}",
+                session.package
+            ));
+        }
+    }
+    let format = run(cargo(root).args(["fmt", "--check", "--package", &session.package]));
+    if let Err(error) = format {
+        problems.push(format!(
+            "{}: the solutions, shortcuts or graded tests are not rustfmt-formatted: {error}",
+            session.package
+        ));
+    }
+}
+
+/// The session's exercises: points, measured difficulty, subject, and what caught each
+/// shortcut.
+fn print_summary(session: &Session, caught: &[(String, Vec<String>)]) {
+    let mut table = Table::new();
+    table.load_style(UTF8_FULL_CONDENSED).set_header([
+        "exercise",
+        "points",
+        "solution lines",
+        "practises",
+        "shortcut caught by",
+    ]);
+    for exercise in &session.exercises {
+        let lines = solution_lines(&session.dir.join(exercise.solution()))
+            .map_or_else(|_| "?".to_owned(), |n| n.to_string());
+        let by = caught
+            .iter()
+            .find(|(id, _)| *id == exercise.id)
+            .map_or_else(|| "-".to_owned(), |(_, tests)| tests.join(", "));
+        table.add_row([
+            format!("{} {}", exercise.id, exercise.title),
+            exercise.points.to_string(),
+            lines,
+            exercise.practises.join(", "),
+            by,
+        ]);
+    }
+    eprintln!("{table}");
+}
+
+/// The subjects a session's exercises must practise, at least one exercise each: the
+/// session's own subject, and async and Redis from the sessions that teach them on.
+pub fn required_subjects(session: u32) -> Vec<&'static str> {
+    let mut subjects = Vec::new();
+    if session == 2 {
+        subjects.push("threads");
+    }
+    if session >= 3 {
+        subjects.push("async");
+    }
+    if session >= 4 {
+        subjects.push("redis");
+    }
+    subjects.extend(match session {
+        6 => &["containers"][..],
+        7 => &["manifests", "http"][..],
+        8 => &["scaling"][..],
+        9 => &["metrics"][..],
+        10 => &["http"][..],
+        _ => &[][..],
+    });
+    subjects
+}
+
+/// Checks `exercises.toml` against the rules: ids, points, files, subjects, and points
+/// that follow the measured difficulty.
 fn check_manifest(session: &Session, problems: &mut Vec<String>) {
     let prefix = format!("ex{:02}_", session.number);
     let mut seen = BTreeSet::new();
@@ -136,11 +279,87 @@ fn check_manifest(session: &Session, problems: &mut Vec<String>) {
         if !seen.insert(exercise.id.clone()) {
             problems.push(format!("{who}: the id appears twice in exercises.toml"));
         }
-        if exercise.points == 0 {
-            problems.push(format!("{who}: is worth 0 points"));
+        if exercise.points == 0 || exercise.points % 5 != 0 {
+            problems.push(format!(
+                "{who}: is worth {} points; points are positive multiples of 5",
+                exercise.points
+            ));
         }
-        if !session.dir.join(&exercise.file).is_file() {
-            problems.push(format!("{who}: its file {} does not exist", exercise.file));
+        if !exercise.file.starts_with("src/exercises/") || !exercise.file.ends_with(".rs") {
+            problems.push(format!(
+                "{who}: its file must be src/exercises/<name>.rs, not {}",
+                exercise.file
+            ));
         }
+        if session
+            .exercises
+            .iter()
+            .filter(|e| e.file == exercise.file)
+            .count()
+            > 1
+        {
+            problems.push(format!(
+                "{who}: shares its file {} with another exercise; each has its own",
+                exercise.file
+            ));
+        }
+        let mut expected = vec![exercise.file.clone(), exercise.solution()];
+        if exercise.shortcut.is_some() {
+            expected.push(exercise.shortcut_file());
+        } else if session.dir.join(exercise.shortcut_file()).exists() {
+            problems.push(format!(
+                "{who}: {} exists but exercises.toml declares no shortcut for it",
+                exercise.shortcut_file()
+            ));
+        }
+        for file in expected {
+            if !session.dir.join(&file).is_file() {
+                problems.push(format!("{who}: its file {file} does not exist"));
+            }
+        }
+        if exercise.practises.is_empty() {
+            problems.push(format!("{who}: says nothing it practises"));
+        }
+    }
+    let total: u32 = session.exercises.iter().map(|e| e.points).sum();
+    if total != 100 {
+        problems.push(format!(
+            "{}: the exercises' points add up to {total}, not 100",
+            session.package
+        ));
+    }
+    for subject in required_subjects(session.number) {
+        if !session
+            .exercises
+            .iter()
+            .any(|e| e.practises.iter().any(|p| p == subject))
+        {
+            problems.push(format!(
+                "{}: no exercise practises {subject}, which session {} must",
+                session.package, session.number
+            ));
+        }
+    }
+    let measured: Vec<(String, u32, usize)> = session
+        .exercises
+        .iter()
+        .filter_map(|e| {
+            let lines = solution_lines(&session.dir.join(e.solution())).ok()?;
+            Some((e.id.clone(), e.points, lines))
+        })
+        .collect();
+    problems.extend(points_problems(&measured));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn later_sessions_require_async_then_redis() {
+        assert_eq!(required_subjects(1), Vec::<&str>::new());
+        assert_eq!(required_subjects(3), vec!["async"]);
+        assert_eq!(required_subjects(5), vec!["async", "redis"]);
+        assert_eq!(required_subjects(9), vec!["async", "redis", "metrics"]);
     }
 }
