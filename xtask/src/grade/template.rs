@@ -13,7 +13,17 @@ use super::files::{course_files, write_if_changed};
 
 /// Where the Classroom workflow lives here, and where the template puts it.
 pub const WORKFLOW: &str = "classroom/autograding.yml";
-const WORKFLOW_IN_TEMPLATE: &str = ".github/workflows/classroom.yml";
+pub const WORKFLOW_IN_TEMPLATE: &str = ".github/workflows/classroom.yml";
+
+/// The Classroom workflow of the copy at `root`: the course's, or the template's.
+pub fn workflow_path(root: &Path) -> PathBuf {
+    let course = root.join(WORKFLOW);
+    if course.is_file() {
+        course
+    } else {
+        root.join(WORKFLOW_IN_TEMPLATE)
+    }
+}
 
 /// Writes the student template of the course at `root` into `out`, which must not exist or
 /// be empty. Returns how many files it wrote.

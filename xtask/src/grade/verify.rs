@@ -13,7 +13,7 @@ use super::exercises::{Session, select, sessions};
 use super::pristine::check_pristine_grading;
 use super::run::{Code, SessionRun, TestRun, run_tests};
 use super::score::{Score, score};
-use super::template::{check_template, student_template};
+use super::template::{WORKFLOW_IN_TEMPLATE, check_template, student_template};
 use super::text::indent;
 use super::workflow::workflow_problems;
 use crate::{cargo, run, target_dir};
@@ -110,7 +110,7 @@ fn check_student_template(root: &Path) -> Result<Vec<String>> {
         .into_iter()
         .map(|p| format!("the student template: {p}"))
         .collect();
-    let workflow = std::fs::read_to_string(out.join(".github/workflows/classroom.yml"))
+    let workflow = std::fs::read_to_string(out.join(WORKFLOW_IN_TEMPLATE))
         .context("the template has no Classroom workflow")?;
     problems.extend(
         workflow_problems(&workflow)

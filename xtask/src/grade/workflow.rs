@@ -115,11 +115,11 @@ pub fn workflow_problems(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grade::template::WORKFLOW;
+    use crate::grade::template::workflow_path;
 
     #[test]
     fn the_classroom_workflow_has_every_step() {
-        let text = std::fs::read_to_string(crate::workspace_root().join(WORKFLOW)).unwrap();
+        let text = std::fs::read_to_string(workflow_path(&crate::workspace_root())).unwrap();
         assert_eq!(workflow_problems(&text), Vec::<String>::new());
     }
 
