@@ -1,12 +1,13 @@
 //! `cargo xtask class-report`: many students' reports merged into one CSV.
 //!
 //! Each student's grading writes a JSON report (GitHub Classroom's shape, see
-//! `classroom.rs`). An instructor collects them, one per student, as `NAME.json` or as
-//! `NAME/all.json` (or `NAME/session03.json`: a folder per student, as the grader writes
-//! them), and gets one row per student: a column per exercise with the points earned, then
-//! the total and the maximum.
+//! `classroom.rs`). An instructor collects them in a folder, one per student as
+//! `NAME.json`, or a folder per student (`NAME/all.json`, `NAME/session03.json`, or any
+//! deeper layout, such as a downloaded artifact's `NAME/grade-report/all.json`), and gets
+//! one row per student: a column per exercise with the points earned, then the total and
+//! the maximum.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -32,12 +33,19 @@ struct Student {
 
 /// The CSV of the reports found at `paths` (files, or folders searched for `*.json`).
 pub fn class_report(paths: &[PathBuf]) -> Result<String> {
-    let mut files = Vec::new();
+    // Each report with its student's name.
+    let mut files: Vec<(String, PathBuf)> = Vec::new();
     for path in paths {
         if path.is_dir() {
-            find_reports(path, &mut files)?;
+            let mut found = Vec::new();
+            find_reports(path, &mut found)?;
+            for file in found {
+                let name = student_name(path, &file);
+                files.push((name, file));
+            }
         } else if path.is_file() {
-            files.push(path.clone());
+            let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+            files.push((stem.into_owned(), path.clone()));
         } else {
             bail!(
                 "{} is neither a report nor a folder of reports",
@@ -51,7 +59,7 @@ pub fn class_report(paths: &[PathBuf]) -> Result<String> {
     files.sort();
     let mut students: BTreeMap<String, Student> = BTreeMap::new();
     let mut maxima: BTreeMap<String, u32> = BTreeMap::new();
-    for file in &files {
+    for (name, file) in &files {
         let text = std::fs::read_to_string(file)
             .with_context(|| format!("cannot read {}", file.display()))?;
         let report: Report = serde_json::from_str(&text).with_context(|| {
@@ -60,7 +68,6 @@ pub fn class_report(paths: &[PathBuf]) -> Result<String> {
                 file.display()
             )
         })?;
-        let name = student_name(file);
         let student = students.entry(name.clone()).or_default();
         for entry in report.tests {
             let id = entry
@@ -87,7 +94,8 @@ pub fn class_report(paths: &[PathBuf]) -> Result<String> {
             }
         }
     }
-    let ids: BTreeSet<&String> = maxima.keys().collect();
+    let mut ids: Vec<&String> = maxima.keys().collect();
+    ids.sort_by_key(|id| exercise_order(id));
     let mut csv = String::from("student");
     for id in &ids {
         csv += &format!(",{id} ({})", maxima[*id]);
@@ -120,28 +128,45 @@ fn find_reports(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-/// Whose report a file is: its name, or its folder's for the grader's own names.
-fn student_name(file: &Path) -> String {
-    let stem = file
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
+/// Whose report `file`, found under the folder `dir`, is: the first folder below `dir`,
+/// or for a report right in `dir`, its own name.
+fn student_name(dir: &Path, file: &Path) -> String {
+    let relative = file.strip_prefix(dir).unwrap_or(file);
+    let mut parts = relative.components();
+    let first = parts
+        .next()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .unwrap_or_default();
-    let graders_name = stem == "all"
-        || stem
-            .strip_prefix("session")
-            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-    if graders_name && let Some(folder) = file.parent().and_then(Path::file_name) {
-        return folder.to_string_lossy().into_owned();
+    if parts.next().is_some() {
+        first
+    } else {
+        Path::new(&first)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or(first)
     }
-    stem
 }
 
-/// A CSV field, quoted when it needs to be.
+/// Exercises in course order: `ex01_2` before `ex01_10`.
+fn exercise_order(id: &str) -> (u32, u32, String) {
+    let numbers = id.strip_prefix("ex").and_then(|rest| rest.split_once('_'));
+    match numbers.and_then(|(s, e)| Some((s.parse().ok()?, e.parse().ok()?))) {
+        Some((session, exercise)) => (session, exercise, id.to_owned()),
+        None => (u32::MAX, u32::MAX, id.to_owned()),
+    }
+}
+
+/// A CSV field, quoted when it needs to be, and never read as a formula by a spreadsheet.
 fn quote(field: &str) -> String {
-    if field.contains([',', '"', '\n']) {
-        format!("\"{}\"", field.replace('"', "\"\""))
+    let field = if field.starts_with(['=', '+', '-', '@']) {
+        format!("'{field}")
     } else {
         field.to_owned()
+    };
+    if field.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field
     }
 }
 
@@ -175,15 +200,22 @@ mod tests {
         .unwrap();
         std::fs::write(
             dir.path().join("li, wei.json"),
-            report(&[("ex01_1 Sepia", 0, 20)]),
+            report(&[("ex01_1 Sepia", 0, 20), ("ex01_10 Late", 5, 5)]),
+        )
+        .unwrap();
+        std::fs::create_dir_all(dir.path().join("=cmd/grade-report")).unwrap();
+        std::fs::write(
+            dir.path().join("=cmd/grade-report/all.json"),
+            report(&[("ex01_2 Vignette", 25, 25)]),
         )
         .unwrap();
         let csv = class_report(&[dir.path().to_path_buf()]).unwrap();
         assert_eq!(
             csv,
-            "student,ex01_1 (20),ex01_2 (25),ex03_1 (30),total,max\n\
-             ana,20,0,30,50,75\n\
-             \"li, wei\",0,,,0,75\n"
+            "student,ex01_1 (20),ex01_2 (25),ex01_10 (5),ex03_1 (30),total,max\n\
+             '=cmd,,25,,,25,80\n\
+             ana,20,0,,30,50,80\n\
+             \"li, wei\",0,,5,,5,80\n"
         );
     }
 

@@ -6,7 +6,13 @@
 //! the files the exercises ask the student to write (each `file` of the pristine
 //! `exercises.toml`). The graded tests, `exercises.toml`, the types in `mod.rs`, the
 //! manifests and this grader are the pristine ones, so editing them in a clone changes no
-//! score.
+//! score. The workspace is built from the student template's files, so it holds no
+//! reference solution a submission could include.
+//!
+//! What it does not do: sandbox the student's code. Grading runs that code, which can do
+//! anything the grading user can; run it where that is harmless (Classroom's throwaway
+//! runner, a container), and read a suspicious exercise file: cheating through code is in
+//! the file the student submitted.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,9 +20,10 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail, ensure};
 
 use super::exercises::{Session, select};
-use super::files::{course_files, remove_others, write_if_changed};
+use super::files::{remove_others, write_if_changed};
 use super::run::{Code, SessionRun, run_tests};
 use super::score::{score, totals};
+use super::template::template_files;
 use crate::target_dir;
 
 /// The grading workspace of the pristine copy at `pristine`: its files, with the exercise
@@ -35,25 +42,36 @@ pub fn grading_workspace(
         submission.display()
     );
     let workspace = target_dir(pristine).join("grading").join("workspace");
-    let files = course_files(pristine)?;
+    // The template's files, not the pristine copy's: a submission must not be able to
+    // include the reference solutions from the workspace it is built in.
+    let files = template_files(pristine)?;
     let mut taken = Vec::new();
-    for file in &files {
-        let from_submission = sessions.iter().any(|session| {
+    for (file, pristine_bytes) in &files {
+        let submitted = submission.join(file);
+        let is_exercise = sessions.iter().any(|session| {
             session
                 .exercises
                 .iter()
                 .any(|e| Path::new(&session.package).join(&e.file) == *file)
-        }) && submission.join(file).is_file();
-        let source = if from_submission {
+        });
+        // A plain file only: a link could point anywhere on the grading machine.
+        let plain = std::fs::symlink_metadata(&submitted).is_ok_and(|m| m.is_file());
+        if is_exercise && submitted.exists() && !plain {
+            eprintln!(
+                "warning: {} is not a plain file (a link?): graded as the stub",
+                submitted.display()
+            );
+        }
+        let bytes = if is_exercise && plain {
             taken.push(file.clone());
-            submission.join(file)
+            std::fs::read(&submitted)
+                .with_context(|| format!("cannot read {}", submitted.display()))?
         } else {
-            pristine.join(file)
+            pristine_bytes.clone()
         };
-        let bytes =
-            std::fs::read(&source).with_context(|| format!("cannot read {}", source.display()))?;
         write_if_changed(&workspace.join(file), &bytes)?;
     }
+    let files: Vec<PathBuf> = files.into_iter().map(|(file, _)| file).collect();
     remove_others(&workspace, &files)?;
     Ok((workspace, taken))
 }
@@ -62,6 +80,9 @@ pub fn grading_workspace(
 /// `session` holding the reference solutions, a graded test file whose every test fails and
 /// an `exercises.toml` worth 1000 points must score exactly the pristine 100.
 pub fn check_pristine_grading(root: &Path, session: &Session, timeout: Duration) -> Result<()> {
+    let Some(first) = session.exercises.first() else {
+        bail!("{} has no exercise to grade", session.package);
+    };
     let submission = target_dir(root).join("grading").join("tampered");
     if submission.exists() {
         std::fs::remove_dir_all(&submission)
@@ -84,7 +105,7 @@ pub fn check_pristine_grading(root: &Path, session: &Session, timeout: Duration)
     )?;
     let manifest = format!(
         "[[exercise]]\nid = \"ex{:02}_1\"\ntitle = \"tampered\"\npoints = 1000\nfile = \"{}\"\npractises = [\"images\"]\n",
-        session.number, session.exercises[0].file
+        session.number, first.file
     );
     write_if_changed(&crate_dir.join("exercises.toml"), manifest.as_bytes())?;
 

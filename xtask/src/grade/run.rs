@@ -43,6 +43,11 @@ impl Code {
     }
 }
 
+/// How the message of a test the deadline cut off starts.
+pub const DID_NOT_FINISH: &str = "did not finish";
+/// How the message of a test that never ran starts.
+pub const DID_NOT_RUN: &str = "did not run";
+
 /// What became of one graded test.
 #[derive(Debug, Clone)]
 pub struct TestRun {
@@ -127,14 +132,21 @@ pub fn run_tests(
     let tests = names
         .into_iter()
         .map(|name| {
-            let failure = match finished.iter().find(|(n, _)| *n == name) {
-                Some((_, true)) => None,
-                Some((_, false)) => Some(failure_message(&output, &name)),
-                None if status.is_none() => Some(format!(
-                    "did not finish within {} s (an endless loop?)",
+            // Any FAILED line for a test fails it: the code under test shares libtest's
+            // stdout, and a line it prints must not turn a failure into a pass.
+            let results: Vec<bool> = finished
+                .iter()
+                .filter(|(n, _)| *n == name)
+                .map(|(_, passed)| *passed)
+                .collect();
+            let failure = match (results.contains(&false), results.contains(&true)) {
+                (false, true) => None,
+                (true, _) => Some(failure_message(&output, &name)),
+                (false, false) if status.is_none() => Some(format!(
+                    "{DID_NOT_FINISH} within {} s (an endless loop?)",
                     timeout.as_secs()
                 )),
-                None => Some("did not run (the test binary stopped early)".to_owned()),
+                (false, false) => Some(format!("{DID_NOT_RUN} (the test binary stopped early)")),
             };
             TestRun { name, failure }
         })

@@ -16,6 +16,7 @@ pub const WORKFLOW: &str = "classroom/autograding.yml";
 pub const WORKFLOW_IN_TEMPLATE: &str = ".github/workflows/classroom.yml";
 
 /// The Classroom workflow of the copy at `root`: the course's, or the template's.
+#[cfg(test)]
 pub fn workflow_path(root: &Path) -> PathBuf {
     let course = root.join(WORKFLOW);
     if course.is_file() {
@@ -39,7 +40,17 @@ pub fn student_template(root: &Path, out: &Path) -> Result<usize> {
             out.display()
         );
     }
-    let mut written = 0;
+    let files = template_files(root)?;
+    for (file, bytes) in &files {
+        write_if_changed(&out.join(file), bytes)?;
+    }
+    Ok(files.len())
+}
+
+/// The files of the student template of the course at `root`: where each goes, and what
+/// it holds.
+pub fn template_files(root: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>> {
+    let mut files = Vec::new();
     for file in course_files(root)? {
         let Some(name) = file.to_str() else {
             bail!("{} is not UTF-8", file.display());
@@ -58,11 +69,16 @@ pub fn student_template(root: &Path, out: &Path) -> Result<usize> {
             Ok(text) => transform(name, &text).into_bytes(),
             Err(binary) => binary.into_bytes(),
         };
-        write_if_changed(&out.join(destination), &bytes)?;
-        written += 1;
+        files.push((destination, bytes));
     }
-    Ok(written)
+    Ok(files)
 }
+
+/// What the template's README says first.
+const TEMPLATE_NOTE: &str = "> **This is the students' copy of the course.** It has every session, the book, and the \
+exercises' stubs and graded tests, but not the reference solutions, the recorded shortcuts or \
+the instructors' guide. Write your answers in each session's `src/exercises/` and grade them \
+with `cargo xtask grade N`. The instructors' commands below need the full course.\n";
 
 /// Whether a file of the course goes into the template.
 fn kept(name: &str) -> bool {
@@ -78,7 +94,9 @@ fn kept(name: &str) -> bool {
 
 /// A kept file's text as the template holds it.
 fn transform(name: &str, text: &str) -> String {
-    if name.starts_with("session") && name.ends_with("/Cargo.toml") {
+    if name == "README.md" {
+        format!("{TEMPLATE_NOTE}\n{text}")
+    } else if name.starts_with("session") && name.ends_with("/Cargo.toml") {
         strip_features(text)
     } else if name.starts_with("session") && name.ends_with(".rs") {
         strip_feature_lines(text)
@@ -94,17 +112,43 @@ fn mentions_private_feature(line: &str) -> bool {
     line.contains("feature = \"solutions\"") || line.contains("feature = \"shortcuts\"")
 }
 
-/// A session's source without the lines that switch the solutions or shortcuts in.
+/// A session's source without the attributes that switch the solutions or shortcuts in,
+/// whether rustfmt left an attribute on one line or spread it over several.
 fn strip_feature_lines(text: &str) -> String {
-    let mut out: String = text
-        .lines()
-        .filter(|line| !mentions_private_feature(line))
-        .collect::<Vec<_>>()
-        .join("\n");
-    if text.ends_with('\n') {
-        out.push('\n');
+    let mut out = String::with_capacity(text.len());
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        let mut item = vec![line];
+        if line.trim_start().starts_with("#[") {
+            let mut depth = bracket_depth(line);
+            while depth > 0 {
+                let Some(next) = lines.next() else { break };
+                depth += bracket_depth(next);
+                item.push(next);
+            }
+        }
+        if !item.iter().any(|l| mentions_private_feature(l)) {
+            for l in item {
+                out.push_str(l);
+                out.push('\n');
+            }
+        }
+    }
+    if !text.ends_with('\n') {
+        out.pop();
     }
     out
+}
+
+/// How many more brackets a line opens than it closes.
+fn bracket_depth(line: &str) -> i32 {
+    line.chars()
+        .map(|c| match c {
+            '[' | '(' => 1,
+            ']' | ')' => -1,
+            _ => 0,
+        })
+        .sum()
 }
 
 /// A session's `Cargo.toml` without the `solutions` and `shortcuts` features and the comment
@@ -174,6 +218,8 @@ pub fn check_template(out: &Path) -> Result<Vec<String>> {
         if name.ends_with(".rs") || name.ends_with(".toml") {
             let text = std::fs::read_to_string(out.join(&file)).unwrap_or_default();
             if text.lines().any(mentions_private_feature)
+                || text.contains("../solutions/")
+                || text.contains("../shortcuts/")
                 || text.lines().any(|l| {
                     let l = l.trim_start();
                     l.starts_with("solutions = ") || l.starts_with("shortcuts = ")
@@ -217,6 +263,12 @@ mod tests {
     fn the_lines_that_switch_files_in_go() {
         let module = "#[cfg_attr(feature = \"solutions\", path = \"../../solutions/a.rs\")]\n#[cfg_attr(feature = \"shortcuts\", path = \"../../shortcuts/a.rs\")]\nmod a;\npub use a::f;\n";
         assert_eq!(strip_feature_lines(module), "mod a;\npub use a::f;\n");
+    }
+
+    #[test]
+    fn attributes_that_rustfmt_spread_over_lines_go_whole() {
+        let module = "#[cfg_attr(\n    all(feature = \"solutions\", not(feature = \"shortcuts\")),\n    path = \"../../solutions/a.rs\"\n)]\n#[derive(Debug)]\nstruct S;\n";
+        assert_eq!(strip_feature_lines(module), "#[derive(Debug)]\nstruct S;\n");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use super::difficulty::{points_problems, solution_lines};
 use super::exercises::{Session, select, sessions};
 use super::pristine::check_pristine_grading;
-use super::run::{Code, SessionRun, TestRun, run_tests};
+use super::run::{Code, DID_NOT_FINISH, DID_NOT_RUN, SessionRun, TestRun, run_tests};
 use super::score::{Score, score};
 use super::template::{WORKFLOW_IN_TEMPLATE, check_template, student_template};
 use super::text::indent;
@@ -24,10 +24,17 @@ use crate::{cargo, run, target_dir};
 /// clippy- and fmt-clean. Then the grader is shown to ignore a student's edits to the
 /// graded tests. Fails naming each exercise at fault.
 pub fn verify(root: &Path, which: Option<&str>, timeout: Duration) -> Result<()> {
+    let which = which.filter(|w| !w.eq_ignore_ascii_case("all"));
     let sessions = match which {
         Some(which) => select(root, which)?,
         None => sessions(root)?,
     };
+    if !sessions.is_empty() && !sessions.iter().any(|s| s.dir.join("solutions").is_dir()) {
+        bail!(
+            "this copy of the course has no reference solutions (it is the student template), \
+             so there is nothing to verify: grade your code with `cargo xtask grade N`"
+        );
+    }
     if sessions.is_empty() {
         eprintln!("no session has exercises yet");
     }
@@ -159,13 +166,30 @@ fn judge(
             }
         }
         Code::Shortcuts => match &exercise.shortcut {
-            Some(shortcut) if failed.is_empty() => problems.push(format!(
-                "{who}: its recorded shortcut ({shortcut}) passes every graded test: a test must catch it"
-            )),
-            Some(_) => caught.push((
-                exercise.id.clone(),
-                failed.iter().map(|t| t.name.clone()).collect(),
-            )),
+            Some(shortcut) => {
+                // Caught means a test failed on it; not that the grader cut the tests off
+                // or that another shortcut stopped the test binary.
+                let catching: Vec<String> = failed
+                    .iter()
+                    .filter(|t| {
+                        let why = t.failure.as_deref().unwrap_or_default();
+                        !why.starts_with(DID_NOT_FINISH) && !why.starts_with(DID_NOT_RUN)
+                    })
+                    .map(|t| t.name.clone())
+                    .collect();
+                if catching.is_empty() {
+                    problems.push(format!(
+                        "{who}: no graded test fails on its recorded shortcut ({shortcut}): a test must catch it{}",
+                        if failed.is_empty() {
+                            String::new()
+                        } else {
+                            " (its tests were cut off or did not run, which proves nothing)".to_owned()
+                        }
+                    ));
+                } else {
+                    caught.push((exercise.id.clone(), catching));
+                }
+            }
             None => {
                 for test in failed {
                     problems.push(format!(
@@ -317,6 +341,26 @@ fn check_manifest(session: &Session, problems: &mut Vec<String>) {
                 problems.push(format!("{who}: its file {file} does not exist"));
             }
         }
+        let mut declared: Vec<(String, String)> = Vec::new();
+        for file in [
+            "src/exercises/mod.rs".to_owned(),
+            exercise.file.clone(),
+            exercise.solution(),
+            exercise.shortcut_file(),
+        ] {
+            let Ok(text) = std::fs::read_to_string(session.dir.join(&file)) else {
+                continue;
+            };
+            for name in declared_types(&text) {
+                if let Some((_, first)) = declared.iter().find(|(n, _)| *n == name) {
+                    problems.push(format!(
+                        "{who}: type {name} is declared in {first} and again in {file}: declare an exercise's types once, in src/exercises/mod.rs"
+                    ));
+                } else {
+                    declared.push((name, file.clone()));
+                }
+            }
+        }
         if exercise.practises.is_empty() {
             problems.push(format!("{who}: says nothing it practises"));
         }
@@ -351,9 +395,37 @@ fn check_manifest(session: &Session, problems: &mut Vec<String>) {
     problems.extend(points_problems(&measured));
 }
 
+/// The names of the structs, enums, unions, traits and type aliases `text` declares.
+fn declared_types(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|line| {
+            let line = line.trim();
+            let item = ["pub(crate) ", "pub(super) ", "pub "]
+                .iter()
+                .find_map(|vis| line.strip_prefix(vis))
+                .unwrap_or(line);
+            let rest = ["struct ", "enum ", "union ", "trait ", "type "]
+                .iter()
+                .find_map(|kind| item.strip_prefix(kind))?;
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            (!name.is_empty()).then_some(name)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn declared_types_are_found_by_name() {
+        let text =
+            "use x;\n  pub struct Queue<T> {\n}\nenum State { A }\nimpl Queue {}\n// struct Not\n";
+        assert_eq!(declared_types(text), vec!["Queue", "State"]);
+    }
 
     #[test]
     fn later_sessions_require_async_then_redis() {

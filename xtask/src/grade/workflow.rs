@@ -40,6 +40,18 @@ pub fn workflow_problems(text: &str) -> Vec<String> {
         )),
     }
     let steps = job["steps"].as_vec().cloned().unwrap_or_default();
+    // An empty repository input makes actions/checkout take the student's own repository.
+    let guarded = steps.iter().any(|s| {
+        s["if"]
+            .as_str()
+            .is_some_and(|c| c.replace(' ', "").contains("vars.COURSE_REPOSITORY==''"))
+    });
+    if !guarded {
+        problems.push(
+            "no step stops the job when COURSE_REPOSITORY is unset (the pristine checkout would be the student's own repository)"
+                .to_owned(),
+        );
+    }
     let uses = |step: &Yaml| step["uses"].as_str().unwrap_or_default().to_owned();
     let checkouts: Vec<&Yaml> = steps
         .iter()
