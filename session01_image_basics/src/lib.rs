@@ -17,7 +17,7 @@
 //! | `filters/edges.rs`, `filters/median.rs` | Sobel edges; the median filter |
 //! | `filters/geometry.rs` | resize, rotate, flip, crop |
 //! | [`samples`] | the bundled photographs and the large-image generator |
-//! | [`exercises`] | the graded exercises: your code goes in `src/exercises/student.rs` |
+//! | [`exercises`] | the graded exercises: your code goes in `src/exercises/`, one file each (`sepia.rs`, `vignette.rs`, `pixelate.rs`, `equalize.rs`) |
 //! | [`error`] | the error types |
 //! | [`cli`] | the command line with clap's derive API; what every session's binary does alike: limits from flags, tables, report or error, exit code |
 //! | [`commands`] | the commands: one filter on one file, `--list`, `info`, `generate`, `exercises` |

@@ -2,7 +2,7 @@
 //! with its exercise's id (`ex01_2_...` belongs to exercise 1.2), which is how the grader
 //! adds up the points in `exercises.toml`.
 //!
-//! The tests check what the specifications in `src/exercises/student.rs` promise, on real
+//! The tests check what the specifications in `src/exercises/<name>.rs` promise, on real
 //! photographs and on small images whose answers can be worked out by hand.
 
 mod common;
@@ -33,6 +33,22 @@ fn ex01_1_sepia_tints_a_gray_pixel_warm() {
         "{:?}",
         out.get_pixel(0, 0)
     );
+}
+
+#[test]
+fn ex01_1_sepia_mixes_the_primaries_by_the_matrix() {
+    // Pure red, green and blue pick out one column of the matrix each: 255 * column.
+    let input = RgbImage::from_raw(3, 1, vec![255, 0, 0, 0, 255, 0, 0, 0, 255]).unwrap();
+    let out = apply(&Sepia, input).to_rgb8();
+    let expected = [[100, 89, 69], [196, 175, 136], [48, 43, 33]];
+    for (x, want) in expected.iter().enumerate() {
+        assert_eq!(
+            &out.get_pixel(x as u32, 0).0,
+            want,
+            "pixel {x}: each output channel is its own weighted sum of r, g and b, \
+             not a tint of the pixel's gray"
+        );
+    }
 }
 
 #[test]
@@ -90,6 +106,26 @@ fn ex01_2_vignette_keeps_the_centre_and_darkens_the_corners() {
     assert_eq!(out.get_pixel(50, 30).0, [200, 150, 100], "centre");
     for (x, y) in [(0, 0), (100, 0), (0, 60), (100, 60)] {
         assert_eq!(out.get_pixel(x, y).0, [100, 75, 50], "corner ({x}, {y})");
+    }
+}
+
+#[test]
+fn ex01_2_vignette_falls_off_in_circles() {
+    // 101 x 61: centre (50, 30), d_max² = 50² + 30² = 3400. The middle of the left edge is
+    // 50 pixels away, the middle of the top edge 30: the first is darker.
+    let out = apply(
+        &Vignette::new(0.5).unwrap(),
+        uniform_rgb(101, 61, [200, 200, 200]),
+    )
+    .to_rgb8();
+    let expected = |d2: f32| (200.0 * (1.0 - 0.5 * d2 / 3400.0)).round() as u8;
+    for ((x, y), d2) in [((0, 30), 2500.0), ((50, 0), 900.0), ((20, 0), 1800.0)] {
+        assert_eq!(
+            out.get_pixel(x, y)[0],
+            expected(d2),
+            "({x}, {y}) is {d2}² pixels² from the centre: the distance is in pixels, \
+             the same in both directions, whatever the image's shape"
+        );
     }
 }
 
@@ -233,43 +269,75 @@ fn ex01_3_pixelate_of_one_is_the_identity() {
 // ---- 1.4 histogram equalisation
 
 #[test]
-fn ex01_4_equalize_maps_a_small_image_exactly() {
+fn ex01_4_equalize_maps_small_images_exactly() {
     // cdf: 10 -> 1, 20 -> 3, 30 -> 4; cdf_min = 1, n = 4: 0, 2 * 255 / 3 = 170, 255.
     let gray = GrayImage::from_raw(2, 2, vec![10, 20, 20, 30]).unwrap();
     let out = apply(&Equalize, gray).to_luma8();
-    assert_eq!(out.into_raw(), vec![0, 170, 170, 255]);
+    assert_eq!(out.into_raw(), vec![0, 170, 170, 255], "gray 2x2");
+    // One histogram over all six colour samples: 10 -> 1, 20 -> 3, 30 -> 5, 40 -> 6;
+    // cdf_min = 1, n = 6: 0, 2 * 255 / 5 = 102, 4 * 255 / 5 = 204, 255.
+    let rgb = RgbImage::from_raw(2, 1, vec![10, 20, 30, 20, 30, 40]).unwrap();
+    let out = apply(&Equalize, rgb).to_rgb8();
+    assert_eq!(
+        out.into_raw(),
+        vec![0, 102, 204, 102, 204, 255],
+        "RGB 2x1: one histogram counts the red, green and blue samples together"
+    );
 }
 
 #[test]
-fn ex01_4_equalize_stretches_a_dull_photo_to_the_full_range() {
-    let dull = photo("chelsea.png")
-        .to_rgb8()
-        .pixels()
-        .map(|p| p.0.map(|v| 100 + v / 12))
-        .collect::<Vec<_>>();
-    let size = photo("chelsea.png").to_rgb8().dimensions();
-    let input = RgbImage::from_fn(size.0, size.1, |x, y| Rgb(dull[(y * size.0 + x) as usize]));
-    let out = apply(&Equalize, input.clone()).to_rgb8();
-    for channel in 0..3 {
-        let values: Vec<u8> = out.pixels().map(|p| p[channel]).collect();
-        assert_eq!(values.iter().min(), Some(&0), "channel {channel}");
-        assert_eq!(values.iter().max(), Some(&255), "channel {channel}");
-    }
-    // The mapping is a function of the input value, and keeps the order of values.
+fn ex01_4_equalize_uses_one_mapping_for_all_channels() {
+    let input = photo("chelsea.png").to_rgb8();
+    // A dull copy: every sample squeezed into 100..=121.
+    let dull = RgbImage::from_fn(input.width(), input.height(), |x, y| {
+        Rgb(input.get_pixel(x, y).0.map(|v| 100 + v / 12))
+    });
+    let out = apply(&Equalize, dull.clone()).to_rgb8();
+    let (min, max) = (out.iter().min(), out.iter().max());
+    assert_eq!(
+        (min, max),
+        (Some(&0), Some(&255)),
+        "not stretched to 0..=255"
+    );
+    // Every level maps to one level, whichever channel it is in, and the order is kept.
     let mut map = [None::<u8>; 256];
-    for (before, after) in input.pixels().zip(out.pixels()) {
-        let slot = &mut map[usize::from(before[1])];
+    for (&before, &after) in dull.iter().zip(out.iter()) {
+        let slot = &mut map[usize::from(before)];
         assert!(
-            slot.is_none_or(|v| v == after[1]),
-            "one level mapped to two"
+            slot.is_none_or(|v| v == after),
+            "level {before} became {} in one place and {after} in another: \
+             all channels must share one table",
+            slot.unwrap_or_default()
         );
-        *slot = Some(after[1]);
+        *slot = Some(after);
     }
     let mapped: Vec<u8> = map.iter().flatten().copied().collect();
     assert!(
         mapped.windows(2).all(|w| w[0] <= w[1]),
         "order of levels changed: {mapped:?}"
     );
+}
+
+#[test]
+fn ex01_4_equalize_keeps_gray_pixels_gray() {
+    // The left half of a colour photo turned gray: equalisation must not tint it.
+    let mut input = photo("chelsea.png").to_rgb8();
+    let half = input.width() / 2;
+    for (x, _, pixel) in input.enumerate_pixels_mut() {
+        if x < half {
+            let y = session01_image_basics::pixels::luma(&pixel.0);
+            pixel.0 = [y; 3];
+        }
+    }
+    let out = apply(&Equalize, input).to_rgb8();
+    for (x, y, pixel) in out.enumerate_pixels().filter(|(x, _, _)| *x < half) {
+        let [r, g, b] = pixel.0;
+        assert!(
+            r == g && g == b,
+            "the gray pixel ({x}, {y}) became {:?}",
+            pixel.0
+        );
+    }
 }
 
 #[test]
@@ -284,13 +352,20 @@ fn ex01_4_equalize_flattens_the_histogram() {
 }
 
 #[test]
-fn ex01_4_equalize_leaves_flat_channels_and_alpha_alone() {
-    let rgba = RgbaImage::from_fn(4, 4, |x, y| Rgba([50, (x * 40) as u8, 9, (y * 60) as u8]));
+fn ex01_4_equalize_leaves_alpha_and_single_level_images_alone() {
+    // Colour samples 0, 40, 80, 120 counted 20, 4, 4, 20 times (alpha is not counted):
+    // n = 48, cdf_min = 20, so 0, 4 * 255 / 28 = 36, 8 * 255 / 28 = 73 and 255.
+    let rgba = RgbaImage::from_fn(4, 4, |x, y| Rgba([0, (x * 40) as u8, 120, (y * 60) as u8]));
     let out = apply(&Equalize, rgba.clone()).to_rgba8();
     for (before, after) in rgba.pixels().zip(out.pixels()) {
-        assert_eq!(after[0], 50, "a flat channel changed");
-        assert_eq!(after[2], 9, "a flat channel changed");
         assert_eq!(after[3], before[3], "alpha changed");
+        let want = [0, [0, 36, 73, 255][usize::from(before[1] / 40)], 255];
+        assert_eq!(after.0[..3], want, "{before:?} became {after:?}");
     }
-    assert_eq!(out.get_pixel(3, 0)[1], 255);
+    let flat = RgbImage::from_pixel(5, 4, Rgb([77, 77, 77]));
+    let out = apply(&Equalize, flat.clone());
+    assert!(
+        out == DynamicImage::ImageRgb8(flat),
+        "an image of one level changed"
+    );
 }

@@ -16,7 +16,7 @@
 //! | [`commands`] | the `apply`, `batch` and `process-worker` commands |
 //! | [`demo`] | what runs without arguments: every batch strategy compared (also `compare`) |
 //! | [`bench`](mod@bench) | the kernel benchmark on a 3840x2160 frame, JSON for the peer comparison |
-//! | [`exercises`] | the graded exercises: fusion, sliding sums, halo bands, tiled rotation |
+//! | [`exercises`] | the graded exercises: a parallel map, sliding sums, halo bands, stages on threads |
 //!
 //! ```
 //! use session01_image_basics::{Filter, samples};

@@ -19,7 +19,7 @@
 //! | [`cli`] | the command line, and what the binaries share: durations from flags, result keys, shutdown signals |
 //! | [`demo`] | what runs without a command: the pool over the sample photos, its report as tables or JSON |
 //! | [`bench`](mod@bench) | the no-op throughput benchmark of the queue and pool |
-//! | [`exercises`] | the graded exercises: your code goes in `src/exercises/student.rs` |
+//! | [`exercises`] | the graded exercises: a bounded fan-out, retries with timeouts, percentiles, single-flight loading; your code goes in `src/exercises/` |
 //!
 //! Sessions 04 to 10 reuse all of it: session 04 implements [`Queue`] and [`BlobStore`] on
 //! Redis, and the same [`WorkerPool`] runs on it.

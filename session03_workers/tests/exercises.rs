@@ -1,175 +1,403 @@
 //! Session 03's graded exercises. `cargo xtask grade 3` runs these; each test's name starts
 //! with its exercise's id (`ex03_2_...` belongs to exercise 3.2), which is how the grader
 //! adds up the points in `exercises.toml`.
+//!
+//! The async tests run on tokio's paused clock: `sleep` and `timeout` take no real time,
+//! the clock jumps to the next timer whenever every task waits, and each wait of a test has
+//! a deadline on that clock, so an answer that hangs fails at once instead of hanging.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use session02_pipelines::PipelineSpec;
-use session03_workers::exercises::{PriorityQueue, backoff, missing_capabilities, percentile};
+use session03_workers::exercises::{AttemptError, SingleFlight, fan_out, percentile, retry};
+use tokio::sync::watch;
+use tokio::time::{Instant, sleep};
 
-// ---- 3.1 priority queue
+/// Longer than any answer needs: on the paused clock it passes in no real time.
+const DEADLINE: Duration = Duration::from_secs(3600);
 
-#[test]
-fn ex03_1_highest_priority_first() {
-    let mut queue = PriorityQueue::new();
-    assert!(queue.is_empty());
-    queue.push(1, "low");
-    queue.push(200, "urgent");
-    queue.push(50, "normal");
-    assert_eq!(queue.len(), 3);
-    assert_eq!(queue.pop(), Some("urgent"));
-    assert_eq!(queue.pop(), Some("normal"));
-    assert_eq!(queue.pop(), Some("low"));
-    assert_eq!(queue.pop(), None);
-    assert_eq!(queue.len(), 0);
+/// Awaits `future`, or fails the test with `what` when the deadline passes first.
+async fn within<F: Future>(what: &str, future: F) -> F::Output {
+    tokio::time::timeout(DEADLINE, future)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: still waiting after an hour (of the test's clock)"))
 }
 
-#[test]
-fn ex03_1_first_in_first_out_among_equals() {
-    let mut queue = PriorityQueue::new();
-    for i in 0..10 {
-        queue.push(if i % 2 == 0 { 5 } else { 9 }, i);
+fn ms(millis: u64) -> Duration {
+    Duration::from_millis(millis)
+}
+
+// ---- 3.1 bounded fan-out
+
+/// Counts the calls running now, the most that ever ran at once, and all calls made.
+#[derive(Debug, Default)]
+struct Gauge {
+    now: AtomicUsize,
+    most: AtomicUsize,
+    calls: AtomicUsize,
+}
+
+impl Gauge {
+    fn enter(&self) {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most.fetch_max(now, Ordering::SeqCst);
     }
-    let order: Vec<i32> = std::iter::from_fn(|| queue.pop()).collect();
-    assert_eq!(order, [1, 3, 5, 7, 9, 0, 2, 4, 6, 8]);
-}
 
-#[test]
-fn ex03_1_interleaved_pushes_and_pops() {
-    let mut queue = PriorityQueue::default();
-    queue.push(0, 'a');
-    queue.push(0, 'b');
-    assert_eq!(queue.pop(), Some('a'));
-    queue.push(255, 'z');
-    queue.push(0, 'c');
-    assert_eq!(queue.pop(), Some('z'));
-    assert_eq!(queue.pop(), Some('b'));
-    assert_eq!(queue.len(), 1);
-    assert_eq!(queue.pop(), Some('c'));
-    assert!(queue.is_empty());
-}
-
-#[test]
-fn ex03_1_stays_fast_with_many_items() {
-    // A million items with few priorities: a scan per call would take hours, and the
-    // grader stops it.
-    let mut queue = PriorityQueue::new();
-    for i in 0..1_000_000u32 {
-        queue.push((i % 3) as u8, i);
+    fn leave(&self) {
+        self.now.fetch_sub(1, Ordering::SeqCst);
     }
-    let mut last = [None::<u32>; 3];
-    let mut expected_priority = 2;
-    for _ in 0..1_000_000 {
-        let item = queue.pop().expect("an item");
-        let priority = (item % 3) as usize;
-        assert!(
-            priority <= expected_priority,
-            "priority {priority} after a lower one"
-        );
-        expected_priority = priority;
-        if let Some(previous) = last[priority] {
-            assert!(item > previous, "{item} came out after {previous}");
-        }
-        last[priority] = Some(item);
+
+    fn most(&self) -> usize {
+        self.most.load(Ordering::SeqCst)
     }
-    assert!(queue.is_empty());
+
+    fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
 }
 
-// ---- 3.2 backoff
+/// A call on item `(id, millis)` that takes `millis` of the clock and returns `id`; items
+/// in `failing` fail instead.
+fn timed_call(
+    gauge: &Arc<Gauge>,
+    failing: &'static [u32],
+) -> impl FnMut((u32, u64)) -> Pin<Box<dyn Future<Output = Result<u32, String>> + Send>> {
+    let gauge = Arc::clone(gauge);
+    move |(id, millis)| {
+        let gauge = Arc::clone(&gauge);
+        Box::pin(async move {
+            gauge.enter();
+            sleep(ms(millis)).await;
+            gauge.leave();
+            if failing.contains(&id) {
+                Err(format!("item {id} failed"))
+            } else {
+                Ok(id)
+            }
+        })
+    }
+}
 
-const BASE: Duration = Duration::from_millis(100);
-const CAP: Duration = Duration::from_secs(10);
+#[tokio::test(start_paused = true)]
+async fn ex03_1_results_in_input_order() {
+    let gauge = Arc::new(Gauge::default());
+    // Later items finish first.
+    let items: Vec<(u32, u64)> = (0..8).map(|id| (id, 100 - 10 * u64::from(id))).collect();
+    let results = within("fan_out", fan_out(items, 3, timed_call(&gauge, &[]))).await;
+    let expected: Vec<Result<u32, String>> = (0..8).map(Ok).collect();
+    assert_eq!(
+        results, expected,
+        "one result per item, in the order of the items (not the order the calls finish)"
+    );
+}
 
-/// Equal to a microsecond: floating-point and integer answers may differ in the last digits.
-fn assert_close(got: Duration, expected_ms: u64, what: &str) {
-    let expected = Duration::from_millis(expected_ms);
-    let gap = got.abs_diff(expected);
+#[tokio::test(start_paused = true)]
+async fn ex03_1_never_more_than_limit_at_once() {
+    let gauge = Arc::new(Gauge::default());
+    let items: Vec<(u32, u64)> = (0..20).map(|id| (id, 10)).collect();
+    let results = within("fan_out", fan_out(items, 4, timed_call(&gauge, &[]))).await;
+    assert_eq!(results.len(), 20, "one result per item");
+    assert_eq!(gauge.calls(), 20, "every item is called once");
     assert!(
-        gap <= Duration::from_micros(1),
-        "{what}: {got:?}, expected {expected:?}"
+        gauge.most() <= 4,
+        "a limit of 4, but {} calls ran at once",
+        gauge.most()
+    );
+    assert_eq!(
+        gauge.most(),
+        4,
+        "20 items and a limit of 4: 4 calls should run at once (are they run one by one?)"
     );
 }
 
-#[test]
-fn ex03_2_ceiling_doubles_per_attempt() {
-    let almost_one = 1.0 - 1e-12;
-    assert_close(backoff(1, BASE, CAP, 0.0), 50, "attempt 1, random 0");
-    let top = backoff(1, BASE, CAP, almost_one);
-    assert!(
-        top <= BASE && top > Duration::from_micros(99_990),
-        "{top:?}"
+#[tokio::test(start_paused = true)]
+async fn ex03_1_a_failure_does_not_stop_the_rest() {
+    let gauge = Arc::new(Gauge::default());
+    let items: Vec<(u32, u64)> = (0..10).map(|id| (id, 5 + u64::from(id % 3))).collect();
+    let results = within("fan_out", fan_out(items, 3, timed_call(&gauge, &[3, 7]))).await;
+    assert_eq!(gauge.calls(), 10, "every item is called, failures or not");
+    let expected: Vec<Result<u32, String>> = (0..10)
+        .map(|id| {
+            if id == 3 || id == 7 {
+                Err(format!("item {id} failed"))
+            } else {
+                Ok(id)
+            }
+        })
+        .collect();
+    assert_eq!(
+        results, expected,
+        "a failed call's error is its item's result"
     );
-    assert_close(backoff(2, BASE, CAP, 0.0), 100, "attempt 2, random 0");
-    assert_close(backoff(3, BASE, CAP, 0.0), 200, "attempt 3, random 0");
-    assert_close(backoff(4, BASE, CAP, 0.5), 600, "attempt 4, random 0.5");
-    // Attempt 0 counts as the first.
-    assert_close(backoff(0, BASE, CAP, 0.0), 50, "attempt 0");
 }
 
-#[test]
-fn ex03_2_capped_and_never_overflowing() {
-    assert_close(backoff(8, BASE, CAP, 0.0), 5000, "attempt 8");
-    for attempt in [9, 20, 32, 33, 64, 1000, u32::MAX] {
-        assert_close(
-            backoff(attempt, BASE, CAP, 0.5),
-            7500,
-            &format!("attempt {attempt}"),
-        );
-    }
-    let huge = backoff(
-        u32::MAX,
-        Duration::from_secs(u64::MAX / 4),
-        Duration::MAX,
-        0.0,
-    );
-    assert!(huge >= Duration::MAX / 3, "{huge:?}");
-}
-
-#[test]
-fn ex03_2_jitter_spreads_within_half_to_full_ceiling() {
-    for attempt in 1..=12u32 {
-        let ceiling = (BASE * 2u32.pow(attempt - 1)).min(CAP);
-        let mut previous = Duration::ZERO;
-        for step in 0..10 {
-            let random = f64::from(step) / 10.0;
-            let wait = backoff(attempt, BASE, CAP, random);
-            let slack = Duration::from_micros(1);
-            assert!(
-                wait + slack >= ceiling / 2 && wait <= ceiling + slack,
-                "attempt {attempt}, random {random}: {wait:?}"
-            );
-            assert!(wait >= previous, "more randomness never waits less");
-            previous = wait;
+#[tokio::test(start_paused = true)]
+async fn ex03_1_a_slow_call_does_not_hold_up_the_rest() {
+    // Item 0 finishes only once the 5 others have: a window that refills as each call ends
+    // gets there; batches of `limit` wait for item 0 forever.
+    let (finished, watcher) = watch::channel(0usize);
+    let finished = Arc::new(finished);
+    let call = move |id: u32| {
+        let finished = Arc::clone(&finished);
+        let mut watcher = watcher.clone();
+        async move {
+            if id == 0 {
+                watcher
+                    .wait_for(|n| *n == 5)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            } else {
+                sleep(ms(10)).await;
+                finished.send_modify(|n| *n += 1);
+            }
+            Ok::<u32, String>(id)
         }
+    };
+    let results = within(
+        "a slow call held up the items after it (does a new call start as soon as one ends?)",
+        fan_out((0..6).collect(), 2, call),
+    )
+    .await;
+    assert_eq!(results, (0..6).map(Ok).collect::<Vec<_>>());
+}
+
+#[tokio::test(start_paused = true)]
+async fn ex03_1_no_items_a_zero_limit_and_a_large_one() {
+    let gauge = Arc::new(Gauge::default());
+    let none = within("no items", fan_out(Vec::new(), 3, timed_call(&gauge, &[]))).await;
+    assert!(none.is_empty(), "no items, no results");
+
+    let items: Vec<(u32, u64)> = (0..5).map(|id| (id, 10)).collect();
+    let results = within("limit 0", fan_out(items, 0, timed_call(&gauge, &[]))).await;
+    assert_eq!(
+        results,
+        (0..5).map(Ok).collect::<Vec<_>>(),
+        "a limit of 0 counts as 1"
+    );
+    assert_eq!(gauge.most(), 1, "a limit of 0 counts as 1");
+
+    let gauge = Arc::new(Gauge::default());
+    let items: Vec<(u32, u64)> = (0..5).map(|id| (id, 10)).collect();
+    let results = within("limit 100", fan_out(items, 100, timed_call(&gauge, &[]))).await;
+    assert_eq!(results.len(), 5, "one result per item");
+    assert_eq!(
+        gauge.most(),
+        5,
+        "5 items under a limit of 100 all run at once"
+    );
+}
+
+// ---- 3.2 retries with a timeout per attempt
+
+type Attempt = Pin<Box<dyn Future<Output = Result<&'static str, String>>>>;
+
+/// Hangs until dropped, and says so when it is.
+struct Hang(Arc<AtomicBool>);
+
+impl Drop for Hang {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn ex03_2_attempts_start_on_schedule() {
+    let start = Instant::now();
+    let called = Mutex::new(Vec::new());
+    let attempt = || -> Attempt {
+        let mut called = called.lock().unwrap();
+        called.push(start.elapsed().as_millis());
+        match called.len() {
+            // Hangs: cut at the 1 s timeout.
+            1 => Box::pin(std::future::pending()),
+            2 => Box::pin(async { Err("refused".to_owned()) }),
+            3 => Box::pin(async {
+                sleep(ms(50)).await;
+                Err("reset".to_owned())
+            }),
+            _ => Box::pin(async {
+                sleep(ms(10)).await;
+                Ok("done")
+            }),
+        }
+    };
+    let result = within(
+        "retry (is each attempt cut at its timeout?)",
+        retry(&[ms(100), ms(200), ms(400)], ms(1000), attempt),
+    )
+    .await;
+    assert_eq!(result, Ok("done"), "the fourth attempt succeeds");
+    assert_eq!(
+        *called.lock().unwrap(),
+        [0, 1100, 1300, 1750],
+        "the milliseconds at which each attempt started: the first at once; each next one \
+         the wait after the previous ended (failed, or cut at the 1000 ms timeout)"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn ex03_2_a_hung_attempt_is_cut_at_its_timeout() {
+    let dropped = Arc::new(AtomicBool::new(false));
+    let calls = AtomicUsize::new(0);
+    let start = Instant::now();
+    let attempt = || -> Attempt {
+        if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+            let hang = Hang(Arc::clone(&dropped));
+            Box::pin(async move {
+                let _hang = hang;
+                std::future::pending().await
+            })
+        } else {
+            let was_dropped = dropped.load(Ordering::SeqCst);
+            let at = start.elapsed();
+            Box::pin(async move {
+                if !was_dropped {
+                    return Err("the hung attempt was still alive".to_owned());
+                }
+                assert_eq!(
+                    at,
+                    ms(5000),
+                    "the second attempt starts when the first times out"
+                );
+                Ok("second")
+            })
+        }
+    };
+    let result = within(
+        "retry with a hung first attempt (is each attempt cut at its timeout?)",
+        retry(&[Duration::ZERO], ms(5000), attempt),
+    )
+    .await;
+    assert_eq!(
+        result,
+        Ok("second"),
+        "the hung attempt must be dropped at its timeout, before the next starts"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn ex03_2_every_error_in_order() {
+    let calls = AtomicUsize::new(0);
+    let attempt = || -> Attempt {
+        match calls.fetch_add(1, Ordering::SeqCst) {
+            0 => Box::pin(async {
+                sleep(ms(500)).await;
+                Ok("too late")
+            }),
+            n => Box::pin(async move { Err(format!("failure {n}")) }),
+        }
+    };
+    let start = Instant::now();
+    let result = within("retry", retry(&[ms(10), ms(20)], ms(100), attempt)).await;
+    assert_eq!(
+        result,
+        Err(vec![
+            AttemptError::TimedOut,
+            AttemptError::Failed("failure 1".to_owned()),
+            AttemptError::Failed("failure 2".to_owned()),
+        ]),
+        "3 attempts (2 waits + 1): each attempt's error, in order"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 3, "2 waits allow 3 attempts");
+    assert_eq!(
+        start.elapsed(),
+        ms(130),
+        "the timeout and the 2 waits: no wait before the first attempt or after the last"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn ex03_2_success_at_once_and_no_waits() {
+    let calls = AtomicUsize::new(0);
+    let start = Instant::now();
+    let result = within(
+        "retry",
+        retry(&[ms(100), ms(100)], ms(1000), || -> Attempt {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async { Ok("first") })
+        }),
+    )
+    .await;
+    assert_eq!(result, Ok("first"));
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "a success is not retried");
+    assert_eq!(
+        start.elapsed(),
+        Duration::ZERO,
+        "no wait before the first attempt"
+    );
+
+    let calls = AtomicUsize::new(0);
+    let result = within(
+        "retry",
+        retry(&[], ms(1000), || -> Attempt {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async { Err("no".to_owned()) })
+        }),
+    )
+    .await;
+    assert_eq!(result, Err(vec![AttemptError::Failed("no".to_owned())]));
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "no waits: one attempt");
 }
 
 // ---- 3.3 percentiles
 
-fn ms(values: &[u64]) -> Vec<Duration> {
-    values.iter().map(|&v| Duration::from_millis(v)).collect()
+fn millis(values: &[u64]) -> Vec<Duration> {
+    values.iter().map(|&v| ms(v)).collect()
 }
 
 #[test]
 fn ex03_3_nearest_rank_by_definition() {
-    let samples = ms(&[15, 20, 35, 40, 50]);
-    let p = |q| percentile(&samples, q).map(|d| d.as_millis());
-    assert_eq!(p(0.05), Some(15));
-    assert_eq!(p(0.30), Some(20));
-    assert_eq!(p(0.40), Some(20));
-    assert_eq!(p(0.50), Some(35));
-    assert_eq!(p(1.0), Some(50));
-    assert_eq!(p(0.0), Some(15));
+    let samples = millis(&[15, 20, 35, 40, 50]);
+    let p = |q| percentile(&samples, q);
+    assert_eq!(p(0.05), Some(ms(15)), "q 0.05 of [15, 20, 35, 40, 50] ms");
+    assert_eq!(p(0.30), Some(ms(20)), "q 0.30 of [15, 20, 35, 40, 50] ms");
+    assert_eq!(p(0.40), Some(ms(20)), "q 0.40 of [15, 20, 35, 40, 50] ms");
+    assert_eq!(p(0.50), Some(ms(35)), "q 0.50 of [15, 20, 35, 40, 50] ms");
+    assert_eq!(p(1.0), Some(ms(50)), "q 1 of [15, 20, 35, 40, 50] ms");
+    assert_eq!(p(0.0), Some(ms(15)), "q 0 of [15, 20, 35, 40, 50] ms");
+}
+
+#[test]
+fn ex03_3_exact_to_the_nanosecond() {
+    // A histogram keeps 3 significant digits; the answer is one of the samples, exactly.
+    let samples: Vec<Duration> = [1_234_567_891, 987_654_321, 5_555_555, 42, 123_456_789]
+        .into_iter()
+        .map(Duration::from_nanos)
+        .collect();
+    let at = |nanos| Some(Duration::from_nanos(nanos));
+    assert_eq!(
+        percentile(&samples, 0.5),
+        at(123_456_789),
+        "the median, exactly"
+    );
+    assert_eq!(
+        percentile(&samples, 0.95),
+        at(1_234_567_891),
+        "the p95, exactly"
+    );
+    assert_eq!(percentile(&samples, 0.2), at(42), "the p20, exactly");
 }
 
 #[test]
 fn ex03_3_unsorted_input_left_alone() {
-    let samples = ms(&[9, 1, 8, 2, 7, 3, 6, 4, 5, 10]);
+    let samples = millis(&[9, 1, 8, 2, 7, 3, 6, 4, 5, 10]);
     let before = samples.clone();
-    assert_eq!(percentile(&samples, 0.95), Some(Duration::from_millis(10)));
-    assert_eq!(percentile(&samples, 0.9), Some(Duration::from_millis(9)));
-    assert_eq!(percentile(&samples, 0.5), Some(Duration::from_millis(5)));
-    assert_eq!(percentile(&samples, 0.11), Some(Duration::from_millis(2)));
+    assert_eq!(
+        percentile(&samples, 0.95),
+        Some(ms(10)),
+        "q 0.95 of 1..=10 ms"
+    );
+    assert_eq!(percentile(&samples, 0.9), Some(ms(9)), "q 0.9 of 1..=10 ms");
+    assert_eq!(percentile(&samples, 0.5), Some(ms(5)), "q 0.5 of 1..=10 ms");
+    assert_eq!(
+        percentile(&samples, 0.11),
+        Some(ms(2)),
+        "q 0.11 of 1..=10 ms"
+    );
     assert_eq!(samples, before, "the samples must not be reordered");
 }
 
@@ -184,69 +412,192 @@ fn ex03_3_matches_the_definition_on_many_samples() {
         let got = percentile(&samples, q).expect("a value");
         let at_most = samples.iter().filter(|s| **s <= got).count() as f64;
         let below = samples.iter().filter(|s| **s < got).count() as f64;
-        assert!(at_most >= q * 1000.0 - 1e-9, "q {q}: {got:?}");
+        assert!(
+            at_most >= q * 1000.0 - 1e-9,
+            "q {q}: {got:?} has fewer than {q} of the samples at or below it"
+        );
         assert!(
             below < q * 1000.0 - 1e-9,
-            "q {q}: {got:?} is not the smallest"
+            "q {q}: {got:?} is not the smallest such sample"
         );
     }
 }
 
 #[test]
 fn ex03_3_no_answer_without_samples_or_with_a_bad_q() {
-    assert_eq!(percentile(&[], 0.5), None);
-    let samples = ms(&[1, 2, 3]);
-    assert_eq!(percentile(&samples, -0.1), None);
-    assert_eq!(percentile(&samples, 1.5), None);
-    assert_eq!(percentile(&samples, f64::NAN), None);
+    assert_eq!(percentile(&[], 0.5), None, "no samples");
+    let samples = millis(&[1, 2, 3]);
+    assert_eq!(percentile(&samples, -0.1), None, "q -0.1");
+    assert_eq!(percentile(&samples, 1.5), None, "q 1.5");
+    assert_eq!(percentile(&samples, f64::NAN), None, "q NaN");
+    assert_eq!(percentile(&millis(&[42]), 0.95), Some(ms(42)), "one sample");
+}
+
+// ---- 3.4 single-flight loading
+
+#[tokio::test(start_paused = true)]
+async fn ex03_4_one_load_for_many_callers() {
+    let cache = Arc::new(SingleFlight::<&'static str, u64>::new());
+    let loads = Arc::new(AtomicUsize::new(0));
+    let mut callers = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let cache = Arc::clone(&cache);
+        let loads = Arc::clone(&loads);
+        callers.spawn(async move {
+            cache
+                .get("chelsea.png", || async move {
+                    loads.fetch_add(1, Ordering::SeqCst);
+                    sleep(ms(100)).await;
+                    Ok::<u64, String>(42)
+                })
+                .await
+        });
+    }
+    let results = within("10 callers of one key", callers.join_all()).await;
     assert_eq!(
-        percentile(&ms(&[42]), 0.95),
-        Some(Duration::from_millis(42))
+        results,
+        vec![Ok(42); 10],
+        "every caller gets the loaded value"
+    );
+    assert_eq!(
+        loads.load(Ordering::SeqCst),
+        1,
+        "10 callers of one key at once: the loader must run once"
     );
 }
 
-// ---- 3.4 capability check
-
-fn pipeline(text: &str) -> PipelineSpec {
-    PipelineSpec::parse(text).expect("a valid spec")
-}
-
-#[test]
-fn ex03_4_missing_filters_in_pipeline_order() {
-    let spec = pipeline("resize:width=100|sharpen|blur:sigma=2|median|edges");
-    assert_eq!(
-        missing_capabilities(&spec, &["resize", "blur", "brightness"]),
-        ["sharpen", "median", "edges"]
-    );
-    assert_eq!(
-        missing_capabilities(&spec, &["edges", "median", "sharpen"]),
-        ["resize", "blur"]
-    );
-}
-
-#[test]
-fn ex03_4_each_missing_filter_once() {
-    let spec = pipeline("blur:sigma=1|sharpen|blur:sigma=3|sharpen:amount=2|invert");
-    assert_eq!(
-        missing_capabilities(&spec, &["invert"]),
-        ["blur", "sharpen"]
-    );
-}
-
-#[test]
-fn ex03_4_able_workers_and_the_wildcard() {
-    let spec = pipeline("resize:width=100|blur:sigma=2");
-    assert!(missing_capabilities(&spec, &["blur", "resize"]).is_empty());
-    assert!(missing_capabilities(&spec, &["*"]).is_empty());
-    assert!(missing_capabilities(&spec, &["edges", "*"]).is_empty());
+#[tokio::test(start_paused = true)]
+async fn ex03_4_a_stored_value_is_not_loaded_again() {
+    let cache = SingleFlight::<String, u64>::default();
+    let first = within(
+        "get",
+        cache.get("a.png".to_owned(), || async { Ok::<u64, String>(7) }),
+    )
+    .await;
+    assert_eq!(first, Ok(7));
+    let loaded_again = AtomicBool::new(false);
+    let second = within(
+        "get",
+        cache.get("a.png".to_owned(), || async {
+            loaded_again.store(true, Ordering::SeqCst);
+            Ok::<u64, String>(8)
+        }),
+    )
+    .await;
+    assert_eq!(second, Ok(7), "the stored value, not a new load");
     assert!(
-        missing_capabilities(
-            &PipelineSpec {
-                filters: Vec::new()
-            },
-            &[]
-        )
-        .is_empty()
+        !loaded_again.load(Ordering::SeqCst),
+        "a stored key must not load again"
     );
-    assert_eq!(missing_capabilities(&spec, &[]), ["resize", "blur"]);
+    let other = within(
+        "get",
+        cache.get("b.png".to_owned(), || async { Ok::<u64, String>(9) }),
+    )
+    .await;
+    assert_eq!(other, Ok(9), "another key has its own value");
+}
+
+#[tokio::test(start_paused = true)]
+async fn ex03_4_different_keys_load_at_the_same_time() {
+    // Key a's load finishes only once key b's load has started.
+    let cache = Arc::new(SingleFlight::<&'static str, u64>::new());
+    let (a_started, mut a_started_rx) = watch::channel(false);
+    let (b_started, b_started_rx) = watch::channel(false);
+    let a = tokio::spawn({
+        let cache = Arc::clone(&cache);
+        let mut b_started_rx = b_started_rx.clone();
+        async move {
+            cache
+                .get("a.png", || async move {
+                    a_started.send_replace(true);
+                    b_started_rx
+                        .wait_for(|s| *s)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    Ok::<u64, String>(1)
+                })
+                .await
+        }
+    });
+    within("key a's load to start", a_started_rx.wait_for(|s| *s))
+        .await
+        .expect("key a's load started");
+    let b = tokio::spawn({
+        let cache = Arc::clone(&cache);
+        async move {
+            cache
+                .get("b.png", || async move {
+                    b_started.send_replace(true);
+                    Ok::<u64, String>(2)
+                })
+                .await
+        }
+    });
+    let what = "key b waited for key a's load (is a lock held while a load runs?)";
+    let b = within(what, b).await.expect("no panic");
+    let a = within(what, a).await.expect("no panic");
+    assert_eq!((a, b), (Ok(1), Ok(2)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn ex03_4_a_failed_load_is_not_stored() {
+    let cache = SingleFlight::<&'static str, u64>::new();
+    let failed = within(
+        "get",
+        cache.get("a.png", || async {
+            Err::<u64, _>("store unavailable".to_owned())
+        }),
+    )
+    .await;
+    assert_eq!(
+        failed,
+        Err("store unavailable".to_owned()),
+        "the load's error"
+    );
+    let retried = within("get", cache.get("a.png", || async { Ok::<u64, String>(5) })).await;
+    assert_eq!(
+        retried,
+        Ok(5),
+        "after a failed load, the next caller loads again"
+    );
+    let stored = within("get", cache.get("a.png", || async { Ok::<u64, String>(6) })).await;
+    assert_eq!(stored, Ok(5), "a successful load is stored");
+}
+
+#[tokio::test(start_paused = true)]
+async fn ex03_4_a_waiting_caller_loads_after_a_failure() {
+    let cache = Arc::new(SingleFlight::<&'static str, u64>::new());
+    let (started, mut started_rx) = watch::channel(false);
+    let first = tokio::spawn({
+        let cache = Arc::clone(&cache);
+        async move {
+            cache
+                .get("a.png", || async move {
+                    started.send_replace(true);
+                    sleep(ms(100)).await;
+                    Err::<u64, _>("store unavailable".to_owned())
+                })
+                .await
+        }
+    });
+    within("the first load to start", started_rx.wait_for(|s| *s))
+        .await
+        .expect("the first load started");
+    // The second caller comes while the first load runs, and waits for it.
+    let second = within(
+        "a caller waiting on a load that fails",
+        cache.get("a.png", || async { Ok::<u64, String>(5) }),
+    )
+    .await;
+    let first = within("the failing load", first).await.expect("no panic");
+    assert_eq!(
+        first,
+        Err("store unavailable".to_owned()),
+        "the failed load's caller gets its error"
+    );
+    assert_eq!(
+        second,
+        Ok(5),
+        "a caller that waited on a failed load runs its own load"
+    );
 }

@@ -22,7 +22,7 @@
 //! | [`runtime`] | [`Runtime`]: a worker process, and how later sessions add layers and side tasks to it |
 //! | [`cli`], [`worker`], [`submit`], [`status`] | the `worker`, `submit` and `status` commands |
 //! | [`demo`], [`bench`](mod@bench) | the one-command demo and the throughput benchmark |
-//! | [`exercises`] | the graded exercises: your code goes in `src/exercises/student.rs` |
+//! | [`exercises`] | the graded exercises: one file per exercise, `src/exercises/stream_id.rs` to `renewal.rs`, on a reliable list queue |
 
 pub mod bench;
 pub mod blob;

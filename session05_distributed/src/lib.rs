@@ -17,7 +17,7 @@
 //! | [`requeue`] | the `requeue` command: dead letters back into the queue |
 //! | [`demo`] | the one-command demo: three specialised workers, a tiled image, a kill |
 //! | [`bench`](mod@bench) | the tiling benchmark: a 100-megapixel blur across worker processes |
-//! | [`exercises`] | the graded exercises: your code goes in `src/exercises/student.rs` |
+//! | [`exercises`] | the graded exercises, on a real Redis: a heartbeat, a fencing lock, orphan recovery, an exactly-once fan-in |
 //! | [`tiles`] | [`TilePlan`], halos, [`Stitcher`]: tiles that stitch without seams |
 //! | [`jobs`] | tiled jobs on the queue: a task per tile, assembled exactly once, clients told through a stream |
 

@@ -1,602 +1,599 @@
 //! Session 05's graded exercises. `cargo xtask grade 5` runs these; each test's name starts
 //! with its exercise's id (`ex05_2_...` belongs to exercise 5.2), which is how the grader
-//! adds up the points in `exercises.toml`.
+//! adds up the points in `exercises.toml`. Every test starts a redis-server of its own
+//! (session 04's `RedisServer`), so tests never see each other's keys.
 
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use redis::AsyncCommands;
+use redis::aio::ConnectionManager;
+use session04_redis::RedisServer;
 use session05_distributed::exercises::{
-    FanIn, FanInError, FanInStep, Heartbeat, State, Unserved, Window, WorkerRow, retry_window,
-    roster, total_wait, unserved_classes,
+    Heartbeat, TileReport, acquire_lock, beat_until_stopped, fencing_key, processing_key,
+    ready_key, recover_orphans, release_lock, report_tile, tiles_key, worker_key, workers_key,
 };
+use tokio_util::sync::CancellationToken;
 
-// ---- 5.1 worker states
+/// The longest any step of a test may take before it fails.
+const LIMIT: Duration = Duration::from_secs(5);
 
-fn beat(worker: &str, at_ms: u64, tasks: usize) -> Heartbeat {
+const NS: &str = "t";
+
+/// A fresh redis-server and a connection to it.
+async fn redis() -> (RedisServer, ConnectionManager) {
+    let server = RedisServer::start_async().await.unwrap();
+    let conn = connect(&server).await;
+    (server, conn)
+}
+
+/// Another connection to `server`: another worker, as Redis sees it.
+async fn connect(server: &RedisServer) -> ConnectionManager {
+    redis::Client::open(server.url())
+        .unwrap()
+        .get_connection_manager()
+        .await
+        .unwrap()
+}
+
+/// Runs `future` to its end, failing the test after [`LIMIT`].
+async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
+    tokio::time::timeout(LIMIT, future)
+        .await
+        .unwrap_or_else(|_| panic!("{what} did not finish within {LIMIT:?}"))
+}
+
+/// The time to live of `key` in milliseconds: -2 when it does not exist, -1 when it
+/// never expires.
+async fn pttl(conn: &mut ConnectionManager, key: &str) -> i64 {
+    conn.pttl(key).await.unwrap()
+}
+
+async fn exists(conn: &mut ConnectionManager, key: &str) -> bool {
+    conn.exists(key).await.unwrap()
+}
+
+async fn get(conn: &mut ConnectionManager, key: &str) -> Option<String> {
+    conn.get(key).await.unwrap()
+}
+
+// ---- 5.1 a heartbeat
+
+fn heartbeat(record: &str, every: Duration, ttl: Duration) -> Heartbeat {
     Heartbeat {
-        worker: worker.to_owned(),
-        at_ms,
-        tasks,
-        stopped: false,
+        key: worker_key(NS, "w1"),
+        record: record.to_owned(),
+        every,
+        ttl,
     }
 }
 
-fn stopped(worker: &str, at_ms: u64) -> Heartbeat {
-    Heartbeat {
-        stopped: true,
-        ..beat(worker, at_ms, 0)
+#[tokio::test]
+async fn ex05_1_beats_until_stopped_then_leaves() {
+    let (_server, mut conn) = redis().await;
+    let beat = heartbeat(
+        "host-a sharpen,blur",
+        Duration::from_millis(50),
+        Duration::from_secs(1),
+    );
+    let key = beat.key.clone();
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(beat_until_stopped(conn.clone(), beat, stop.clone()));
+
+    // Each beat puts the time to live back up: watch it go up three times.
+    let deadline = Instant::now() + LIMIT;
+    let (mut refreshes, mut last) = (0, None);
+    while refreshes < 3 {
+        if task.is_finished() {
+            let result = task.await;
+            panic!("beat_until_stopped ended before it was stopped: {result:?}");
+        }
+        let ttl = pttl(&mut conn, &key).await;
+        if last.is_some() {
+            assert!(
+                ttl > 0,
+                "the heartbeat key expired: rewrite it every `every`, each time with the TTL"
+            );
+        }
+        if ttl > 0 {
+            assert!(
+                ttl <= 1_000,
+                "the key lives {ttl} ms, longer than the TTL of 1000 ms (PX takes milliseconds)"
+            );
+            assert_eq!(
+                get(&mut conn, &key).await.as_deref(),
+                Some("host-a sharpen,blur"),
+                "the key holds the record"
+            );
+            if last.is_some_and(|last| ttl > last) {
+                refreshes += 1;
+            }
+            last = Some(ttl);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the heartbeat's TTL was refreshed {refreshes} times within {LIMIT:?}, not 3"
+        );
+        tokio::time::sleep(Duration::from_millis(7)).await;
+    }
+
+    stop.cancel();
+    let result = within("beat_until_stopped after the stop", task).await;
+    assert!(
+        matches!(result, Ok(Ok(()))),
+        "a clean stop returns Ok(()): {result:?}"
+    );
+    assert!(
+        !exists(&mut conn, &key).await,
+        "a worker that stops cleanly deletes its heartbeat key"
+    );
+}
+
+#[tokio::test]
+async fn ex05_1_beats_at_once_and_stops_without_waiting_out_the_interval() {
+    let (_server, mut conn) = redis().await;
+    let hour = Duration::from_secs(3600);
+    let beat = heartbeat("host-b all", hour, 2 * hour);
+    let key = beat.key.clone();
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(beat_until_stopped(conn.clone(), beat, stop.clone()));
+
+    let deadline = Instant::now() + LIMIT;
+    while !exists(&mut conn, &key).await {
+        assert!(
+            Instant::now() < deadline,
+            "no heartbeat within {LIMIT:?} of the start, with beats every hour: beat at once"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(get(&mut conn, &key).await.as_deref(), Some("host-b all"));
+    let ttl = pttl(&mut conn, &key).await;
+    assert!(
+        (3_600_000..=7_200_000).contains(&ttl),
+        "the key lives {ttl} ms: its TTL is 2 hours, in milliseconds with PX"
+    );
+
+    stop.cancel();
+    let result = within(
+        "beat_until_stopped, stopped in the middle of an hour-long interval,",
+        task,
+    )
+    .await;
+    assert!(
+        matches!(result, Ok(Ok(()))),
+        "a clean stop returns Ok(()): {result:?}"
+    );
+    assert!(
+        !exists(&mut conn, &key).await,
+        "a worker that stops cleanly deletes its heartbeat key"
+    );
+}
+
+#[tokio::test]
+async fn ex05_1_a_failed_write_ends_the_loop() {
+    let (_server, conn) = redis().await;
+    // Redis refuses `SET ... PX 0`: the first write fails.
+    let beat = heartbeat("host-c", Duration::from_millis(10), Duration::ZERO);
+    let stop = CancellationToken::new();
+    let result = within(
+        "beat_until_stopped with a write that fails",
+        beat_until_stopped(conn, beat, stop),
+    )
+    .await;
+    assert!(
+        result.is_err(),
+        "a command that fails ends the loop with its error, not Ok"
+    );
+}
+
+// ---- 5.2 a lock with fencing tokens
+
+const LOCK: &str = "t:lock:job-7";
+
+#[tokio::test]
+async fn ex05_2_one_holder_at_a_time() {
+    let (_server, mut conn) = redis().await;
+    let ttl = Duration::from_secs(10);
+    assert_eq!(acquire_lock(&mut conn, LOCK, ttl).await.unwrap(), Some(1));
+    assert_eq!(
+        get(&mut conn, LOCK).await.as_deref(),
+        Some("1"),
+        "the lock key holds its token"
+    );
+    let left = pttl(&mut conn, LOCK).await;
+    assert!(
+        (1..=10_000).contains(&left),
+        "the lock lives {left} ms: it must expire after the TTL (10 s)"
+    );
+    assert_eq!(
+        acquire_lock(&mut conn, LOCK, ttl).await.unwrap(),
+        None,
+        "a held lock cannot be taken"
+    );
+    assert_eq!(
+        get(&mut conn, &fencing_key(LOCK)).await.as_deref(),
+        Some("1"),
+        "a failed attempt must not move the fencing counter"
+    );
+    assert!(
+        release_lock(&mut conn, LOCK, 1).await.unwrap(),
+        "the holder releases its lock"
+    );
+    assert!(!exists(&mut conn, LOCK).await, "a released lock is deleted");
+    assert_eq!(
+        acquire_lock(&mut conn, LOCK, ttl).await.unwrap(),
+        Some(2),
+        "the next holder gets the next token"
+    );
+}
+
+#[tokio::test]
+async fn ex05_2_a_late_release_leaves_the_next_holder_alone() {
+    let (_server, mut conn) = redis().await;
+    let first = acquire_lock(&mut conn, LOCK, Duration::from_millis(50))
+        .await
+        .unwrap()
+        .expect("a free lock is taken");
+    // The first holder stalls past its TTL: Redis deletes the lock.
+    let deadline = Instant::now() + LIMIT;
+    while exists(&mut conn, LOCK).await {
+        assert!(
+            Instant::now() < deadline,
+            "a lock taken for 50 ms still exists after {LIMIT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let second = acquire_lock(&mut conn, LOCK, Duration::from_secs(10))
+        .await
+        .unwrap()
+        .expect("an expired lock is free");
+    assert!(
+        second > first,
+        "each holder's token is greater than every earlier holder's: {second} after {first}"
+    );
+    assert!(
+        !release_lock(&mut conn, LOCK, first).await.unwrap(),
+        "the first holder woke up late: its release must not succeed"
+    );
+    assert_eq!(
+        get(&mut conn, LOCK).await,
+        Some(second.to_string()),
+        "a late release deleted the lock of the holder that took it next"
+    );
+    assert!(release_lock(&mut conn, LOCK, second).await.unwrap());
+}
+
+#[tokio::test]
+async fn ex05_2_releases_only_with_the_holders_token() {
+    let (_server, mut conn) = redis().await;
+    assert!(
+        !release_lock(&mut conn, LOCK, 1).await.unwrap(),
+        "there is no lock to release"
+    );
+    let token = acquire_lock(&mut conn, LOCK, Duration::from_secs(10))
+        .await
+        .unwrap()
+        .expect("a free lock is taken");
+    assert!(
+        !release_lock(&mut conn, LOCK, token + 1).await.unwrap(),
+        "a release with another token must fail"
+    );
+    assert_eq!(
+        get(&mut conn, LOCK).await,
+        Some(token.to_string()),
+        "a release with another token must leave the lock alone"
+    );
+    assert!(release_lock(&mut conn, LOCK, token).await.unwrap());
+    assert!(
+        !release_lock(&mut conn, LOCK, token).await.unwrap(),
+        "a lock is released once"
+    );
+    // Each lock has its own counter.
+    assert_eq!(
+        acquire_lock(&mut conn, "t:lock:other", Duration::from_secs(10))
+            .await
+            .unwrap(),
+        Some(1)
+    );
+}
+
+#[tokio::test]
+async fn ex05_2_many_contenders_one_holder_and_tokens_one_by_one() {
+    let (server, mut conn) = redis().await;
+    let mut contenders = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        let mut conn = connect(&server).await;
+        contenders
+            .spawn(async move { acquire_lock(&mut conn, LOCK, Duration::from_secs(10)).await });
+    }
+    let won: Vec<u64> = within("16 contenders", contenders.join_all())
+        .await
+        .into_iter()
+        .filter_map(|taken| taken.unwrap())
+        .collect();
+    assert_eq!(won, [1], "exactly one of 16 contenders takes the lock");
+    assert_eq!(
+        get(&mut conn, &fencing_key(LOCK)).await.as_deref(),
+        Some("1"),
+        "failed attempts must not move the fencing counter"
+    );
+    assert!(release_lock(&mut conn, LOCK, 1).await.unwrap());
+    for expected in 2..=11 {
+        let token = acquire_lock(&mut conn, LOCK, Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(token, Some(expected), "tokens are handed out one by one");
+        assert!(release_lock(&mut conn, LOCK, expected).await.unwrap());
     }
 }
 
-fn row(worker: &str, state: State, age_ms: u64) -> WorkerRow {
-    WorkerRow {
-        worker: worker.to_owned(),
-        state,
-        age_ms,
+// ---- 5.3 orphans back to the queue
+
+/// Makes worker `id` known, alive or not, holding `tasks` (taken in that order).
+async fn worker(conn: &mut ConnectionManager, id: &str, alive: bool, tasks: &[&str]) {
+    let () = conn.sadd(workers_key(NS), id).await.unwrap();
+    if alive {
+        let () = conn.set_ex(worker_key(NS, id), "alive", 60).await.unwrap();
+    }
+    for task in tasks {
+        // What `LMOVE ready processing RIGHT LEFT` leaves: the newest on the left.
+        let () = conn.lpush(processing_key(NS, id), task).await.unwrap();
     }
 }
 
-#[test]
-fn ex05_1_states_at_the_limits() {
-    // Beats every 2 s, gone after 10 s: stale after 4 s.
-    let now = 1_700_000_100_000;
-    let beats = [
-        beat("a-fresh", now, 0),
-        beat("b-fresh", now, 2),
-        beat("c-at-two-beats", now - 4_000, 0),
-        beat("d-at-two-beats", now - 4_000, 1),
-        beat("e-past-two-beats", now - 4_001, 1),
-        beat("f-at-ttl", now - 10_000, 3),
-        beat("g-past-ttl", now - 10_001, 0),
-    ];
+/// Queues `tasks`, the first to be taken first.
+async fn ready(conn: &mut ConnectionManager, tasks: &[&str]) {
+    for task in tasks {
+        let () = conn.lpush(ready_key(NS), task).await.unwrap();
+    }
+}
+
+/// The ready tasks in the order workers will take them (from the right end).
+async fn next_tasks(conn: &mut ConnectionManager) -> Vec<String> {
+    let mut tasks: Vec<String> = conn.lrange(ready_key(NS), 0, -1).await.unwrap();
+    tasks.reverse();
+    tasks
+}
+
+/// Worker `id`'s tasks, in the order it took them.
+async fn held(conn: &mut ConnectionManager, id: &str) -> Vec<String> {
+    let mut tasks: Vec<String> = conn.lrange(processing_key(NS, id), 0, -1).await.unwrap();
+    tasks.reverse();
+    tasks
+}
+
+async fn known_workers(conn: &mut ConnectionManager) -> BTreeSet<String> {
+    conn.smembers(workers_key(NS)).await.unwrap()
+}
+
+#[tokio::test]
+async fn ex05_3_a_dead_workers_tasks_are_taken_next_in_order() {
+    let (_server, mut conn) = redis().await;
+    ready(&mut conn, &["r1", "r2"]).await;
+    worker(&mut conn, "dead", false, &["d1", "d2", "d3"]).await;
+    let moved = within("recover_orphans", recover_orphans(&mut conn, NS))
+        .await
+        .unwrap();
+    assert_eq!(moved, 3, "three tasks were moved back");
     assert_eq!(
-        roster(now, &beats, 2_000, 10_000),
-        [
-            row("b-fresh", State::Busy, 0),
-            row("d-at-two-beats", State::Busy, 4_000),
-            row("a-fresh", State::Idle, 0),
-            row("c-at-two-beats", State::Idle, 4_000),
-            row("e-past-two-beats", State::Stale, 4_001),
-            row("f-at-ttl", State::Stale, 10_000),
-            row("g-past-ttl", State::Gone, 10_001),
-        ]
+        next_tasks(&mut conn).await,
+        ["d1", "d2", "d3", "r1", "r2"],
+        "orphans go to the end workers take from, the one taken first still first"
+    );
+    assert!(
+        held(&mut conn, "dead").await.is_empty(),
+        "the dead worker's processing list is emptied"
+    );
+    assert_eq!(
+        known_workers(&mut conn).await,
+        BTreeSet::new(),
+        "a recovered worker leaves the set of workers"
     );
 }
 
-#[test]
-fn ex05_1_a_beat_from_the_future_has_age_zero() {
-    let beats = [
-        beat("ahead", 5_000, 1),
-        beat("far-ahead", u64::MAX, 0),
-        beat("behind", 0, 0),
-    ];
+#[tokio::test]
+async fn ex05_3_live_workers_keep_their_tasks() {
+    let (_server, mut conn) = redis().await;
+    ready(&mut conn, &["r1"]).await;
+    worker(&mut conn, "live", true, &["l1", "l2"]).await;
+    worker(&mut conn, "dead", false, &["d1"]).await;
+    let moved = within("recover_orphans", recover_orphans(&mut conn, NS))
+        .await
+        .unwrap();
     assert_eq!(
-        roster(4_000, &beats, 100, 1_000),
-        [
-            row("ahead", State::Busy, 0),
-            row("far-ahead", State::Idle, 0),
-            row("behind", State::Gone, 4_000),
-        ]
+        held(&mut conn, "live").await,
+        ["l1", "l2"],
+        "a worker whose heartbeat exists is alive: its tasks stay where they are"
     );
+    assert_eq!(moved, 1, "only the dead worker's task was moved");
+    assert_eq!(next_tasks(&mut conn).await, ["d1", "r1"]);
     assert_eq!(
-        roster(0, &beats, 0, 0),
-        [
-            row("ahead", State::Busy, 0),
-            row("behind", State::Idle, 0),
-            row("far-ahead", State::Idle, 0),
-        ]
-    );
-    assert_eq!(
-        roster(u64::MAX, &[beat("old", 0, 0)], 1, u64::MAX),
-        [row("old", State::Stale, u64::MAX)]
+        known_workers(&mut conn).await,
+        BTreeSet::from(["live".to_owned()]),
+        "a live worker stays in the set of workers"
     );
 }
 
-#[test]
-fn ex05_1_a_stopped_worker_is_gone_for_good() {
-    let now = 50_000;
-    let beats = [
-        stopped("clean-exit", now),
-        // Its stop is not its last beat by the clock, but an id never comes back.
-        stopped("restarted-clock", now - 1_000),
-        beat("restarted-clock", now, 4),
-        beat("running", now - 500, 1),
-    ];
+#[tokio::test]
+async fn ex05_3_nothing_to_recover_changes_nothing() {
+    let (_server, mut conn) = redis().await;
+    let moved = within("recover_orphans", recover_orphans(&mut conn, NS))
+        .await
+        .unwrap();
+    assert_eq!(moved, 0, "no workers, no orphans");
+    ready(&mut conn, &["r1", "r2"]).await;
+    worker(&mut conn, "idle-dead", false, &[]).await;
+    worker(&mut conn, "dead", false, &["d1"]).await;
+    worker(&mut conn, "live", true, &[]).await;
+    let moved = within("recover_orphans", recover_orphans(&mut conn, NS))
+        .await
+        .unwrap();
+    assert_eq!(moved, 1);
     assert_eq!(
-        roster(now, &beats, 2_000, 10_000),
-        [
-            row("running", State::Busy, 500),
-            row("clean-exit", State::Gone, 0),
-            row("restarted-clock", State::Gone, 0),
-        ]
+        known_workers(&mut conn).await,
+        BTreeSet::from(["live".to_owned()]),
+        "every dead worker leaves the set, with tasks or without"
+    );
+    let moved = within("recover_orphans", recover_orphans(&mut conn, NS))
+        .await
+        .unwrap();
+    assert_eq!(moved, 0, "a second recovery finds nothing left");
+    assert_eq!(
+        next_tasks(&mut conn).await,
+        ["d1", "r1", "r2"],
+        "a second recovery leaves the ready list as it was"
     );
 }
 
-#[test]
-fn ex05_1_only_the_last_beat_counts() {
-    let now = 100_000;
-    let beats = [
-        beat("w1", 99_000, 0),
-        beat("w1", 80_000, 5),
-        beat("w2", 70_000, 0),
-        beat("w1", 99_500, 2),
-        beat("w2", 60_000, 1),
-        // Two beats of w3 at the same time: the later one in the list counts.
-        beat("w3", 98_000, 1),
-        beat("w3", 98_000, 0),
-        beat("w4", 98_000, 0),
-        beat("w4", 98_000, 3),
-    ];
+#[tokio::test]
+async fn ex05_3_many_recoverers_lose_and_double_nothing() {
+    let (server, mut conn) = redis().await;
+    let mut expected = BTreeSet::new();
+    for w in 0..10 {
+        let tasks: Vec<String> = (0..100).map(|t| format!("w{w}-t{t:03}")).collect();
+        expected.extend(tasks.iter().cloned());
+        let tasks: Vec<&str> = tasks.iter().map(String::as_str).collect();
+        worker(&mut conn, &format!("w{w}"), false, &tasks).await;
+    }
+    worker(&mut conn, "live", true, &["l1", "l2", "l3"]).await;
+
+    let mut recoverers = tokio::task::JoinSet::new();
+    for _ in 0..6 {
+        let mut conn = connect(&server).await;
+        recoverers.spawn(async move { recover_orphans(&mut conn, NS).await });
+    }
+    let moved: u64 = within("6 recoverers at once", recoverers.join_all())
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .sum();
     assert_eq!(
-        roster(now, &beats, 2_000, 10_000),
-        [
-            row("w1", State::Busy, 500),
-            row("w4", State::Busy, 2_000),
-            row("w3", State::Idle, 2_000),
-            row("w2", State::Gone, 30_000),
-        ]
+        moved, 1_000,
+        "6 recoverers at once moved {moved} tasks in all, not 1000"
+    );
+    let next = next_tasks(&mut conn).await;
+    assert_eq!(next.len(), 1_000, "each orphan is in the ready list once");
+    assert_eq!(
+        next.iter().cloned().collect::<BTreeSet<_>>(),
+        expected,
+        "each orphan is in the ready list once"
+    );
+    for w in 0..10 {
+        let prefix = format!("w{w}-");
+        let own: Vec<&String> = next.iter().filter(|t| t.starts_with(&prefix)).collect();
+        assert!(
+            own.is_sorted(),
+            "worker w{w}'s tasks are taken again in the order it took them"
+        );
+    }
+    assert_eq!(held(&mut conn, "live").await, ["l1", "l2", "l3"]);
+}
+
+// ---- 5.4 assemble exactly once
+
+#[tokio::test]
+async fn ex05_4_the_report_that_completes_the_set_assembles() {
+    let (_server, mut conn) = redis().await;
+    let mut report = async |tile| report_tile(&mut conn, NS, "job-1", tile, 3).await.unwrap();
+    assert_eq!(report(2).await, TileReport::Waiting { done: 1, of: 3 });
+    assert_eq!(report(0).await, TileReport::Waiting { done: 2, of: 3 });
+    assert_eq!(report(1).await, TileReport::Assemble);
+    assert_eq!(
+        report(1).await,
+        TileReport::AlreadyAssembled,
+        "the last tile reported again, after the job was complete"
+    );
+    assert_eq!(report(0).await, TileReport::AlreadyAssembled);
+    let done: BTreeSet<u64> = conn.smembers(tiles_key(NS, "job-1")).await.unwrap();
+    assert_eq!(
+        done,
+        BTreeSet::from([0, 1, 2]),
+        "the tiles done are kept in Redis, in the set at tiles_key"
     );
 }
 
-#[test]
-fn ex05_1_sorted_by_state_then_by_id_as_text() {
-    let now = 100_000;
-    let beats = [
-        beat("w9", now, 0),
-        beat("w10", now, 0),
-        beat("W2", now, 0),
-        beat("w1", now - 9_000, 0),
-        beat("a", now - 9_000, 1),
-        beat("z", now, 1),
-        beat("m", now - 20_000, 1),
-        stopped("b", now),
-    ];
-    let rows = roster(now, &beats, 1_000, 10_000);
-    let order: Vec<(&str, State)> = rows.iter().map(|r| (r.worker.as_str(), r.state)).collect();
+#[tokio::test]
+async fn ex05_4_a_tile_reported_twice_counts_once() {
+    let (_server, mut conn) = redis().await;
+    let mut report = async |tile| report_tile(&mut conn, NS, "job-2", tile, 3).await.unwrap();
+    assert_eq!(report(0).await, TileReport::Waiting { done: 1, of: 3 });
     assert_eq!(
-        order,
-        [
-            ("z", State::Busy),
-            ("W2", State::Idle),
-            ("w10", State::Idle),
-            ("w9", State::Idle),
-            ("a", State::Stale),
-            ("w1", State::Stale),
-            ("b", State::Gone),
-            ("m", State::Gone),
-        ]
+        report(0).await,
+        TileReport::Duplicate,
+        "tile 0 reported again: it was done before"
+    );
+    assert_eq!(
+        report(1).await,
+        TileReport::Waiting { done: 2, of: 3 },
+        "two distinct tiles of three are done: tile 2 is missing"
+    );
+    assert_eq!(report(1).await, TileReport::Duplicate);
+    assert_eq!(report(2).await, TileReport::Assemble);
+}
+
+#[tokio::test]
+async fn ex05_4_jobs_are_counted_apart() {
+    let (_server, mut conn) = redis().await;
+    let mut report =
+        async |job, tile, tiles| report_tile(&mut conn, NS, job, tile, tiles).await.unwrap();
+    assert_eq!(
+        report("a", 0, 2).await,
+        TileReport::Waiting { done: 1, of: 2 }
+    );
+    assert_eq!(
+        report("b", 0, 2).await,
+        TileReport::Waiting { done: 1, of: 2 },
+        "job b's tile 0 is not job a's"
+    );
+    assert_eq!(report("a", 1, 2).await, TileReport::Assemble);
+    assert_eq!(report("b", 1, 2).await, TileReport::Assemble);
+    assert_eq!(
+        report("single", 0, 1).await,
+        TileReport::Assemble,
+        "a job of one tile is assembled on its first report"
     );
 }
 
-#[test]
-fn ex05_1_edge_cases() {
-    assert_eq!(roster(1_000, &[], 2_000, 10_000), []);
-    // Twice the largest interval does not fit in a u64: never stale.
-    assert_eq!(
-        roster(u64::MAX, &[beat("w", 0, 1)], u64::MAX, u64::MAX),
-        [row("w", State::Busy, u64::MAX)]
-    );
-    // A TTL of 0: gone as soon as the beat has any age, and the TTL comes before stale.
-    assert_eq!(
-        roster(11, &[beat("w", 10, 1), beat("v", 11, 1)], 0, 0),
-        [row("v", State::Busy, 0), row("w", State::Gone, 1)]
-    );
-    // An interval of 0: stale as soon as the beat has any age.
-    assert_eq!(
-        roster(11, &[beat("w", 10, 1)], 0, 5),
-        [row("w", State::Stale, 1)]
-    );
-    // An empty id is an id like any other.
-    assert_eq!(
-        roster(5, &[beat("", 5, 0), beat("", 4, 9)], 1, 2),
-        [row("", State::Idle, 0)]
-    );
-}
-
-// ---- 5.2 classes nobody can serve
-
-fn unserved(pairs: &[(&str, &str)]) -> Vec<Unserved> {
-    pairs
+#[tokio::test]
+async fn ex05_4_many_workers_at_once_assemble_once() {
+    let (server, _conn) = redis().await;
+    let tiles = 64;
+    let mut workers = tokio::task::JoinSet::new();
+    for w in 0..8 {
+        let mut conn = connect(&server).await;
+        workers.spawn(async move {
+            let mut reports = Vec::new();
+            // Each tile three times in all, by three workers, in scattered orders.
+            for k in 0..tiles * 3 / 8 {
+                let tile = (w + 8 * k) * 37 % tiles;
+                reports.push(report_tile(&mut conn, NS, "big", tile, tiles).await);
+            }
+            reports
+        });
+    }
+    let reports: Vec<TileReport> = within("8 workers reporting 192 tiles", workers.join_all())
+        .await
+        .into_iter()
+        .flatten()
+        .map(Result::unwrap)
+        .collect();
+    let assembled = reports
         .iter()
-        .map(|(class, reason)| Unserved {
-            class: (*class).to_owned(),
-            reason: (*reason).to_owned(),
+        .filter(|r| **r == TileReport::Assemble)
+        .count();
+    assert_eq!(assembled, 1, "{assembled} reports were told to assemble");
+    let mut counts: Vec<u64> = reports
+        .iter()
+        .filter_map(|r| match r {
+            TileReport::Waiting { done, .. } => Some(*done),
+            _ => None,
         })
-        .collect()
-}
-
-#[test]
-fn ex05_2_classes_a_worker_can_run_are_left_out() {
-    let live = ["resize,blur,brightness", "edges,sharpen"];
-    let classes = [
-        "blur",
-        "copy",
-        "blur+brightness+resize",
-        "edges+sharpen",
-        "sharpen",
-    ];
-    assert_eq!(unserved_classes(&live, &classes), []);
-    assert_eq!(unserved_classes(&live, &[]), []);
-    // A worker that runs every filter runs every class.
-    let everything = ["blur", "median+sharpen", "copy", "a+b+c+d"];
-    assert_eq!(unserved_classes(&["edges", "all"], &everything), []);
-    assert_eq!(unserved_classes(&["*"], &everything), []);
-}
-
-#[test]
-fn ex05_2_names_the_filters_nobody_runs() {
-    let live = ["resize,blur,brightness", "edges,sharpen"];
+        .collect();
+    counts.sort_unstable();
     assert_eq!(
-        unserved_classes(
-            &live,
-            &[
-                "blur+invert",
-                "invert+median",
-                "grayscale+invert+median",
-                "blur+grayscale+resize+sharpen+threshold",
-            ]
-        ),
-        unserved(&[
-            ("blur+invert", "no live worker can run invert"),
-            ("invert+median", "no live worker can run invert and median"),
-            (
-                "grayscale+invert+median",
-                "no live worker can run grayscale, invert and median"
-            ),
-            (
-                "blur+grayscale+resize+sharpen+threshold",
-                "no live worker can run grayscale and threshold"
-            ),
-        ])
+        counts,
+        (1..tiles).collect::<Vec<_>>(),
+        "each first report of a tile but the last counts one more tile done"
     );
-    // In the order of the class, each once, even when the class is not sorted.
-    assert_eq!(
-        unserved_classes(&live, &["sharpen+median+invert+median+blur"]),
-        unserved(&[(
-            "sharpen+median+invert+median+blur",
-            "no live worker can run median and invert"
-        )])
-    );
-}
-
-#[test]
-fn ex05_2_together_when_no_single_worker_runs_them_all() {
-    let live = ["resize,blur,brightness", "edges,sharpen", "blur,invert"];
-    assert_eq!(
-        unserved_classes(
-            &live,
-            &[
-                "blur+sharpen",
-                "blur+invert",
-                "edges+invert+resize",
-                "sharpen+invert+brightness+sharpen",
-            ]
-        ),
-        unserved(&[
-            (
-                "blur+sharpen",
-                "no live worker can run blur and sharpen together"
-            ),
-            (
-                "edges+invert+resize",
-                "no live worker can run edges, invert and resize together"
-            ),
-            (
-                "sharpen+invert+brightness+sharpen",
-                "no live worker can run brightness, invert and sharpen together"
-            ),
-        ])
-    );
-}
-
-#[test]
-fn ex05_2_without_live_workers_nothing_runs() {
-    assert_eq!(
-        unserved_classes(&[], &["copy", "blur", "blur+sharpen"]),
-        unserved(&[
-            ("copy", "no live worker"),
-            ("blur", "no live worker"),
-            ("blur+sharpen", "no live worker"),
-        ])
-    );
-    assert_eq!(unserved_classes(&[], &[]), []);
-    // `copy` needs no filter, so any live worker runs it.
-    assert_eq!(unserved_classes(&["median"], &["copy"]), []);
-}
-
-#[test]
-fn ex05_2_reads_capabilities_as_workers_prints_them() {
-    let classes = ["blur+resize", "copy", "median", "resize"];
-    assert_eq!(
-        unserved_classes(&[" resize , blur "], &classes),
-        unserved(&[("median", "no live worker can run median")])
-    );
-    assert_eq!(unserved_classes(&[" all "], &classes), []);
-    assert_eq!(unserved_classes(&["*"], &classes), []);
-    // Names are whole names: `blurry` is not `blur`.
-    assert_eq!(
-        unserved_classes(&["blurry,resize"], &["blur+resize"]),
-        unserved(&[("blur+resize", "no live worker can run blur")])
-    );
-    assert_eq!(
-        unserved_classes(&["blur", "resize"], &["blur+resize"]),
-        unserved(&[(
-            "blur+resize",
-            "no live worker can run blur and resize together"
-        )])
-    );
-}
-
-#[test]
-fn ex05_2_each_class_once_in_the_given_order() {
-    let live = ["blur", "sharpen"];
-    assert_eq!(
-        unserved_classes(
-            &live,
-            &[
-                "median",
-                "blur",
-                "blur+sharpen",
-                "median",
-                "edges",
-                "blur+sharpen",
-                "blur",
-            ]
-        ),
-        unserved(&[
-            ("median", "no live worker can run median"),
-            (
-                "blur+sharpen",
-                "no live worker can run blur and sharpen together"
-            ),
-            ("edges", "no live worker can run edges"),
-        ])
-    );
-}
-
-// ---- 5.3 retry windows
-
-fn window(shortest_ms: u64, longest_ms: u64) -> Window {
-    Window {
-        shortest_ms,
-        longest_ms,
-    }
-}
-
-#[test]
-fn ex05_3_the_window_doubles_up_to_the_cap() {
-    let windows: Vec<Window> = (1..=9).map(|f| retry_window(500, 30_000, f)).collect();
-    assert_eq!(
-        windows,
-        [
-            window(250, 500),
-            window(500, 1_000),
-            window(1_000, 2_000),
-            window(2_000, 4_000),
-            window(4_000, 8_000),
-            window(8_000, 16_000),
-            window(15_000, 30_000),
-            window(15_000, 30_000),
-            window(15_000, 30_000),
-        ]
-    );
-    assert_eq!(retry_window(500, 30_000, 1_000), window(15_000, 30_000));
-    // A cap at exactly a doubling.
-    assert_eq!(retry_window(500, 16_000, 6), window(8_000, 16_000));
-    assert_eq!(retry_window(500, 16_000, 7), window(8_000, 16_000));
-}
-
-#[test]
-fn ex05_3_odd_caps_round_down_and_nothing_failed_means_no_wait() {
-    assert_eq!(retry_window(3, 1_000, 1), window(1, 3));
-    assert_eq!(retry_window(3, 7, 3), window(3, 7));
-    assert_eq!(retry_window(1, 1_000, 1), window(0, 1));
-    // A base above the cap: the cap from the first failure on.
-    assert_eq!(retry_window(1_000, 301, 1), window(150, 301));
-    assert_eq!(retry_window(500, 30_000, 0), window(0, 0));
-    assert_eq!(retry_window(u64::MAX, u64::MAX, 0), window(0, 0));
-}
-
-#[test]
-fn ex05_3_the_window_never_overflows() {
-    let max = u64::MAX;
-    assert_eq!(retry_window(1, max, 63), window(1 << 61, 1 << 62));
-    assert_eq!(retry_window(1, max, 64), window(1 << 62, 1 << 63));
-    assert_eq!(retry_window(1, max, 65), window(max / 2, max));
-    assert_eq!(retry_window(1, max, u32::MAX), window(max / 2, max));
-    assert_eq!(retry_window(3, max, 64), window(max / 2, max));
-    assert_eq!(retry_window(max, max, 2), window(max / 2, max));
-    assert_eq!(retry_window(500, 30_000, u32::MAX), window(15_000, 30_000));
-    assert_eq!(retry_window(500, 30_000, 64), window(15_000, 30_000));
-    assert_eq!(retry_window(500, 30_000, 65), window(15_000, 30_000));
-    // Nothing to double, or nothing allowed.
-    assert_eq!(retry_window(0, max, u32::MAX), window(0, 0));
-    assert_eq!(retry_window(0, 30_000, 5), window(0, 0));
-    assert_eq!(retry_window(max, 0, 5), window(0, 0));
-}
-
-#[test]
-fn ex05_3_total_wait_adds_every_wait_but_after_the_last_attempt() {
-    assert_eq!(total_wait(500, 30_000, 0), window(0, 0));
-    assert_eq!(total_wait(500, 30_000, 1), window(0, 0));
-    assert_eq!(total_wait(500, 30_000, 2), window(250, 500));
-    assert_eq!(total_wait(500, 30_000, 3), window(750, 1_500));
-    // 250 + 500 + 1,000 + 2,000 + 4,000 + 8,000 + 3 × 15,000, and twice that at the longest.
-    assert_eq!(total_wait(500, 30_000, 10), window(60_750, 121_500));
-    // Caps 3, 6 and 7: odd ones round down one by one.
-    assert_eq!(total_wait(3, 7, 4), window(7, 16));
-}
-
-#[test]
-fn ex05_3_total_wait_agrees_with_the_windows() {
-    for (base, max) in [
-        (500, 30_000),
-        (3, 7),
-        (1, u64::MAX),
-        (7, 1 << 40),
-        (0, 100),
-        (100, 0),
-        (u64::MAX / 3, u64::MAX),
-    ] {
-        let mut expected = window(0, 0);
-        for attempts in 0..=140_u32 {
-            assert_eq!(
-                total_wait(base, max, attempts),
-                expected,
-                "base {base}, max {max}, {attempts} attempts"
-            );
-            if attempts >= 1 {
-                let next = retry_window(base, max, attempts);
-                expected.shortest_ms = expected.shortest_ms.saturating_add(next.shortest_ms);
-                expected.longest_ms = expected.longest_ms.saturating_add(next.longest_ms);
-            }
-        }
-    }
-}
-
-#[test]
-fn ex05_3_total_wait_at_once_for_any_number_of_attempts() {
-    // A loop over every attempt would take minutes here, and the grader stops it.
-    let retries_at_the_cap = u64::from(u32::MAX) - 1 - 6;
-    for _ in 0..20 {
-        assert_eq!(
-            total_wait(500, 30_000, u32::MAX),
-            window(
-                15_750 + 15_000 * retries_at_the_cap,
-                31_500 + 30_000 * retries_at_the_cap
-            )
-        );
-        assert_eq!(total_wait(0, 30_000, u32::MAX), window(0, 0));
-        assert_eq!(total_wait(500, 0, u32::MAX), window(0, 0));
-        assert_eq!(
-            total_wait(1, 1, u32::MAX),
-            window(0, u64::from(u32::MAX) - 1)
-        );
-    }
-    // Far beyond u64::MAX in all: it stops there.
-    assert_eq!(
-        total_wait(1, u64::MAX, u32::MAX),
-        window(u64::MAX, u64::MAX)
-    );
-    assert_eq!(
-        total_wait(1, u64::MAX, 64),
-        window((1 << 62) - 1, (1 << 63) - 1)
-    );
-    assert_eq!(total_wait(1, u64::MAX, 66), window(u64::MAX - 1, u64::MAX));
-}
-
-// ---- 5.4 fan-in
-
-#[test]
-fn ex05_4_counts_tiles_and_assembles_on_the_last() {
-    let mut job = FanIn::new(3).expect("a job of 3 tiles");
-    assert_eq!(job.done_count(), 0);
-    assert_eq!(job.missing(), [0, 1, 2]);
-    assert!(!job.is_assembled());
-    assert_eq!(job.done(0), Ok(FanInStep::Waiting { done: 1, of: 3 }));
-    assert_eq!(job.done(1), Ok(FanInStep::Waiting { done: 2, of: 3 }));
-    assert!(!job.is_assembled());
-    assert_eq!(job.missing(), [2]);
-    assert_eq!(job.done(2), Ok(FanInStep::Assemble));
-    assert!(job.is_assembled());
-    assert_eq!(job.done_count(), 3);
-    assert_eq!(job.missing(), Vec::<usize>::new());
-}
-
-#[test]
-fn ex05_4_out_of_order_and_repeated_reports() {
-    let mut job = FanIn::new(4).expect("a job of 4 tiles");
-    assert_eq!(job.done(3), Ok(FanInStep::Waiting { done: 1, of: 4 }));
-    assert_eq!(job.done(3), Ok(FanInStep::Duplicate));
-    assert_eq!(job.done(0), Ok(FanInStep::Waiting { done: 2, of: 4 }));
-    assert_eq!(job.missing(), [1, 2]);
-    assert_eq!(job.done(0), Ok(FanInStep::Duplicate));
-    assert_eq!(job.done(3), Ok(FanInStep::Duplicate));
-    assert_eq!(job.done_count(), 2);
-    assert_eq!(job.done(2), Ok(FanInStep::Waiting { done: 3, of: 4 }));
-    assert_eq!(job.missing(), [1]);
-    assert!(!job.is_assembled());
-    assert_eq!(job.done(1), Ok(FanInStep::Assemble));
-    assert_eq!(job.done_count(), 4);
-}
-
-#[test]
-fn ex05_4_assembled_exactly_once() {
-    let mut job = FanIn::new(2).expect("a job of 2 tiles");
-    assert_eq!(job.done(1), Ok(FanInStep::Waiting { done: 1, of: 2 }));
-    assert_eq!(job.done(0), Ok(FanInStep::Assemble));
-    // The last tile again (the worker died after finishing it), then every tile.
-    assert_eq!(job.done(0), Ok(FanInStep::AlreadyAssembled));
-    assert_eq!(job.done(1), Ok(FanInStep::AlreadyAssembled));
-    assert_eq!(job.done(0), Ok(FanInStep::AlreadyAssembled));
-    assert!(job.is_assembled());
-    assert_eq!(job.done_count(), 2);
-    // A job of one tile is assembled on its first report.
-    let mut single = FanIn::new(1).expect("a job of 1 tile");
-    assert_eq!(single.missing(), [0]);
-    assert_eq!(single.done(0), Ok(FanInStep::Assemble));
-    assert_eq!(single.done(0), Ok(FanInStep::AlreadyAssembled));
-}
-
-#[test]
-fn ex05_4_refuses_no_tiles_and_unknown_tiles() {
-    assert_eq!(
-        FanIn::new(0).map(|job| job.done_count()),
-        Err(FanInError::NoTiles)
-    );
-    let mut job = FanIn::new(2).expect("a job of 2 tiles");
-    for index in [2, 3, usize::MAX] {
-        assert_eq!(
-            job.done(index),
-            Err(FanInError::OutOfRange { index, tiles: 2 })
-        );
-    }
-    assert_eq!(job.done_count(), 0);
-    assert_eq!(job.missing(), [0, 1]);
-    assert_eq!(job.done(1), Ok(FanInStep::Waiting { done: 1, of: 2 }));
-    assert_eq!(
-        job.done(2),
-        Err(FanInError::OutOfRange { index: 2, tiles: 2 })
-    );
-    assert_eq!(job.done(0), Ok(FanInStep::Assemble));
-    // Still an error once assembled: the report is wrong, not late.
-    assert_eq!(
-        job.done(2),
-        Err(FanInError::OutOfRange { index: 2, tiles: 2 })
-    );
-    assert_eq!(job.done_count(), 2);
-}
-
-#[test]
-fn ex05_4_a_million_tiles_in_any_order() {
-    // A search through the tiles done so far would take hours here, and the grader stops it.
-    let tiles: usize = 1_000_000;
-    let mut job = FanIn::new(tiles).expect("a big job");
-    let mut assembled = 0;
-    for i in 0..tiles {
-        // 7,919 shares no factor with a million: every tile once, scattered.
-        let index = i * 7_919 % tiles;
-        let step = job.done(index).expect("a tile of the job");
-        if i + 1 < tiles {
-            assert_eq!(
-                step,
-                FanInStep::Waiting {
-                    done: i + 1,
-                    of: tiles
-                }
-            );
-        } else {
-            assert_eq!(step, FanInStep::Assemble);
-            assembled += 1;
-        }
-        // Every other tile is reported twice.
-        if i % 2 == 0 {
-            match job.done(index).expect("a tile of the job") {
-                FanInStep::Duplicate => {}
-                FanInStep::AlreadyAssembled => assert_eq!(i + 1, tiles),
-                other => panic!("tile {index} reported again: {other:?}"),
-            }
-        }
-    }
-    assert_eq!(assembled, 1);
-    assert_eq!(job.done_count(), tiles);
-    assert!(job.missing().is_empty());
-    assert_eq!(job.done(0), Ok(FanInStep::AlreadyAssembled));
 }

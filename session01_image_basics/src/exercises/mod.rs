@@ -1,21 +1,17 @@
 //! The session's graded exercises: four filters for you to write.
 //!
 //! Everything around them is given here: each exercise is a [`PixelFilter`] whose parameters
-//! are described and checked like the catalog's. Only the pixel work is yours, in
-//! `src/exercises/student.rs`: replace each `todo!` with your code and run
-//! `cargo xtask grade 1`. `cargo run -p session01_image_basics -- exercises` shows what your
-//! filters make of the demo photo.
+//! are described and checked like the catalog's. Only the pixel work is yours, one file per
+//! exercise: replace each `todo!` with your code and run `cargo xtask grade 1`.
+//! `cargo run -p session01_image_basics -- exercises` shows what your filters make of the
+//! demo photo.
 //!
-//! | exercise | filter | what it does |
-//! |---|---|---|
-//! | 1.1 | [`Sepia`] | the warm brown tone of old photographs (a colour matrix) |
-//! | 1.2 | [`Vignette`] | darkens towards the corners (a point operation that depends on position) |
-//! | 1.3 | [`Pixelate`] | replaces each block by its mean colour |
-//! | 1.4 | [`Equalize`] | spreads the levels over the full range (histogram equalisation) |
-//!
-//! The reference solutions live in `solutions/exercises.rs`; the `solutions` cargo feature
-//! swaps them in for `student.rs`, which is how `cargo xtask verify` proves that the graded
-//! tests pass on a correct answer and fail on the stubs.
+//! | exercise | file | filter | what it does |
+//! |---|---|---|---|
+//! | 1.1 | `src/exercises/sepia.rs` | [`Sepia`] | the warm brown tone of old photographs (a colour matrix) |
+//! | 1.2 | `src/exercises/vignette.rs` | [`Vignette`] | darkens towards the corners (a point operation that depends on position) |
+//! | 1.3 | `src/exercises/pixelate.rs` | [`Pixelate`] | replaces each block by its mean colour |
+//! | 1.4 | `src/exercises/equalize.rs` | [`Equalize`] | spreads the levels over the full range (histogram equalisation) |
 
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -28,12 +24,37 @@ use crate::io::{Limits, load_with, save};
 use crate::params::{Args, ParamDefault, ParamKind, ParamSpec};
 use crate::pixels::{Buffer, Pixel8};
 
-#[cfg(not(feature = "solutions"))]
-mod student;
+#[cfg_attr(
+    all(feature = "solutions", not(feature = "shortcuts")),
+    path = "../../solutions/sepia.rs"
+)]
+#[cfg_attr(feature = "shortcuts", path = "../../shortcuts/sepia.rs")]
+mod sepia;
+pub use sepia::sepia;
 
-#[cfg(feature = "solutions")]
-#[path = "../../solutions/exercises.rs"]
-mod student;
+#[cfg_attr(
+    all(feature = "solutions", not(feature = "shortcuts")),
+    path = "../../solutions/vignette.rs"
+)]
+#[cfg_attr(feature = "shortcuts", path = "../../shortcuts/vignette.rs")]
+mod vignette;
+pub use vignette::vignette;
+
+#[cfg_attr(
+    all(feature = "solutions", not(feature = "shortcuts")),
+    path = "../../solutions/pixelate.rs"
+)]
+#[cfg_attr(feature = "shortcuts", path = "../../shortcuts/pixelate.rs")]
+mod pixelate;
+pub use pixelate::pixelate;
+
+#[cfg_attr(
+    all(feature = "solutions", not(feature = "shortcuts")),
+    path = "../../solutions/equalize.rs"
+)]
+#[cfg_attr(feature = "shortcuts", path = "../../shortcuts/equalize.rs")]
+mod equalize;
+pub use equalize::equalize;
 
 /// Exercise 1.1: a sepia tone.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -56,7 +77,7 @@ impl PixelFilter for Sepia {
     }
 
     fn run<P: Pixel8>(&self, image: &Buffer<P>) -> Result<Buffer<P>, FilterError> {
-        Ok(student::sepia(image))
+        Ok(sepia(image))
     }
 }
 
@@ -100,7 +121,7 @@ impl PixelFilter for Vignette {
     }
 
     fn run<P: Pixel8>(&self, image: &Buffer<P>) -> Result<Buffer<P>, FilterError> {
-        Ok(student::vignette(image, self.strength))
+        Ok(vignette(image, self.strength))
     }
 }
 
@@ -143,7 +164,7 @@ impl PixelFilter for Pixelate {
     }
 
     fn run<P: Pixel8>(&self, image: &Buffer<P>) -> Result<Buffer<P>, FilterError> {
-        Ok(student::pixelate(image, self.block))
+        Ok(pixelate(image, self.block))
     }
 }
 
@@ -154,7 +175,7 @@ pub struct Equalize;
 impl PixelFilter for Equalize {
     const INFO: FilterInfo = FilterInfo {
         name: "equalize",
-        summary: "exercise 1.4: spreads each channel's levels over 0..=255",
+        summary: "exercise 1.4: spreads the levels over 0..=255, one mapping for all colours",
         params: &[],
         build: |_| Ok(Box::new(Equalize)),
     };
@@ -169,7 +190,7 @@ impl PixelFilter for Equalize {
     }
 
     fn run<P: Pixel8>(&self, image: &Buffer<P>) -> Result<Buffer<P>, FilterError> {
-        Ok(student::equalize(image))
+        Ok(equalize(image))
     }
 }
 

@@ -1,29 +1,49 @@
-//! The session's graded exercises: four pieces of a fast pipeline for you to write.
+//! The session's graded exercises: two pieces of a batch on threads and two pieces of a fast
+//! filter for you to write.
 //!
-//! Each is a function in `src/exercises/student.rs` that starts as a `todo!`, specified by
-//! its doc comment; replace the `todo!` with your code and run `cargo xtask grade 2`.
+//! Each exercise is one file of `src/exercises/` whose functions start as `todo!`, specified
+//! by their doc comments; replace each `todo!` with your code and run `cargo xtask grade 2`.
 //!
-//! | exercise | function | what it is for |
-//! |---|---|---|
-//! | 2.1 | [`fuse`] | a pipeline's fusion: consecutive lookup tables composed into one |
-//! | 2.2 | [`window_sums`] | a box blur whose cost does not grow with its radius |
-//! | 2.3 | [`halo_bands`] | splitting an image over threads without seams |
-//! | 2.4 | [`rotate_tiled`] | a quarter turn that reads and writes memory in cache-sized tiles |
-//!
-//! The reference solutions live in `solutions/exercises.rs`; the `solutions` cargo feature
-//! swaps them in, which is how `cargo xtask verify` proves that the graded tests pass on a
-//! correct answer and fail on the stubs.
+//! | exercise | file | function | what it is for |
+//! |---|---|---|---|
+//! | 2.1 | `parallel_map.rs` | [`parallel_map`] | a batch over exactly `workers` threads, in order, surviving panics |
+//! | 2.2 | `window_sums.rs` | [`window_sums`] | a box blur whose cost does not grow with its radius |
+//! | 2.3 | `halo_bands.rs` | [`halo_bands`] | splitting an image over threads without seams |
+//! | 2.4 | `stages.rs` | [`stages`] | load, filter and save on three threads at once |
 
 use std::ops::Range;
 
-#[cfg(not(feature = "solutions"))]
-mod student;
+#[cfg_attr(
+    all(feature = "solutions", not(feature = "shortcuts")),
+    path = "../../solutions/parallel_map.rs"
+)]
+#[cfg_attr(feature = "shortcuts", path = "../../shortcuts/parallel_map.rs")]
+mod parallel_map;
+pub use parallel_map::parallel_map;
 
-#[cfg(feature = "solutions")]
-#[path = "../../solutions/exercises.rs"]
-mod student;
+#[cfg_attr(
+    all(feature = "solutions", not(feature = "shortcuts")),
+    path = "../../solutions/window_sums.rs"
+)]
+#[cfg_attr(feature = "shortcuts", path = "../../shortcuts/window_sums.rs")]
+mod window_sums;
+pub use window_sums::window_sums;
 
-pub use student::{fuse, halo_bands, rotate_tiled, window_sums};
+#[cfg_attr(
+    all(feature = "solutions", not(feature = "shortcuts")),
+    path = "../../solutions/halo_bands.rs"
+)]
+#[cfg_attr(feature = "shortcuts", path = "../../shortcuts/halo_bands.rs")]
+mod halo_bands;
+pub use halo_bands::halo_bands;
+
+#[cfg_attr(
+    all(feature = "solutions", not(feature = "shortcuts")),
+    path = "../../solutions/stages.rs"
+)]
+#[cfg_attr(feature = "shortcuts", path = "../../shortcuts/stages.rs")]
+mod stages;
+pub use stages::stages;
 
 /// One band of rows for one thread: the rows it reads and the rows it writes (exercise 2.3).
 #[derive(Debug, Clone, PartialEq, Eq)]
