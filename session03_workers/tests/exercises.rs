@@ -60,12 +60,12 @@ impl Gauge {
     }
 }
 
+/// One call's future, boxed so every call has the same type.
+type Call = Pin<Box<dyn Future<Output = Result<u32, String>> + Send>>;
+
 /// A call on item `(id, millis)` that takes `millis` of the clock and returns `id`; items
 /// in `failing` fail instead.
-fn timed_call(
-    gauge: &Arc<Gauge>,
-    failing: &'static [u32],
-) -> impl FnMut((u32, u64)) -> Pin<Box<dyn Future<Output = Result<u32, String>> + Send>> {
+fn timed_call(gauge: &Arc<Gauge>, failing: &'static [u32]) -> impl FnMut((u32, u64)) -> Call {
     let gauge = Arc::clone(gauge);
     move |(id, millis)| {
         let gauge = Arc::clone(&gauge);

@@ -398,8 +398,9 @@ fn check_manifest(session: &Session, problems: &mut Vec<String>) {
 /// The names of the structs, enums, unions, traits and type aliases `text` declares.
 fn declared_types(text: &str) -> Vec<String> {
     text.lines()
+        // Items of the file itself: an associated `type Err` in an `impl` is indented.
+        .filter(|line| !line.starts_with(char::is_whitespace))
         .filter_map(|line| {
-            let line = line.trim();
             let item = ["pub(crate) ", "pub(super) ", "pub "]
                 .iter()
                 .find_map(|vis| line.strip_prefix(vis))
