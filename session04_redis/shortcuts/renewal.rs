@@ -36,9 +36,12 @@ impl ListQueue {
     pub async fn hold<T>(
         &self,
         lease: &Lease,
-        _every: Duration,
+        every: Duration,
         work: impl Future<Output = T>,
     ) -> Result<T, HoldError> {
+        if every.is_zero() {
+            return Err(HoldError::ZeroInterval);
+        }
         if self.renew(lease).await?.is_none() {
             return Err(HoldError::LeaseLost(lease.id.clone()));
         }

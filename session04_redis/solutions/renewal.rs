@@ -37,6 +37,9 @@ impl ListQueue {
         every: Duration,
         work: impl Future<Output = T>,
     ) -> Result<T, HoldError> {
+        if every.is_zero() {
+            return Err(HoldError::ZeroInterval);
+        }
         let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         tokio::pin!(work);
         loop {

@@ -550,6 +550,17 @@ async fn monitored_reclaim(server: &RedisServer, queue: &ListQueue) -> Vec<(Stri
     .unwrap()
 }
 
+/// The commands that load or run a script (or a Redis Function), as `MONITOR` names them.
+const SCRIPT_COMMANDS: [&str; 7] = [
+    "EVAL",
+    "EVALSHA",
+    "EVAL_RO",
+    "EVALSHA_RO",
+    "SCRIPT",
+    "FCALL",
+    "FUNCTION",
+];
+
 #[tokio::test]
 async fn ex04_3_is_one_script_call() {
     let (server, queue) = queue(60_000, 3).await;
@@ -568,9 +579,10 @@ async fn ex04_3_is_one_script_call() {
     assert!(
         outside
             .iter()
-            .all(|command| ["EVAL", "EVALSHA", "SCRIPT"].contains(command)),
+            .all(|command| SCRIPT_COMMANDS.contains(command)),
         "reclaim must be one Lua script: the client sent {outside:?}, and every command \
-         other than the script call could let an ack or another sweep in between"
+         other than the script's (EVAL, EVALSHA, SCRIPT, FCALL, FUNCTION) could let an ack \
+         or another sweep in between"
     );
     let inside: Vec<&str> = seen
         .iter()
@@ -648,7 +660,12 @@ async fn ex04_4_hold_returns_when_the_work_ends() {
     set_deadline(&queue, "t1", 5_000).await;
     let output = timeout(
         PATIENCE,
-        queue.hold(lease, Duration::from_secs(3600), async { 7 }),
+        // The work is not ready at its first poll, as real work never is: a renewal that
+        // is ready at once (`interval` ticks at the start) then always runs first.
+        queue.hold(lease, Duration::from_secs(3600), async {
+            tokio::task::yield_now().await;
+            7
+        }),
     )
     .await
     .expect("hold returns as soon as the work ends, without waiting for a renewal");
@@ -657,6 +674,36 @@ async fn ex04_4_hold_returns_when_the_work_ends() {
         deadline(&queue, "t1").await,
         Some(5_000),
         "work that ends at once needs no renewal: the first comes `every` after the start"
+    );
+}
+
+#[tokio::test]
+async fn ex04_4_hold_refuses_a_zero_interval() {
+    let (_server, queue) = queue(10_000, 3).await;
+    let [lease] = &reserved(&queue, &["t1"]).await[..] else {
+        unreachable!()
+    };
+    set_deadline(&queue, "t1", 5_000).await;
+    let started = std::cell::Cell::new(false);
+    let work = async {
+        started.set(true);
+        7
+    };
+    let outcome = timeout(PATIENCE, queue.hold(lease, Duration::ZERO, work))
+        .await
+        .expect("hold refuses a zero interval at once");
+    assert!(
+        matches!(outcome, Err(HoldError::ZeroInterval)),
+        "renewing every 0 s is refused with HoldError::ZeroInterval, got {outcome:?}"
+    );
+    assert!(
+        !started.get(),
+        "on a zero interval, the work is not started"
+    );
+    assert_eq!(
+        deadline(&queue, "t1").await,
+        Some(5_000),
+        "on a zero interval, nothing is sent to Redis: the deadline stays"
     );
 }
 

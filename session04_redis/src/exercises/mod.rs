@@ -137,6 +137,9 @@ pub enum HoldError {
     /// A renewal was refused: the lease is no longer the task's current one.
     #[error("lost the lease on task {0}: it is no longer ours")]
     LeaseLost(String),
+    /// `every` was zero: a lease cannot be renewed without a pause between renewals.
+    #[error("the renewal interval must be longer than zero")]
+    ZeroInterval,
     /// Redis failed.
     #[error(transparent)]
     Redis(#[from] redis::RedisError),

@@ -24,7 +24,9 @@ impl ListQueue {
     ///   to the end of `Q:dead` (`RPUSH`): it is listed in [`Reclaimed::dead`].
     ///
     /// All of it is one Lua script, so it is one atomic step: no acknowledgement or other
-    /// sweep can come in between, and Redis sees one command from this client.
+    /// sweep can come in between, and the only commands this client sends are script
+    /// commands (`EVAL`/`EVALSHA`/`SCRIPT LOAD`, or `FCALL`/`FUNCTION LOAD` if you use a
+    /// Redis Function).
     pub async fn reclaim(&self) -> RedisResult<Reclaimed> {
         todo!("exercise 4.3: ListQueue::reclaim")
     }

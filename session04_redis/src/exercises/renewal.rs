@@ -12,7 +12,8 @@ use super::{HoldError, Lease, ListQueue};
 impl ListQueue {
     // ANCHOR: renewal
     /// Exercise 4.4, part 1: pushes `lease`'s deadline to `lease_ms` after now, by Redis's
-    /// clock (`TIME`), and returns the new deadline.
+    /// clock (`TIME`, in milliseconds, floored, as `reserve` does), and returns the new
+    /// deadline.
     ///
     /// In one Lua script: only while the task's `state` is `leased` and its `token` is
     /// `lease.token` does the task's score in `Q:leases` become the new deadline. Otherwise
@@ -29,6 +30,8 @@ impl ListQueue {
     /// output is returned at once. When a renewal finds the lease no longer ours, `work` is
     /// dropped unfinished (a task someone else now runs must not be finished twice) and the
     /// answer is [`HoldError::LeaseLost`] with the task's id; a Redis error also stops it.
+    /// `every` must be longer than zero: on [`Duration::ZERO`] the answer is
+    /// [`HoldError::ZeroInterval`], before anything is sent to Redis or `work` is started.
     pub async fn hold<T>(
         &self,
         lease: &Lease,

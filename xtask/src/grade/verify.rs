@@ -423,8 +423,7 @@ mod tests {
 
     #[test]
     fn declared_types_are_found_by_name() {
-        let text =
-            "use x;\n  pub struct Queue<T> {\n}\nenum State { A }\nimpl Queue {}\n// struct Not\n";
+        let text = "use x;\npub struct Queue<T> {\n}\nenum State { A }\nimpl FromStr for Queue {\n    type Err = String;\n}\n// struct Not\n";
         assert_eq!(declared_types(text), vec!["Queue", "State"]);
     }
 
