@@ -7,6 +7,9 @@ use crate::pixels::{Buffer, Pixel8};
 pub fn pixelate<P: Pixel8>(image: &Buffer<P>, block: u32) -> Buffer<P> {
     let (width, height) = image.dimensions();
     let mut out = image.clone();
+    if block == 0 {
+        return out;
+    }
     for top in (0..height).step_by(block as usize) {
         for left in (0..width).step_by(block as usize) {
             let (right, bottom) = ((left + block).min(width), (top + block).min(height));

@@ -10,7 +10,7 @@ mod common;
 use common::photo;
 use image::{DynamicImage, GrayImage, Luma, LumaA, Rgb, RgbImage, Rgba, RgbaImage};
 use session01_image_basics::Filter;
-use session01_image_basics::exercises::{Equalize, Pixelate, Sepia, Vignette};
+use session01_image_basics::exercises::{Equalize, Pixelate, Sepia, Vignette, pixelate};
 
 fn apply(filter: &dyn Filter, image: impl Into<DynamicImage>) -> DynamicImage {
     filter
@@ -264,6 +264,17 @@ fn ex01_3_pixelate_averages_alpha_and_covers_small_images() {
 fn ex01_3_pixelate_of_one_is_the_identity() {
     let input = photo("coffee.png");
     assert!(apply(&Pixelate::new(1).unwrap(), input.clone()) == input);
+}
+
+#[test]
+fn ex01_3_pixelate_of_zero_is_an_unchanged_copy() {
+    let rgb = RgbImage::from_fn(3, 2, |x, y| Rgb([x as u8 * 40, y as u8 * 90, 7]));
+    let out = std::panic::catch_unwind(|| pixelate(&rgb, 0));
+    assert!(
+        out.is_ok_and(|out| out == rgb),
+        "pixelate(image, 0) has no cells to average: it returns the image unchanged, without \
+         panicking (`step_by(0)` panics)"
+    );
 }
 
 // ---- 1.4 histogram equalisation

@@ -1,7 +1,7 @@
 //! Exercise 5.1: a worker's heartbeat.
 
 use redis::aio::ConnectionManager;
-use redis::{AsyncCommands, RedisResult, SetExpiry, SetOptions};
+use redis::{AsyncCommands, ErrorKind, RedisResult, SetExpiry, SetOptions};
 use tokio_util::sync::CancellationToken;
 
 use super::Heartbeat;
@@ -12,6 +12,9 @@ pub async fn beat_until_stopped(
     beat: Heartbeat,
     stop: CancellationToken,
 ) -> RedisResult<()> {
+    if beat.every.is_zero() {
+        return Err((ErrorKind::Client, "heartbeat interval is zero").into());
+    }
     let ttl_ms = u64::try_from(beat.ttl.as_millis()).unwrap_or(u64::MAX);
     let options = SetOptions::default().with_expiration(SetExpiry::PX(ttl_ms));
     let mut ticks = tokio::time::interval(beat.every);

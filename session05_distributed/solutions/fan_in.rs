@@ -1,7 +1,7 @@
 //! Exercise 5.4: assemble exactly once.
 
-use redis::RedisResult;
 use redis::aio::ConnectionManager;
+use redis::{ErrorKind, RedisResult};
 
 use super::{TileReport, tiles_key};
 
@@ -13,6 +13,9 @@ pub async fn report_tile(
     tile: u64,
     tiles: u64,
 ) -> RedisResult<TileReport> {
+    if tile >= tiles {
+        return Err((ErrorKind::Client, "no such tile").into());
+    }
     let key = tiles_key(ns, job);
     // One transaction: no other report runs between the add and the count.
     let (added, done): (u64, u64) = redis::pipe()

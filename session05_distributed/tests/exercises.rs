@@ -58,6 +58,79 @@ async fn get(conn: &mut ConnectionManager, key: &str) -> Option<String> {
     conn.get(key).await.unwrap()
 }
 
+/// What the client sent Redis while `call` ran, checked to be atomic: only script commands
+/// (`EVAL`, `EVALSHA`, `SCRIPT`, `FCALL`), `MULTI`...`EXEC` blocks with every command queued
+/// inside, and the commands of `also` (reads that need no atomicity). `MONITOR` shows each
+/// command with its client's address, or `lua` for a command a script ran.
+async fn assert_atomic<T>(
+    server: &RedisServer,
+    conn: &mut ConnectionManager,
+    what: &str,
+    also: &[&str],
+    call: impl Future<Output = T>,
+) -> T {
+    const MARK: &str = "end-of-call";
+    let mut monitor = redis::Client::open(server.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    monitor
+        .send_packed_command(&redis::cmd("MONITOR").get_packed_command())
+        .unwrap();
+    monitor.recv_response().unwrap();
+    monitor.set_read_timeout(Some(LIMIT)).unwrap();
+    let result = within(what, call).await;
+    let _: String = redis::cmd("ECHO")
+        .arg(MARK)
+        .query_async(conn)
+        .await
+        .unwrap();
+    let sent = within(
+        "MONITOR",
+        tokio::task::spawn_blocking(move || {
+            let mut sent = Vec::new();
+            loop {
+                let line: String =
+                    redis::from_redis_value(monitor.recv_response().unwrap()).unwrap();
+                if line.contains(MARK) {
+                    return sent;
+                }
+                // `1700000000.123456 [0 127.0.0.1:5555] "EVALSHA" "..."`
+                let (_, rest) = line.split_once(" [").unwrap();
+                let (source, rest) = rest.split_once("] ").unwrap();
+                if !source.ends_with(" lua") {
+                    sent.push(rest.split('"').nth(1).unwrap_or_default().to_uppercase());
+                }
+            }
+        }),
+    )
+    .await
+    .unwrap();
+    let scripts = [
+        "EVAL",
+        "EVALSHA",
+        "EVAL_RO",
+        "EVALSHA_RO",
+        "SCRIPT",
+        "FCALL",
+        "FCALL_RO",
+    ];
+    let mut in_multi = false;
+    for command in &sent {
+        match command.as_str() {
+            "MULTI" => in_multi = true,
+            "EXEC" | "DISCARD" => in_multi = false,
+            _ if in_multi => {}
+            c if scripts.contains(&c) || also.contains(&c) => {}
+            c => panic!(
+                "{what} must be one atomic step: it sent {c} on its own (all it sent: \
+                 {sent:?}); another client could run between that and the next command"
+            ),
+        }
+    }
+    result
+}
+
 // ---- 5.1 a heartbeat
 
 fn heartbeat(record: &str, every: Duration, ttl: Duration) -> Heartbeat {
@@ -173,7 +246,7 @@ async fn ex05_1_beats_at_once_and_stops_without_waiting_out_the_interval() {
 #[tokio::test]
 async fn ex05_1_a_failed_write_ends_the_loop() {
     let (_server, conn) = redis().await;
-    // Redis refuses `SET ... PX 0`: the first write fails.
+    // Redis refuses `SET ... PX 0`: the first write fails, as the spec says.
     let beat = heartbeat("host-c", Duration::from_millis(10), Duration::ZERO);
     let stop = CancellationToken::new();
     let result = within(
@@ -184,6 +257,26 @@ async fn ex05_1_a_failed_write_ends_the_loop() {
     assert!(
         result.is_err(),
         "a command that fails ends the loop with its error, not Ok"
+    );
+}
+
+#[tokio::test]
+async fn ex05_1_a_zero_interval_is_an_error_before_any_write() {
+    let (_server, mut conn) = redis().await;
+    let beat = heartbeat("host-d", Duration::ZERO, Duration::from_secs(1));
+    let key = beat.key.clone();
+    let result = within(
+        "beat_until_stopped with a zero interval",
+        beat_until_stopped(conn.clone(), beat, CancellationToken::new()),
+    )
+    .await;
+    assert!(
+        result.is_err(),
+        "a zero `every` is refused with an error: {result:?}"
+    );
+    assert!(
+        !exists(&mut conn, &key).await,
+        "a zero `every` is refused before any write: the heartbeat key was written"
     );
 }
 
@@ -326,6 +419,34 @@ async fn ex05_2_many_contenders_one_holder_and_tokens_one_by_one() {
         assert_eq!(token, Some(expected), "tokens are handed out one by one");
         assert!(release_lock(&mut conn, LOCK, expected).await.unwrap());
     }
+}
+
+#[tokio::test]
+async fn ex05_2_each_call_is_one_atomic_step() {
+    let (server, mut conn) = redis().await;
+    let mut other = connect(&server).await;
+    let ttl = Duration::from_secs(10);
+    let token = assert_atomic(
+        &server,
+        &mut other,
+        "acquire_lock",
+        &[],
+        acquire_lock(&mut conn, LOCK, ttl),
+    )
+    .await
+    .unwrap();
+    assert_eq!(token, Some(1), "a free lock is taken with token 1");
+    let released = assert_atomic(
+        &server,
+        &mut other,
+        "release_lock",
+        &[],
+        release_lock(&mut conn, LOCK, 1),
+    )
+    .await
+    .unwrap();
+    assert!(released, "the holder releases its lock");
+    assert!(!exists(&mut conn, LOCK).await, "a released lock is deleted");
 }
 
 // ---- 5.3 orphans back to the queue
@@ -490,6 +611,27 @@ async fn ex05_3_many_recoverers_lose_and_double_nothing() {
     assert_eq!(held(&mut conn, "live").await, ["l1", "l2", "l3"]);
 }
 
+#[tokio::test]
+async fn ex05_3_each_workers_check_and_move_is_one_atomic_step() {
+    let (server, mut conn) = redis().await;
+    let mut other = connect(&server).await;
+    ready(&mut conn, &["r1"]).await;
+    worker(&mut conn, "live", true, &["l1"]).await;
+    worker(&mut conn, "dead", false, &["d1", "d2"]).await;
+    let moved = assert_atomic(
+        &server,
+        &mut other,
+        "recover_orphans (each worker's check and move)",
+        &["SMEMBERS", "SSCAN"],
+        recover_orphans(&mut conn, NS),
+    )
+    .await
+    .unwrap();
+    assert_eq!(moved, 2, "the dead worker's two tasks were moved back");
+    assert_eq!(next_tasks(&mut conn).await, ["d1", "d2", "r1"]);
+    assert_eq!(held(&mut conn, "live").await, ["l1"]);
+}
+
 // ---- 5.4 assemble exactly once
 
 #[tokio::test]
@@ -564,7 +706,8 @@ async fn ex05_4_many_workers_at_once_assemble_once() {
         let mut conn = connect(&server).await;
         workers.spawn(async move {
             let mut reports = Vec::new();
-            // Each tile three times in all, by three workers, in scattered orders.
+            // Each tile three times in all, by the same worker, in scattered orders: the
+            // race between reports of different tiles is what this test looks at.
             for k in 0..tiles * 3 / 8 {
                 let tile = (w + 8 * k) * 37 % tiles;
                 reports.push(report_tile(&mut conn, NS, "big", tile, tiles).await);
@@ -595,5 +738,51 @@ async fn ex05_4_many_workers_at_once_assemble_once() {
         counts,
         (1..tiles).collect::<Vec<_>>(),
         "each first report of a tile but the last counts one more tile done"
+    );
+}
+
+#[tokio::test]
+async fn ex05_4_add_and_count_are_one_atomic_step() {
+    let (server, mut conn) = redis().await;
+    let mut other = connect(&server).await;
+    for (tile, expected) in [
+        (0, TileReport::Waiting { done: 1, of: 2 }),
+        (1, TileReport::Assemble),
+    ] {
+        let report = assert_atomic(
+            &server,
+            &mut other,
+            "report_tile",
+            &[],
+            report_tile(&mut conn, NS, "job-3", tile, 2),
+        )
+        .await
+        .unwrap();
+        assert_eq!(report, expected);
+    }
+}
+
+#[tokio::test]
+async fn ex05_4_a_tile_out_of_range_is_an_error_and_records_nothing() {
+    let (_server, mut conn) = redis().await;
+    for (tile, tiles) in [(3, 3), (7, 3), (0, 0)] {
+        let result = within(
+            "report_tile",
+            report_tile(&mut conn, NS, "job-4", tile, tiles),
+        )
+        .await;
+        assert!(
+            result.is_err(),
+            "tile {tile} of a job of {tiles} tiles does not exist: an error, not {result:?}"
+        );
+    }
+    assert!(
+        !exists(&mut conn, &tiles_key(NS, "job-4")).await,
+        "a tile out of range records nothing"
+    );
+    assert_eq!(
+        report_tile(&mut conn, NS, "job-4", 2, 3).await.unwrap(),
+        TileReport::Waiting { done: 1, of: 3 },
+        "the errors left nothing behind: tile 2 is the first done"
     );
 }

@@ -16,6 +16,10 @@ use super::AttemptError;
 ///   that returns `Err(e)` in time counts as [`AttemptError::Failed`]`(e)`.
 /// - After attempt `k` (from 0) fails or times out, wait `waits[k]`, then start attempt
 ///   `k + 1`. No wait after the last attempt, and none before the first.
+/// - Starting an attempt means calling `attempt()` (which creates its future) and then
+///   awaiting that future under its timeout. Call `attempt()` only after the wait: the
+///   tests record the moment of each call, so the first call comes at once and call `k + 1`
+///   comes `waits[k]` after attempt `k` ended.
 ///
 /// Returns the first success, or, when every attempt failed, each attempt's error in order.
 pub async fn retry<T, E, F, Fut>(

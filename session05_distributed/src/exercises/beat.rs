@@ -23,7 +23,9 @@ use super::Heartbeat;
 /// while it waits between two beats, not only after the wait: a worker told to stop does
 /// not sit out the rest of a long interval.
 ///
-/// A command that fails ends the loop with its error.
+/// A zero `beat.every` is refused: it returns an error before any write. A command that
+/// fails ends the loop and returns its error: Redis refuses a write it cannot do, such as
+/// `SET ... PX 0` (a zero `beat.ttl`), and the first such write ends the loop.
 pub async fn beat_until_stopped(
     mut conn: ConnectionManager,
     beat: Heartbeat,

@@ -12,8 +12,9 @@ use super::TileReport;
 /// Exercise 5.4: notes that tile `tile` of job `job` (in namespace `ns`) is done, and says
 /// what that means.
 ///
-/// A tiled job of `tiles` tiles (numbered from 0; `tile < tiles`) is assembled once every
-/// tile is done. Workers on many machines report tiles at once, in any order, and a tile
+/// A tiled job of `tiles` tiles (numbered from 0) is assembled once every tile is done. A
+/// tile that does not exist (`tile >= tiles`, so any tile when `tiles` is 0) is an error:
+/// it returns `Err` and records nothing. Workers on many machines report tiles at once, in any order, and a tile
 /// may be reported twice: a worker that finished it and died before saying so, and the
 /// one that ran it again. Exactly one report must answer [`TileReport::Assemble`]: the
 /// one that completes the set. Two assemblies would write the output twice; none would
@@ -29,6 +30,11 @@ use super::TileReport;
 ///
 /// Adding and counting must be one atomic step (`MULTI`/`EXEC`, or a Lua script): two
 /// workers adding the last two tiles at once must not both see the set complete.
+///
+/// Checked: during one call, your code may send Redis only script commands
+/// (`EVAL`, `EVALSHA`, `SCRIPT LOAD`, `FCALL`) or a
+/// `MULTI`...`EXEC` block whose commands are all queued inside it; any other command fails
+/// the test, which names it.
 pub async fn report_tile(
     conn: &mut ConnectionManager,
     ns: &str,

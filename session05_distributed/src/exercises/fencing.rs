@@ -23,6 +23,11 @@ use redis::aio::ConnectionManager;
 /// the lock is held, and then the counter does not move: tokens are handed out one by one,
 /// 1, 2, 3, ..., and each holder's token is greater than every earlier holder's. Do it in
 /// one atomic step (a Lua script), or two holders could end up with tokens out of order.
+///
+/// Checked: during one call, your code may send Redis only script commands
+/// (`EVAL`, `EVALSHA`, `SCRIPT LOAD`, `FCALL`) or a
+/// `MULTI`...`EXEC` block whose commands are all queued inside it; any other command fails
+/// the test, which names it.
 pub async fn acquire_lock(
     conn: &mut ConnectionManager,
     lock: &str,
@@ -36,7 +41,7 @@ pub async fn acquire_lock(
 /// Deletes `lock` only while it still holds `token`, and says whether it did. The lock may
 /// have expired and been taken by someone else since: then it is theirs, and must stay.
 /// Comparing and deleting must be one atomic step (a Lua script): a `GET` then a `DEL`
-/// could delete a lock taken in between.
+/// could delete a lock taken in between. Checked as for [`acquire_lock`].
 pub async fn release_lock(
     conn: &mut ConnectionManager,
     lock: &str,

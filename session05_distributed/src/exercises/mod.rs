@@ -26,7 +26,6 @@
 //! | [`worker_key`]`(ns, w)` = `NS:worker:W` | string | worker `w`'s heartbeat: it exists while `w` is alive |
 //! | [`fencing_key`]`(lock)` = `LOCK:fencing` | string | the last fencing token handed out for the lock at key `lock` |
 //! | [`tiles_key`]`(ns, job)` = `NS:job:JOB:tiles` | set | the indices of the tiles of `job` reported done |
-//! | [`assembled_key`]`(ns, job)` = `NS:job:JOB:assembled` | string | exists once a caller was told to assemble `job` |
 
 use std::time::Duration;
 
@@ -58,11 +57,6 @@ pub fn fencing_key(lock: &str) -> String {
 /// The set of tiles of `job` reported done.
 pub fn tiles_key(ns: &str, job: &str) -> String {
     format!("{ns}:job:{job}:tiles")
-}
-
-/// The marker of a job whose assembly was handed out.
-pub fn assembled_key(ns: &str, job: &str) -> String {
-    format!("{ns}:job:{job}:assembled")
 }
 
 /// A worker's heartbeat, for [`beat_until_stopped`].

@@ -25,6 +25,12 @@ use redis::aio::ConnectionManager;
 /// (a Lua script): recoverers may run on several machines at once, and a worker may beat
 /// again just as it is being judged, yet no task may be lost, doubled, or taken from a
 /// live worker.
+///
+/// Checked: during one call, besides reading the set of workers (`SMEMBERS`, `SSCAN`),
+/// your code may send Redis only script commands
+/// (`EVAL`, `EVALSHA`, `SCRIPT LOAD`, `FCALL`) or a
+/// `MULTI`...`EXEC` block whose commands are all queued inside it; any other command fails
+/// the test, which names it.
 pub async fn recover_orphans(conn: &mut ConnectionManager, ns: &str) -> RedisResult<u64> {
     todo!("exercise 5.3: recover_orphans")
 }
