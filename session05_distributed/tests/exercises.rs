@@ -114,6 +114,7 @@ async fn assert_atomic<T>(
         "SCRIPT",
         "FCALL",
         "FCALL_RO",
+        "FUNCTION",
     ];
     let mut in_multi = false;
     for command in &sent {

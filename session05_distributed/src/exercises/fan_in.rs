@@ -32,7 +32,7 @@ use super::TileReport;
 /// workers adding the last two tiles at once must not both see the set complete.
 ///
 /// Checked: during one call, your code may send Redis only script commands
-/// (`EVAL`, `EVALSHA`, `SCRIPT LOAD`, `FCALL`) or a
+/// (`EVAL`, `EVALSHA`, `SCRIPT LOAD`, `FCALL`, `FUNCTION LOAD`) or a
 /// `MULTI`...`EXEC` block whose commands are all queued inside it; any other command fails
 /// the test, which names it.
 pub async fn report_tile(

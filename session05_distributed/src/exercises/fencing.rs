@@ -19,13 +19,15 @@ use redis::aio::ConnectionManager;
 /// lower than one it has seen, so a holder that woke up late cannot overwrite newer work.
 ///
 /// Returns `Some(token)` when the lock was taken: the key `lock` now holds the token, as
-/// decimal text, and expires after `ttl` (`SET lock token NX PX ms`). Returns `None` when
-/// the lock is held, and then the counter does not move: tokens are handed out one by one,
-/// 1, 2, 3, ..., and each holder's token is greater than every earlier holder's. Do it in
-/// one atomic step (a Lua script), or two holders could end up with tokens out of order.
+/// decimal text, and expires after `ttl` in whole milliseconds (`SET lock token NX PX ms`),
+/// at least 1 ms: a `ttl` under a millisecond is rounded up to 1 ms, never refused. Returns
+/// `None` when the lock is held, and then the counter does not move: tokens are handed out
+/// one by one, 1, 2, 3, ..., and each holder's token is greater than every earlier
+/// holder's. Do it in one atomic step (a Lua script), or two holders could end up with
+/// tokens out of order.
 ///
 /// Checked: during one call, your code may send Redis only script commands
-/// (`EVAL`, `EVALSHA`, `SCRIPT LOAD`, `FCALL`) or a
+/// (`EVAL`, `EVALSHA`, `SCRIPT LOAD`, `FCALL`, `FUNCTION LOAD`) or a
 /// `MULTI`...`EXEC` block whose commands are all queued inside it; any other command fails
 /// the test, which names it.
 pub async fn acquire_lock(

@@ -28,7 +28,7 @@ use redis::aio::ConnectionManager;
 ///
 /// Checked: during one call, besides reading the set of workers (`SMEMBERS`, `SSCAN`),
 /// your code may send Redis only script commands
-/// (`EVAL`, `EVALSHA`, `SCRIPT LOAD`, `FCALL`) or a
+/// (`EVAL`, `EVALSHA`, `SCRIPT LOAD`, `FCALL`, `FUNCTION LOAD`) or a
 /// `MULTI`...`EXEC` block whose commands are all queued inside it; any other command fails
 /// the test, which names it.
 pub async fn recover_orphans(conn: &mut ConnectionManager, ns: &str) -> RedisResult<u64> {
