@@ -132,6 +132,13 @@ pub(super) fn run_shown_command(
             capture(cargo_command, None, depth.timeout(), 0)?;
             Ok(None)
         }
+        ["cargo", "xtask", "grade", rest @ ..] if rest.contains(&"--submission") => {
+            // A student's clone the reader has and the check has not: `verify` grades a
+            // submission from a pristine copy for real.
+            crate::parse_task(&words[1..])?;
+            shown(" (its arguments parse)");
+            Ok(None)
+        }
         ["cargo", "xtask", "grade", rest @ ..] => {
             shown("");
             let output = cargo(root)
