@@ -165,20 +165,28 @@ impl RetryArgs {
     }
 }
 
-/// A key `prefix/stem.extension` that no earlier call returned: `stem`, then `stem-2` ...
+/// A key `prefix/stem.extension` that no earlier call with the same `used` returned:
+/// `stem`, then `stem-2`, `stem-3` ... Characters a key cannot hold become `_` (see
+/// [`BlobKey::for_file`]) before the names are compared, so `a b` and `a_b` get two keys.
 pub fn unique_key(
     prefix: &str,
     stem: &str,
     extension: &str,
     used: &mut HashSet<String>,
 ) -> Result<BlobKey> {
-    let mut candidate = format!("{stem}.{extension}");
     let mut n = 1;
-    while !used.insert(candidate.clone()) {
+    loop {
+        let name = if n == 1 {
+            format!("{stem}.{extension}")
+        } else {
+            format!("{stem}-{n}.{extension}")
+        };
+        let key = BlobKey::for_file(prefix, &name)?;
+        if used.insert(key.as_str().to_owned()) {
+            return Ok(key);
+        }
         n += 1;
-        candidate = format!("{stem}-{n}.{extension}");
     }
-    Ok(BlobKey::for_file(prefix, &candidate)?)
 }
 
 /// Resolves on Ctrl-C or SIGTERM (what `docker stop` and Kubernetes send). The handlers
@@ -222,4 +230,33 @@ where
         runtime.block_on(command)
     });
     finish(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_keys_differ_once_cleaned() {
+        let mut used = HashSet::new();
+        let keys: Vec<String> = ["a", "a", "a b", "a_b", "a"]
+            .into_iter()
+            .map(|stem| {
+                unique_key("in", stem, "png", &mut used)
+                    .unwrap()
+                    .as_str()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "in/a.png",
+                "in/a-2.png",
+                "in/a_b.png",
+                "in/a_b-2.png",
+                "in/a-3.png"
+            ]
+        );
+    }
 }

@@ -18,7 +18,7 @@
 
 use std::any::Any;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -75,6 +75,8 @@ struct Shared {
     /// Cancelled when the shutdown deadline passes: release what still runs.
     abandon: CancellationToken,
     stats: StatsRecorder,
+    /// The supervisor runs: set at the start, cleared when it ends (even by a panic).
+    supervising: AtomicBool,
     /// Slots whose loop is running.
     alive: AtomicUsize,
     /// The queue's last error, until a call succeeds again.
@@ -84,6 +86,44 @@ struct Shared {
 impl Shared {
     fn set_queue_error(&self, error: Option<String>) {
         *self.queue_error.lock().unwrap_or_else(|p| p.into_inner()) = error;
+    }
+
+    /// The pool's health, from what the slots and the supervisor share: the pool and every
+    /// [`StatsHandle`] answer with it.
+    // ANCHOR: health
+    fn health(&self) -> Health {
+        let stopping = self.stop_taking.is_cancelled();
+        let live = self.supervising.load(Ordering::Acquire) || stopping;
+        let mut reasons = Vec::new();
+        if !live {
+            reasons.push("the pool's supervisor stopped".to_owned());
+        }
+        if stopping {
+            reasons.push("shutting down: taking no new tasks".to_owned());
+        }
+        let alive = self.alive.load(Ordering::Relaxed);
+        if alive < self.config.workers {
+            reasons.push(format!(
+                "{alive} of {} workers running",
+                self.config.workers
+            ));
+        }
+        let queue_error = self.queue_error.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(error) = &*queue_error {
+            reasons.push(format!("the queue fails: {error}"));
+        }
+        Health::from_reasons(live, reasons)
+    }
+    // ANCHOR_END: health
+}
+
+/// Marks the supervisor as ended when dropped: when it returns, panics or is dropped unrun.
+#[derive(Debug)]
+struct Supervising(Arc<Shared>);
+
+impl Drop for Supervising {
+    fn drop(&mut self) {
+        self.0.supervising.store(false, Ordering::Release);
     }
 }
 
@@ -101,6 +141,12 @@ impl StatsHandle {
     /// Whether the pool has begun shutting down.
     pub fn is_shutting_down(&self) -> bool {
         self.0.stop_taking.is_cancelled()
+    }
+
+    /// Whether the pool is alive and ready for work, and if not, why: the same answer as
+    /// [`WorkerPool::health`].
+    pub fn health(&self) -> Health {
+        self.0.health()
     }
 }
 
@@ -124,10 +170,18 @@ impl WorkerPool {
             stop_taking: CancellationToken::new(),
             abandon: CancellationToken::new(),
             stats: StatsRecorder::new(config.workers),
+            supervising: AtomicBool::new(true),
             alive: AtomicUsize::new(0),
             queue_error: Mutex::new(None),
         });
-        let supervisor = tokio::spawn(supervise(Arc::clone(&shared), queue, worker));
+        let guard = Supervising(Arc::clone(&shared));
+        let supervisor = tokio::spawn({
+            let shared = Arc::clone(&shared);
+            async move {
+                let _guard = guard;
+                supervise(shared, queue, worker).await;
+            }
+        });
         Self { shared, supervisor }
     }
 
@@ -142,34 +196,9 @@ impl WorkerPool {
     }
 
     /// Whether the pool is alive and ready for work, and if not, why.
-    // ANCHOR: health
     pub fn health(&self) -> Health {
-        let live = !self.supervisor.is_finished() || self.shared.stop_taking.is_cancelled();
-        let mut reasons = Vec::new();
-        if !live {
-            reasons.push("the pool's supervisor stopped".to_owned());
-        }
-        if self.shared.stop_taking.is_cancelled() {
-            reasons.push("shutting down: taking no new tasks".to_owned());
-        }
-        let alive = self.shared.alive.load(Ordering::Relaxed);
-        if alive < self.shared.config.workers {
-            reasons.push(format!(
-                "{alive} of {} workers running",
-                self.shared.config.workers
-            ));
-        }
-        if let Some(error) = &*self
-            .shared
-            .queue_error
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-        {
-            reasons.push(format!("the queue fails: {error}"));
-        }
-        Health::from_reasons(live, reasons)
+        self.shared.health()
     }
-    // ANCHOR_END: health
 
     /// Whether shutdown has begun.
     pub fn is_shutting_down(&self) -> bool {
@@ -454,5 +483,51 @@ pub fn panic_message(payload: Box<dyn Any + Send>) -> String {
         Err(payload) => payload
             .downcast_ref::<&str>()
             .map_or_else(|| "(no message)".to_owned(), |text| (*text).to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::MemoryQueue;
+    use crate::queue::QueueConfig;
+    use crate::worker::NoopWorker;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stats_handle_tells_the_pools_health() {
+        let queue = Arc::new(MemoryQueue::new(QueueConfig::default()));
+        let config = PoolConfig {
+            workers: 2,
+            poll: Duration::from_millis(20),
+            ..PoolConfig::default()
+        };
+        let pool = WorkerPool::start(queue, Arc::new(NoopWorker), config);
+        let handle = pool.stats_handle();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !handle.health().ready {
+            assert!(
+                Instant::now() < deadline,
+                "never ready: {:?}",
+                handle.health()
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(handle.health(), pool.health());
+
+        let report = pool.shutdown(Duration::from_secs(5)).await;
+        assert!(report.clean);
+        let health = handle.health();
+        assert!(health.live && !health.ready, "{health:?}");
+        assert!(
+            health
+                .reasons
+                .iter()
+                .any(|r| r.starts_with("shutting down")),
+            "{health:?}"
+        );
+        assert!(
+            !handle.0.supervising.load(Ordering::Acquire),
+            "the supervisor ended"
+        );
     }
 }

@@ -1,21 +1,23 @@
 //! What the session's commands share: the queue's and the blob store's flags (each with an
-//! environment variable, the way containers are configured), opening both, and running a
-//! command on a runtime with logs.
+//! environment variable, the way containers are configured), opening both, running a
+//! command on a runtime with logs, and redrawing a view until Ctrl-C (`--watch`).
 
+use std::future::Future;
+use std::io::{ErrorKind, IsTerminal, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
 use clap::{Args, FromArgMatches};
 use session03_workers::QueueConfig;
-use session03_workers::cli::{RetryArgs, seconds};
+use session03_workers::cli::{RetryArgs, seconds, shutdown_signal};
 
 /// Runs a command on a tokio runtime with logs, as session 03's commands do.
 pub use session03_workers::cli::run;
 
 use crate::blob::{DEFAULT_MAX_BLOB_BYTES, RedisBlobStore};
 use crate::connect::RedisOptions;
-use crate::queue::{RedisQueue, RedisQueueConfig};
+use crate::queue::{RedisQueue, RedisQueueConfig, WorkerName};
 
 /// Where the queue is and how it behaves.
 // ANCHOR: queue_args
@@ -96,9 +98,18 @@ impl QueueArgs {
     /// Connects (waiting for Redis) and opens the queue and the blob store on one
     /// connection; blobs live as long as task records.
     pub async fn open(&self) -> Result<(RedisQueue, Arc<RedisBlobStore>)> {
+        self.open_as(None).await
+    }
+
+    /// [`open`](Self::open), the queue's consumer named after `name` when given (a worker's
+    /// `--worker-id`).
+    pub async fn open_as(
+        &self,
+        name: Option<&WorkerName>,
+    ) -> Result<(RedisQueue, Arc<RedisBlobStore>)> {
         let config = self.config()?;
         let retention = config.retention;
-        let queue = RedisQueue::connect(&self.redis, config).await?;
+        let queue = RedisQueue::connect_as(&self.redis, config, name).await?;
         let blobs = RedisBlobStore::new(
             queue.connection(),
             &self.namespace,
@@ -116,6 +127,122 @@ pub fn optional_seconds(flag: &str, value: f64) -> Result<Option<Duration>> {
     }
     seconds(flag, value).map(Some)
 }
+
+/// Redrawing a view for people until Ctrl-C: the flags of every command that has one.
+#[derive(Debug, Clone, PartialEq, clap::Args)]
+pub struct WatchArgs {
+    /// Redraw every --interval seconds until Ctrl-C (not with --json).
+    #[arg(long)]
+    pub watch: bool,
+    /// Seconds between two redraws with --watch.
+    #[arg(
+        id = "watch_interval",
+        long = "interval",
+        value_name = "SECONDS",
+        default_value_t = 2.0,
+        requires = "watch"
+    )]
+    pub interval: f64,
+    /// With --watch: stop after this many redraws (for scripts and tests) [default: until
+    /// Ctrl-C].
+    #[arg(
+        id = "watch_iterations",
+        long = "iterations",
+        value_name = "N",
+        requires = "watch",
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub iterations: Option<u64>,
+}
+
+impl WatchArgs {
+    /// The time between two redraws when `--watch` is given (`None` without it), checked;
+    /// `json` says whether the command was asked for JSON, which a redrawn screen is not.
+    pub fn every(&self, json: bool) -> Result<Option<Duration>> {
+        if !self.watch {
+            return Ok(None);
+        }
+        anyhow::ensure!(
+            !json,
+            "--watch redraws a view for people; --json is for programs: use one or the other"
+        );
+        seconds("interval", self.interval).map(Some)
+    }
+}
+
+/// Clears a terminal and moves the cursor home (ANSI escape codes).
+const CLEAR: &str = "\x1b[2J\x1b[H";
+
+// ANCHOR: watch
+/// Prints what `render` returns, again every `every`, until Ctrl-C or SIGTERM (or after
+/// `iterations` frames). On a terminal each frame replaces the last; elsewhere (a pipe, a
+/// log) frames follow one another. A frame that fails shows its error and the watch goes
+/// on; when the last frame failed, so does the command.
+pub async fn watch<F, Fut>(
+    every: Duration,
+    iterations: Option<u64>,
+    mut render: F,
+) -> Result<String>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<String>>,
+{
+    let stop = shutdown_signal()?;
+    tokio::pin!(stop);
+    let terminal = std::io::stdout().is_terminal();
+    let mut frames = 0;
+    let mut failure = None;
+    loop {
+        let frame = tokio::select! {
+            frame = render() => frame,
+            () = &mut stop => break,
+        };
+        let text = match frame {
+            Ok(text) => {
+                failure = None;
+                text
+            }
+            Err(error) => {
+                let text = format!("error: {error:#}\n");
+                failure = Some(error);
+                text
+            }
+        };
+        let now = chrono::Utc::now().format("%H:%M:%S UTC");
+        let screen = format!(
+            "{}{text}{now}: redrawn every {} s; Ctrl-C to stop\n",
+            if terminal {
+                CLEAR
+            } else if frames > 0 {
+                "\n"
+            } else {
+                ""
+            },
+            every.as_secs_f64()
+        );
+        let written = {
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(screen.as_bytes())
+                .and_then(|()| stdout.flush())
+        };
+        match written {
+            // The reader went away (`| head`): nobody watches any more.
+            Err(error) if error.kind() == ErrorKind::BrokenPipe => break,
+            written => written?,
+        }
+        frames += 1;
+        if iterations.is_some_and(|n| frames >= n) {
+            break;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            () = &mut stop => break,
+        }
+    }
+    failure.map_or_else(|| Ok(String::new()), Err)
+}
+// ANCHOR_END: watch
 
 #[cfg(test)]
 mod tests {

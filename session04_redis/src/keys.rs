@@ -95,9 +95,18 @@ impl Keys {
         self.of(&[&"blob", key])
     }
 
-    /// A pattern that matches every key of the namespace, for `SCAN`.
+    /// A pattern that matches every key of the namespace, and no other, for `SCAN`: glob
+    /// characters in the namespace (`*`, `?`, `[`, `]`, `\`) are escaped.
     pub fn everything(&self) -> String {
-        self.of(&[&"*"])
+        let mut pattern = String::with_capacity(self.namespace.len() + 2);
+        for c in self.namespace.chars() {
+            if "*?[]\\".contains(c) {
+                pattern.push('\\');
+            }
+            pattern.push(c);
+        }
+        pattern.push_str(":*");
+        pattern
     }
 }
 // ANCHOR_END: keys
@@ -122,5 +131,6 @@ mod tests {
             format!("imgq:job:{id}:events")
         );
         assert_eq!(keys.everything(), "imgq:*");
+        assert_eq!(Keys::new(r"a*b[1]?\").everything(), r"a\*b\[1\]\?\\:*");
     }
 }

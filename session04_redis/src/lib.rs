@@ -20,7 +20,8 @@
 //! | [`blob`] | [`RedisBlobStore`]: images and results in Redis with a size cap and a TTL |
 //! | [`server`] | [`RedisServer`]: a real redis-server per test or demo, on a free port |
 //! | [`runtime`] | [`Runtime`]: a worker process, and how later sessions add layers and side tasks to it |
-//! | [`cli`], [`worker`], [`submit`], [`status`] | the `worker`, `submit` and `status` commands |
+//! | [`cli`] | what the commands share: the queue's flags, running a command, `--watch` |
+//! | [`worker`], [`submit`], [`status`], [`reset`] | the `worker`, `submit` (`--output` writes the results as files), `status` and `reset` commands |
 //! | [`demo`], [`bench`](mod@bench) | the one-command demo and the throughput benchmark |
 //! | [`exercises`] | the graded exercises: one file per exercise, `src/exercises/stream_id.rs` to `renewal.rs`, on a reliable list queue |
 
@@ -34,6 +35,7 @@ pub mod exercises;
 pub mod functions;
 pub mod keys;
 pub mod queue;
+pub mod reset;
 pub mod runtime;
 pub mod server;
 pub mod status;

@@ -1,13 +1,13 @@
 //! `session04_redis`: without a command, the self-contained demo (its own redis-server,
 //! two workers, the sample photos); with one, the session's tools: `worker`, `submit`,
-//! `status` (also binaries of their own) and `bench`.
+//! `status` (also binaries of their own), `reset` and `bench`.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use session01_image_basics::cli::finish;
 use session03_workers::logging::LogFormat;
-use session04_redis::{bench, cli, demo, status, submit, worker};
+use session04_redis::{bench, cli, demo, reset, status, submit, worker};
 
 /// A Redis queue that loses nothing: the course's fourth session.
 #[derive(Debug, Parser)]
@@ -27,6 +27,8 @@ enum Command {
     Submit(submit::SubmitArgs),
     /// Show what the queue holds.
     Status(status::StatusArgs),
+    /// Delete every key of the queue's namespace (asks for --yes).
+    Reset(reset::ResetArgs),
     /// Measure no-op tasks per second through redis-server and worker processes.
     Bench(bench::BenchArgs),
 }
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
         Some(Command::Worker(args)) => cli::run(args.log_format, worker::run(args)),
         Some(Command::Submit(args)) => cli::run(args.log_format, submit::run(args)),
         Some(Command::Status(args)) => cli::run(LogFormat::Human, status::run(args)),
+        Some(Command::Reset(args)) => cli::run(LogFormat::Human, reset::run(args)),
         Some(Command::Bench(args)) => finish(run_bench(&args)),
     }
 }

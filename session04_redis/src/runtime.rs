@@ -101,7 +101,7 @@ impl Runtime {
             "--delay must be zero or a positive number of seconds, got {}",
             args.delay
         );
-        let (queue, blobs) = args.queue.open().await?;
+        let (queue, blobs) = args.queue.open_as(args.worker_id.as_ref()).await?;
         let mut worker: Arc<dyn Worker> = match args.kind {
             WorkerKind::Image => Arc::new(
                 ImageWorker::new(blobs.clone(), limits)

@@ -1,4 +1,5 @@
-//! The `status` command: what the queue holds, by state, and one task in full.
+//! The `status` command: what the queue holds, by state, and one task in full; with
+//! `--watch`, redrawn until Ctrl-C.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -8,8 +9,8 @@ use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use serde::Serialize;
 use session03_workers::{Queue, QueueStats, TaskId, TaskRecord, TaskState};
 
-use crate::cli::QueueArgs;
-use crate::queue::DeadLetter;
+use crate::cli::{QueueArgs, WatchArgs, watch};
+use crate::queue::{DeadLetter, RedisQueue};
 
 /// Shows the queue's depth, leased tasks, dead letters and counts by state, or one task.
 #[derive(Debug, Clone, clap::Args)]
@@ -29,6 +30,9 @@ pub struct StatusArgs {
     /// Everything as JSON, for programs.
     #[arg(long)]
     pub json: bool,
+    /// Redrawing the view until Ctrl-C.
+    #[command(flatten)]
+    pub watch: WatchArgs,
 }
 
 /// Everything `status` reports.
@@ -50,9 +54,25 @@ pub struct Status {
     pub task: Option<TaskRecord>,
 }
 
-/// Reads the queue's state from Redis and renders it.
+/// Reads the queue's state from Redis and renders it, once or (`--watch`) until Ctrl-C.
 pub async fn run(args: StatusArgs) -> Result<String> {
+    let every = args.watch.every(args.json)?;
     let (queue, _) = args.queue.open().await?;
+    match every {
+        Some(every) => {
+            let (queue, args) = (&queue, &args);
+            watch(every, args.watch.iterations, move || async move {
+                render(&read(queue, args).await?)
+            })
+            .await
+        }
+        None if args.json => Ok(serde_json::to_string_pretty(&read(&queue, &args).await?)? + "\n"),
+        None => render(&read(&queue, &args).await?),
+    }
+}
+
+/// Everything `args` asks for, read from the queue.
+async fn read(queue: &RedisQueue, args: &StatusArgs) -> Result<Status> {
     let task =
         match args.id {
             Some(id) => Some(queue.status(id).await?.ok_or_else(|| {
@@ -64,18 +84,14 @@ pub async fn run(args: StatusArgs) -> Result<String> {
         Some(state) => Some(queue.list(state, args.limit).await?),
         None => None,
     };
-    let status = Status {
+    Ok(Status {
         stats: queue.stats().await?,
         counts: queue.counts().await?,
         dead_letters: queue.dead_letter_count().await?,
         recent_dead_letters: queue.dead_letters(args.limit.min(5)).await?,
         ids,
         task,
-    };
-    if args.json {
-        return Ok(serde_json::to_string_pretty(&status)? + "\n");
-    }
-    render(&status)
+    })
 }
 
 fn render(status: &Status) -> Result<String> {

@@ -15,6 +15,7 @@ use session03_workers::cli::shutdown_signal;
 use session03_workers::logging::LogFormat;
 
 use crate::cli::QueueArgs;
+use crate::queue::WorkerName;
 use crate::runtime::Runtime;
 
 /// What a worker does with a task.
@@ -33,6 +34,10 @@ pub struct WorkerArgs {
     /// The queue.
     #[command(flatten)]
     pub queue: QueueArgs,
+    /// A readable name for this worker: its id becomes NAME and 8 random hex digits, unique
+    /// per start [default: the host's name and the process id].
+    #[arg(long, value_name = "NAME", env = "WORKER_ID")]
+    pub worker_id: Option<WorkerName>,
     /// Tasks run at once [default: the number of CPUs].
     #[arg(long, value_name = "N", env = "WORKER_CONCURRENCY")]
     pub concurrency: Option<usize>,

@@ -1,5 +1,6 @@
 //! The session's binaries as a user runs them: the walkthrough of chapter 4 (submit, a
-//! draining worker, status), `--wait`, the demo, the benchmark, and bad input.
+//! draining worker, status), `--wait` and `--output`, named workers, `reset`, `status
+//! --watch`, the demo, the benchmark, and bad input.
 
 mod common;
 
@@ -7,6 +8,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
+use redis::Commands;
 use session01_image_basics::samples;
 use session04_redis::RedisServer;
 use session04_redis::server::Children;
@@ -192,11 +194,16 @@ fn submit_wait_reports_each_task_and_fails_on_a_broken_image() {
 #[test]
 fn bad_input_is_refused_with_the_reason() {
     let url = "redis://127.0.0.1:1"; // never reached: each fails before connecting
-    let cases: [(&str, &[&str], &str); 4] = [
+    let cases: [(&str, &[&str], &str); 9] = [
         (SUBMIT, &["--pipeline", "blur|sparkle"], "sparkle"),
         (SUBMIT, &["--format", "gif"], "--format"),
         (SUBMIT, &["no/such/file.png"], "no/such/file.png"),
+        (SUBMIT, &["--output", "results"], "--wait"),
         (WORKER, &["--capabilities", "blur,sparkle"], "sparkle"),
+        (WORKER, &["--worker-id", "two words"], "--worker-id"),
+        (STATUS, &["--watch", "--json"], "--json"),
+        (STATUS, &["--interval", "1"], "--watch"),
+        (MAIN, &["reset"], "--yes"),
     ];
     for (exe, args, expected) in cases {
         let output = run(exe, url, args);
@@ -243,4 +250,286 @@ fn the_benchmark_reports_a_rate() {
     assert_eq!(json["tasks"], 2000);
     assert_eq!(json["workers"], 2);
     assert!(json["tasks_per_second"].as_f64().unwrap() > 0.0);
+}
+
+/// Every key of namespace `ns` on `url`, found with SCAN.
+fn keys_of(url: &str, ns: &str) -> Vec<String> {
+    let client = redis::Client::open(url).unwrap();
+    let mut conn = client.get_connection().unwrap();
+    let mut keys: Vec<String> = conn
+        .scan_match::<_, String>(format!("{ns}:*"))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    keys.sort();
+    keys
+}
+
+/// A worker process on `url`, namespace `ns`, with `extra` flags, its output discarded.
+fn spawn_worker(url: &str, ns: &str, extra: &[&str]) -> std::process::Child {
+    Command::new(WORKER)
+        .args(["--namespace", ns, "--concurrency", "2"])
+        .args(extra)
+        .env("REDIS_URL", url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Stops the first worker of `workers` as `docker stop` would, and checks it exits cleanly.
+fn stop(workers: &mut Children) {
+    common::sigterm(&mut workers.0[0]);
+    assert!(
+        common::exit_status(&mut workers.0[0], Duration::from_secs(30)).success(),
+        "SIGTERM ends the worker cleanly"
+    );
+}
+
+#[test]
+fn submit_output_writes_each_result_as_a_file_named_after_its_input() {
+    let server = RedisServer::start().unwrap();
+    let url = server.url();
+    let ns = common::namespace();
+    let mut workers = Children(vec![spawn_worker(&url, &ns, &[])]);
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("made/by/submit");
+    let (chelsea, coffee) = (samples::path("chelsea.png"), samples::path("coffee.png"));
+    let submitted = run(
+        SUBMIT,
+        &url,
+        &[
+            "--namespace",
+            &ns,
+            "--pipeline",
+            "grayscale",
+            "--count",
+            "2",
+            "--wait",
+            "--timeout",
+            "120",
+            "--output",
+            dir.to_str().unwrap(),
+            chelsea.to_str().unwrap(),
+            coffee.to_str().unwrap(),
+        ],
+    );
+    stop(&mut workers);
+    assert!(submitted.status.success(), "{}", text(&submitted.stderr));
+    let report = text(&submitted.stdout);
+    // In submission order: each input once, then each again.
+    let names = ["chelsea.png", "coffee.png", "chelsea-2.png", "coffee-2.png"];
+    let lines: Vec<&str> = report.lines().collect();
+    assert_eq!(lines.len(), names.len(), "{report}");
+    for (line, name) in lines.iter().zip(names) {
+        let file = dir.join(name);
+        assert!(
+            line.contains("\tsucceeded\t") && line.ends_with(file.to_str().unwrap()),
+            "the report says where each file went: {report}"
+        );
+        let image = image::open(&file).unwrap();
+        let source = if name.starts_with("chelsea") {
+            &chelsea
+        } else {
+            &coffee
+        };
+        let (width, height) = image::image_dimensions(source).unwrap();
+        assert_eq!((image.width(), image.height()), (width, height), "{name}");
+        let gray = image
+            .to_rgb8()
+            .pixels()
+            .all(|p| p[0] == p[1] && p[1] == p[2]);
+        assert!(gray, "{name} is the grayscale result, not the colour input");
+    }
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), names.len());
+}
+
+#[test]
+fn submit_output_must_be_a_folder_checked_before_anything_is_sent() {
+    let server = RedisServer::start().unwrap();
+    let url = server.url();
+    let ns = common::namespace();
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("results.png");
+    std::fs::write(&file, b"not a folder").unwrap();
+    let refused = run(
+        SUBMIT,
+        &url,
+        &[
+            "--namespace",
+            &ns,
+            "--wait",
+            "--output",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    let error = text(&refused.stderr);
+    assert!(
+        error.contains(file.to_str().unwrap()) && error.contains("not a folder"),
+        "{error}"
+    );
+    assert!(keys_of(&url, &ns).is_empty(), "nothing was submitted");
+}
+
+#[cfg(unix)]
+#[test]
+fn submit_output_refuses_a_read_only_folder_before_anything_is_sent() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("read-only");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+    if std::fs::write(dir.join("probe"), b"").is_ok() {
+        // Root (or a capability) writes into read-only folders: nothing to refuse here.
+        eprintln!("ignored: this user can write into a read-only folder");
+        return;
+    }
+    let server = RedisServer::start().unwrap();
+    let url = server.url();
+    let ns = common::namespace();
+    let refused = run(
+        SUBMIT,
+        &url,
+        &[
+            "--namespace",
+            &ns,
+            "--wait",
+            "--output",
+            dir.to_str().unwrap(),
+        ],
+    );
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let error = text(&refused.stderr);
+    assert!(
+        error.contains("cannot write into the output folder")
+            && error.contains(dir.to_str().unwrap()),
+        "{error}"
+    );
+    assert!(keys_of(&url, &ns).is_empty(), "nothing was submitted");
+}
+
+#[test]
+fn a_worker_id_names_the_consumer_that_ran_the_task() {
+    let server = RedisServer::start().unwrap();
+    let url = server.url();
+    let ns = common::namespace();
+    let chelsea = samples::path("chelsea.png");
+    let submitted = run(
+        SUBMIT,
+        &url,
+        &[
+            "--namespace",
+            &ns,
+            "--pipeline",
+            "invert",
+            chelsea.to_str().unwrap(),
+        ],
+    );
+    assert!(submitted.status.success(), "{}", text(&submitted.stderr));
+    let id = text(&submitted.stdout).trim().to_owned();
+    let worker = Command::new(WORKER)
+        .args(["--namespace", &ns, "--drain", "--concurrency", "1"])
+        .env("REDIS_URL", &url)
+        .env("WORKER_ID", "resizer-1")
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(worker.status.success(), "{}", text(&worker.stderr));
+    assert!(text(&worker.stdout).contains("1 succeeded"));
+
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut conn = client.get_connection().unwrap();
+    let consumer: String = redis::cmd("HGET")
+        .arg(format!("{ns}:task:{id}"))
+        .arg("consumer")
+        .query(&mut conn)
+        .unwrap();
+    let suffix = consumer
+        .strip_prefix("resizer-1-")
+        .unwrap_or_else(|| panic!("the consumer is named after the worker id: {consumer}"));
+    assert!(
+        suffix.len() == 8 && suffix.chars().all(|c| c.is_ascii_hexdigit()),
+        "a random suffix keeps it unique per start: {consumer}"
+    );
+}
+
+#[test]
+fn reset_refuses_without_yes_then_deletes_only_its_namespace() {
+    let server = RedisServer::start().unwrap();
+    let url = server.url();
+    let ns = common::namespace();
+    let chelsea = samples::path("chelsea.png");
+    let submitted = run(
+        SUBMIT,
+        &url,
+        &[
+            "--namespace",
+            &ns,
+            "--count",
+            "2",
+            chelsea.to_str().unwrap(),
+        ],
+    );
+    assert!(submitted.status.success(), "{}", text(&submitted.stderr));
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut conn = client.get_connection().unwrap();
+    // Another namespace's key, and one that a pattern with an unescaped `*` would match.
+    for key in [format!("{ns}x:keep"), "ab:keep".to_owned()] {
+        redis::cmd("SET")
+            .arg(&key)
+            .arg(1)
+            .query::<()>(&mut conn)
+            .unwrap();
+    }
+    let before = keys_of(&url, &ns);
+    assert!(before.len() > 3, "{before:?}");
+
+    let refused = run(MAIN, &url, &["reset", "--namespace", &ns]);
+    assert_eq!(refused.status.code(), Some(1));
+    let error = text(&refused.stderr);
+    assert!(error.contains("--yes") && error.contains(&ns), "{error}");
+    assert_eq!(keys_of(&url, &ns), before, "nothing deleted without --yes");
+
+    let reset = run(MAIN, &url, &["reset", "--namespace", &ns, "--yes"]);
+    assert!(reset.status.success(), "{}", text(&reset.stderr));
+    assert!(
+        text(&reset.stdout).contains(&format!("deleted {} keys", before.len())),
+        "{}",
+        text(&reset.stdout)
+    );
+    assert!(keys_of(&url, &ns).is_empty());
+
+    let glob = run(MAIN, &url, &["reset", "--namespace", "a*", "--yes"]);
+    assert!(glob.status.success(), "{}", text(&glob.stderr));
+    assert!(text(&glob.stdout).contains("deleted 0 keys"));
+    for key in [format!("{ns}x:keep"), "ab:keep".to_owned()] {
+        let kept: bool = redis::cmd("EXISTS").arg(&key).query(&mut conn).unwrap();
+        assert!(kept, "{key} is another namespace's");
+    }
+}
+
+#[test]
+fn status_watch_redraws_until_its_iterations_are_done() {
+    let server = RedisServer::start().unwrap();
+    let ns = common::namespace();
+    let watched = run(
+        STATUS,
+        &server.url(),
+        &[
+            "--namespace",
+            &ns,
+            "--watch",
+            "--interval",
+            "0.1",
+            "--iterations",
+            "2",
+        ],
+    );
+    assert!(watched.status.success(), "{}", text(&watched.stderr));
+    let out = text(&watched.stdout);
+    assert_eq!(out.matches("waiting (queue depth)").count(), 2, "{out}");
+    assert_eq!(out.matches("Ctrl-C to stop").count(), 2, "{out}");
 }

@@ -4,7 +4,7 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::{bench, demo, requeue, worker, workers};
+use crate::{bench, demo, requeue, submit, worker, workers};
 
 /// Distributed workers that survive failure: the course's fifth session.
 #[derive(Debug, Parser)]
@@ -24,7 +24,9 @@ pub enum Command {
     /// Take tasks from the queue and run them, registered and beating, until SIGTERM.
     Worker(worker::DistributedWorkerArgs),
     /// List the registered workers and the tasks no live worker can run.
-    Workers(workers::WorkersArgs),
+    Workers(workers::WorkersCommand),
+    /// Submit images: as tasks (session 04's submit), or with --tiled as tiled jobs.
+    Submit(submit::TiledSubmitArgs),
     /// Send dead tasks back to the queue with fresh attempts.
     Requeue(requeue::RequeueArgs),
     /// Measure a tiled blur of a very large image against the whole-image fast kernel.

@@ -20,7 +20,7 @@ use session04_redis::server::{Children, own_unless_given, terminate};
 use session04_redis::submit::enqueue_all;
 use session04_redis::{RedisBlobStore, RedisQueue};
 
-use crate::jobs::{JobOutcome, Jobs, wait_for_job};
+use crate::jobs::{DEFAULT_TILE, JobOutcome, Jobs, wait_for_job};
 use crate::registry::{Registry, RegistryConfig, WorkerView};
 
 /// Runs three specialised worker processes on the sample photos and a large tiled image.
@@ -136,7 +136,7 @@ pub async fn run(args: DemoArgs, program: &Path) -> Result<String> {
             &large,
             &PipelineSpec::parse(TILED_PIPELINE)?,
             tiled_output.clone(),
-            (1024, 1024),
+            (DEFAULT_TILE, DEFAULT_TILE),
         )
         .await?;
     let record = jobs

@@ -13,7 +13,8 @@
 //! | [`heartbeat`] | a worker's record and beats, composed onto session 04's worker runtime |
 //! | [`cli`] | the command line: the commands, each with its flags in its own file |
 //! | [`worker`] | the `worker` command: session 04's worker with tiled jobs and a heartbeat |
-//! | [`workers`] | the `workers` command |
+//! | [`workers`] | the `workers` command, once or redrawn (`--watch`) |
+//! | [`submit`] | the `submit` command: session 04's, or each image as a tiled job (`--tiled`) |
 //! | [`requeue`] | the `requeue` command: dead letters back into the queue |
 //! | [`demo`] | the one-command demo: three specialised workers, a tiled image, a kill |
 //! | [`bench`](mod@bench) | the tiling benchmark: a 100-megapixel blur across worker processes |
@@ -29,6 +30,7 @@ pub mod heartbeat;
 pub mod jobs;
 pub mod registry;
 pub mod requeue;
+pub mod submit;
 pub mod tiles;
 pub mod worker;
 pub mod workers;

@@ -2,14 +2,15 @@
 //! and able to run the tiles of a tiled job and assemble it ([`jobs`]).
 //!
 //! Nothing about taking, running or acknowledging tasks changes: the worker is session
-//! 04's [`Runtime`](session04_redis::Runtime), and this session composes two additions
-//! onto it: [`jobs::attach`] (tiles and assemblies) and [`heartbeat::attach`] (the
-//! registry record and its beats).
+//! 04's [`Runtime`], and this session composes two additions onto it ([`compose`]):
+//! [`jobs::attach`] (tiles and assemblies) and [`heartbeat::attach`] (the registry record
+//! and its beats).
 //!
 //! [`Registry`]: crate::Registry
 
 use anyhow::Result;
 use session03_workers::cli::seconds;
+use session04_redis::Runtime;
 use session04_redis::worker::{WorkerArgs, serve};
 
 use crate::registry::RegistryConfig;
@@ -72,9 +73,11 @@ pub struct DistributedWorkerArgs {
 /// tiled jobs, with a heartbeat.
 pub async fn run(args: DistributedWorkerArgs) -> Result<String> {
     let config = args.heartbeat.config()?;
-    serve(args.worker, |runtime| {
-        Ok(heartbeat::attach(jobs::attach(runtime), config))
-    })
-    .await
+    serve(args.worker, |runtime| Ok(compose(runtime, config))).await
+}
+
+/// Session 05's additions to a worker runtime: tiled jobs and the heartbeat.
+pub fn compose(runtime: Runtime, config: RegistryConfig) -> Runtime {
+    heartbeat::attach(jobs::attach(runtime), config)
 }
 // ANCHOR_END: run

@@ -1,5 +1,5 @@
 //! The `workers` command: every registered worker with its state, and the tasks that wait
-//! because no live worker can run them.
+//! because no live worker can run them; with `--watch`, redrawn until Ctrl-C.
 
 use std::fmt::Write as _;
 
@@ -9,7 +9,8 @@ use serde::Serialize;
 
 use crate::registry::{Registry, WorkerView, live_capabilities, waiting_reason};
 use crate::worker::HeartbeatArgs;
-use session04_redis::cli::QueueArgs;
+use session04_redis::RedisQueue;
+use session04_redis::cli::{QueueArgs, WatchArgs, watch};
 
 /// Lists the workers: who, where, what they run, their last heartbeat and their state.
 #[derive(Debug, Clone, clap::Args)]
@@ -23,6 +24,17 @@ pub struct WorkersArgs {
     /// Everything as JSON, for programs.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The `workers` command's flags: the report's, and redrawing it.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WorkersCommand {
+    /// What to report.
+    #[command(flatten)]
+    pub report: WorkersArgs,
+    /// Redrawing the report until Ctrl-C.
+    #[command(flatten)]
+    pub watch: WatchArgs,
 }
 
 /// Tasks of one capability class that no worker has taken.
@@ -49,6 +61,11 @@ pub struct Report {
 pub async fn report(args: &WorkersArgs) -> Result<Report> {
     let (queue, _) = args.queue.open().await?;
     let registry = Registry::new(queue.connection(), queue.keys(), args.heartbeat.config()?);
+    read(&queue, &registry).await
+}
+
+/// The report, from a queue and a registry already open.
+async fn read(queue: &RedisQueue, registry: &Registry) -> Result<Report> {
     let workers = registry.list().await?;
     let live = live_capabilities(&workers);
     let waiting = queue
@@ -69,13 +86,31 @@ pub async fn report(args: &WorkersArgs) -> Result<Report> {
     Ok(Report { workers, waiting })
 }
 
-/// Runs the command.
+/// Runs the command once.
 pub async fn run(args: WorkersArgs) -> Result<String> {
     let report = report(&args).await?;
     if args.json {
         return Ok(serde_json::to_string_pretty(&report)? + "\n");
     }
     Ok(render(&report))
+}
+
+/// Runs the command: once, or with `--watch` until Ctrl-C.
+pub async fn command(args: WorkersCommand) -> Result<String> {
+    let Some(every) = args.watch.every(args.report.json)? else {
+        return run(args.report).await;
+    };
+    let (queue, _) = args.report.queue.open().await?;
+    let registry = Registry::new(
+        queue.connection(),
+        queue.keys(),
+        args.report.heartbeat.config()?,
+    );
+    let (queue, registry) = (&queue, &registry);
+    watch(every, args.watch.iterations, move || async move {
+        Ok(render(&read(queue, registry).await?))
+    })
+    .await
 }
 
 // ANCHOR: render

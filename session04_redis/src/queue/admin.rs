@@ -1,5 +1,5 @@
 //! What tools read and do beside the workers: counts per state and class, task lists,
-//! dead letters, history, requeue, and expiring a demo's namespace.
+//! dead letters, history, requeue, expiring a demo's namespace, and purging one.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -12,6 +12,9 @@ use session03_workers::{QueueError, TaskId, TaskState};
 use super::reply::{lines, time_of};
 use super::{GROUP, RedisQueue, millis, record, unavailable};
 use crate::functions::QUEUE;
+
+/// Keys asked for per `SCAN` step, and deleted per `UNLINK`.
+const PURGE_BATCH: usize = 500;
 
 /// An entry that went to the dead letters, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -245,4 +248,38 @@ impl RedisQueue {
         let mut conn = self.conn.clone();
         pipe.query_async::<()>(&mut conn).await.map_err(unavailable)
     }
+
+    // ANCHOR: purge
+    /// Deletes every key of the namespace (tasks, streams, results, images, and what later
+    /// sessions keep there) and returns how many went. Keys are found with `SCAN`, a step
+    /// at a time, never `KEYS`, which would stall Redis for everyone while it walks the
+    /// whole keyspace; they go with `UNLINK`, which frees their memory in the background.
+    /// Workers still running may write new keys as it goes: stop them first.
+    pub async fn purge(&self) -> Result<u64, QueueError> {
+        let mut conn = self.conn.clone();
+        let pattern = self.keys.everything();
+        let mut cursor = 0_u64;
+        let mut deleted = 0;
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(PURGE_BATCH)
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            if !keys.is_empty() {
+                let gone: u64 = conn.unlink(&keys).await.map_err(unavailable)?;
+                deleted += gone;
+            }
+            if next == 0 {
+                self.forget_classes();
+                return Ok(deleted);
+            }
+            cursor = next;
+        }
+    }
+    // ANCHOR_END: purge
 }

@@ -31,14 +31,16 @@
 //! |---|---|
 //! | `mod.rs` | [`RedisQueue`] and session 03's [`Queue`] on it |
 //! | `classes.rs` | capability classes: which streams a worker reads |
+//! | `consumer.rs` | a worker process's consumer name: readable, and unique per start |
 //! | `reply.rs` | the Lua functions' replies, decoded into leases |
 //! | `blocking.rs` | waiting for a task with `XREADGROUP ... BLOCK`, on connections of its own |
-//! | `admin.rs` | what tools read and do: counts, lists, dead letters, requeue, expiry |
+//! | `admin.rs` | what tools read and do: counts, lists, dead letters, requeue, expiry, purge |
 //! | `record.rs` | a task's hash read back as a [`TaskRecord`], malformed fields named |
 
 mod admin;
 mod blocking;
 mod classes;
+mod consumer;
 mod record;
 mod reply;
 
@@ -63,6 +65,7 @@ use crate::keys::Keys;
 
 pub use admin::DeadLetter;
 pub use classes::{class_of, filters_of_class};
+pub use consumer::{InvalidWorkerName, MAX_WORKER_NAME, WorkerName, consumer_name, host_name};
 
 /// The consumer group every worker reads in.
 pub const GROUP: &str = "workers";
@@ -138,30 +141,25 @@ fn unavailable(error: redis::RedisError) -> QueueError {
     QueueError::Unavailable(format!("Redis: {error}"))
 }
 
-/// This machine's name (in a container, the container's), for ids people can trace.
-pub fn host_name() -> String {
-    gethostname::gethostname()
-        .into_string()
-        .ok()
-        .map(|host| host.trim().to_owned())
-        .filter(|host| !host.is_empty())
-        .unwrap_or_else(|| "host".to_owned())
-}
-
-/// A name for this process's consumer: `host-pid-random`.
-fn consumer_name() -> String {
-    let random = uuid::Uuid::new_v4().simple().to_string();
-    format!("{}-{}-{}", host_name(), std::process::id(), &random[..8])
-}
-
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 impl RedisQueue {
     /// Connects (waiting for Redis as long as it takes, see [`connect::connect`]), loads
-    /// the queue's functions, and returns the queue.
+    /// the queue's functions, and returns the queue, its consumer named after the host and
+    /// the process.
     pub async fn connect(options: &RedisOptions, config: RedisQueueConfig) -> anyhow::Result<Self> {
+        Self::connect_as(options, config, None).await
+    }
+
+    /// [`connect`](Self::connect), the consumer's name starting with `name` when given
+    /// (`NAME-random`, see [`consumer_name`]).
+    pub async fn connect_as(
+        options: &RedisOptions,
+        config: RedisQueueConfig,
+        name: Option<&WorkerName>,
+    ) -> anyhow::Result<Self> {
         anyhow::ensure!(
             !config.namespace.is_empty() && !config.namespace.contains(char::is_whitespace),
             "the namespace must be a non-empty word, got {:?}",
@@ -177,7 +175,7 @@ impl RedisQueue {
             options: Arc::new(options.clone()),
             keys: Arc::new(Keys::new(&config.namespace)),
             config: Arc::new(config),
-            consumer: consumer_name().into(),
+            consumer: consumer_name(name).into(),
             local: Arc::default(),
         })
     }
@@ -509,17 +507,5 @@ impl Queue for RedisQueue {
             dead: counter("dead"),
             expired_leases: counter("expired_leases"),
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn consumer_names_are_unique_per_start() {
-        let (a, b) = (consumer_name(), consumer_name());
-        assert_ne!(a, b);
-        assert!(a.contains(&std::process::id().to_string()));
     }
 }

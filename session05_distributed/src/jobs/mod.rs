@@ -58,6 +58,10 @@ pub use part::{HEADER, JobPart, TileFormat, tile_input, tile_output};
 pub use tile_aware::{TileAware, attach};
 pub use wait::wait_for_job;
 
+/// The side of a job's tiles unless told otherwise, in pixels: a megapixel per tile, a
+/// dozen tiles for a 12-megapixel photo.
+pub const DEFAULT_TILE: u32 = 1024;
+
 /// The jobs' functions in Redis.
 pub const JOBS: Library = Library::new(include_str!("jobs.lua"));
 

@@ -1,0 +1,160 @@
+//! The `submit` command: session 04's `submit`, and with `--tiled`, each input as one
+//! tiled job ([`Jobs::submit`]) whose stitched result it waits for.
+//!
+//! Without `--tiled` nothing differs from session 04's command: the same flags, the same
+//! code. With it, each image is read here, cut into tiles of `--tile` pixels (with their
+//! halos), and its tiles go to the queue as tasks that any capable worker runs; the command
+//! then blocks on each job's events ([`wait_for_job`]) until it is assembled or fails, and
+//! with `--output DIR` copies each stitched result into that folder, named as session 04
+//! names results ([`write_results`]).
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use session01_image_basics::{Limits, load_with};
+use session03_workers::{BlobKey, BlobStore, TaskId};
+use session04_redis::submit::{self, ResultFile, prepare_output, stem_of, write_results};
+
+use crate::jobs::{DEFAULT_TILE, JobOutcome, Jobs, wait_for_job};
+use crate::tiles::{MIN_READ, split_pipeline};
+
+/// The largest `--tile`: one tile of this side already holds a quarter gigapixel.
+pub const MAX_TILE: u32 = 16_384;
+
+/// How long "wait for ever" (`--timeout 0`) waits for a job: a century.
+const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// Submits images to the queue: as tasks (session 04's `submit`), or with `--tiled` as
+/// tiled jobs whose stitched results it waits for.
+// ANCHOR: args
+#[derive(Debug, Clone, clap::Args)]
+// `--tiled` always waits, so `--output` needs `--wait` or `--tiled`.
+#[command(
+    group(clap::ArgGroup::new("waits").args(["wait", "tiled"]).multiple(true)),
+    mut_arg("output", |output| output.requires(clap::builder::Resettable::Reset).requires("waits"))
+)]
+pub struct TiledSubmitArgs {
+    /// Session 04's flags: the queue, the inputs, the pipeline, --wait, --output ...
+    #[command(flatten)]
+    pub submit: submit::SubmitArgs,
+    /// Submit each input as one tiled job (cut into tiles that any worker runs, stitched
+    /// once all are done), and wait for the stitched results.
+    #[arg(long)]
+    pub tiled: bool,
+    /// With --tiled: the tiles' side, in pixels (the last row and column may be smaller).
+    #[arg(
+        long,
+        value_name = "PIXELS",
+        default_value_t = DEFAULT_TILE,
+        requires = "tiled",
+        value_parser = clap::value_parser!(u32).range(i64::from(MIN_READ)..=i64::from(MAX_TILE))
+    )]
+    pub tile: u32,
+}
+// ANCHOR_END: args
+
+/// One tiled job, submitted.
+struct Submitted {
+    job: TaskId,
+    tiles: usize,
+    output: BlobKey,
+    stem: String,
+}
+
+/// Runs the command: session 04's `submit`, or tiled jobs with `--tiled`.
+pub async fn run(args: TiledSubmitArgs) -> Result<String> {
+    if !args.tiled {
+        return submit::run(args.submit).await;
+    }
+    let plan = args.submit.plan()?;
+    // A pipeline that cannot run in tiles is refused before anything is read or sent.
+    split_pipeline(&plan.spec)?;
+    if let Some(dir) = &args.submit.output {
+        prepare_output(dir)?;
+    }
+    let limits = Limits::default();
+    let (queue, blobs) = args.submit.queue.open().await?;
+    let jobs = Jobs::new(&queue, Arc::clone(&blobs), limits);
+    let mut submitted = Vec::new();
+    for path in &plan.inputs {
+        let image = {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || load_with(&path, &limits))
+                .await
+                .context("the thread reading an image panicked")??
+        };
+        for _ in 0..args.submit.count {
+            let output = BlobKey::new(format!("results/tiled-{}.{}", TaskId::new(), plan.format))?;
+            let tile = (args.tile, args.tile);
+            let job = jobs
+                .submit(&queue, &image, &plan.spec, output.clone(), tile)
+                .await
+                .with_context(|| format!("cannot submit {} as a tiled job", path.display()))?;
+            let tiles = jobs
+                .record(job)
+                .await?
+                .with_context(|| format!("the record of job {job} vanished"))?
+                .tiles
+                .len();
+            submitted.push(Submitted {
+                job,
+                tiles,
+                output,
+                stem: stem_of(path).to_owned(),
+            });
+        }
+    }
+
+    let deadline = Instant::now() + plan.timeout.unwrap_or(FOREVER);
+    let mut outcomes = Vec::with_capacity(submitted.len());
+    for job in &submitted {
+        let left = deadline.saturating_duration_since(Instant::now());
+        outcomes.push(wait_for_job(&queue, job.job, left).await?);
+    }
+    let assembled: Vec<ResultFile> = submitted
+        .iter()
+        .zip(&outcomes)
+        .filter(|(_, outcome)| matches!(outcome, JobOutcome::Assembled { .. }))
+        .map(|(job, _)| ResultFile {
+            id: job.job,
+            blob: job.output.clone(),
+            stem: job.stem.clone(),
+        })
+        .collect();
+    let mut files = match &args.submit.output {
+        Some(dir) => write_results(&*blobs, dir, &assembled).await?.into_iter(),
+        None => Vec::new().into_iter(),
+    };
+
+    let mut report = String::new();
+    let mut failed = 0;
+    for (job, outcome) in submitted.iter().zip(&outcomes) {
+        let (state, detail) = match outcome {
+            JobOutcome::Assembled { .. } => (
+                "assembled",
+                files.next().map_or_else(
+                    || blobs.locate(&job.output),
+                    |file| file.display().to_string(),
+                ),
+            ),
+            JobOutcome::Failed { reason } => {
+                failed += 1;
+                ("failed", reason.clone())
+            }
+        };
+        writeln!(
+            report,
+            "{}\t{} tiles\t{state}\t{detail}",
+            job.job, job.tiles
+        )?;
+    }
+    if failed > 0 {
+        bail!(
+            "{failed} of {} tiled jobs failed:\n{report}",
+            submitted.len()
+        );
+    }
+    Ok(report)
+}
