@@ -82,6 +82,16 @@ impl QueueArgs {
     /// The queue's settings, checked.
     pub fn config(&self) -> Result<RedisQueueConfig> {
         anyhow::ensure!(self.max_attempts > 0, "--max-attempts must be at least 1");
+        // A `:` would make one namespace a prefix of another's keys (`imgq` of `imgq:x`).
+        anyhow::ensure!(
+            !self.namespace.is_empty()
+                && self
+                    .namespace
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)),
+            "--namespace (QUEUE_NAMESPACE) takes letters, digits, `-`, `_` and `.`, got {:?}",
+            self.namespace
+        );
         Ok(RedisQueueConfig {
             queue: QueueConfig {
                 lease: seconds("lease", self.lease)?,

@@ -378,14 +378,17 @@ fn submit_output_refuses_a_read_only_folder_before_anything_is_sent() {
     use std::os::unix::fs::PermissionsExt;
 
     let out = tempfile::tempdir().unwrap();
-    let dir = out.path().join("read-only");
-    std::fs::create_dir(&dir).unwrap();
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o555)).unwrap();
-    if std::fs::write(dir.join("probe"), b"").is_ok() {
-        // Root (or a capability) writes into read-only folders: nothing to refuse here.
-        eprintln!("ignored: this user can write into a read-only folder");
-        return;
-    }
+    let read_only = out.path().join("read-only");
+    std::fs::create_dir(&read_only).unwrap();
+    std::fs::set_permissions(&read_only, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let dir = if std::fs::write(read_only.join("probe"), b"").is_err() {
+        read_only.clone()
+    } else if cfg!(target_os = "linux") {
+        // Root writes into read-only folders; into /proc/self, nobody creates a file.
+        std::path::PathBuf::from("/proc/self")
+    } else {
+        panic!("this user writes into a read-only folder, and there is no /proc to use");
+    };
     let server = RedisServer::start().unwrap();
     let url = server.url();
     let ns = common::namespace();
@@ -400,7 +403,7 @@ fn submit_output_refuses_a_read_only_folder_before_anything_is_sent() {
             dir.to_str().unwrap(),
         ],
     );
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&read_only, std::fs::Permissions::from_mode(0o755)).unwrap();
     assert_eq!(refused.status.code(), Some(1));
     let error = text(&refused.stderr);
     assert!(
@@ -502,9 +505,16 @@ fn reset_refuses_without_yes_then_deletes_only_its_namespace() {
     );
     assert!(keys_of(&url, &ns).is_empty());
 
-    let glob = run(MAIN, &url, &["reset", "--namespace", "a*", "--yes"]);
-    assert!(glob.status.success(), "{}", text(&glob.stderr));
-    assert!(text(&glob.stdout).contains("deleted 0 keys"));
+    // A namespace that would match others' keys is refused before anything is deleted.
+    for bad in ["a*", &format!("{ns}:x")] {
+        let refused = run(MAIN, &url, &["reset", "--namespace", bad, "--yes"]);
+        assert_eq!(refused.status.code(), Some(1));
+        assert!(
+            text(&refused.stderr).contains("--namespace"),
+            "{}",
+            text(&refused.stderr)
+        );
+    }
     for key in [format!("{ns}x:keep"), "ab:keep".to_owned()] {
         let kept: bool = redis::cmd("EXISTS").arg(&key).query(&mut conn).unwrap();
         assert!(kept, "{key} is another namespace's");

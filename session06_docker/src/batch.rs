@@ -10,6 +10,7 @@ use anyhow::{Context as _, Result, bail};
 use session01_image_basics::{Limits, load_with, samples};
 use session02_pipelines::{PipelineSpec, batch};
 use session03_workers::{BlobKey, BlobStore, Queue, Task, TaskId, TaskRecord, TaskState};
+use session04_redis::cli::QueueArgs;
 use session04_redis::submit::{ResultFile, enqueue_all, prepare_output, write_results};
 use session04_redis::{RedisBlobStore, RedisQueue};
 use tracing::warn;
@@ -70,6 +71,22 @@ pub fn photos(folder: Option<&Path>, limits: &Limits) -> Result<Vec<PathBuf>> {
     }
     anyhow::ensure!(!good.is_empty(), "no photo in the input folder decodes");
     Ok(good)
+}
+
+/// Opens the queue, giving up after `timeout` with an error that names the URL.
+pub async fn open(
+    queue: &QueueArgs,
+    timeout: Duration,
+) -> Result<(RedisQueue, std::sync::Arc<RedisBlobStore>)> {
+    tokio::time::timeout(timeout, queue.open())
+        .await
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "Redis at {} did not answer within {:.0}s (--redis-url, REDIS_URL)",
+                queue.redis.display_url(),
+                timeout.as_secs_f64()
+            )
+        })?
 }
 
 /// Sends `planned` to the queue (each photo uploaded once), waits at most `timeout` for
@@ -137,6 +154,9 @@ async fn wait(queue: &RedisQueue, ids: &[TaskId], timeout: Duration) -> Result<V
     let deadline = Instant::now() + timeout;
     loop {
         let states = queue.states(ids.iter().copied()).await?;
+        if let Some((id, _)) = ids.iter().zip(&states).find(|(_, state)| state.is_none()) {
+            bail!("the record of task {id} is gone: purged (`reset`, `full-test`) or expired");
+        }
         let open = states
             .iter()
             .filter(|state| !state.is_some_and(|s| s.is_final()))

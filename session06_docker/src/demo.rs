@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
@@ -47,7 +47,7 @@ const STEP: Duration = Duration::from_secs(60);
 
 /// Runs the demo with worker processes of `program` (this executable).
 pub async fn run(args: DemoArgs, program: &Path) -> Result<String> {
-    let (_server, url) = own_unless_given(args.redis_url.as_deref()).await?;
+    let (server, url) = own_unless_given(args.redis_url.as_deref()).await?;
     let mut queue_args = QueueArgs::for_url(&url);
     queue_args.namespace = format!("demo6-{}", std::process::id());
     let folder = tempfile_dir()?;
@@ -70,8 +70,8 @@ pub async fn run(args: DemoArgs, program: &Path) -> Result<String> {
         );
         health_files.push(file);
     }
-    for file in &health_files {
-        let verdict = wait_for(file, STEP, |v| v.healthy).await?;
+    for (file, child) in health_files.iter().zip(&mut children.0) {
+        let verdict = wait_for(file, child, STEP, |v| v.healthy).await?;
         let worker = verdict.status.map(|s| s.worker).unwrap_or_default();
         println!("health: {} says healthy ({worker})", file.display());
     }
@@ -111,7 +111,7 @@ pub async fn run(args: DemoArgs, program: &Path) -> Result<String> {
     // The three workers stop as `docker compose stop` stops them: SIGTERM, then a wait.
     for child in &mut children.0 {
         terminate(child)?;
-        child.wait().context("a worker's exit status")?;
+        exited(child, STEP).await?;
     }
     let file = folder.join("worker-d.json");
     let mut drained = Children::default();
@@ -123,8 +123,16 @@ pub async fn run(args: DemoArgs, program: &Path) -> Result<String> {
         &file,
         &["--delay", "2"],
     )?);
-    wait_for(&file, STEP, |v| v.healthy).await?;
-    drain_drill(&mut drained.0[0], &file, &queue_args, &folders("drain")).await
+    wait_for(&file, &mut drained.0[0], STEP, |v| v.healthy).await?;
+    let report = drain_drill(&mut drained.0[0], &file, &queue_args, &folders("drain")).await;
+    std::fs::remove_dir_all(&folder).ok();
+    if server.is_none() {
+        // Someone else's Redis: the demo's keys go away within a day.
+        queue
+            .expire_namespace(Duration::from_secs(24 * 3600))
+            .await?;
+    }
+    report
 }
 
 /// Starts a worker process with a short heartbeat and health interval.
@@ -198,7 +206,8 @@ async fn drain_drill(
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         terminate(worker)?;
-        let verdict = wait_for(health_file, STEP, |v| !v.healthy).await;
+        // The health file says "shutting down" at once, not at its next interval.
+        let verdict = wait_for(health_file, worker, STEP, |v| !v.healthy).await;
         anyhow::Ok(
             verdict
                 .map(|v| v.reasons.join("; "))
@@ -207,7 +216,7 @@ async fn drain_drill(
     };
     let (finished, while_draining) = tokio::join!(batch, stop);
     let while_draining = while_draining?;
-    let status = worker.wait().context("the worker's exit status")?;
+    let status = exited(worker, STEP).await?;
     let mut out = String::new();
     writeln!(out, "SIGTERM sent to worker D while it held 2 slow tasks")?;
     writeln!(
@@ -230,9 +239,11 @@ async fn drain_drill(
 }
 // ANCHOR_END: drain
 
-/// Checks `file` until `accept` takes the verdict, or `limit` passes.
+/// Checks `file` until `accept` takes the verdict, or `limit` passes; fails at once, with
+/// its exit status, if the worker exits first.
 async fn wait_for(
     file: &Path,
+    worker: &mut Child,
     limit: Duration,
     accept: impl Fn(&Verdict) -> bool,
 ) -> Result<Verdict> {
@@ -242,6 +253,12 @@ async fn wait_for(
         if accept(&verdict) {
             return Ok(verdict);
         }
+        if let Some(status) = worker.try_wait()? {
+            anyhow::bail!(
+                "worker {} exited ({status}) before its health file said what the demo waits for",
+                worker.id()
+            );
+        }
         anyhow::ensure!(
             Instant::now() < deadline,
             "{}: still {:?} after {limit:?}",
@@ -249,6 +266,22 @@ async fn wait_for(
             verdict.reasons
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits for `child` to exit, at most `limit`.
+async fn exited(child: &mut Child, limit: Duration) -> Result<ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "worker {} did not exit within {limit:?} of SIGTERM",
+            child.id()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

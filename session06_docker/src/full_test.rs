@@ -75,7 +75,7 @@ pub async fn run(args: FullTestArgs) -> Result<String> {
             }
         })
         .collect();
-    let (queue, blobs) = args.queue.open().await?;
+    let (queue, blobs) = batch::open(&args.queue, timeout).await?;
     let purged = queue.purge().await?;
     let started = Instant::now();
     let finished = batch::run(&queue, &blobs, &planned, &args.folders.output, timeout).await?;

@@ -18,6 +18,7 @@
 //! as its folder is writable (`/tmp` on a tmpfs, in the compose file). Session 07 answers
 //! the same questions over HTTP, for Kubernetes' probes.
 
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -70,6 +71,9 @@ pub struct HealthStatus {
     pub health: Health,
     /// Attempts it has finished since it started.
     pub processed: u64,
+    /// Seconds between its writes: a reader allows at least three of them.
+    #[serde(default)]
+    pub interval_seconds: f64,
 }
 // ANCHOR_END: status
 
@@ -93,8 +97,17 @@ pub fn judge(contents: &str, now: DateTime<Utc>, max_age: Duration) -> Verdict {
         Err(error) => return unhealthy(format!("the health file is not valid: {error}"), None),
     };
     let mut reasons = Vec::new();
+    // A worker that writes every 5 s is not late after 4 s of `--max-age`.
+    let max_age = max_age.max(Duration::from_secs_f64(
+        3.0 * status.interval_seconds.clamp(0.0, 3600.0),
+    ));
     let age = (now - status.written_at).to_std().unwrap_or_default();
-    if age > max_age {
+    if status.written_at > now + chrono::Duration::seconds(5) {
+        reasons.push(format!(
+            "the health file was written at {}, in the future: is the clock right?",
+            status.written_at
+        ));
+    } else if age > max_age {
         reasons.push(format!(
             "the health file is {:.1}s old (more than {:.1}s): the worker stopped updating it",
             age.as_secs_f64(),
@@ -116,20 +129,32 @@ pub fn judge(contents: &str, now: DateTime<Utc>, max_age: Duration) -> Verdict {
 }
 // ANCHOR_END: judge
 
+/// The most bytes of a health file that are read: a status is a few hundred.
+pub const MAX_HEALTH_FILE_BYTES: u64 = 64 * 1024;
+
 /// Reads and judges the health file at `path` now.
 pub fn check(path: &Path, max_age: Duration) -> Verdict {
-    match std::fs::read_to_string(path) {
+    match read(path) {
         Ok(contents) => judge(&contents, Utc::now(), max_age),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => unhealthy(
             format!(
-                "no health file at {}: the worker has not started yet (still connecting to \
-                 Redis?), or it writes elsewhere (--health-file)",
+                "no health file at {}: the worker has not started, has stopped, or writes \
+                 elsewhere (--health-file)",
                 path.display()
             ),
             None,
         ),
         Err(error) => unhealthy(format!("cannot read {}: {error}", path.display()), None),
     }
+}
+
+/// The file's text, at most [`MAX_HEALTH_FILE_BYTES`] of it.
+fn read(path: &Path) -> std::io::Result<String> {
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(MAX_HEALTH_FILE_BYTES)
+        .read_to_string(&mut text)?;
+    Ok(text)
 }
 
 fn unhealthy(reason: String, status: Option<HealthStatus>) -> Verdict {
@@ -142,8 +167,10 @@ fn unhealthy(reason: String, status: Option<HealthStatus>) -> Verdict {
 
 /// Writes `status` to `path` atomically: a temporary file beside it, renamed over it.
 pub fn write(path: &Path, status: &HealthStatus) -> Result<()> {
+    // A name no other writer uses, even one that is PID 1 in another container.
     let mut temporary = path.as_os_str().to_owned();
-    temporary.push(format!(".{}.tmp", std::process::id()));
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    temporary.push(format!(".{}.tmp", &random[..12]));
     let temporary = PathBuf::from(temporary);
     std::fs::write(&temporary, serde_json::to_vec(status)?)
         .with_context(|| format!("cannot write the health file {}", temporary.display()))?;
@@ -173,47 +200,98 @@ impl HealthFileArgs {
 }
 
 impl HealthFile {
-    /// Writes a first status (not ready: starting), so a folder that cannot be written is
-    /// an error at start, not a silent unhealthy container.
+    /// Refuses a file that another running worker writes (a fresh status with another
+    /// process id), then writes a first status (not ready: starting), so a folder that
+    /// cannot be written is an error at start, not a silent unhealthy container.
     fn probe(&self) -> Result<()> {
-        let starting = HealthStatus {
-            worker: String::new(),
-            pid: std::process::id(),
-            written_at: Utc::now(),
-            health: Health::from_reasons(true, vec!["starting: connecting to Redis".to_owned()]),
-            processed: 0,
-        };
-        write(&self.path, &starting)
+        if let Some(other) = check(&self.path, self.interval * 3).status
+            && other.pid != std::process::id()
+            && other.health.live
+            && judge_age_ok(&other, self.interval)
+        {
+            anyhow::bail!(
+                "{} is the health file of another running worker (pid {}, {}): give each \
+                 worker its own --health-file (HEALTH_FILE)",
+                self.path.display(),
+                other.pid,
+                other.worker
+            );
+        }
+        self.write_starting()
     }
+
+    /// Says "starting": the worker is connecting to Redis.
+    pub fn write_starting(&self) -> Result<()> {
+        write(
+            &self.path,
+            &HealthStatus {
+                worker: String::new(),
+                pid: std::process::id(),
+                written_at: Utc::now(),
+                health: Health::from_reasons(
+                    true,
+                    vec!["starting: connecting to Redis".to_owned()],
+                ),
+                processed: 0,
+                interval_seconds: self.interval.as_secs_f64(),
+            },
+        )
+    }
+
+    /// Removes the file, if it is this process's.
+    pub fn remove(&self) {
+        let ours = read(&self.path)
+            .ok()
+            .and_then(|text| serde_json::from_str::<HealthStatus>(&text).ok())
+            .is_none_or(|status| status.pid == std::process::id());
+        if ours {
+            remove(&self.path);
+        }
+    }
+}
+
+/// Whether `status` was written within three of `interval`s.
+fn judge_age_ok(status: &HealthStatus, interval: Duration) -> bool {
+    (Utc::now() - status.written_at)
+        .to_std()
+        .is_ok_and(|age| age <= interval * 3)
 }
 
 // ANCHOR: attach
 /// Adds the health file to a worker runtime: a side task that rewrites it every interval
-/// while the pool runs, and removes it when the worker stops.
+/// (and at once when the worker begins to stop) while the pool runs, and removes it when
+/// the worker has stopped.
 pub fn attach(runtime: Runtime, file: HealthFile) -> Runtime {
     runtime.beside(move |context, stats, done| async move {
         let worker = context.id().to_owned();
+        let mut stopping = false;
         loop {
-            if let Err(error) = write(&file.path, &status(&worker, &stats)) {
+            let mut status = status(&worker, &stats, file.interval);
+            if stopping && status.health.ready {
+                status.health = Health::from_reasons(true, vec!["shutting down".to_owned()]);
+            }
+            if let Err(error) = write(&file.path, &status) {
                 warn!(%error, "cannot write the health file");
             }
             tokio::select! {
                 () = tokio::time::sleep(file.interval) => {}
+                () = context.stopping.cancelled(), if !stopping => stopping = true,
                 () = done.cancelled() => break,
             }
         }
-        remove(&file.path);
+        file.remove();
     })
 }
 // ANCHOR_END: attach
 
-fn status(worker: &str, stats: &StatsHandle) -> HealthStatus {
+fn status(worker: &str, stats: &StatsHandle, interval: Duration) -> HealthStatus {
     HealthStatus {
         worker: worker.to_owned(),
         pid: std::process::id(),
         written_at: Utc::now(),
         health: stats.health(),
         processed: stats.snapshot().processed,
+        interval_seconds: interval.as_secs_f64(),
     }
 }
 
@@ -237,8 +315,14 @@ pub struct HealthArgs {
         default_value_os_t = default_health_file()
     )]
     pub health_file: PathBuf,
-    /// Seconds after which an unchanged file means the worker hung.
-    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    /// Seconds after which an unchanged file means the worker hung (at least three of
+    /// the worker's own intervals are always allowed).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "HEALTH_MAX_AGE",
+        default_value_t = 10.0
+    )]
     pub max_age: f64,
     /// The verdict as JSON.
     #[arg(long)]
@@ -274,6 +358,7 @@ mod tests {
             written_at: at,
             health,
             processed: 0,
+            interval_seconds: 2.0,
         })
         .unwrap()
     }

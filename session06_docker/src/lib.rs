@@ -39,3 +39,8 @@ pub mod health;
 pub mod monitor;
 pub mod send;
 pub mod worker;
+
+/// Chapter 6 of the book, whose Rust examples run as this crate's doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/session06.md")]
+pub struct BookChapter;

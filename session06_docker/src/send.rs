@@ -48,7 +48,7 @@ pub async fn run(args: SendArgs) -> Result<String> {
             input: photo.clone(),
         })
         .collect();
-    let (queue, blobs) = args.queue.open().await?;
+    let (queue, blobs) = batch::open(&args.queue, timeout).await?;
     let finished = batch::run(&queue, &blobs, &planned, &args.folders.output, timeout).await?;
     let mut out = String::new();
     writeln!(out, "sent 5 tasks on {}", photo.display())?;

@@ -10,8 +10,9 @@
 //!   queue's consumer name starts with the host name);
 //! - signals: the binary is PID 1 in its container (exec-form `ENTRYPOINT`), so `docker
 //!   stop`'s SIGTERM reaches it; the worker stops taking tasks, finishes those in hand
-//!   within `--shutdown-grace`, gives back the rest, and exits 0 before Docker's own grace
-//!   period (`stop_grace_period`) runs out and a SIGKILL follows;
+//!   within `--shutdown-grace`, gives back the rest, and exits 0. Docker sends SIGKILL
+//!   after its own grace period (`stop_grace_period`, 10 s unless set), so set that longer
+//!   than `SHUTDOWN_GRACE` plus a few seconds, as the compose file does;
 //! - health: [`health::attach`] rewrites the health file while the pool runs.
 
 use anyhow::Result;
@@ -38,13 +39,25 @@ pub struct ContainerWorkerArgs {
 pub async fn run(args: ContainerWorkerArgs) -> Result<String> {
     let heartbeat = args.worker.heartbeat.config()?;
     let file = args.health.config()?;
-    let path = file.path.clone();
+    // Until Redis answers, the file keeps saying "starting", so it never looks hung.
+    let starting = tokio::spawn(keep_starting(file.clone()));
     let report = serve(args.worker.worker, |runtime| {
-        Ok(health::attach(compose(runtime, heartbeat), file))
+        starting.abort();
+        Ok(health::attach(compose(runtime, heartbeat), file.clone()))
     })
     .await;
     // Stopped before Redis answered, or failed to start: no stale health file stays.
-    health::remove(&path);
+    file.remove();
     report
 }
 // ANCHOR_END: run
+
+/// Rewrites the "starting" status every interval (until aborted).
+async fn keep_starting(file: health::HealthFile) {
+    loop {
+        tokio::time::sleep(file.interval).await;
+        if let Err(error) = file.write_starting() {
+            tracing::warn!(%error, "cannot write the health file");
+        }
+    }
+}

@@ -27,7 +27,14 @@ async fn a_worker_is_healthy_then_drains_on_sigterm_and_exits_zero() {
     let (healthy, text) = health(&file);
     assert!(!healthy && text.contains("no health file"), "{text}");
 
-    let mut worker = spawn_worker(&server.url(), &ns, &file, &["--worker-id", "lab-1"]);
+    let mut workers = Children::default();
+    workers.0.push(spawn_worker(
+        &server.url(),
+        &ns,
+        &file,
+        &["--worker-id", "lab-1"],
+    ));
+    let worker = &mut workers.0[0];
     let text = eventually(LIMIT, "a healthy worker", || async {
         let (healthy, text) = health(&file);
         healthy.then_some(text)
@@ -35,8 +42,8 @@ async fn a_worker_is_healthy_then_drains_on_sigterm_and_exits_zero() {
     .await;
     assert!(text.contains("healthy: worker lab-1-"), "{text}");
 
-    sigterm(&mut worker);
-    let status = exit_status(&mut worker, LIMIT);
+    sigterm(worker);
+    let status = exit_status(worker, LIMIT);
     assert!(status.success(), "{status}");
     // A stopped worker leaves no health file that could look fresh.
     assert!(!file.exists());
@@ -191,4 +198,31 @@ fn reset_refuses_without_yes_and_submit_takes_tiled_jobs() {
         ok && stdout.contains("--tiled") && stdout.contains("--output"),
         "{stdout}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_worker_refuses_the_health_file_of_a_running_one() {
+    let server = RedisServer::start_async().await.unwrap();
+    let ns = namespace();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("health.json");
+    let mut workers = Children::default();
+    workers.0.push(spawn_worker(&server.url(), &ns, &file, &[]));
+    eventually(LIMIT, "a healthy worker", || async {
+        health(&file).0.then_some(())
+    })
+    .await;
+    let (ok, _, stderr) = run(&[
+        "worker",
+        "--redis-url",
+        &server.url(),
+        "--namespace",
+        &ns,
+        "--health-file",
+        file.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("its own --health-file"), "{stderr}");
+    // The first worker's file is untouched: it is still healthy.
+    assert!(health(&file).0);
 }
