@@ -3,6 +3,8 @@
 use std::io::Read;
 use std::time::Duration;
 
+use session04_redis::connect::redact;
+
 use super::{Capabilities, ConfigError, DEFAULT_SHUTDOWN_GRACE, MAX_SECRET_BYTES, WorkerConfig};
 
 /// Exercise 6.1: reads a worker's settings from its environment.
@@ -27,7 +29,7 @@ pub fn config_from_env(
         }
         Some(url) => {
             if let Err(error) = redis::Client::open(url.trim()) {
-                fail("REDIS_URL", &url, error.to_string());
+                fail("REDIS_URL", &redact(url.trim()), error.to_string());
             }
             url.trim().to_owned()
         }

@@ -65,7 +65,11 @@ pub fn review_dockerfile(text: &str) -> Result<Vec<Finding>, DockerfileError> {
             "HEALTHCHECK" => {
                 stage.healthcheck = (!args.eq_ignore_ascii_case("none")).then_some(line)
             }
-            "ENTRYPOINT" => stage.entrypoint = Some((line, !exec_form(&args))),
+            "ENTRYPOINT" => {
+                stage.entrypoint = Some((line, !exec_form(&args)));
+                // Docker unsets an inherited CMD: one from above the stage's FROM.
+                stage.cmd = stage.cmd.filter(|&(cmd, _)| cmd > stage.from);
+            }
             "CMD" => stage.cmd = Some((line, !exec_form(&args))),
             "COPY" | "ADD" if !stage.built && copies_context(&args) => {
                 stage.copied_context.get_or_insert(line);

@@ -4,12 +4,16 @@
 //! of their own (session 04's `RedisServer`), so tests never see each other's keys.
 
 use std::collections::HashMap;
+use std::fs::OpenOptions;
 use std::future::Future;
+use std::io::{self, Write};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use session04_redis::RedisServer;
+use session04_redis::connect::redact;
 use session06_docker::exercises::{
     Capabilities, ConfigError, ContainerHealth, DEFAULT_SHUTDOWN_GRACE, DockerfileError,
     DrainReport, Finding, FindingKind, HealthState, HealthcheckOptions, InHand, MAX_SECRET_BYTES,
@@ -166,7 +170,7 @@ fn ex06_1_a_typo_is_an_error_not_the_default() {
         ("SHUTDOWN_GRACE", "inf"),
         ("SHUTDOWN_GRACE", "NaN"),
         ("SHUTDOWN_GRACE", "1e30"),
-        ("REDIS_URL", "http://redis:6379"),
+        ("REDIS_URL", "http://redis:6379/"),
     ] {
         let mut vars = vec![("REDIS_URL", "redis://redis:6379")];
         vars.retain(|(name, _)| *name != variable);
@@ -254,6 +258,56 @@ fn ex06_1_the_password_from_a_secret_file() {
 }
 
 #[test]
+fn ex06_1_the_secret_file_is_read_no_further_than_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("endless");
+    match std::process::Command::new("mkfifo").arg(&fifo).status() {
+        Ok(status) => assert!(status.success(), "mkfifo {fifo:?}: {status}"),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            // Straight to stderr: the harness hides what a passing test prints with eprintln!.
+            let skipped = "ex06_1_the_secret_file_is_read_no_further_than_the_limit: SKIPPED, \
+                           no mkfifo here to make a file that never ends";
+            let _ = writeln!(io::stderr(), "{skipped}");
+            return;
+        }
+        Err(error) => panic!("cannot run mkfifo: {error}"),
+    }
+    let path = fifo.to_str().unwrap().to_owned();
+
+    // The writer: more bytes than allowed, and no end of file until `hold` is dropped.
+    // Opened for reading too, the FIFO does not wait for a reader to open it (Linux).
+    let (hold, held) = mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        let mut fifo = OpenOptions::new().read(true).write(true).open(&fifo)?;
+        fifo.write_all(&vec![b'x'; 2 * MAX_SECRET_BYTES as usize])?;
+        let _ = held.recv();
+        io::Result::Ok(())
+    });
+    // The call, on a thread of its own: one that reads to the end waits for an end.
+    let (done, result) = mpsc::channel();
+    let secret = path.clone();
+    std::thread::spawn(move || {
+        let vars = [
+            ("REDIS_URL", "redis://redis:6379"),
+            ("REDIS_PASSWORD_FILE", secret.as_str()),
+        ];
+        let _ = done.send(config(&vars));
+    });
+    let outcome = result.recv_timeout(LIMIT);
+    // The file ends: a call still reading it returns, and its thread with it.
+    drop(hold);
+    match outcome {
+        Ok(Err(errors)) => assert_errors(&errors, &[("REDIS_PASSWORD_FILE", &path)]),
+        Ok(Ok(config)) => panic!("a secret file longer than MAX_SECRET_BYTES gave {config:?}"),
+        Err(RecvTimeoutError::Timeout) => panic!(
+            "config_from_env still reads the secret file after {LIMIT:?}: a file may never \
+             end (/dev/zero), so read no more than MAX_SECRET_BYTES + 1 bytes of it"
+        ),
+        Err(RecvTimeoutError::Disconnected) => panic!("config_from_env panicked"),
+    }
+}
+
+#[test]
 fn ex06_1_a_password_is_never_shown() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("secret");
@@ -274,6 +328,27 @@ fn ex06_1_a_password_is_never_shown() {
             !format!("{error} {error:?}").contains("correct-horse-battery"),
             "an error shows the password: {error:?}"
         );
+    }
+
+    // Refused URLs that hold a password: the scheme, the database, the port.
+    for url in [
+        "http://default:correct-horse-battery@redis:6379/",
+        "redis://:correct-horse-battery@redis:6379/zero",
+        "redis://:correct-horse-battery@redis:port",
+    ] {
+        let errors = refused(&[("REDIS_URL", url)]);
+        assert_eq!(
+            errors.first().map(|e| e.value.clone()),
+            Some(redact(url)),
+            "a refused REDIS_URL is shown as session 04's `connect::redact` shows it"
+        );
+        assert_errors(&errors, &[("REDIS_URL", &redact(url))]);
+        for error in &errors {
+            assert!(
+                !format!("{error} {error:?}").contains("correct-horse-battery"),
+                "an error shows the password in {url}: {error:?}"
+            );
+        }
     }
 }
 
@@ -890,6 +965,29 @@ CMD [\"worker\", \"--fast\"]
         review(fixed),
         Vec::new(),
         "a later exec-form CMD replaces a shell-form one"
+    );
+    let base = "\
+FROM debian:bookworm-slim AS base
+USER app
+HEALTHCHECK CMD [\"/app\", \"health\"]
+CMD run-it
+";
+    assert_eq!(
+        review(&format!("{base}FROM base\n")),
+        [at(4, shell_form("CMD"))],
+        "FROM an earlier stage inherits its CMD"
+    );
+    assert_eq!(
+        review(&format!("{base}FROM base\nENTRYPOINT [\"/app\"]\n")),
+        Vec::new(),
+        "an ENTRYPOINT unsets the CMD its stage inherited, as in Docker"
+    );
+    assert_eq!(
+        review(&format!(
+            "{base}FROM base\nCMD run-it --fast\nENTRYPOINT [\"/app\"]\n"
+        )),
+        [at(6, shell_form("CMD"))],
+        "an ENTRYPOINT keeps a CMD its own stage set above it"
     );
 }
 

@@ -40,10 +40,11 @@ use super::{ConfigError, WorkerConfig};
 /// removed.
 ///
 /// Each error is a [`ConfigError`] that names the variable and its value as set (empty
-/// when unset or blank), and says what is wrong. A password is never shown: the errors about it
-/// are on `REDIS_PASSWORD_FILE`, whose value is a path. Returns every error, in the order
-/// of the list above, not only the first: a container that will not start says all that is
-/// wrong with it at once.
+/// when unset or blank), and says what is wrong. A password is never shown: the errors
+/// about it are on `REDIS_PASSWORD_FILE`, whose value is a path, and a refused
+/// `REDIS_URL`'s value is the URL as session 04's `session04_redis::connect::redact` shows
+/// it, its password as `***`. Returns every error, in the order of the list above, not
+/// only the first: a container that will not start says all that is wrong with it at once.
 pub fn config_from_env(
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<WorkerConfig, Vec<ConfigError>> {

@@ -23,7 +23,8 @@ use super::{DockerfileError, Finding};
 /// - Each `FROM` starts a stage: `FROM [--platform=...] IMAGE [AS NAME]`. The last stage is
 ///   the final image; the others only build things for it. A stage that starts `FROM` an
 ///   earlier stage's name (in any case) starts with that stage's `USER`, `HEALTHCHECK`,
-///   `ENTRYPOINT` and `CMD`, as Docker does.
+///   `ENTRYPOINT` and `CMD`, as Docker does; and as in Docker, an `ENTRYPOINT` unsets the
+///   `CMD` its stage inherited (not one the stage set itself, above it).
 /// - `ENTRYPOINT` and `CMD` are in exec form when their arguments are a JSON array of
 ///   strings (`["/bin/app", "worker"]`), in shell form otherwise, broken JSON included
 ///   (`['app']` runs as `/bin/sh -c "['app']"`).
@@ -45,8 +46,9 @@ use super::{DockerfileError, Finding};
 /// - `RunsAsRoot`: the final image's user is root. At its last `USER` when that names
 ///   `root` or `0`, with or without a group (`root:root`, `0:0`); at the final stage's
 ///   `FROM` when it has no `USER` at all.
-/// - `ShellForm`, at the final image's last `ENTRYPOINT` and at its last `CMD`, each when
-///   it is in shell form (`instruction` is `ENTRYPOINT` or `CMD`).
+/// - `ShellForm`, at the instructions that set the final image's `ENTRYPOINT` and its `CMD`
+///   (if it still has one), each when it is in shell form (`instruction` is `ENTRYPOINT` or
+///   `CMD`).
 /// - `NoHealthcheck`, at the final stage's `FROM`, when the final image has no
 ///   `HEALTHCHECK`, or its last one is `HEALTHCHECK NONE`.
 ///

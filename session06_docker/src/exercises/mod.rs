@@ -23,6 +23,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 pub use session03_workers::Capabilities;
+use session04_redis::connect::redact;
 pub use session05_distributed::exercises::{processing_key, ready_key};
 
 // ---- 6.1
@@ -48,18 +49,20 @@ pub struct WorkerConfig {
 pub struct ConfigError {
     /// The variable's name: `WORKER_CONCURRENCY`.
     pub variable: String,
-    /// What it holds, as set (for `REDIS_PASSWORD_FILE`, the path); empty when unset.
+    /// What it holds, as set (for `REDIS_PASSWORD_FILE`, the path; for `REDIS_URL`, with its
+    /// password masked); empty when unset.
     pub value: String,
     /// What is wrong with it, in words.
     pub problem: String,
 }
 // ANCHOR_END: config_types
 
-/// Shows every setting but the password, so that a logged configuration leaks no secret.
+/// Shows every setting but the passwords (`redis_password`, and the one a URL may hold),
+/// so that a logged configuration leaks no secret.
 impl fmt::Debug for WorkerConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WorkerConfig")
-            .field("redis_url", &self.redis_url)
+            .field("redis_url", &redact(&self.redis_url))
             .field(
                 "redis_password",
                 &self.redis_password.as_ref().map(|_| "<hidden>"),
@@ -194,7 +197,8 @@ pub enum FindingKind {
     /// The final image runs as root.
     RunsAsRoot,
     /// The final image's `ENTRYPOINT` or `CMD` is in shell form: the program runs under
-    /// `/bin/sh -c`, which does not pass `docker stop`'s SIGTERM on.
+    /// `/bin/sh -c`, which does not pass `docker stop`'s SIGTERM on; or, for a `CMD` under an
+    /// exec-form `ENTRYPOINT`, the entrypoint gets `/bin/sh -c "..."` as its arguments.
     ShellForm {
         /// `ENTRYPOINT` or `CMD`.
         instruction: String,
