@@ -30,17 +30,26 @@ use session03_workers::{Health, StatsHandle};
 use session04_redis::Runtime;
 use tracing::warn;
 
-/// Where the worker writes its health, and how often.
+/// The health file's path: the worker writes it, `health` reads it, and both take it
+/// from the same flag and variable.
 #[derive(Debug, Clone, clap::Args)]
-pub struct HealthFileArgs {
+pub struct HealthFilePath {
     /// The file the worker writes its health to (its folder must be writable).
     #[arg(
-        long,
+        long = "health-file",
         value_name = "PATH",
         env = "HEALTH_FILE",
         default_value_os_t = default_health_file()
     )]
-    pub health_file: PathBuf,
+    pub path: PathBuf,
+}
+
+/// Where the worker writes its health, and how often.
+#[derive(Debug, Clone, clap::Args)]
+pub struct HealthFileArgs {
+    /// The file.
+    #[command(flatten)]
+    pub health_file: HealthFilePath,
     /// Seconds between two writes of the health file.
     #[arg(
         long,
@@ -191,7 +200,7 @@ impl HealthFileArgs {
     /// The settings, checked; the file's folder must exist and be writable.
     pub fn config(&self) -> Result<HealthFile> {
         let file = HealthFile {
-            path: self.health_file.clone(),
+            path: self.health_file.path.clone(),
             interval: seconds("health-interval", self.health_interval)?,
         };
         file.probe()?;
@@ -307,14 +316,9 @@ pub fn remove(path: &Path) {
 /// Checks the health file and renders the verdict: `health` is the command.
 #[derive(Debug, Clone, clap::Args)]
 pub struct HealthArgs {
-    /// The file the worker writes its health to.
-    #[arg(
-        long,
-        value_name = "PATH",
-        env = "HEALTH_FILE",
-        default_value_os_t = default_health_file()
-    )]
-    pub health_file: PathBuf,
+    /// The file.
+    #[command(flatten)]
+    pub health_file: HealthFilePath,
     /// Seconds after which an unchanged file means the worker hung (at least three of
     /// the worker's own intervals are always allowed).
     #[arg(
@@ -331,7 +335,7 @@ pub struct HealthArgs {
 
 /// Runs the `health` command: the verdict as text (or JSON) and whether it is healthy.
 pub fn command(args: &HealthArgs) -> Result<(bool, String)> {
-    let verdict = check(&args.health_file, seconds("max-age", args.max_age)?);
+    let verdict = check(&args.health_file.path, seconds("max-age", args.max_age)?);
     let text = if args.json {
         serde_json::to_string_pretty(&verdict)? + "\n"
     } else if verdict.healthy {
