@@ -20,10 +20,12 @@
 //!   it (see `record.rs`).
 //! - `cargo xtask bench-peers`: session 02's kernels beside Pillow, OpenCV and libvips.
 //! - `cargo xtask setup`: installs every tool the course uses, needed now or not.
+//! - `cargo xtask lab compose`: session 06's compose lab on a real Docker engine (see `lab/`).
 
 mod book;
 mod deadline;
 mod grade;
+mod lab;
 mod peers;
 mod record;
 mod stages;
@@ -127,6 +129,11 @@ enum Task {
         #[arg(long)]
         record: bool,
     },
+    /// Run a lab for real (session 06's `compose`).
+    Lab {
+        #[command(subcommand)]
+        lab: lab::Lab,
+    },
 }
 
 /// How long `verify` lets a session's graded tests run.
@@ -182,6 +189,7 @@ fn main() -> ExitCode {
         Task::Setup => tools::ensure(&root, tools::Scope::All),
         Task::Record { names } => record::record(&root, &names),
         Task::BenchPeers { runs, record } => peers::bench_peers(&root, runs, record),
+        Task::Lab { lab } => lab::run(&root, &lab),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,5 +1,8 @@
 //! The commands the book shows, run the way the check promises: in full, or only as far as
-//! proving that they parse.
+//! proving that they parse. The `docker ...` and `docker compose ...` commands of session
+//! 06 need a Docker engine, which the check does not have: it accepts one only when
+//! `cargo xtask lab compose` runs it (the lab's list of commands), and such a command shows
+//! no output in its console block, since nothing here can compare it.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -49,14 +52,17 @@ impl ShownCommand {
     }
 }
 
-/// Whether a command runs a session that needs Redis (04 and later).
+/// Whether a command runs a session that needs Redis (04 and later): a `cargo` command that
+/// names one (a lab's `docker` command names an image, and runs in the lab).
 pub(super) fn needs_redis(line: &str) -> bool {
-    line.split_whitespace().any(|word| {
-        word.strip_prefix("session")
-            .and_then(|rest| rest.get(..2))
-            .and_then(|n| n.parse::<u32>().ok())
-            .is_some_and(|n| n >= 4)
-    })
+    let mut words = line.split_whitespace();
+    words.next() == Some("cargo")
+        && words.any(|word| {
+            word.strip_prefix("session")
+                .and_then(|rest| rest.get(..2))
+                .and_then(|n| n.parse::<u32>().ok())
+                .is_some_and(|n| n >= 4)
+        })
 }
 
 /// Runs a command the book shows, the way the check promises to: what it printed when it
@@ -68,6 +74,9 @@ pub(super) fn run_shown_command(
     depth: Depth,
     redis_url: Option<&str>,
 ) -> Result<Option<String>> {
+    if let Some(line) = lab_command(&command.line)? {
+        return run_by_lab(command, &line);
+    }
     if command.line.chars().any(|c| "|&;<>()$`\\\"'*?".contains(c)) {
         bail!(
             "the book check runs commands without a shell: no pipes, quotes, globs or redirections"
@@ -188,9 +197,102 @@ pub(super) fn run_shown_command(
         ["mdbook", "serve", "book"] => serve_once(root, mdbook).map(|()| None),
         _ => bail!(
             "no check runs this command; the book may show `cargo run ...`, `cargo bench ...`, \
-             `cargo fetch ...`, `cargo build ...`, `cargo xtask ...` and `mdbook serve book`"
+             `cargo fetch ...`, `cargo build ...`, `cargo xtask ...`, `mdbook serve book`, and \
+             the `docker ...` commands `cargo xtask lab compose` runs"
         ),
     }
+}
+
+/// The compose lab's command a shown line is, written as the lab writes it (`NAME=value`
+/// settings first, words joined by one space, `docker-compose` as `docker compose`), or
+/// `None` when the line is no `docker` or `docker-compose` command.
+fn lab_command(line: &str) -> Result<Option<String>> {
+    let words = shell_words(line)?;
+    let settings = words
+        .iter()
+        .take_while(|w| {
+            w.split_once('=').is_some_and(|(name, _)| {
+                !name.is_empty()
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            })
+        })
+        .count();
+    let (settings, command) = words.split_at(settings);
+    let program: &[&str] = match command.first().map(String::as_str) {
+        Some("docker") => &["docker"],
+        Some("docker-compose") => &["docker", "compose"],
+        // The crash drill kills a container's process from the host.
+        Some("kill")
+            if crate::lab::commands()
+                .iter()
+                .any(|known| known.starts_with("kill ")) =>
+        {
+            &["kill"]
+        }
+        _ => return Ok(None),
+    };
+    let normal: Vec<&str> = settings
+        .iter()
+        .map(String::as_str)
+        .chain(program.iter().copied())
+        .chain(command[1..].iter().map(String::as_str))
+        .collect();
+    Ok(Some(normal.join(" ")))
+}
+
+/// A shown command the compose lab runs: accepted, with nothing to compare.
+fn run_by_lab(command: &ShownCommand, line: &str) -> Result<Option<String>> {
+    if !crate::lab::commands().iter().any(|known| known == line) {
+        bail!(
+            "`cargo xtask lab compose` does not run this command, so the book cannot show it \
+             (`cargo xtask lab compose --print-commands` lists those it runs)"
+        );
+    }
+    if command.expected.iter().any(|l| !l.trim().is_empty()) {
+        bail!(
+            "the check cannot compare what a lab command prints: show no output under it in \
+             its console block, and show what the lab prints in a text block after it"
+        );
+    }
+    eprintln!(
+        "$ {} (run by `cargo xtask lab compose`; shown in {})",
+        command.line, command.place
+    );
+    Ok(None)
+}
+
+/// A command line split into words as a POSIX shell splits it, with single and double
+/// quotes; anything else a shell would interpret is refused.
+fn shell_words(line: &str) -> Result<Vec<String>> {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut quote: Option<char> = None;
+    for c in line.chars() {
+        match (quote, c) {
+            (Some(open), c) if c == open => quote = None,
+            (Some('"'), '$' | '`' | '\\') => {
+                bail!("the book check runs commands without a shell: no `{c}` inside quotes")
+            }
+            (Some(_), c) => word.get_or_insert_with(String::new).push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                word.get_or_insert_with(String::new);
+            }
+            (None, c) if c.is_whitespace() => words.extend(word.take()),
+            (None, c) if "|&;<>()$`\\*?".contains(c) => bail!(
+                "the book check runs commands without a shell: no pipes, globs, variables or \
+                 redirections"
+            ),
+            (None, c) => word.get_or_insert_with(String::new).push(c),
+        }
+    }
+    if quote.is_some() {
+        bail!("a quote is not closed");
+    }
+    words.extend(word);
+    Ok(words)
 }
 
 /// Runs a command to its end (within `timeout`), with Redis if given; its output when it
@@ -269,7 +371,68 @@ mod tests {
     fn sessions_from_04_on_need_redis() {
         assert!(needs_redis("cargo run -p session04_redis --bin worker"));
         assert!(needs_redis("cargo run --package session05_distributed"));
+        assert!(needs_redis("cargo run -p session06_docker -- health"));
         assert!(!needs_redis("cargo run -p session03_workers"));
         assert!(!needs_redis("cargo xtask grade 4"));
+        // The lab runs its docker commands; the image's name is no session.
+        assert!(!needs_redis("docker image ls session06-docker"));
+    }
+
+    #[test]
+    fn shell_words_follow_quotes_and_refuse_what_needs_a_shell() {
+        assert_eq!(
+            shell_words("docker inspect --format '{{.A}} {{.B}}' C").unwrap(),
+            ["docker", "inspect", "--format", "{{.A}} {{.B}}", "C"]
+        );
+        assert_eq!(shell_words(r#"a "b c" ''"#).unwrap(), ["a", "b c", ""]);
+        assert!(shell_words("a | b").is_err());
+        assert!(shell_words("echo $HOME").is_err());
+        assert!(shell_words(r#"echo "$HOME""#).is_err());
+        assert!(shell_words("echo 'open").is_err());
+    }
+
+    #[test]
+    fn docker_lines_are_read_as_the_lab_writes_its_commands() {
+        assert_eq!(lab_command("cargo run -p x").unwrap(), None);
+        assert_eq!(
+            lab_command("docker compose  up -d").unwrap().as_deref(),
+            Some("docker compose up -d")
+        );
+        assert_eq!(
+            lab_command("docker-compose up -d").unwrap().as_deref(),
+            Some("docker compose up -d")
+        );
+        assert_eq!(
+            lab_command("WORKER_DELAY=2 docker-compose up")
+                .unwrap()
+                .as_deref(),
+            Some("WORKER_DELAY=2 docker compose up")
+        );
+        assert_eq!(
+            lab_command("docker inspect --format '{{.RestartCount}} {{.State.Running}}' C")
+                .unwrap()
+                .as_deref(),
+            Some("docker inspect --format {{.RestartCount}} {{.State.Running}} C")
+        );
+    }
+
+    #[test]
+    fn only_the_labs_own_commands_are_accepted_and_without_output() {
+        let shown = |line: &str, expected: &[&str]| ShownCommand {
+            chapter: PathBuf::from("session06.md"),
+            place: "session06.md:1".to_owned(),
+            line: line.to_owned(),
+            slow: false,
+            expected: expected.iter().map(|l| (*l).to_owned()).collect(),
+        };
+        let lab = crate::lab::commands();
+        let first = lab.first().expect("the lab runs commands");
+        assert!(run_by_lab(&shown(first, &[]), first).unwrap().is_none());
+        let error = run_by_lab(&shown(first, &["some output"]), first).unwrap_err();
+        assert!(error.to_string().contains("text block"), "{error}");
+        let foreign = "docker rm --force everything";
+        assert!(!lab.iter().any(|l| l == foreign));
+        let error = run_by_lab(&shown(foreign, &[]), foreign).unwrap_err();
+        assert!(error.to_string().contains("does not run"), "{error}");
     }
 }
