@@ -105,24 +105,7 @@ pub fn judge(contents: &str, now: DateTime<Utc>, max_age: Duration) -> Verdict {
         Ok(status) => status,
         Err(error) => return unhealthy(format!("the health file is not valid: {error}"), None),
     };
-    let mut reasons = Vec::new();
-    // A worker that writes every 5 s is not late after 4 s of `--max-age`.
-    let max_age = max_age.max(Duration::from_secs_f64(
-        3.0 * status.interval_seconds.clamp(0.0, 3600.0),
-    ));
-    let age = (now - status.written_at).to_std().unwrap_or_default();
-    if status.written_at > now + chrono::Duration::seconds(5) {
-        reasons.push(format!(
-            "the health file was written at {}, in the future: is the clock right?",
-            status.written_at
-        ));
-    } else if age > max_age {
-        reasons.push(format!(
-            "the health file is {:.1}s old (more than {:.1}s): the worker stopped updating it",
-            age.as_secs_f64(),
-            max_age.as_secs_f64()
-        ));
-    }
+    let mut reasons: Vec<String> = age_problem(&status, now, max_age).into_iter().collect();
     if !status.health.live {
         reasons.push("the worker says it is not live".to_owned());
     }
@@ -140,6 +123,28 @@ pub fn judge(contents: &str, now: DateTime<Utc>, max_age: Duration) -> Verdict {
 
 /// The most bytes of a health file that are read: a status is a few hundred.
 pub const MAX_HEALTH_FILE_BYTES: u64 = 64 * 1024;
+
+/// What is wrong with the status's age at `now`, if anything: older than `max_age` (or
+/// three of the worker's own intervals, if longer), or written in the future.
+fn age_problem(status: &HealthStatus, now: DateTime<Utc>, max_age: Duration) -> Option<String> {
+    // A worker that writes every 5 s is not late after 4 s of `--max-age`.
+    let own = Duration::from_secs_f64(3.0 * status.interval_seconds.clamp(0.0, 3600.0));
+    let max_age = max_age.max(own);
+    if status.written_at > now + chrono::Duration::seconds(5) {
+        return Some(format!(
+            "the health file was written at {}, in the future: is the clock right?",
+            status.written_at
+        ));
+    }
+    let age = (now - status.written_at).to_std().unwrap_or_default();
+    (age > max_age).then(|| {
+        format!(
+            "the health file is {:.1}s old (more than {:.1}s): the worker stopped updating it",
+            age.as_secs_f64(),
+            max_age.as_secs_f64()
+        )
+    })
+}
 
 /// Reads and judges the health file at `path` now.
 pub fn check(path: &Path, max_age: Duration) -> Verdict {

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use yaml_rust2::{Yaml, YamlLoader};
@@ -68,7 +68,12 @@ pub fn ensure(engine: &Engine, crate_dir: &Path) -> Result<Report> {
          (debootstrap; recipes in session06_docker/lab/standins/). The project's Dockerfile \
          and compose file are used unchanged.\n"
     );
+    let started = Instant::now();
     build_base(engine)?;
+    report.push(format!(
+        "{BASE}: Debian bookworm by debootstrap, imported in {:.0}s",
+        started.elapsed().as_secs_f64()
+    ));
     let context = StandinContext::new(crate_dir)?;
     // The Rust toolchain is large: it joins the context last, for the one recipe that uses it.
     let mut ordered: Vec<&(String, String)> = missing.iter().collect();
@@ -79,6 +84,7 @@ pub fn ensure(engine: &Engine, crate_dir: &Path) -> Result<Report> {
             check_rust_version(name)?;
             context.add_toolchain()?;
         }
+        let started = Instant::now();
         let mut build = engine.docker(&["build", "--quiet"]);
         build
             .args([
@@ -92,7 +98,10 @@ pub fn ensure(engine: &Engine, crate_dir: &Path) -> Result<Report> {
             .arg(&context.dir);
         shell::output(build, SLOW)
             .with_context(|| format!("cannot build a stand-in for {name}"))?;
-        report.push(format!("{name}: STAND-IN built from {recipe}"));
+        report.push(format!(
+            "{name}: STAND-IN built from {recipe} in {:.0}s",
+            started.elapsed().as_secs_f64()
+        ));
     }
     Ok(report)
 }
