@@ -65,7 +65,7 @@ pub async fn report(args: &WorkersArgs) -> Result<Report> {
 }
 
 /// The report, from a queue and a registry already open.
-async fn read(queue: &RedisQueue, registry: &Registry) -> Result<Report> {
+pub async fn read(queue: &RedisQueue, registry: &Registry) -> Result<Report> {
     let workers = registry.list().await?;
     let live = live_capabilities(&workers);
     let waiting = queue
