@@ -186,7 +186,7 @@ pub async fn connect(options: &RedisOptions) -> anyhow::Result<ConnectionManager
 // ANCHOR_END: connect
 
 /// Whether an error is about credentials, which waiting will not fix.
-fn is_auth_error(error: &redis::RedisError) -> bool {
+pub fn is_auth_error(error: &redis::RedisError) -> bool {
     let text = error.to_string();
     error.kind() == redis::ErrorKind::AuthenticationFailed
         || [

@@ -15,6 +15,8 @@ use session03_workers::TaskState;
 use session03_workers::logging::LogFormat;
 use session04_redis::cli::QueueArgs;
 use session04_redis::server::{Children, free_port, own_unless_given, terminate};
+use session05_distributed::Registry;
+use session05_distributed::worker::HeartbeatArgs;
 use session06_docker::batch::{self, FoldersArgs, Planned};
 use session06_docker::send;
 
@@ -100,6 +102,11 @@ pub async fn run(args: DemoArgs, program: &Path) -> Result<String> {
     show(&api, API_STATS).await?;
     show(&api, API_WORKERS).await?;
     let (opened, blobs) = queue.open().await?;
+    let heartbeat = HeartbeatArgs {
+        interval: 0.5,
+        ttl: 2.0,
+    };
+    let registry = Registry::new(opened.connection(), opened.keys(), heartbeat.config()?);
     let id = opened
         .list(TaskState::Succeeded, 1)
         .await?
@@ -147,7 +154,7 @@ pub async fn run(args: DemoArgs, program: &Path) -> Result<String> {
     let output = folders("drain").output;
     let finished = batch::run(&opened, &blobs, &planned, &output, STEP);
     let drill = async {
-        wait_running(&opened, 2).await?;
+        wait_in_hand(&registry, 2).await?;
         terminate(&mut slow.0[0])?;
         let ready = wait_until(&format!("{probes}{READYZ}"), 503).await?;
         let (live, _) = get(&format!("{probes}{LIVEZ}")).await?;
@@ -250,16 +257,15 @@ async fn wait_until(url: &str, status: u16) -> Result<String> {
     }
 }
 
-/// Waits until `count` tasks run.
-async fn wait_running(queue: &session04_redis::RedisQueue, count: u64) -> Result<()> {
+/// Waits until a worker's heartbeat lists `count` tasks in its hands: running, not only
+/// leased (a task leased at the moment of a stop goes back to the queue unstarted).
+async fn wait_in_hand(registry: &Registry, count: usize) -> Result<()> {
     let deadline = Instant::now() + STEP;
-    while queue
-        .counts()
+    while !registry
+        .list()
         .await?
-        .get(&TaskState::Running)
-        .copied()
-        .unwrap_or(0)
-        < count
+        .iter()
+        .any(|worker| worker.beat.current.len() >= count)
     {
         anyhow::ensure!(
             Instant::now() < deadline,

@@ -5,6 +5,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use session03_workers::QueueError;
 
 /// What a request can fail with.
 // ANCHOR: error
@@ -14,8 +15,12 @@ pub enum ApiError {
     BadRequest(String),
     /// Nothing has that name: 404.
     NotFound(String),
+    /// The route exists, but not for this method: 405.
+    MethodNotAllowed(String),
     /// A part the answer needs (Redis) does not answer now: 503; retrying later may work.
     Unavailable(String),
+    /// Redis answered, but with data this version cannot read: 500; retrying will not help.
+    Internal(String),
 }
 // ANCHOR_END: error
 
@@ -32,20 +37,43 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     /// The reason, in words.
     pub fn reason(&self) -> &str {
         match self {
-            Self::BadRequest(reason) | Self::NotFound(reason) | Self::Unavailable(reason) => reason,
+            Self::BadRequest(reason)
+            | Self::NotFound(reason)
+            | Self::MethodNotAllowed(reason)
+            | Self::Unavailable(reason)
+            | Self::Internal(reason) => reason,
         }
     }
+}
 
-    /// A Redis failure, named as such.
-    pub fn redis(error: impl std::fmt::Display) -> Self {
-        Self::Unavailable(format!("Redis: {error}"))
+/// The queue's errors: an outage is a 503, anything else (unreadable data) a 500.
+impl From<QueueError> for ApiError {
+    fn from(error: QueueError) -> Self {
+        match error {
+            QueueError::Unavailable(_) => Self::Unavailable(error.to_string()),
+            _ => Self::Internal(error.to_string()),
+        }
+    }
+}
+
+/// The registry's errors: a record it cannot parse is a 500, the rest an outage.
+impl From<redis::RedisError> for ApiError {
+    fn from(error: redis::RedisError) -> Self {
+        match error.kind() {
+            redis::ErrorKind::Parse | redis::ErrorKind::UnexpectedReturnType => Self::Internal(
+                format!("Redis answered with data this version cannot read: {error}"),
+            ),
+            _ => Self::Unavailable(format!("Redis: {error}")),
+        }
     }
 }
 

@@ -68,12 +68,24 @@ mod tests {
     #[test]
     fn ready_needs_redis_and_one_live_worker_and_says_why_not() {
         assert!(judge(Ok(()), &[worker(WorkerState::Idle)]).ready);
-        assert!(judge(Ok(()), &[worker(WorkerState::Gone), worker(WorkerState::Stale)]).ready);
+        assert!(
+            judge(
+                Ok(()),
+                &[worker(WorkerState::Gone), worker(WorkerState::Stale)]
+            )
+            .ready
+        );
         let none = judge(Ok(()), &[]);
         assert_eq!(none.reasons, ["no live worker: none has registered"]);
-        let gone = judge(Ok(()), &[worker(WorkerState::Gone), worker(WorkerState::Gone)]);
+        let gone = judge(
+            Ok(()),
+            &[worker(WorkerState::Gone), worker(WorkerState::Gone)],
+        );
         assert_eq!(gone.reasons, ["no live worker: 2 registered, none beating"]);
-        let down = judge(Err("connection refused".to_owned()), &[worker(WorkerState::Busy)]);
+        let down = judge(
+            Err("connection refused".to_owned()),
+            &[worker(WorkerState::Busy)],
+        );
         assert!(!down.ready);
         assert_eq!(down.reasons, ["Redis unreachable: connection refused"]);
     }

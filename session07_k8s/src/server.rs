@@ -2,9 +2,11 @@
 //!
 //! It binds first (a taken port is an error at once), answers liveness at once, connects
 //! to Redis in the background (readiness says why it is not ready meanwhile), and on
-//! SIGTERM stops accepting connections, lets the requests in flight finish within
-//! `--shutdown-grace`, and exits 0. Kubernetes sends SIGTERM when it removes a pod, after
-//! taking it out of the Service's endpoints; the grace covers the moment in between.
+//! SIGTERM stops accepting connections and lets the requests in flight finish within
+//! `--shutdown-grace`, then exits 0. When Kubernetes deletes a pod, it sends SIGTERM (after
+//! the `preStop` hook) while, at the same time, the pod is taken out of the Service's
+//! endpoints; for a moment both happen, and the `preStop` sleep covers it, so no new
+//! request reaches a server that has stopped accepting.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -12,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use axum::Router;
 use session03_workers::cli::{seconds, shutdown_signal};
 use session03_workers::logging::LogFormat;
 use session04_redis::cli::QueueArgs;
@@ -20,8 +23,10 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::api;
+use crate::error::ApiError;
 use crate::routes::API_PORT;
 use crate::state::{self, AppState};
+use crate::throughput::SAMPLE_EVERY;
 
 /// How often the API retries Redis until it first answers.
 const CONNECT_RETRY: Duration = Duration::from_secs(2);
@@ -53,47 +58,70 @@ pub struct ApiArgs {
 }
 // ANCHOR_END: args
 
-/// Runs the API until SIGTERM or Ctrl-C.
+/// Runs the API until SIGTERM or Ctrl-C; fails early on a malformed `REDIS_URL`, and
+/// later if Redis refuses the password (waiting would not fix either).
 pub async fn run(args: ApiArgs) -> Result<String> {
     let stop = shutdown_signal()?;
     let grace = seconds("shutdown-grace", args.shutdown_grace)?;
     let registry = args.heartbeat.config()?;
     args.queue.config()?;
+    args.queue
+        .redis
+        .client()
+        .with_context(|| format!("invalid REDIS_URL {}", args.queue.redis.display_url()))?;
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let state = Arc::new(AppState::default());
-    let connecting = tokio::spawn(state::connect(
-        Arc::clone(&state),
-        args.queue.clone(),
-        registry,
-        CONNECT_RETRY,
-    ));
-    let served = serve(listener, state, stop, grace).await;
-    connecting.abort();
-    served
+    let background = {
+        let state = Arc::clone(&state);
+        tokio::spawn(async move {
+            state::connect(Arc::clone(&state), args.queue, registry, CONNECT_RETRY).await?;
+            state.sample_throughput(SAMPLE_EVERY).await;
+            anyhow::Ok(())
+        })
+    };
+    let server = serve(listener, api::router(state), stop, grace);
+    tokio::pin!(server);
+    let mut background = std::pin::pin!(background);
+    let served = tokio::select! {
+        served = &mut server => served,
+        joined = &mut background => {
+            joined??;
+            // Sampling never ends; should it, the server goes on without it.
+            server.await
+        }
+    };
+    background.abort();
+    served.map(|report| format!("status API {report}"))
 }
 
 // ANCHOR: serve
-/// Serves the API on `listener` until `stop` resolves, then lets requests in flight
-/// finish within `grace`; the report says whether they all did.
+/// Serves `router` on `listener`, with JSON answers for unknown paths and methods, until
+/// `stop` resolves; then stops accepting and lets requests in flight finish within
+/// `grace`. The report says whether they all did.
 pub async fn serve(
     listener: TcpListener,
-    state: Arc<AppState>,
+    router: Router,
     stop: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
 ) -> Result<String> {
     let address = listener.local_addr()?;
-    tracing::info!(%address, "status API listening");
+    tracing::info!(%address, "listening");
+    let router = router
+        .fallback(|| async { ApiError::NotFound("no such route".to_owned()) })
+        .method_not_allowed_fallback(|| async {
+            ApiError::MethodNotAllowed("this route answers GET only".to_owned())
+        });
     let stopping = CancellationToken::new();
-    let server = axum::serve(listener, api::router(state))
+    let server = axum::serve(listener, router)
         .with_graceful_shutdown(stopping.clone().cancelled_owned())
         .into_future();
     tokio::pin!(server);
     tokio::select! {
         served = &mut server => {
             served?;
-            return Ok("status API stopped\n".to_owned());
+            return Ok("stopped\n".to_owned());
         }
         () = stop => stopping.cancel(),
     }
@@ -101,10 +129,11 @@ pub async fn serve(
     match tokio::time::timeout(grace, server).await {
         Ok(served) => {
             served?;
-            Ok("status API stopped: every request finished\n".to_owned())
+            Ok("stopped: every request in flight finished\n".to_owned())
         }
+        // Each connection is a task of its own: it ends when the process does.
         Err(_) => Ok(format!(
-            "status API stopped: requests still open after {} s were cut\n",
+            "stopped: requests still open after {} s were left to end with the process\n",
             grace.as_secs_f64()
         )),
     }

@@ -8,6 +8,7 @@
 //! cuts the drain short.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use session04_redis::worker::serve;
@@ -17,6 +18,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::probes::{self, Probes};
 use crate::routes::PROBE_PORT;
+
+/// How long the probe server gets to close once the worker has stopped.
+const PROBES_GRACE: Duration = Duration::from_secs(2);
 
 /// Runs a registered worker with HTTP probes, until SIGTERM or Ctrl-C.
 // ANCHOR: args
@@ -48,7 +52,10 @@ pub async fn run(args: ProbedWorkerArgs) -> Result<String> {
     })
     .await;
     stop.cancel();
-    let _ = server.await;
+    // A probe connection left open must not hold the exit.
+    if tokio::time::timeout(PROBES_GRACE, server).await.is_err() {
+        tracing::warn!("the probe server had connections open at exit");
+    }
     report
 }
 // ANCHOR_END: run
