@@ -1,8 +1,9 @@
 //! The commands the book shows, run the way the check promises: in full, or only as far as
-//! proving that they parse. The `docker ...` and `docker compose ...` commands of session
-//! 06 need a Docker engine, which the check does not have: it accepts one only when
-//! `cargo xtask lab compose` runs it (the lab's list of commands), and such a command shows
-//! no output in its console block, since nothing here can compare it.
+//! proving that they parse. The labs' commands need what the check does not have: a Docker
+//! engine for session 06's `docker ...` and `docker compose ...`, a kind cluster for session
+//! 07's `kind ...`, `kubectl ...` and `curl ...`. It accepts one only when a lab runs it
+//! (`cargo xtask lab compose`'s list of commands, `cargo xtask lab kind`'s plan), and such a
+//! command shows no output in its console block, since nothing here can compare it.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -198,14 +199,17 @@ pub(super) fn run_shown_command(
         _ => bail!(
             "no check runs this command; the book may show `cargo run ...`, `cargo bench ...`, \
              `cargo fetch ...`, `cargo build ...`, `cargo xtask ...`, `mdbook serve book`, and \
-             the `docker ...` commands `cargo xtask lab compose` runs"
+             the commands the labs run (`docker ...`, `kind ...`, `kubectl ...`, `curl ...`: \
+             `cargo xtask lab compose --print-commands` and `cargo xtask lab kind --plan` list \
+             them)"
         ),
     }
 }
 
-/// The compose lab's command a shown line is, written as the lab writes it (`NAME=value`
-/// settings first, words joined by one space, `docker-compose` as `docker compose`), or
-/// `None` when the line is no `docker` or `docker-compose` command.
+/// The lab command a shown line is, written as the labs write theirs (`NAME=value`
+/// settings first, words unquoted and joined by one space, `docker-compose` as `docker
+/// compose`), or `None` when the line starts with no program a lab runs (`docker`, or the
+/// first word of a lab's command: `kill`, `kind`, `kubectl`, `curl`).
 fn lab_command(line: &str) -> Result<Option<String>> {
     let words = shell_words(line)?;
     let settings = words
@@ -221,15 +225,14 @@ fn lab_command(line: &str) -> Result<Option<String>> {
         .count();
     let (settings, command) = words.split_at(settings);
     let program: &[&str] = match command.first().map(String::as_str) {
-        Some("docker") => &["docker"],
         Some("docker-compose") => &["docker", "compose"],
-        // The crash drill kills a container's process from the host.
-        Some("kill")
-            if crate::lab::commands()
-                .iter()
-                .any(|known| known.starts_with("kill ")) =>
+        Some(first)
+            if first == "docker"
+                || lab_lines()
+                    .iter()
+                    .any(|(known, _)| known.split(' ').next() == Some(first)) =>
         {
-            &["kill"]
+            &[first]
         }
         _ => return Ok(None),
     };
@@ -242,14 +245,25 @@ fn lab_command(line: &str) -> Result<Option<String>> {
     Ok(Some(normal.join(" ")))
 }
 
-/// A shown command the compose lab runs: accepted, with nothing to compare.
+/// Every command the labs run, as they write them, with the lab that runs it.
+fn lab_lines() -> Vec<(String, &'static str)> {
+    let compose = crate::lab::commands()
+        .into_iter()
+        .map(|line| (line, "compose"));
+    let kind = crate::lab::kind_commands()
+        .into_iter()
+        .map(|line| (line, "kind"));
+    compose.chain(kind).collect()
+}
+
+/// A shown command a lab runs: accepted, with nothing to compare.
 fn run_by_lab(command: &ShownCommand, line: &str) -> Result<Option<String>> {
-    if !crate::lab::commands().iter().any(|known| known == line) {
+    let Some((_, lab)) = lab_lines().into_iter().find(|(known, _)| known == line) else {
         bail!(
-            "`cargo xtask lab compose` does not run this command, so the book cannot show it \
-             (`cargo xtask lab compose --print-commands` lists those it runs)"
+            "no lab runs this command, so the book cannot show it (`cargo xtask lab compose \
+             --print-commands` and `cargo xtask lab kind --plan` list those they run)"
         );
-    }
+    };
     if command.expected.iter().any(|l| !l.trim().is_empty()) {
         bail!(
             "the check cannot compare what a lab command prints: show no output under it in \
@@ -257,7 +271,7 @@ fn run_by_lab(command: &ShownCommand, line: &str) -> Result<Option<String>> {
         );
     }
     eprintln!(
-        "$ {} (run by `cargo xtask lab compose`; shown in {})",
+        "$ {} (run by `cargo xtask lab {lab}`; shown in {})",
         command.line, command.place
     );
     Ok(None)
@@ -433,6 +447,45 @@ mod tests {
         let foreign = "docker rm --force everything";
         assert!(!lab.iter().any(|l| l == foreign));
         let error = run_by_lab(&shown(foreign, &[]), foreign).unwrap_err();
-        assert!(error.to_string().contains("does not run"), "{error}");
+        assert!(error.to_string().contains("no lab runs"), "{error}");
+    }
+
+    #[test]
+    fn the_kind_labs_commands_are_accepted_as_its_plan_prints_them() {
+        let shown = |line: &str| ShownCommand {
+            chapter: PathBuf::from("session07.md"),
+            place: "session07.md:1".to_owned(),
+            line: line.to_owned(),
+            slow: false,
+            expected: Vec::new(),
+        };
+        let plan = crate::lab::kind_plan();
+        let typed: Vec<&str> = plan
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect();
+        assert!(typed.iter().any(|l| l.starts_with("kind create cluster")));
+        assert!(typed.iter().any(|l| l.starts_with("docker build")));
+        for line in typed {
+            let read = lab_command(line)
+                .unwrap()
+                .unwrap_or_else(|| panic!("{line} is not read as a lab command"));
+            assert!(run_by_lab(&shown(line), &read).unwrap().is_none(), "{line}");
+        }
+        // A quoted word is read without its quotes, as the lab writes it.
+        let patch = r#"kubectl patch -n kube-system deployment metrics-server --type=json -p '[{"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"--kubelet-insecure-tls"}]'"#;
+        let read = lab_command(patch).unwrap().unwrap();
+        assert!(read.ends_with(r#"-p [{"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"--kubelet-insecure-tls"}]"#));
+        // Commands of the same programs that the lab does not run are refused.
+        for foreign in [
+            "kubectl delete namespace kube-system",
+            "kind delete clusters --all",
+            "curl https://example.com/install.sh",
+        ] {
+            let read = lab_command(foreign).unwrap().expect("a lab's program");
+            let error = run_by_lab(&shown(foreign), &read).unwrap_err();
+            assert!(error.to_string().contains("no lab runs"), "{error}");
+        }
+        assert_eq!(lab_command("helm install x").unwrap(), None);
     }
 }

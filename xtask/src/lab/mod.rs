@@ -1,20 +1,22 @@
-//! `cargo xtask lab compose`: session 06's compose lab, run for real on a Docker engine.
+//! `cargo xtask lab`: the labs, run for real. `compose` is session 06's compose lab on a
+//! Docker engine; `kind` is session 07's lab on a kind cluster (its own folder, `kind/`).
 //!
 //! | file | what it does |
 //! |---|---|
 //! | `engine.rs` | finds the engine that answers, or starts a `dockerd` of its own (as root, in a temporary folder) and stops it; installs docker.io and docker-compose when missing |
 //! | `footprint.rs` | what an engine changes on the host (firewall, forwarding, bridges, files), taken down before and put back after |
 //! | `images.rs` | the base images: present, pulled, or built as stand-ins from a debootstrap of Debian when no registry answers |
-//! | `compose.rs` | the run: build, up, the three demos, scale, kill a worker, restart Redis, check, down; and the list of its commands |
-//! | `checks.rs` | how what the lab reads back is judged |
+//! | `compose.rs` | the compose run: build, up, the three demos, scale, kill a worker, restart Redis, check, down; and the list of its commands |
+//! | `checks.rs` | how what the compose lab reads back is judged (the queue's status, also the kind lab's) |
+//! | `kind/` | the kind lab: its plan (every command, as typed), the run on a kind cluster, and how it judges what it reads back |
 //! | `steps.rs` | each step timed, and the table at the end |
 //! | `shell.rs` | commands echoed and run under deadlines |
 //! | `fs.rs` | big temporary folders removed without following mounts |
 //!
-//! Most of its time is compiling (cargo-chef, then the dependencies and the sessions in
-//! release): about 16 minutes on two busy cores with stand-ins to build, much less with
-//! the engine's cache. It leaves no container, network, volume, engine or firewall change
-//! behind.
+//! Most of the compose lab's time is compiling (cargo-chef, then the dependencies and the
+//! sessions in release): about 16 minutes on two busy cores with stand-ins to build, much
+//! less with the engine's cache. It leaves no container, network, volume, engine or
+//! firewall change behind. The kind lab's budget is in `kind/`.
 
 mod checks;
 mod compose;
@@ -22,6 +24,7 @@ mod engine;
 mod footprint;
 mod fs;
 mod images;
+mod kind;
 mod shell;
 mod steps;
 
@@ -30,6 +33,7 @@ use std::path::Path;
 use anyhow::{Result, bail};
 
 pub use compose::commands;
+pub use kind::{commands as kind_commands, plan_text as kind_plan};
 
 /// The labs.
 #[derive(Debug, clap::Subcommand)]
@@ -41,6 +45,16 @@ pub enum Lab {
         /// Print the commands the lab runs, one per line, and do nothing else.
         #[arg(long)]
         print_commands: bool,
+    },
+    /// Session 07: create a kind cluster, load the image, install Ingress NGINX and
+    /// metrics-server, apply the kind overlay, run the sample Job, delete a worker pod
+    /// mid-task and check that no task was lost or run twice, roll the workers to v2 and
+    /// back, and delete the cluster. Needs kind, kubectl and Docker; says what to install
+    /// when one is missing.
+    Kind {
+        /// Print the lab's commands, each step under a `# ...` comment, and do nothing else.
+        #[arg(long)]
+        plan: bool,
     },
 }
 
@@ -66,5 +80,10 @@ pub fn run(root: &Path, lab: &Lab) -> Result<()> {
             }
             compose::run(root)
         }
+        Lab::Kind { plan: true } => {
+            print!("{}", kind_plan());
+            Ok(())
+        }
+        Lab::Kind { plan: false } => kind::run(root),
     }
 }

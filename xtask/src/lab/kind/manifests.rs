@@ -1,0 +1,108 @@
+//! The names the plan uses (namespace, workloads, container, Services, ports, the Ingress's
+//! path, the Job, the cluster's port mappings) checked against the manifests that define
+//! them, so a renamed object cannot leave a lab command pointing at nothing.
+
+use std::path::Path;
+
+use yaml_rust2::{Yaml, YamlLoader};
+
+use super::plan::IMAGE_V1;
+
+/// Every object in the YAML files under `dirs` (relative to `session07_k8s/k8s`).
+fn objects(root: &Path, dirs: &[&str]) -> Vec<Yaml> {
+    let mut objects = Vec::new();
+    for dir in dirs {
+        let dir = root.join("session07_k8s/k8s").join(dir);
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|e| e == "yaml"))
+            .collect();
+        files.sort();
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            let docs = YamlLoader::load_from_str(&text)
+                .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            objects.extend(docs.into_iter().filter(|doc| !doc.is_null()));
+        }
+    }
+    objects
+}
+
+#[test]
+fn the_manifests_define_what_the_plan_names() {
+    let root = crate::workspace_root();
+    let objects = objects(&root, &["base", "overlays/kind", "jobs", "kind"]);
+    let find = |kind: &str, name: &str| -> &Yaml {
+        objects
+            .iter()
+            .find(|o| {
+                o["kind"].as_str() == Some(kind) && o["metadata"]["name"].as_str() == Some(name)
+            })
+            .unwrap_or_else(|| panic!("the plan names {kind} {name}; no manifest defines it"))
+    };
+    let containers = |object: &Yaml| -> Vec<(String, String)> {
+        object["spec"]["template"]["spec"]["containers"]
+            .as_vec()
+            .into_iter()
+            .flatten()
+            .map(|c| {
+                let text = |key: &str| c[key].as_str().unwrap_or_default().to_owned();
+                (text("name"), text("image"))
+            })
+            .collect()
+    };
+    find("Namespace", "imgproc");
+    find("StatefulSet", "redis");
+    find("Deployment", "status-api-deployment");
+    // `set image ... worker=session07-k8s:v2`, and `rollout undo` back to v1.
+    let worker = find("Deployment", "worker-deployment");
+    assert!(
+        containers(worker).contains(&("worker".to_owned(), IMAGE_V1.to_owned())),
+        "the workers' Deployment has no container `worker` running {IMAGE_V1}"
+    );
+    let job = find("Job", "submit-samples");
+    assert!(containers(job).iter().all(|(_, image)| image == IMAGE_V1));
+    let ports = |service: &Yaml, key: &str| -> Vec<i64> {
+        service["spec"]["ports"]
+            .as_vec()
+            .into_iter()
+            .flatten()
+            .filter_map(|port| port[key].as_i64())
+            .collect()
+    };
+    // `port-forward service/status-api-service 8080:80`.
+    assert!(ports(find("Service", "status-api-service"), "port").contains(&80));
+    assert!(ports(find("Service", "status-api-nodeport"), "nodePort").contains(&30080));
+    // `curl http://localhost/api/health`: any host, a path under /api.
+    let ingress = find("Ingress", "status-api-ingress");
+    let rules = ingress["spec"]["rules"]
+        .as_vec()
+        .expect("the Ingress has rules");
+    assert!(rules.iter().any(|rule| {
+        rule["host"].is_badvalue()
+            && rule["http"]["paths"]
+                .as_vec()
+                .into_iter()
+                .flatten()
+                .any(|path| path["path"].as_str() == Some("/api"))
+    }));
+    // localhost:80 (the Ingress) and localhost:30080 (the NodePort) reach the node.
+    let cluster = objects
+        .iter()
+        .find(|o| o["kind"].as_str() == Some("Cluster"))
+        .expect("no kind Cluster in k8s/kind");
+    let mapped: Vec<i64> = cluster["nodes"]
+        .as_vec()
+        .into_iter()
+        .flatten()
+        .flat_map(|node| node["extraPortMappings"].as_vec().into_iter().flatten())
+        .filter_map(|mapping| mapping["hostPort"].as_i64())
+        .collect();
+    for port in [80, 30080] {
+        assert!(
+            mapped.contains(&port),
+            "the cluster maps no host port {port}"
+        );
+    }
+}
