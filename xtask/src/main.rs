@@ -21,11 +21,15 @@
 //! - `cargo xtask bench-peers`: session 02's kernels beside Pillow, OpenCV and libvips.
 //! - `cargo xtask setup`: installs every tool the course uses, needed now or not.
 //! - `cargo xtask lab compose`: session 06's compose lab on a real Docker engine (see `lab/`).
+//! - `cargo xtask manifests`: session 07's Kubernetes manifests checked with no cluster
+//!   (kustomize, schema validation, checkov, the Rust consistency tests; see
+//!   `manifests.rs`); `cargo xtask test` runs the same as its stage `manifests`.
 
 mod book;
 mod deadline;
 mod grade;
 mod lab;
+mod manifests;
 mod peers;
 mod record;
 mod stages;
@@ -129,7 +133,12 @@ enum Task {
         #[arg(long)]
         record: bool,
     },
-    /// Run a lab for real (session 06's `compose`).
+    /// Check session 07's Kubernetes manifests with no cluster: render them with kustomize,
+    /// validate them against Kubernetes' schemas, scan them with checkov, and run the tests
+    /// that compare them with the binary (the `manifests` stage of `test`, alone).
+    Manifests,
+    /// Run a lab (session 06's `compose` for real; session 07's `kind` where kind exists, or
+    /// its `--plan`).
     Lab {
         #[command(subcommand)]
         lab: lab::Lab,
@@ -189,6 +198,10 @@ fn main() -> ExitCode {
         Task::Setup => tools::ensure(&root, tools::Scope::All),
         Task::Record { names } => record::record(&root, &names),
         Task::BenchPeers { runs, record } => peers::bench_peers(&root, runs, record),
+        Task::Manifests => match manifests::blocker(&root) {
+            None => manifests::check(&root, &mut testing::Counts::default()),
+            Some(reason) => Err(anyhow::anyhow!("cannot check the manifests: {reason}")),
+        },
         Task::Lab { lab } => lab::run(&root, &lab),
     };
     match result {
@@ -288,6 +301,10 @@ fn test(root: &Path) -> Result<()> {
     });
     let mut counts = testing::Counts::default();
     stages.run("tests", || testing::workspace_tests(root, &mut counts));
+    match manifests::blocker(root) {
+        None => stages.run("manifests", || manifests::check(root, &mut counts)),
+        Some(reason) => stages.skip("manifests", &reason),
+    }
     stages.run("test targets", || testing::check_test_flags(root));
     stages.run("one dependency build", || {
         testing::check_one_dependency_build(root)

@@ -1,0 +1,346 @@
+//! Session 07's Kubernetes manifests, checked with no cluster: the `manifests` stage of
+//! `cargo xtask test`, and `cargo xtask manifests` alone.
+//!
+//! 1. `kubectl kustomize` renders the base and each overlay into `target/manifests/`.
+//! 2. `kubernetes-validate --strict` checks every rendered object, the Job and the bare Pod
+//!    against the schemas of the Kubernetes version the lab runs; it must also reject two
+//!    objects broken on purpose, or a validator that accepts anything would pass.
+//! 3. `checkov` scans the same files: no check may fail; a check that does not apply is
+//!    skipped by an annotation in the manifest that says why.
+//! 4. The session's Rust tests compare the manifests with the binary (ports, probe paths,
+//!    environment variables, Secret keys, selectors, images, grace periods); they need
+//!    kubectl, so a plain `cargo test` ignores them and this stage runs them.
+//!
+//! The two Python tools live in a venv in the tools folder (`tools::tools_dir`), at pinned
+//! versions, installed the first time (about a minute) and reused after.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::deadline::run_with_deadline;
+use crate::testing::{self, Counts};
+use crate::{target_dir, tools};
+
+/// The Kubernetes version whose schemas the objects must match: the kind lab's.
+const KUBERNETES_VERSION: &str = "1.32.0";
+
+/// The Python tools, pinned.
+const PACKAGES: [&str; 2] = ["kubernetes-validate==1.37.0", "checkov==3.3.30"];
+
+/// The session's folder, and its manifests in it.
+const CRATE: &str = "session07_k8s";
+const K8S: &str = "session07_k8s/k8s";
+
+/// What kustomize renders: each folder, and the file its render is written to.
+const RENDERS: [(&str, &str); 3] = [
+    ("base", "base.yaml"),
+    ("overlays/kind", "kind.yaml"),
+    ("overlays/prod", "prod.yaml"),
+];
+
+/// The manifests applied on their own, outside kustomize.
+const OUTSIDE: [&str; 2] = ["jobs/submit-samples.yaml", "examples/pod.yaml"];
+
+/// Objects the validator must reject, each with the words its error must contain.
+const BROKEN: [(&str, &str, &str); 2] = [
+    (
+        "port-as-text.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: broken\nspec:\n  containers:\n    - name: c\n      image: session07-k8s:v1\n      ports:\n        - containerPort: \"eighty\"\n",
+        "'eighty' is not of type 'integer'",
+    ),
+    (
+        "unknown-field.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: broken\nspec:\n  containers:\n    - name: c\n      image: session07-k8s:v1\n      livenessProbe:\n        httpGet: {path: /livez, port: 8081}\n        periodSecond: 10\n",
+        "'periodSecond' was unexpected",
+    ),
+];
+
+/// How long each step may take.
+const RENDER_DEADLINE: Duration = Duration::from_secs(60);
+const INSTALL_DEADLINE: Duration = Duration::from_secs(15 * 60);
+const SCAN_DEADLINE: Duration = Duration::from_secs(5 * 60);
+
+/// Why the stage cannot run here, if it cannot: it needs kubectl (with its kustomize).
+pub fn blocker(root: &Path) -> Option<String> {
+    if !root.join(CRATE).exists() {
+        return Some(format!("this workspace has no {CRATE}"));
+    }
+    let kubectl = Command::new("kubectl")
+        .args(["version", "--client"])
+        .output();
+    match kubectl {
+        Ok(output) if output.status.success() => None,
+        _ => Some("kubectl is not installed (it renders the kustomizations)".to_owned()),
+    }
+}
+
+/// Runs every check; the tests that ran are added to `counts`.
+pub fn check(root: &Path, counts: &mut Counts) -> Result<()> {
+    let out = target_dir(root).join("manifests");
+    let rendered = out.join("rendered");
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&rendered)
+        .with_context(|| format!("cannot create {}", rendered.display()))?;
+
+    let files = render(root, &rendered)?;
+    let venv = timed("python tools ready", || python_tools(root))?;
+    timed("kubernetes-validate", || validate(&venv, &files))?;
+    timed("kubernetes-validate rejects broken objects", || {
+        rejects(&venv, &out.join("broken"))
+    })?;
+    timed("checkov", || scan(&venv, &rendered))?;
+    timed("Rust consistency tests", || rust_tests(root, counts))
+}
+
+/// Runs a step, and says how long it took.
+fn timed<T>(step: &str, run: impl FnOnce() -> Result<T>) -> Result<T> {
+    let started = Instant::now();
+    let result = run();
+    eprintln!("{step}: {:.1} s", started.elapsed().as_secs_f64());
+    result
+}
+
+/// Renders each kustomization into `dir`, and copies the manifests applied on their own
+/// beside them; returns every file.
+fn render(root: &Path, dir: &Path) -> Result<Vec<PathBuf>> {
+    let k8s = root.join(K8S);
+    let mut files = Vec::new();
+    for (folder, file) in RENDERS {
+        let path = dir.join(file);
+        let mut kustomize = Command::new("kubectl");
+        kustomize
+            .arg("kustomize")
+            .arg(k8s.join(folder))
+            .arg("--output")
+            .arg(&path);
+        let (status, output) = run_with_deadline(kustomize, RENDER_DEADLINE, false)?;
+        if !status.is_some_and(|status| status.success()) || !path.is_file() {
+            bail!("kubectl kustomize {K8S}/{folder} failed:\n{output}");
+        }
+        eprintln!("rendered {K8S}/{folder} -> {}", path.display());
+        files.push(path);
+    }
+    for file in OUTSIDE {
+        let from = k8s.join(file);
+        let to = dir.join(from.file_name().context("a file name")?);
+        std::fs::copy(&from, &to).with_context(|| format!("cannot copy {}", from.display()))?;
+        files.push(to);
+    }
+    Ok(files)
+}
+
+/// The venv with the pinned tools, installed if missing; its `bin` folder.
+fn python_tools(root: &Path) -> Result<PathBuf> {
+    let dir = tools::tools_dir(root).join("k8s-checks");
+    let bin = dir.join("bin");
+    let marker = dir.join(".installed");
+    let wanted = PACKAGES.join(" ");
+    if std::fs::read_to_string(&marker).is_ok_and(|installed| installed == wanted) {
+        return Ok(bin);
+    }
+    eprintln!(
+        "installing {wanted} into {} (about a minute, once)",
+        dir.display()
+    );
+    // Another pin, or a broken installation: start again.
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let log = dir.join("install.log");
+    let mut venv = Command::new("python3");
+    venv.args(["-m", "venv"]).arg(&dir);
+    let mut install = Command::new(bin.join("pip"));
+    install
+        .args(["install", "--disable-pip-version-check", "--no-input"])
+        .args(PACKAGES);
+    let mut transcript = String::new();
+    for (what, command) in [("python3 -m venv", venv), ("pip install", install)] {
+        let (status, output) = run_with_deadline(command, INSTALL_DEADLINE, false)
+            .with_context(|| format!("cannot run {what} (is python3 with venv installed?)"))?;
+        transcript += &output;
+        let _ = std::fs::write(&log, &transcript);
+        if !status.is_some_and(|status| status.success()) {
+            bail!(
+                "{what} failed; its log, {}, ends:\n{}",
+                log.display(),
+                tail(&transcript, 30)
+            );
+        }
+    }
+    std::fs::write(&marker, &wanted)
+        .with_context(|| format!("cannot write {}", marker.display()))?;
+    Ok(bin)
+}
+
+/// `kubernetes-validate --strict` on `files`, against the lab's Kubernetes version.
+fn validator(bin: &Path, files: &[PathBuf]) -> Command {
+    let mut command = Command::new(bin.join("kubernetes-validate"));
+    command
+        .args([
+            "--strict",
+            "--quiet",
+            "--kubernetes-version",
+            KUBERNETES_VERSION,
+        ])
+        .args(files);
+    command
+}
+
+/// Every file must validate.
+fn validate(bin: &Path, files: &[PathBuf]) -> Result<()> {
+    let (status, output) = run_with_deadline(validator(bin, files), SCAN_DEADLINE, false)?;
+    if !status.is_some_and(|status| status.success()) {
+        bail!("kubernetes-validate rejects the manifests:\n{output}");
+    }
+    eprintln!(
+        "kubernetes-validate --strict ({KUBERNETES_VERSION}): {} files valid",
+        files.len()
+    );
+    Ok(())
+}
+
+/// Each broken object must be rejected, for the reason it was broken.
+fn rejects(bin: &Path, dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for (file, text, reason) in BROKEN {
+        let path = dir.join(file);
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        let (status, output) = run_with_deadline(
+            validator(bin, std::slice::from_ref(&path)),
+            SCAN_DEADLINE,
+            false,
+        )?;
+        let passed = status
+            .context("kubernetes-validate did not finish")?
+            .success();
+        judge_rejection(file, passed, &output, reason)?;
+    }
+    eprintln!(
+        "kubernetes-validate rejects the {} broken objects",
+        BROKEN.len()
+    );
+    Ok(())
+}
+
+/// A broken object must fail validation, and with the error it was broken to cause.
+fn judge_rejection(file: &str, passed: bool, output: &str, reason: &str) -> Result<()> {
+    if passed {
+        bail!("kubernetes-validate accepts {file}, which is broken ({reason}): it checks nothing");
+    }
+    if !output.contains(reason) {
+        bail!("kubernetes-validate rejects {file}, but not for {reason}:\n{output}");
+    }
+    Ok(())
+}
+
+/// `checkov` on the rendered files: no failed check.
+fn scan(bin: &Path, dir: &Path) -> Result<()> {
+    let mut checkov = Command::new(bin.join("checkov"));
+    checkov
+        .args([
+            "--skip-download",
+            "--framework",
+            "kubernetes",
+            "--quiet",
+            "--compact",
+        ])
+        .arg("--directory")
+        .arg(dir);
+    let (status, output) = run_with_deadline(checkov, SCAN_DEADLINE, false)?;
+    let Some(status) = status else {
+        bail!(
+            "checkov did not finish within {} s",
+            SCAN_DEADLINE.as_secs()
+        );
+    };
+    if !status.success() {
+        bail!("checkov finds problems (or failed):\n{output}");
+    }
+    // Its summary: `Passed checks: N, Failed checks: 0, Skipped checks: M`.
+    let summary = output
+        .lines()
+        .find(|line| line.contains("Passed checks"))
+        .context("checkov printed no summary")?;
+    eprintln!("checkov: {}", summary.trim());
+    Ok(())
+}
+
+/// The tests that compare the manifests with the binary; a plain `cargo test` ignores
+/// them (they need kubectl), so they run here and no longer count as skipped.
+fn rust_tests(root: &Path, counts: &mut Counts) -> Result<()> {
+    let before = counts.passed + counts.failed;
+    let result = testing::cargo_test(
+        root,
+        &[
+            "--locked",
+            "--package",
+            CRATE,
+            "--test",
+            "manifests",
+            "--",
+            "--ignored",
+        ],
+        counts,
+    );
+    let ran = counts.passed + counts.failed - before;
+    counts.ignored = counts.ignored.saturating_sub(ran);
+    result
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broken_object_must_fail_for_its_reason() {
+        let (file, _, reason) = BROKEN[0];
+        let rejected = format!("ERROR {file} did not validate: {reason}");
+        assert!(judge_rejection(file, false, &rejected, reason).is_ok());
+        let error = judge_rejection(file, true, "", reason).unwrap_err();
+        assert!(error.to_string().contains("checks nothing"), "{error}");
+        let error = judge_rejection(file, false, "No such file", reason).unwrap_err();
+        assert!(error.to_string().contains("but not for"), "{error}");
+    }
+
+    #[test]
+    fn the_broken_objects_are_yaml_broken_in_one_place_each() {
+        for (file, text, _) in BROKEN {
+            let docs = yaml_rust2::YamlLoader::load_from_str(text).unwrap();
+            assert_eq!(docs.len(), 1, "{file}");
+            assert_eq!(docs[0]["kind"].as_str(), Some("Pod"), "{file}");
+        }
+    }
+
+    #[test]
+    fn every_manifest_the_stage_reads_exists() {
+        let root = crate::workspace_root();
+        let k8s = root.join(K8S);
+        for (folder, _) in RENDERS {
+            assert!(
+                k8s.join(folder).join("kustomization.yaml").is_file(),
+                "{folder}"
+            );
+        }
+        for file in OUTSIDE {
+            assert!(k8s.join(file).is_file(), "{file}");
+        }
+    }
+
+    #[test]
+    fn the_tools_are_pinned() {
+        for package in PACKAGES {
+            let (name, version) = package.split_once("==").expect("NAME==VERSION");
+            assert!(
+                !name.is_empty() && version.split('.').count() == 3,
+                "{package}"
+            );
+        }
+    }
+}
