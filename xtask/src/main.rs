@@ -20,7 +20,8 @@
 //!   it (see `record.rs`).
 //! - `cargo xtask bench-peers`: session 02's kernels beside Pillow, OpenCV and libvips.
 //! - `cargo xtask setup`: installs every tool the course uses, needed now or not.
-//! - `cargo xtask lab compose`: session 06's compose lab on a real Docker engine (see `lab/`).
+//! - `cargo xtask lab compose`: session 06's compose lab on a real Docker engine (see `lab/`);
+//!   `cargo xtask lab kind`: session 07's lab on kind, where kind exists (`--plan` prints it).
 //! - `cargo xtask manifests`: session 07's Kubernetes manifests checked with no cluster
 //!   (kustomize, schema validation, checkov, the Rust consistency tests; see
 //!   `manifests.rs`); `cargo xtask test` runs the same as its stage `manifests`.
