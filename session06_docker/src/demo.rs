@@ -270,7 +270,7 @@ async fn wait_for(
 }
 
 /// Waits for `child` to exit, at most `limit`.
-async fn exited(child: &mut Child, limit: Duration) -> Result<ExitStatus> {
+pub async fn exited(child: &mut Child, limit: Duration) -> Result<ExitStatus> {
     let deadline = Instant::now() + limit;
     loop {
         if let Some(status) = child.try_wait()? {
@@ -278,7 +278,7 @@ async fn exited(child: &mut Child, limit: Duration) -> Result<ExitStatus> {
         }
         anyhow::ensure!(
             Instant::now() < deadline,
-            "worker {} did not exit within {limit:?} of SIGTERM",
+            "process {} did not exit within {limit:?} of SIGTERM",
             child.id()
         );
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
@@ -18,6 +18,7 @@ use session04_redis::server::{Children, free_port, own_unless_given, terminate};
 use session05_distributed::Registry;
 use session05_distributed::worker::HeartbeatArgs;
 use session06_docker::batch::{self, FoldersArgs, Planned};
+use session06_docker::demo::exited;
 use session06_docker::send;
 
 use crate::routes::{API_HEALTH, API_READY, API_STATS, API_WORKERS, LIVEZ, READYZ};
@@ -59,6 +60,8 @@ pub async fn run(args: DemoArgs, program: &Path) -> Result<String> {
     )?);
     wait_until(&format!("{api}{API_HEALTH}"), 200).await?;
     println!("the status API listens on {api}");
+    // Connected once its stats answer: then readiness waits only for a worker.
+    wait_until(&format!("{api}{API_STATS}"), 200).await?;
     show(&api, API_READY).await?;
 
     let mut pods = Vec::new();
@@ -274,20 +277,4 @@ async fn wait_in_hand(registry: &Registry, count: usize) -> Result<()> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     Ok(())
-}
-
-/// Waits for `child` to exit, at most `limit`.
-async fn exited(child: &mut Child, limit: Duration) -> Result<ExitStatus> {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait()? {
-            return Ok(status);
-        }
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "process {} did not exit within {limit:?} of SIGTERM",
-            child.id()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
