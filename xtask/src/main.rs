@@ -302,9 +302,10 @@ fn test(root: &Path) -> Result<()> {
     });
     let mut counts = testing::Counts::default();
     stages.run("tests", || testing::workspace_tests(root, &mut counts));
-    match manifests::blocker(root) {
-        None => stages.run("manifests", || manifests::check(root, &mut counts)),
-        Some(reason) => stages.skip("manifests", &reason),
+    match manifests::gate(root) {
+        Ok(None) => stages.run("manifests", || manifests::check(root, &mut counts)),
+        Ok(Some(reason)) => stages.skip("manifests", &reason),
+        Err(error) => stages.run("manifests", || Err::<(), _>(error)),
     }
     stages.run("test targets", || testing::check_test_flags(root));
     stages.run("one dependency build", || {

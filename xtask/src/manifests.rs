@@ -7,9 +7,13 @@
 //!    objects broken on purpose, or a validator that accepts anything would pass.
 //! 3. `checkov` scans the same files: no check may fail; a check that does not apply is
 //!    skipped by an annotation in the manifest that says why.
-//! 4. The session's Rust tests compare the manifests with the binary (ports, probe paths,
-//!    environment variables, Secret keys, selectors, images, grace periods); they need
-//!    kubectl, so a plain `cargo test` ignores them and this stage runs them.
+//! 4. The session's Rust tests compare the manifests with the binary (ports, probe paths
+//!    and timeouts, environment variables and the settings the queue's clients share,
+//!    Secret keys, selectors, NetworkPolicies, Redis's memory, images, grace periods);
+//!    they need kubectl, so a plain `cargo test` ignores them and this stage runs them.
+//!
+//! Without kubectl the stage is skipped, with the reason; in CI (`CI=true`) it fails
+//! instead, so that unchecked manifests cannot pass there.
 //!
 //! The two Python tools live in a venv in the tools folder (`tools::tools_dir`), at pinned
 //! versions, installed the first time (about a minute) and reused after.
@@ -65,16 +69,43 @@ const SCAN_DEADLINE: Duration = Duration::from_secs(5 * 60);
 
 /// Why the stage cannot run here, if it cannot: it needs kubectl (with its kustomize).
 pub fn blocker(root: &Path) -> Option<String> {
-    if !root.join(CRATE).exists() {
-        return Some(format!("this workspace has no {CRATE}"));
+    judge_gate(root.join(CRATE).exists(), kubectl_installed(), None)
+        .unwrap_or_else(|error| Some(error.to_string()))
+}
+
+/// Whether the stage runs here: `Ok(None)` runs it, `Ok(Some(reason))` skips it. In CI
+/// (the variable CI is `true`) a missing kubectl is an error instead: the manifests would
+/// go unchecked while the run still passed.
+pub fn gate(root: &Path) -> Result<Option<String>> {
+    judge_gate(
+        root.join(CRATE).exists(),
+        kubectl_installed(),
+        std::env::var("CI").ok().as_deref(),
+    )
+}
+
+/// [`gate`], from what it found.
+fn judge_gate(has_crate: bool, has_kubectl: bool, ci: Option<&str>) -> Result<Option<String>> {
+    if !has_crate {
+        return Ok(Some(format!("this workspace has no {CRATE}")));
     }
-    let kubectl = Command::new("kubectl")
+    match (has_kubectl, ci == Some("true")) {
+        (true, _) => Ok(None),
+        (false, false) => Ok(Some(
+            "kubectl is not installed (it renders the kustomizations)".to_owned(),
+        )),
+        (false, true) => bail!(
+            "kubectl is not installed, and CI=true: in CI the manifests must be checked; \
+             install kubectl 1.32 (https://kubernetes.io/docs/tasks/tools/)"
+        ),
+    }
+}
+
+fn kubectl_installed() -> bool {
+    Command::new("kubectl")
         .args(["version", "--client"])
-        .output();
-    match kubectl {
-        Ok(output) if output.status.success() => None,
-        _ => Some("kubectl is not installed (it renders the kustomizations)".to_owned()),
-    }
+        .output()
+        .is_ok_and(|output| output.status.success())
 }
 
 /// Runs every check; the tests that ran are added to `counts`.
@@ -331,6 +362,24 @@ mod tests {
         for file in OUTSIDE {
             assert!(k8s.join(file).is_file(), "{file}");
         }
+    }
+
+    #[test]
+    fn a_missing_kubectl_skips_the_stage_except_in_ci() {
+        assert_eq!(judge_gate(true, true, Some("true")).unwrap(), None);
+        assert_eq!(judge_gate(true, true, None).unwrap(), None);
+        let skipped = judge_gate(true, false, None).unwrap().unwrap();
+        assert!(skipped.contains("kubectl is not installed"), "{skipped}");
+        assert!(judge_gate(true, false, Some("false")).unwrap().is_some());
+        let error = judge_gate(true, false, Some("true"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("kubectl is not installed, and CI=true"),
+            "{error}"
+        );
+        // A workspace without the session has nothing to check, in CI too.
+        assert!(judge_gate(false, false, Some("true")).unwrap().is_some());
     }
 
     #[test]

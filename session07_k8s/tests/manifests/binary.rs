@@ -1,13 +1,16 @@
 //! What the binary serves and reads, taken from the crate itself: the commands and the
-//! environment variables each reads (clap's `env =`, with their defaults), the HTTP
-//! routes and listen addresses, and the image names the lab builds.
+//! environment variables each reads (clap's `env =`, with their defaults), the variables
+//! the image sets (the Dockerfile's `ENV`), the HTTP routes and listen addresses, and the
+//! image names the lab builds.
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
 
 use clap::CommandFactory as _;
 use session07_k8s::cli::Cli;
 use session07_k8s::routes::{API_HEALTH, API_READY, API_ROUTES, LIVEZ, READYZ};
+use session07_k8s::state::READY_DEADLINE;
 
 /// The command a container runs when its `args` name none: the image's `CMD`.
 pub const DEFAULT_COMMAND: &str = "worker";
@@ -29,6 +32,8 @@ pub struct Http {
     pub ready: &'static str,
     /// Every path it answers.
     pub routes: &'static [&'static str],
+    /// How long its readiness route may take to answer, when it asks something else.
+    pub ready_deadline: Option<Duration>,
 }
 
 /// The facts about the binary and its images that the manifests must agree with.
@@ -37,6 +42,9 @@ pub struct Binary {
     pub commands: BTreeMap<String, Command>,
     /// The repository name of our image (`session07-k8s`), from the Dockerfile.
     pub image: String,
+    /// The variables our image sets (its final stage's `ENV`): a container gets them
+    /// unless its manifest sets them, and they win over the binary's defaults.
+    pub image_env: BTreeMap<String, String>,
     /// The Redis image, exactly as session 06's compose file names it.
     pub redis_image: String,
 }
@@ -64,9 +72,13 @@ impl Binary {
                 (sub.get_name().to_owned(), Command { env })
             })
             .collect();
+        let dockerfile = crate_dir.join("Dockerfile");
+        let text = std::fs::read_to_string(&dockerfile)
+            .unwrap_or_else(|error| panic!("cannot read {}: {error}", dockerfile.display()));
         Self {
             commands,
-            image: built_image(&crate_dir.join("Dockerfile")),
+            image: built_image(&text, &dockerfile),
+            image_env: image_env(&text),
             redis_image: redis_image(&crate_dir.join("../session06_docker/compose.yaml")),
         }
     }
@@ -79,12 +91,15 @@ impl Binary {
                 live: API_HEALTH,
                 ready: API_READY,
                 routes: &API_ROUTES,
+                // `/api/ready` asks Redis, under a deadline of its own.
+                ready_deadline: Some(READY_DEADLINE),
             }),
             "worker" => Some(Http {
                 listen_env: "PROBE_LISTEN",
                 live: LIVEZ,
                 ready: READYZ,
                 routes: &[LIVEZ, READYZ],
+                ready_deadline: None,
             }),
             _ => None,
         }
@@ -102,9 +117,7 @@ impl Binary {
 
 /// The repository of the image the Dockerfile's header says to build
 /// (`docker build -f ... -t NAME:TAG .`): NAME.
-fn built_image(dockerfile: &Path) -> String {
-    let text = std::fs::read_to_string(dockerfile)
-        .unwrap_or_else(|error| panic!("cannot read {}: {error}", dockerfile.display()));
+fn built_image(text: &str, dockerfile: &Path) -> String {
     let tag = text
         .lines()
         .take_while(|line| line.starts_with('#') || line.trim().is_empty())
@@ -121,6 +134,102 @@ fn built_image(dockerfile: &Path) -> String {
             )
         });
     repository(&tag).to_owned()
+}
+
+/// The variables a Dockerfile's final stage sets: its `ENV` instructions, after those of
+/// the earlier stage it starts `FROM`, if any (a base image's own are not known here).
+pub fn image_env(dockerfile: &str) -> BTreeMap<String, String> {
+    // Each named stage's variables, for a later stage that starts from it.
+    let mut stages: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let mut stage: Option<String> = None;
+    let mut env = BTreeMap::new();
+    for instruction in instructions(dockerfile) {
+        let (keyword, rest) = instruction
+            .split_once(char::is_whitespace)
+            .unwrap_or((instruction.as_str(), ""));
+        if keyword.eq_ignore_ascii_case("FROM") {
+            if let Some(name) = stage.take() {
+                stages.insert(name, std::mem::take(&mut env));
+            }
+            let words: Vec<String> = rest
+                .split_whitespace()
+                .filter(|word| !word.starts_with("--"))
+                .map(str::to_ascii_lowercase)
+                .collect();
+            env = words
+                .first()
+                .and_then(|base| stages.get(base))
+                .cloned()
+                .unwrap_or_default();
+            stage = match words.as_slice() {
+                [_, as_word, name] if as_word == "as" => Some(name.clone()),
+                _ => None,
+            };
+        } else if keyword.eq_ignore_ascii_case("ENV") {
+            env.extend(env_pairs(rest));
+        }
+    }
+    env
+}
+
+/// A Dockerfile's instructions, one string each: comments and blank lines left out, lines
+/// continued with a trailing backslash joined.
+fn instructions(dockerfile: &str) -> Vec<String> {
+    let mut all = Vec::new();
+    let mut current = String::new();
+    for line in dockerfile.lines() {
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let (text, continued) = match trimmed.strip_suffix('\\') {
+            Some(text) => (text.trim_end(), true),
+            None => (trimmed, false),
+        };
+        if !current.is_empty() {
+            current.push(' ');
+        }
+        current.push_str(text);
+        if !continued {
+            all.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.is_empty() {
+        all.push(current);
+    }
+    all
+}
+
+/// `KEY=VALUE KEY2="VALUE 2"`, or the older `KEY VALUE WITH SPACES`.
+fn env_pairs(text: &str) -> Vec<(String, String)> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    for c in text.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            c if c.is_whitespace() && !quoted => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    match words.first() {
+        Some(first) if !first.contains('=') => {
+            let value = text.trim_start()[first.len()..].trim();
+            vec![(first.clone(), value.trim_matches('"').to_owned())]
+        }
+        _ => words
+            .iter()
+            .filter_map(|word| word.split_once('='))
+            .map(|(key, value)| (key.to_owned(), value.to_owned()))
+            .collect(),
+    }
 }
 
 /// The image of the `redis` service in a compose file (`image: redis:...`).

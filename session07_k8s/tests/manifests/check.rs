@@ -4,7 +4,8 @@
 //!
 //! Only our image's containers are held to the binary (their command is `args[0]`, or
 //! the image's `worker`); every container is held to the images the lab has, and every
-//! reference to a ConfigMap or Secret must name a key the manifests hold.
+//! reference to a ConfigMap or Secret must name a key the manifests hold. A variable's
+//! value is the manifest's, else the image's `ENV`, else the binary's default.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -14,9 +15,43 @@ use yaml_rust2::Yaml;
 
 use super::binary::{Binary, DEFAULT_COMMAND, repository, tag};
 use super::render::Objects;
+use super::selector;
+use super::{network, redis};
 
 /// What Kubernetes waits before SIGKILL when a pod does not say.
 const DEFAULT_GRACE_PERIOD: i64 = 30;
+/// What the kubelet waits for a probe's answer when the probe does not say.
+const DEFAULT_PROBE_TIMEOUT: i64 = 1;
+/// What a process gets after its drain before SIGKILL: the rest of its shutdown (side
+/// tasks stopped, the probe server closed, the last log lines written).
+const SHUTDOWN_MARGIN: i64 = 15;
+
+/// The variables every client of one Redis queue must agree on.
+const QUEUE_SETTINGS: [&str; 3] = ["QUEUE_NAMESPACE", "REDIS_URL", "LEASE"];
+/// The variables the workers and the status API must agree on: how often a worker beats,
+/// and how long the API counts it live without a beat.
+const HEARTBEAT_SETTINGS: [&str; 2] = ["WORKER_HEARTBEAT", "WORKER_HEARTBEAT_TTL"];
+
+/// Variables that a group of containers must agree on.
+struct Agreement {
+    variables: &'static [&'static str],
+    /// The group, as the problem names it.
+    who: &'static str,
+    member: fn(&Settings) -> bool,
+}
+
+const AGREEMENTS: [Agreement; 2] = [
+    Agreement {
+        variables: &QUEUE_SETTINGS,
+        who: "the Redis clients",
+        member: Settings::reads_redis,
+    },
+    Agreement {
+        variables: &HEARTBEAT_SETTINGS,
+        who: "`worker` and `api`",
+        member: Settings::beats_or_judges_beats,
+    },
+];
 
 /// The probes a container can have, and the route each must ask.
 const PROBES: [(&str, Route); 3] = [
@@ -34,8 +69,10 @@ enum Route {
 /// Every problem of `objects`, in the order of the objects.
 pub fn problems(objects: &Objects, binary: &Binary) -> Vec<String> {
     let mut problems = Vec::new();
-    for template in pod_templates(objects) {
-        for container in template.spec["containers"].as_vec().into_iter().flatten() {
+    let templates = pod_templates(objects);
+    let mut settings = Vec::new();
+    for template in &templates {
+        for container in template.containers() {
             let at = format!(
                 "{}, container {}",
                 template.owner,
@@ -43,12 +80,17 @@ pub fn problems(objects: &Objects, binary: &Binary) -> Vec<String> {
             );
             image(container, binary, &at, &mut problems);
             let env = environment(container, objects, &at, &mut problems);
-            if repository(container["image"].as_str().unwrap_or("")) == binary.image {
-                ours(&template, container, &env, binary, &at, &mut problems);
+            let runs = repository(container["image"].as_str().unwrap_or(""));
+            if runs == binary.image {
+                settings.extend(ours(template, container, &env, binary, &at, &mut problems));
+            } else if runs == repository(&binary.redis_image) {
+                redis::memory(template, container, objects, &at, &mut problems);
             }
         }
     }
+    agreement(&settings, &mut problems);
     services(objects, &mut problems);
+    network::policies(objects, &templates, binary, &mut problems);
     ingresses(objects, &mut problems);
     stateful_sets(objects, &mut problems);
     budgets(objects, &mut problems);
@@ -56,16 +98,28 @@ pub fn problems(objects: &Objects, binary: &Binary) -> Vec<String> {
 }
 
 /// A pod template and what owns it.
-struct Template<'a> {
+pub struct Template<'a> {
     /// `Deployment worker-deployment`.
-    owner: String,
-    namespace: Option<&'a str>,
-    labels: &'a Yaml,
-    spec: &'a Yaml,
+    pub owner: String,
+    pub namespace: Option<&'a str>,
+    pub labels: &'a Yaml,
+    pub spec: &'a Yaml,
+}
+
+impl Template<'_> {
+    /// Its containers.
+    pub fn containers(&self) -> impl Iterator<Item = &Yaml> {
+        self.spec["containers"].as_vec().into_iter().flatten()
+    }
+}
+
+/// The command a container of our image runs: `args[0]`, or the image's.
+pub fn command_of(container: &Yaml) -> &str {
+    container["args"][0].as_str().unwrap_or(DEFAULT_COMMAND)
 }
 
 /// The pods that the objects make: the templates of the workload kinds, and bare Pods.
-fn pod_templates(objects: &Objects) -> Vec<Template<'_>> {
+pub fn pod_templates(objects: &Objects) -> Vec<Template<'_>> {
     objects
         .0
         .iter()
@@ -186,7 +240,27 @@ fn optional(reference: &Yaml) -> bool {
     reference["optional"].as_bool() == Some(true)
 }
 
-/// A container of our image: its command, its variables, ports, probes and drain.
+/// What one container of our image runs with: the values, where known, of the
+/// variables that must agree across containers.
+struct Settings {
+    at: String,
+    command: String,
+    /// Only the variables its command reads.
+    values: BTreeMap<&'static str, Option<String>>,
+}
+
+impl Settings {
+    fn reads_redis(&self) -> bool {
+        self.values.contains_key("REDIS_URL")
+    }
+
+    fn beats_or_judges_beats(&self) -> bool {
+        matches!(self.command.as_str(), "worker" | "api")
+    }
+}
+
+/// A container of our image: its command, its variables, ports, probes and drain; its
+/// settings, for the checks across containers.
 fn ours(
     template: &Template<'_>,
     container: &Yaml,
@@ -194,18 +268,18 @@ fn ours(
     binary: &Binary,
     at: &str,
     problems: &mut Vec<String>,
-) {
+) -> Option<Settings> {
     if !container["command"].is_badvalue() {
         problems.push(format!(
             "{at}: `command` replaces the image's entrypoint (the binary); name the subcommand in `args`"
         ));
     }
-    let name = container["args"][0].as_str().unwrap_or(DEFAULT_COMMAND);
+    let name = command_of(container);
     let Some(command) = binary.commands.get(name) else {
         problems.push(format!(
             "{at}: runs `{name}`, which the binary does not have"
         ));
-        return;
+        return None;
     };
     for variable in env.keys() {
         if !command.env.contains_key(variable) {
@@ -222,15 +296,69 @@ fn ours(
             }
         }
     }
-    // A value the manifests set, or else the binary's default.
+    // A value the manifests set, or else the image's, or else the binary's default. A
+    // value the manifests set but hold elsewhere (a Secret) is not known.
     let value = |variable: &str| -> Option<String> {
-        env.get(variable)
-            .cloned()
-            .flatten()
-            .or_else(|| command.env.get(variable).cloned().flatten())
+        match env.get(variable) {
+            Some(value) => value.clone(),
+            None => binary
+                .image_env
+                .get(variable)
+                .cloned()
+                .or_else(|| command.env.get(variable).cloned().flatten()),
+        }
     };
     ports_and_probes(container, name, &value, at, problems);
     drain(template, container, name, &value, at, problems);
+    let values = QUEUE_SETTINGS
+        .into_iter()
+        .chain(HEARTBEAT_SETTINGS)
+        .filter(|variable| command.env.contains_key(*variable))
+        .map(|variable| (variable, value(variable)))
+        .collect();
+    Some(Settings {
+        at: at.to_owned(),
+        command: name.to_owned(),
+        values,
+    })
+}
+
+/// The clients of the queue agree on where and what it is, and the workers and the status
+/// API on heartbeats: else they would work different queues, or a live worker would count
+/// as gone. A value not known here (from a Secret) is left out.
+fn agreement(settings: &[Settings], problems: &mut Vec<String>) {
+    for Agreement {
+        variables,
+        who,
+        member,
+    } in AGREEMENTS
+    {
+        for variable in variables {
+            let mut by_value: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+            for one in settings.iter().filter(|one| member(one)) {
+                if let Some(Some(value)) = one.values.get(variable) {
+                    by_value.entry(same(value)).or_default().push(&one.at);
+                }
+            }
+            if by_value.len() > 1 {
+                let listed: Vec<String> = by_value
+                    .iter()
+                    .map(|(value, places)| format!("{value} ({})", places.join("; ")))
+                    .collect();
+                problems.push(format!(
+                    "{who} disagree on {variable}: {}",
+                    listed.join(", ")
+                ));
+            }
+        }
+    }
+}
+
+/// A value as compared: a number by its value ("30" and "30.0" agree), else the text.
+fn same(value: &str) -> String {
+    value
+        .parse::<f64>()
+        .map_or_else(|_| value.to_owned(), |number| number.to_string())
 }
 
 /// The ports the container declares and the probes it has, against where the command
@@ -310,6 +438,22 @@ fn ports_and_probes(
         } else if path != wanted {
             problems.push(format!("{at}: {probe} asks {path}; it should ask {wanted}"));
         }
+        let waits = spec["timeoutSeconds"].as_i64();
+        if let Route::Ready = route
+            && let Some(deadline) = http.ready_deadline
+            && waits.unwrap_or(DEFAULT_PROBE_TIMEOUT) * 1000 <= deadline.as_millis() as i64
+        {
+            let default = if waits.is_none() {
+                " (the default)"
+            } else {
+                ""
+            };
+            problems.push(format!(
+                "{at}: {probe} timeoutSeconds {}{default} is not more than {wanted}'s own deadline of {} s: the kubelet would give up before a slow answer, and count it as a failure",
+                waits.unwrap_or(DEFAULT_PROBE_TIMEOUT),
+                deadline.as_secs_f64()
+            ));
+        }
         let number = match &get["port"] {
             Yaml::Integer(number) => Some(*number),
             Yaml::String(port_name) => {
@@ -333,8 +477,8 @@ fn ports_and_probes(
     }
 }
 
-/// Stopping: the kubelet's SIGKILL must come after preStop and the command's drain, and
-/// a worker's drain must outlast a task.
+/// Stopping: the kubelet's SIGKILL must come after preStop, the command's drain and the
+/// rest of its shutdown, and a worker's drain must outlast a task.
 fn drain(
     template: &Template<'_>,
     container: &Yaml,
@@ -365,9 +509,9 @@ fn drain(
     let period = template.spec["terminationGracePeriodSeconds"]
         .as_i64()
         .unwrap_or(DEFAULT_GRACE_PERIOD);
-    if (period as f64) <= sleep as f64 + grace {
+    if (period as f64) < (sleep + SHUTDOWN_MARGIN) as f64 + grace {
         problems.push(format!(
-            "{}: terminationGracePeriodSeconds {period} is not more than preStop {sleep} s + {grace_env} {grace} s: SIGKILL would cut the drain short",
+            "{}: terminationGracePeriodSeconds {period} is less than preStop {sleep} s + {grace_env} {grace} s + {SHUTDOWN_MARGIN} s for the rest of the shutdown: SIGKILL would cut the drain short",
             template.owner
         ));
     }
@@ -380,8 +524,9 @@ fn drain(
     }
 }
 
-/// The templates whose labels include every pair of `selector`, in `namespace`.
-fn selected<'a>(
+/// The templates whose labels include every pair of `selector` (a Service's), in
+/// `namespace`.
+pub fn selected<'a>(
     templates: &'a [Template<'a>],
     namespace: Option<&str>,
     selector: &Yaml,
@@ -520,17 +665,15 @@ fn budgets(objects: &Objects, problems: &mut Vec<String>) {
     let templates = pod_templates(objects);
     for budget in objects.of_kind("PodDisruptionBudget") {
         let name = budget["metadata"]["name"].as_str().unwrap_or("?");
-        let selector = &budget["spec"]["selector"]["matchLabels"];
-        if selected(
-            &templates,
-            budget["metadata"]["namespace"].as_str(),
-            selector,
-        )
-        .is_empty()
-        {
+        let namespace = budget["metadata"]["namespace"].as_str();
+        let selector = &budget["spec"]["selector"];
+        let counts = templates.iter().any(|template| {
+            template.namespace == namespace && selector::matches(selector, template.labels)
+        });
+        if !counts {
             problems.push(format!(
                 "PodDisruptionBudget {name} selects no pod ({})",
-                pairs(selector)
+                pairs(&selector["matchLabels"])
             ));
         }
     }

@@ -103,8 +103,10 @@ pub fn check_image(printed: &str, expected: &str) -> Result<()> {
     Ok(())
 }
 
-/// Checks the drill: between `before` and `after`, exactly `tasks` tasks were enqueued and
-/// each succeeded once; none failed, died or waits.
+/// Checks a drill: between `before` and `after`, exactly `tasks` tasks were enqueued and
+/// each succeeded once; none failed, died or waits; and no worker gave one up: a graceful
+/// drain finishes the tasks it holds, so no lease expired and no attempt was retried (a
+/// drain cut short by SIGKILL shows up as expired leases, then retries).
 pub fn check_drill(before: &QueueStatus, after: &QueueStatus, tasks: u64) -> Result<()> {
     let grown = |after: u64, before: u64| i128::from(after) - i128::from(before);
     let tasks = i128::from(tasks);
@@ -123,6 +125,12 @@ pub fn check_drill(before: &QueueStatus, after: &QueueStatus, tasks: u64) -> Res
         ("failed tasks", grown(after.failed, before.failed), 0),
         ("dead tasks", grown(after.dead, before.dead), 0),
         (
+            "expired leases",
+            grown(after.expired_leases, before.expired_leases),
+            0,
+        ),
+        ("retried attempts", grown(after.retried, before.retried), 0),
+        (
             "dead letters",
             grown(after.dead_letters, before.dead_letters),
             0,
@@ -136,7 +144,7 @@ pub fn check_drill(before: &QueueStatus, after: &QueueStatus, tasks: u64) -> Res
     }
     if !wrong.is_empty() {
         bail!(
-            "not every task of the drill succeeded exactly once: {}",
+            "not every task of the drill succeeded exactly once, drained in time: {}",
             wrong.join("; ")
         );
     }
@@ -241,5 +249,40 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(reset.contains("tasks enqueued: -5"), "{reset}");
+    }
+
+    #[test]
+    fn the_drill_fails_when_a_drain_was_cut_short() {
+        // Every task succeeded in the end, but one worker lost its tasks: SIGKILL before
+        // its drain ended, its leases ran out, and other workers ran them again.
+        let before = QueueStatus {
+            expired_leases: 1,
+            retried: 1,
+            ..status(5, 5, 0)
+        };
+        let killed = QueueStatus {
+            expired_leases: 3,
+            retried: 3,
+            ..status(10, 10, 0)
+        };
+        let error = check_drill(&before, &killed, 5).unwrap_err().to_string();
+        assert!(error.contains("expired leases: 2, expected 0"), "{error}");
+        assert!(error.contains("retried attempts: 2, expected 0"), "{error}");
+        let only_expired = QueueStatus {
+            expired_leases: 2,
+            retried: 1,
+            ..status(10, 10, 0)
+        };
+        let error = check_drill(&before, &only_expired, 5)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("expired leases: 1, expected 0"), "{error}");
+        assert!(!error.contains("retried"), "{error}");
+        let drained = QueueStatus {
+            expired_leases: 1,
+            retried: 1,
+            ..status(10, 10, 0)
+        };
+        check_drill(&before, &drained, 5).unwrap();
     }
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use yaml_rust2::{Yaml, YamlLoader};
 
-use super::plan::IMAGE_V1;
+use super::plan::{IMAGE_V1, SLOW_WORKERS};
 
 /// Every object in the YAML files under `dirs` (relative to `session07_k8s/k8s`).
 fn objects(root: &Path, dirs: &[&str]) -> Vec<Yaml> {
@@ -103,6 +103,58 @@ fn the_manifests_define_what_the_plan_names() {
         assert!(
             mapped.contains(&port),
             "the cluster maps no host port {port}"
+        );
+    }
+}
+
+#[test]
+fn the_drills_slow_tasks_end_within_a_drain() {
+    let root = crate::workspace_root();
+    let objects = objects(&root, &["base"]);
+    let config = objects
+        .iter()
+        .find(|o| o["kind"].as_str() == Some("ConfigMap"))
+        .expect("the ConfigMap");
+    let seconds = |key: &str| -> f64 {
+        config["data"][key]
+            .as_str()
+            .and_then(|text| text.parse().ok())
+            .unwrap_or_else(|| panic!("the ConfigMap has no number {key}"))
+    };
+    let delay: f64 = SLOW_WORKERS
+        .words()
+        .iter()
+        .find_map(|word| word.strip_prefix("WORKER_DELAY="))
+        .and_then(|text| text.parse().ok())
+        .expect("the drill sets WORKER_DELAY");
+    // Long enough that a stopped pod holds its tasks a while, short enough that its drain
+    // (and a task's own deadline) lets them finish.
+    assert!(delay >= 10.0, "WORKER_DELAY={delay}");
+    for limit in ["SHUTDOWN_GRACE", "TASK_TIMEOUT"] {
+        assert!(delay < seconds(limit), "WORKER_DELAY={delay} >= {limit}");
+    }
+}
+
+#[test]
+fn the_kind_overlay_never_forbids_pulling_redis() {
+    // The node pulls Redis's image (no `kind load` for it): its policy must allow a pull.
+    let root = crate::workspace_root();
+    let objects = objects(&root, &["base", "overlays/kind"]);
+    let redis = objects
+        .iter()
+        .find(|o| o["kind"].as_str() == Some("StatefulSet"))
+        .expect("Redis's StatefulSet");
+    let policy = redis["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"].as_str();
+    assert_ne!(policy, Some("Never"));
+    let kustomization = objects
+        .iter()
+        .find(|o| o["kind"].as_str() == Some("Kustomization") && !o["patches"].is_badvalue())
+        .expect("the kind overlay's patches");
+    for patch in kustomization["patches"].as_vec().into_iter().flatten() {
+        assert_eq!(
+            patch["target"]["kind"].as_str(),
+            Some("Deployment"),
+            "the kind overlay patches only Deployments' pull policy"
         );
     }
 }

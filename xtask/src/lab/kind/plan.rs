@@ -93,14 +93,19 @@ pub const NODES: KindCommand = typed("kubectl get nodes -o wide");
 /// The image, built from the workspace root.
 pub const BUILD: KindCommand =
     typed("docker build -f session07_k8s/Dockerfile -t session07-k8s:v1 .");
-/// Redis's image, as session 06's compose file names it.
-pub const PULL_REDIS: KindCommand = typed("docker pull redis:7.0-bookworm");
-/// Both images copied into every node: no registry is needed.
-pub const LOAD: KindCommand =
-    typed("kind load docker-image session07-k8s:v1 redis:7.0-bookworm --name imgproc");
+/// The image copied into every node: no registry has it. Redis's image is not loaded: the
+/// node pulls it (`kind load` fails on it under Docker's containerd image store).
+pub const LOAD: KindCommand = typed("kind load docker-image session07-k8s:v1 --name imgproc");
 /// Ingress NGINX's manifest for kind, at its last release.
 pub const INGRESS_NGINX: KindCommand = typed(
     "kubectl apply -f https://raw.githubusercontent.com/kubernetes/ingress-nginx/controller-v1.15.1/deploy/static/provider/kind/deploy.yaml",
+);
+/// Waits for the Job that gives the admission webhook its certificate: until it is done,
+/// the API server refuses every Ingress. The Job deletes itself once finished
+/// (`ttlSecondsAfterFinished: 0`), so it is waited for right after the apply, while it
+/// still exists.
+pub const ADMISSION_PATCHED: KindCommand = typed(
+    "kubectl -n ingress-nginx wait --for=condition=complete job/ingress-nginx-admission-patch --timeout=120s",
 );
 /// Waits for the controller to be ready (its admission webhook with it).
 pub const INGRESS_READY: KindCommand = typed(
@@ -158,9 +163,10 @@ pub const GET_WORKERS: KindCommand = typed("curl http://127.0.0.1:8080/api/worke
 pub const GET_VIA_INGRESS: KindCommand = typed("curl http://localhost/api/health");
 /// Through the NodePort Service of the kind overlay.
 pub const GET_VIA_NODEPORT: KindCommand = typed("curl http://localhost:30080/api/health");
-/// Each task 5 s long, so a pod is deleted with tasks in hand (a rollout of its own).
+/// Each task 20 s long, so a pod stops with tasks in hand, and its drain takes a while
+/// (a rollout of its own). Less than SHUTDOWN_GRACE and TASK_TIMEOUT (60 s each).
 pub const SLOW_WORKERS: KindCommand =
-    typed("kubectl -n imgproc set env deployment/worker-deployment WORKER_DELAY=5");
+    typed("kubectl -n imgproc set env deployment/worker-deployment WORKER_DELAY=20");
 /// A finished Job does not run again: it is deleted (unless its TTL did), then applied anew.
 pub const DELETE_JOB: KindCommand =
     typed("kubectl -n imgproc delete job submit-samples --ignore-not-found");
@@ -201,14 +207,16 @@ pub const STEPS: [Step; 14] = [
     },
     Step {
         name: "images",
-        comment: "The image (from the workspace root) and Redis's, loaded into the nodes: no registry needed.",
-        commands: &[BUILD, PULL_REDIS, LOAD],
+        comment: "The image, built from the workspace root and loaded into the nodes: no registry has it.\n\
+                  Redis's image comes from Docker Hub: the node pulls it when Redis starts.",
+        commands: &[BUILD, LOAD],
     },
     Step {
         name: "ingress controller",
         comment: "Ingress NGINX for kind, at its last release (the project is retired; its manifests stay).\n\
-                  Its controller takes the node's ports 80 and 443, which kind maps to this machine.",
-        commands: &[INGRESS_NGINX, INGRESS_READY],
+                  Its controller takes the node's ports 80 and 443, which kind maps to this machine. Its\n\
+                  admission webhook checks every Ingress, once a Job has given it a certificate.",
+        commands: &[INGRESS_NGINX, ADMISSION_PATCHED, INGRESS_READY],
     },
     Step {
         name: "metrics-server",
@@ -251,7 +259,8 @@ pub const STEPS: [Step; 14] = [
     Step {
         name: "drill: delete a busy worker pod",
         comment: "Failure drill: slow tasks, the Job again, and a worker pod that holds tasks deleted (POD: the\n\
-                  host of a busy worker in /api/workers). It drains them; the counts show none lost or run twice.",
+                  host of a busy worker in /api/workers). It drains them; the counts show each task succeeded\n\
+                  once, and no lease expired and no task was retried.",
         commands: &[
             SLOW_WORKERS,
             WORKERS_READY,
@@ -267,12 +276,19 @@ pub const STEPS: [Step; 14] = [
     },
     Step {
         name: "rolling update and rollback",
-        comment: "A rolling update to v2 (the same image, a new tag), its history, and a rollback to v1.",
+        comment: "A rolling update to v2 (the same image, a new tag) while the Job's tasks run, checked like\n\
+                  the drill; its history, and a rollback to v1.",
         commands: &[
             TAG_V2,
             LOAD_V2,
+            DELETE_JOB,
+            GET_STATS,
+            SUBMIT,
+            GET_WORKERS,
             SET_IMAGE_V2,
             WORKERS_READY,
+            SUBMITTED,
+            GET_STATS,
             WORKER_IMAGE,
             HISTORY,
             UNDO,
@@ -418,6 +434,65 @@ mod tests {
         assert_eq!(distinct.len(), lines.len());
         assert!(lines.contains(&"kind delete cluster --name imgproc".to_owned()));
         assert!(all().all(|command| lines.iter().any(|line| line == command.line)));
+    }
+
+    #[test]
+    fn only_our_image_is_loaded_and_redis_is_left_to_the_node() {
+        let loads: Vec<&str> = all()
+            .filter(|command| command.words().starts_with(&["kind", "load"]))
+            .map(|command| command.line)
+            .collect();
+        assert_eq!(
+            loads,
+            [
+                "kind load docker-image session07-k8s:v1 --name imgproc",
+                "kind load docker-image session07-k8s:v2 --name imgproc"
+            ]
+        );
+        assert!(
+            !all().any(|command| command.line.contains("redis:")),
+            "no command pulls or loads Redis's image"
+        );
+    }
+
+    /// The commands of the step named `name`.
+    fn step(name: &str) -> &'static [KindCommand] {
+        STEPS
+            .iter()
+            .find(|step| step.name == name)
+            .unwrap_or_else(|| panic!("no step {name}"))
+            .commands
+    }
+
+    #[test]
+    fn the_admission_job_is_waited_for_while_it_exists() {
+        // It deletes itself once complete: right after the apply, before anything else.
+        assert_eq!(
+            step("ingress controller"),
+            [INGRESS_NGINX, ADMISSION_PATCHED, INGRESS_READY]
+        );
+    }
+
+    #[test]
+    fn the_rolling_update_runs_under_load_and_is_checked() {
+        let commands = step("rolling update and rollback");
+        let at = |command: KindCommand| {
+            commands
+                .iter()
+                .position(|c| *c == command)
+                .unwrap_or_else(|| panic!("no {command}"))
+        };
+        let stats: Vec<usize> = commands
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c == GET_STATS)
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(stats.len(), 2, "counts read before and after");
+        assert!(stats[0] < at(SUBMIT));
+        assert!(at(SUBMIT) < at(GET_WORKERS) && at(GET_WORKERS) < at(SET_IMAGE_V2));
+        assert!(at(SET_IMAGE_V2) < at(SUBMITTED) && at(SUBMITTED) < stats[1]);
+        assert!(stats[1] < at(UNDO));
     }
 
     #[test]
