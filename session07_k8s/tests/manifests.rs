@@ -35,8 +35,9 @@ use manifests::render::{Objects, k8s_dir, kustomization_files, string};
 const RENDERS: [&str; 3] = ["base", "overlays/kind", "overlays/prod"];
 
 /// The anchors the chapter includes.
-const ANCHORS: [&str; 12] = [
+const ANCHORS: [&str; 13] = [
     "worker-probes",
+    "status-api-probes",
     "worker-security",
     "worker-rollout",
     "redis-statefulset",
