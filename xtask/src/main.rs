@@ -22,7 +22,7 @@
 //! - `cargo xtask setup`: installs every tool the course uses, needed now or not.
 //! - `cargo xtask lab compose`: session 06's compose lab on a real Docker engine (see `lab/`);
 //!   `cargo xtask lab kind`: session 07's lab on kind, where kind exists (`--plan` prints it).
-//! - `cargo xtask manifests`: session 07's Kubernetes manifests checked with no cluster
+//! - `cargo xtask manifests`: sessions 07 and 08's Kubernetes manifests checked with no cluster
 //!   (kustomize, schema validation, checkov, the Rust consistency tests; see
 //!   `manifests.rs`); `cargo xtask test` runs the same as its stage `manifests`.
 
@@ -134,7 +134,7 @@ enum Task {
         #[arg(long)]
         record: bool,
     },
-    /// Check session 07's Kubernetes manifests with no cluster: render them with kustomize,
+    /// Check sessions 07 and 08's Kubernetes manifests with no cluster: render them with kustomize,
     /// validate them against Kubernetes' schemas, scan them with checkov, and run the tests
     /// that compare them with the binary (the `manifests` stage of `test`, alone).
     Manifests,

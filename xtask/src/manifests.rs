@@ -1,18 +1,24 @@
-//! Session 07's Kubernetes manifests, checked with no cluster: the `manifests` stage of
-//! `cargo xtask test`, and `cargo xtask manifests` alone.
+//! Sessions 07 and 08's Kubernetes manifests, checked with no cluster: the `manifests`
+//! stage of `cargo xtask test`, and `cargo xtask manifests` alone.
 //!
-//! 1. `kubectl kustomize` renders the base and each overlay into `target/manifests/`.
-//! 2. `kubernetes-validate --strict` checks every rendered object, the Job and the bare Pod
-//!    against the schemas of the Kubernetes version the lab runs; it must also reject two
-//!    objects broken on purpose, or a validator that accepts anything would pass.
+//! 1. `kubectl kustomize` renders session 07's base and overlays, and session 08's
+//!    autoscaling overlays (HPA, KEDA), into `target/manifests/`.
+//! 2. `kubernetes-validate --strict` checks every rendered object, the Jobs and the bare
+//!    Pod against the schemas of the Kubernetes version the lab runs; it must also reject
+//!    two objects broken on purpose, or a validator that accepts anything would pass. It
+//!    has no schema for KEDA's custom resources (ScaledObject, TriggerAuthentication), and
+//!    passes them with a mere warning: they are set apart in a file of their own, not
+//!    given to it, and session 08's Rust tests check them instead.
 //! 3. `checkov` scans the same files: no check may fail; a check that does not apply is
 //!    skipped by an annotation in the manifest that says why.
 //! 4. `hadolint` lints the Dockerfiles of the images they run (session 07's image is built
 //!    only by the kind lab, so this is its one check here).
-//! 5. The session's Rust tests compare the manifests with the binary (ports, probe paths
-//!    and timeouts, environment variables and the settings the queue's clients share,
-//!    Secret keys, selectors, NetworkPolicies, Redis's memory, images, grace periods);
-//!    they need kubectl, so a plain `cargo test` ignores them and this stage runs them.
+//! 5. The sessions' Rust tests compare the manifests with the binaries: session 07's
+//!    ports, probe paths and timeouts, environment variables and the settings the queue's
+//!    clients share, Secret keys, selectors, NetworkPolicies, Redis's memory, images,
+//!    grace periods; session 08's HPA and KEDA behaviour with the local autoscaler's, and
+//!    what they scale and read. They need kubectl, so a plain `cargo test` ignores them and
+//!    this stage runs them.
 //!
 //! Without kubectl the stage is skipped, with the reason; in CI (`CI=true`) it fails
 //! instead, so that unchecked manifests cannot pass there.
@@ -42,19 +48,48 @@ const PACKAGES: [&str; 3] = [
 /// The images the manifests run, linted: session 07's is only built by the kind lab.
 const DOCKERFILES: [&str; 2] = ["session06_docker/Dockerfile", "session07_k8s/Dockerfile"];
 
-/// The session's folder, and its manifests in it.
-const CRATE: &str = "session07_k8s";
-const K8S: &str = "session07_k8s/k8s";
+/// One session's manifests.
+struct Session {
+    /// Its crate's folder.
+    krate: &'static str,
+    /// Its manifests' folder.
+    k8s: &'static str,
+    /// What kustomize renders: each folder (under `k8s`), and the file its render is
+    /// written to.
+    renders: &'static [(&'static str, &'static str)],
+    /// The manifests applied on their own, outside kustomize.
+    outside: &'static [&'static str],
+}
 
-/// What kustomize renders: each folder, and the file its render is written to.
-const RENDERS: [(&str, &str); 3] = [
-    ("base", "base.yaml"),
-    ("overlays/kind", "kind.yaml"),
-    ("overlays/prod", "prod.yaml"),
+/// Session 07's, the system on kind; the stage needs it.
+const CRATE: &str = "session07_k8s";
+/// Every session with manifests; a workspace without session 08 checks session 07's.
+static SESSIONS: [Session; 2] = [
+    Session {
+        krate: CRATE,
+        k8s: "session07_k8s/k8s",
+        renders: &[
+            ("base", "base.yaml"),
+            ("overlays/kind", "kind.yaml"),
+            ("overlays/prod", "prod.yaml"),
+        ],
+        outside: &["jobs/submit-samples.yaml", "examples/pod.yaml"],
+    },
+    Session {
+        krate: "session08_scaling",
+        k8s: "session08_scaling/k8s",
+        renders: &[
+            ("overlays/hpa", "scaling-hpa.yaml"),
+            ("overlays/keda", "scaling-keda.yaml"),
+        ],
+        outside: &["jobs/stress.yaml"],
+    },
 ];
 
-/// The manifests applied on their own, outside kustomize.
-const OUTSIDE: [&str; 2] = ["jobs/submit-samples.yaml", "examples/pod.yaml"];
+/// API groups of custom resources, which kubernetes-validate has no schema for (it passes
+/// them, with a warning): their objects are moved to a file of their own, scanned by
+/// checkov but not validated (the session's Rust tests check them instead).
+const CUSTOM_GROUPS: [&str; 1] = ["keda.sh/"];
 
 /// Objects the validator must reject, each with the words its error must contain.
 const BROKEN: [(&str, &str, &str); 2] = [
@@ -124,7 +159,8 @@ pub fn check(root: &Path, counts: &mut Counts) -> Result<()> {
     std::fs::create_dir_all(&rendered)
         .with_context(|| format!("cannot create {}", rendered.display()))?;
 
-    let files = render(root, &rendered)?;
+    let sessions = present(root);
+    let files = render(root, &sessions, &rendered)?;
     let venv = timed("python tools ready", || python_tools(root))?;
     timed("kubernetes-validate", || validate(&venv, &files))?;
     timed("kubernetes-validate rejects broken objects", || {
@@ -132,7 +168,17 @@ pub fn check(root: &Path, counts: &mut Counts) -> Result<()> {
     })?;
     timed("checkov", || scan(&venv, &rendered))?;
     timed("hadolint", || lint_dockerfiles(root, &venv))?;
-    timed("Rust consistency tests", || rust_tests(root, counts))
+    timed("Rust consistency tests", || {
+        rust_tests(root, &sessions, counts)
+    })
+}
+
+/// The sessions this workspace has.
+fn present(root: &Path) -> Vec<&'static Session> {
+    SESSIONS
+        .iter()
+        .filter(|session| root.join(session.krate).is_dir())
+        .collect()
 }
 
 /// Runs a step, and says how long it took.
@@ -144,32 +190,85 @@ fn timed<T>(step: &str, run: impl FnOnce() -> Result<T>) -> Result<T> {
 }
 
 /// Renders each kustomization into `dir`, and copies the manifests applied on their own
-/// beside them; returns every file.
-fn render(root: &Path, dir: &Path) -> Result<Vec<PathBuf>> {
-    let k8s = root.join(K8S);
+/// beside them; returns every file kubernetes-validate has schemas for (custom resources
+/// are moved to files of their own, in `dir` too, for checkov).
+fn render(root: &Path, sessions: &[&Session], dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
-    for (folder, file) in RENDERS {
-        let path = dir.join(file);
-        let mut kustomize = Command::new("kubectl");
-        kustomize
-            .arg("kustomize")
-            .arg(k8s.join(folder))
-            .arg("--output")
-            .arg(&path);
-        let (status, output) = run_with_deadline(kustomize, RENDER_DEADLINE, false)?;
-        if !status.is_some_and(|status| status.success()) || !path.is_file() {
-            bail!("kubectl kustomize {K8S}/{folder} failed:\n{output}");
+    for session in sessions {
+        let k8s = root.join(session.k8s);
+        for (folder, file) in session.renders {
+            let path = dir.join(file);
+            let mut kustomize = Command::new("kubectl");
+            kustomize
+                .arg("kustomize")
+                .arg(k8s.join(folder))
+                .arg("--output")
+                .arg(&path);
+            let (status, output) = run_with_deadline(kustomize, RENDER_DEADLINE, false)?;
+            if !status.is_some_and(|status| status.success()) || !path.is_file() {
+                bail!(
+                    "kubectl kustomize {}/{folder} failed:\n{output}",
+                    session.k8s
+                );
+            }
+            eprintln!("rendered {}/{folder} -> {}", session.k8s, path.display());
+            set_custom_apart(&path)?;
+            files.push(path);
         }
-        eprintln!("rendered {K8S}/{folder} -> {}", path.display());
-        files.push(path);
-    }
-    for file in OUTSIDE {
-        let from = k8s.join(file);
-        let to = dir.join(from.file_name().context("a file name")?);
-        std::fs::copy(&from, &to).with_context(|| format!("cannot copy {}", from.display()))?;
-        files.push(to);
+        for file in session.outside {
+            let from = k8s.join(file);
+            let to = dir.join(from.file_name().context("a file name")?);
+            std::fs::copy(&from, &to).with_context(|| format!("cannot copy {}", from.display()))?;
+            files.push(to);
+        }
     }
     Ok(files)
+}
+
+/// Moves the custom resources of a render to `NAME.custom.yaml` beside it (when it has
+/// any), and leaves the rest.
+fn set_custom_apart(path: &Path) -> Result<()> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let (kept, custom) = split_custom(&text);
+    if custom.is_empty() {
+        return Ok(());
+    }
+    let apart = path.with_extension("custom.yaml");
+    std::fs::write(&apart, custom.join("---\n"))
+        .with_context(|| format!("cannot write {}", apart.display()))?;
+    std::fs::write(path, kept.join("---\n"))
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    eprintln!(
+        "{} custom resource(s) ({}) set apart in {}: no schema to validate them against",
+        custom.len(),
+        CUSTOM_GROUPS.join(", "),
+        apart.display()
+    );
+    Ok(())
+}
+
+/// The documents of a render (as kustomize writes them: separated by `---` lines), split
+/// into those kubernetes-validate knows and the custom resources.
+fn split_custom(text: &str) -> (Vec<String>, Vec<String>) {
+    let mut documents = vec![String::new()];
+    for line in text.lines() {
+        if line == "---" {
+            documents.push(String::new());
+        } else if let Some(document) = documents.last_mut() {
+            document.push_str(line);
+            document.push('\n');
+        }
+    }
+    documents
+        .into_iter()
+        .filter(|document| !document.trim().is_empty())
+        .partition(|document| {
+            !document.lines().any(|line| {
+                line.strip_prefix("apiVersion: ")
+                    .is_some_and(|api| CUSTOM_GROUPS.iter().any(|group| api.starts_with(group)))
+            })
+        })
 }
 
 /// The venv with the pinned tools, installed if missing; its `bin` folder.
@@ -335,26 +434,29 @@ fn lint_dockerfiles(root: &Path, bin: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The tests that compare the manifests with the binary; a plain `cargo test` ignores
+/// The tests that compare the manifests with the binaries; a plain `cargo test` ignores
 /// them (they need kubectl), so they run here and no longer count as skipped.
-fn rust_tests(root: &Path, counts: &mut Counts) -> Result<()> {
-    let before = counts.passed + counts.failed;
-    let result = testing::cargo_test(
-        root,
-        &[
-            "--locked",
-            "--package",
-            CRATE,
-            "--test",
-            "manifests",
-            "--",
-            "--ignored",
-        ],
-        counts,
-    );
-    let ran = counts.passed + counts.failed - before;
-    counts.ignored = counts.ignored.saturating_sub(ran);
-    result
+fn rust_tests(root: &Path, sessions: &[&Session], counts: &mut Counts) -> Result<()> {
+    for session in sessions {
+        let before = counts.passed + counts.failed;
+        let result = testing::cargo_test(
+            root,
+            &[
+                "--locked",
+                "--package",
+                session.krate,
+                "--test",
+                "manifests",
+                "--",
+                "--ignored",
+            ],
+            counts,
+        );
+        let ran = counts.passed + counts.failed - before;
+        counts.ignored = counts.ignored.saturating_sub(ran);
+        result?;
+    }
+    Ok(())
 }
 
 fn tail(text: &str, lines: usize) -> String {
@@ -389,19 +491,47 @@ mod tests {
     #[test]
     fn every_manifest_the_stage_reads_exists() {
         let root = crate::workspace_root();
-        let k8s = root.join(K8S);
-        for (folder, _) in RENDERS {
-            assert!(
-                k8s.join(folder).join("kustomization.yaml").is_file(),
-                "{folder}"
-            );
+        assert_eq!(present(&root).len(), SESSIONS.len());
+        let mut written = Vec::new();
+        for session in &SESSIONS {
+            let k8s = root.join(session.k8s);
+            for (folder, file) in session.renders {
+                assert!(
+                    k8s.join(folder).join("kustomization.yaml").is_file(),
+                    "{folder}"
+                );
+                written.push(*file);
+            }
+            for file in session.outside {
+                assert!(k8s.join(file).is_file(), "{file}");
+                written.push(file.rsplit('/').next().unwrap());
+            }
         }
-        for file in OUTSIDE {
-            assert!(k8s.join(file).is_file(), "{file}");
-        }
+        // Every file is written to one folder: no two may share a name.
+        let count = written.len();
+        written.sort_unstable();
+        written.dedup();
+        assert_eq!(written.len(), count, "{written:?}");
         for file in DOCKERFILES {
             assert!(root.join(file).is_file(), "{file}");
         }
+    }
+
+    #[test]
+    fn custom_resources_are_set_apart_and_the_rest_kept_whole() {
+        let render = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: imgproc\n---\n\
+                      apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nspec:\n  \
+                      scaleTargetRef: {name: worker}\n---\n\
+                      apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\n\
+                      metadata:\n  name: keda.sh/not-an-api-version\n";
+        let (kept, custom) = split_custom(render);
+        assert_eq!(kept.len(), 2, "{kept:?}");
+        assert!(kept[0].starts_with("apiVersion: v1\nkind: Namespace"));
+        assert!(kept[1].contains("kind: HorizontalPodAutoscaler"));
+        assert_eq!(custom.len(), 1, "{custom:?}");
+        assert!(custom[0].contains("kind: ScaledObject"));
+        let (kept, custom) = split_custom("apiVersion: v1\nkind: Namespace\n");
+        assert_eq!((kept.len(), custom.len()), (1, 0));
     }
 
     #[test]

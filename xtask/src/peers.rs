@@ -505,6 +505,7 @@ pub fn summary(results: &Results) -> Vec<(&'static str, String)> {
 /// A bar per case: Rust's one-thread time over the best peer's, with the line at 1.
 pub fn plot(results: &Results, path: &Path) -> Result<()> {
     use plotters::prelude::*;
+    crate::record::register_font()?;
     let rows: Vec<(&str, f64)> = results
         .rows
         .iter()

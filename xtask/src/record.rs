@@ -5,10 +5,11 @@
 //! record into Markdown snippets under `book/src/figures/` (tables, and the figures a
 //! sentence quotes), which the chapters `{{#include}}`. A new recording updates the text.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Stdio;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, bail, ensure};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -89,6 +90,20 @@ pub const RECORDINGS: &[Recording] = &[
         args: &["bench", "--json"],
         runs: 3,
         draw: draw_tiles_bench,
+    },
+    Recording {
+        name: "session08-scaling",
+        package: "session08_scaling",
+        args: &["--json"],
+        runs: 3,
+        draw: draw_scaling,
+    },
+    Recording {
+        name: "session08-bench",
+        package: "session08_scaling",
+        args: &["bench", "--json"],
+        runs: 1,
+        draw: draw_scaling_bench,
     },
 ];
 
@@ -392,6 +407,358 @@ fn draw_tiles_bench(record: &Record) -> Result<Snippets> {
     ])
 }
 
+/// Session 08's demo: seconds to the cap and back to the minimum as ranges over the runs,
+/// and the median run's timeline as `session08/timeline.svg`.
+fn draw_scaling(record: &Record) -> Result<Snippets> {
+    let to_cap = sorted(record, "seconds_to_cap")?;
+    let to_min = sorted(record, "seconds_back_to_min")?;
+    let mut runs: Vec<&Value> = record.runs.iter().collect();
+    runs.sort_by(|a, b| {
+        let cap = |run: &Value| run["seconds_to_cap"].as_f64().unwrap_or(f64::NAN);
+        cap(a).total_cmp(&cap(b))
+    });
+    let run = runs[runs.len() / 2];
+    let seconds = |s: f64| format!("{s:.0}");
+    let mut points = Vec::new();
+    for row in run["timeline"]
+        .as_array()
+        .context("a run has no timeline")?
+    {
+        points.push(TimelinePoint {
+            seconds: number(row, "seconds")?,
+            replicas: number(row, "replicas")?,
+            desired: number(row, "desired")?,
+            queue_depth: number(row, "queue_depth")?,
+        });
+    }
+    if points.is_empty() {
+        bail!("the median run's timeline is empty");
+    }
+    let caption = format!(
+        "Workers and queue depth, the course's behaviour at {}x speed",
+        number(run, "speed")?
+    );
+    Ok(vec![
+        (
+            "session08/scaling-to-cap.md".to_owned(),
+            range(&to_cap, seconds) + "\n",
+        ),
+        (
+            "session08/scaling-to-min.md".to_owned(),
+            range(&to_min, seconds) + "\n",
+        ),
+        (
+            "session08/scaling-source.md".to_owned(),
+            format!("*{}.*\n", provenance(record)),
+        ),
+        (
+            "session08/timeline.svg".to_owned(),
+            timeline_svg(&points, &caption)?,
+        ),
+    ])
+}
+
+/// Session 08's benchmark: the median seconds per configuration as `session08/bench.md`
+/// (from the median run), how many times a 10 MB task costs a 1 MB one, and every task as
+/// the scatter plot `session08/bench.svg`.
+fn draw_scaling_bench(record: &Record) -> Result<Snippets> {
+    let mut runs: Vec<&Value> = record.runs.iter().collect();
+    runs.sort_by(|a, b| {
+        let took = |run: &Value| run["elapsed_seconds"].as_f64().unwrap_or(f64::NAN);
+        took(a).total_cmp(&took(b))
+    });
+    let run = *runs.get(runs.len() / 2).context("the record has no runs")?;
+    let medians = run["medians"].as_array().context("a run has no medians")?;
+    ensure!(!medians.is_empty(), "the median run has no medians");
+    let rows = run["rows"].as_array().context("a run has no rows")?;
+    ensure!(!rows.is_empty(), "the median run has no rows");
+    let images = run["images"].as_array().context("a run has no images")?;
+    // The median seconds by (size, concurrency, workers).
+    let mut cells: BTreeMap<(u64, u64, u64), Option<f64>> = BTreeMap::new();
+    for median in medians {
+        let whole = |field: &str| {
+            median[field]
+                .as_u64()
+                .with_context(|| format!("a median has no `{field}`"))
+        };
+        if whole("failed")? > 0 {
+            bail!("a recorded bench task failed: {median}");
+        }
+        cells.insert(
+            (
+                whole("size_bytes")?,
+                whole("concurrency")?,
+                whole("workers")?,
+            ),
+            median["median_seconds"].as_f64(),
+        );
+    }
+    let sizes: BTreeSet<u64> = cells.keys().map(|key| key.0).collect();
+    let levels: BTreeSet<u64> = cells.keys().map(|key| key.1).collect();
+    let workers: BTreeSet<u64> = cells.keys().map(|key| key.2).collect();
+    let cell =
+        |size: u64, level: u64, worker: u64| cells.get(&(size, level, worker)).copied().flatten();
+    let mut table = String::from("| image | in flight |");
+    for worker in &workers {
+        table += &format!(" {worker} worker{} |", if *worker == 1 { "" } else { "s" });
+    }
+    table += "\n|---|---:|";
+    table += &"---:|".repeat(workers.len());
+    table += "\n";
+    for &size in &sizes {
+        for &level in &levels {
+            table += &format!("| {:.2} MB | {level} |", size as f64 / 1e6);
+            for &worker in &workers {
+                table += &match cell(size, level, worker) {
+                    Some(s) => format!(" {s:.2} |"),
+                    None => " n/a |".to_owned(),
+                };
+            }
+            table += "\n";
+        }
+    }
+    let mut described = Vec::new();
+    for image in images {
+        described.push(format!(
+            "{:.2} MB ({:.0} x {:.0} pixels)",
+            number(image, "size_bytes")? / 1e6,
+            number(image, "width")?,
+            number(image, "height")?
+        ));
+    }
+    // Said only when the record carries it.
+    let per_worker = match run["worker_concurrency"].as_u64() {
+        Some(1) => ", each worker one task at a time".to_owned(),
+        Some(n) => format!(", each worker {n} tasks at a time"),
+        None => String::new(),
+    };
+    table += &format!(
+        "\n*Median seconds per task, from the queue to the result, pipeline `{}` on PNG files of \
+         {} made from `{}`{per_worker}, {} rounds per configuration; {}.*\n",
+        run["pipeline"].as_str().context("a run has no pipeline")?,
+        described.join(" and "),
+        run["source"].as_str().context("a run has no source")?,
+        number(run, "repeat")?,
+        provenance(record),
+    );
+    let mut snippets = vec![("session08/bench.md".to_owned(), table)];
+    // How many times the largest image costs the smallest, one task alone on one worker.
+    ensure!(
+        sizes.len() >= 2,
+        "the size ratio needs at least 2 image sizes, the record has {}",
+        sizes.len()
+    );
+    let (Some(&small), Some(&large), Some(&alone), Some(&one)) =
+        (sizes.first(), sizes.last(), levels.first(), workers.first())
+    else {
+        bail!("the median run has no configuration");
+    };
+    let (Some(low), Some(high)) = (cell(small, alone, one), cell(large, alone, one)) else {
+        bail!(
+            "the size ratio needs the median of {alone} task(s) on {one} worker(s) for both \
+             {small} and {large} bytes"
+        );
+    };
+    ensure!(
+        low > 0.0,
+        "the smallest image's median is {low} s, not above 0"
+    );
+    snippets.push((
+        "session08/bench-size-ratio.md".to_owned(),
+        format!("{:.0}\n", high / low),
+    ));
+    let mut points = Vec::new();
+    for row in rows {
+        points.push((
+            number(row, "size_bytes")? / 1e6,
+            number(row, "elapsed_seconds")?,
+            row["concurrency"]
+                .as_u64()
+                .context("a row has no concurrency")?,
+        ));
+    }
+    snippets.push(("session08/bench.svg".to_owned(), bench_svg(&points)?));
+    Ok(snippets)
+}
+
+/// One row of the demo's timeline, as plotted.
+struct TimelinePoint {
+    seconds: f64,
+    replicas: f64,
+    desired: f64,
+    queue_depth: f64,
+}
+
+/// The series colours of the SVG plots (Okabe-Ito, told apart by colour-blind readers),
+/// the same as session 08's PNG plots.
+const PALETTE: [(u8, u8, u8); 7] = [
+    (0, 114, 178),
+    (230, 159, 0),
+    (0, 158, 115),
+    (213, 94, 0),
+    (204, 121, 167),
+    (86, 180, 233),
+    (240, 228, 66),
+];
+
+fn colour(index: usize) -> plotters::style::RGBColor {
+    let (r, g, b) = PALETTE[index % PALETTE.len()];
+    plotters::style::RGBColor(r, g, b)
+}
+
+/// The timeline: workers (a step line) and desired workers on the left axis, the queue's
+/// depth on the right one, against seconds.
+fn timeline_svg(points: &[TimelinePoint], caption: &str) -> Result<String> {
+    use plotters::prelude::*;
+    register_font()?;
+    let right = points.iter().map(|p| p.seconds).fold(1.0, f64::max);
+    let most = points
+        .iter()
+        .map(|p| p.replicas.max(p.desired))
+        .fold(1.0, f64::max)
+        + 1.0;
+    let deepest = points.iter().map(|p| p.queue_depth).fold(1.0, f64::max) * 1.1;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (760, 420)).into_drawing_area();
+        let draw = || -> Result<(), Box<dyn std::error::Error>> {
+            root.fill(&WHITE)?;
+            let mut chart = ChartBuilder::on(&root)
+                .caption(caption, ("sans-serif", 18))
+                .margin(12)
+                .x_label_area_size(36)
+                .y_label_area_size(48)
+                .right_y_label_area_size(56)
+                .build_cartesian_2d(0.0..right, 0.0..most)?
+                .set_secondary_coord(0.0..right, 0.0..deepest);
+            chart
+                .configure_mesh()
+                .x_desc("seconds")
+                .y_desc("workers")
+                .draw()?;
+            chart
+                .configure_secondary_axes()
+                .y_desc("tasks waiting")
+                .draw()?;
+            chart
+                .draw_secondary_series(LineSeries::new(
+                    points.iter().map(|p| (p.seconds, p.queue_depth)),
+                    colour(5).stroke_width(2),
+                ))?
+                .label("queue depth (right)")
+                .legend(|(x, y)| {
+                    PathElement::new([(x, y), (x + 16, y)], colour(5).stroke_width(2))
+                });
+            // Workers change at an instant: a step, not a slope.
+            let mut steps = Vec::new();
+            for (n, p) in points.iter().enumerate() {
+                if n > 0 {
+                    steps.push((p.seconds, points[n - 1].replicas));
+                }
+                steps.push((p.seconds, p.replicas));
+            }
+            chart
+                .draw_series(LineSeries::new(steps, colour(0).stroke_width(3)))?
+                .label("workers")
+                .legend(|(x, y)| {
+                    PathElement::new([(x, y), (x + 16, y)], colour(0).stroke_width(3))
+                });
+            chart
+                .draw_series(DashedLineSeries::new(
+                    points.iter().map(|p| (p.seconds, p.desired)),
+                    6,
+                    4,
+                    colour(3).stroke_width(2),
+                ))?
+                .label("desired")
+                .legend(|(x, y)| {
+                    PathElement::new([(x, y), (x + 16, y)], colour(3).stroke_width(2))
+                });
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperRight)
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .draw()?;
+            root.present()?;
+            Ok(())
+        };
+        draw().map_err(|e| anyhow::anyhow!("cannot draw the timeline: {e}"))?;
+    }
+    Ok(svg)
+}
+
+/// The bench's scatter plot: seconds against the image's size in MB, one colour per
+/// concurrency, each concurrency's points set a little apart (dodged).
+fn bench_svg(points: &[(f64, f64, u64)]) -> Result<String> {
+    use plotters::prelude::*;
+    register_font()?;
+    let mut levels: Vec<u64> = points.iter().map(|p| p.2).collect();
+    levels.sort_unstable();
+    levels.dedup();
+    let right = points.iter().map(|p| p.0).fold(1.0, f64::max) * 1.15;
+    let top = points.iter().map(|p| p.1).fold(0.1, f64::max) * 1.1;
+    let dodge = right / 60.0;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (760, 440)).into_drawing_area();
+        let draw = || -> Result<(), Box<dyn std::error::Error>> {
+            root.fill(&WHITE)?;
+            let mut chart = ChartBuilder::on(&root)
+                .caption("Seconds per task by image size", ("sans-serif", 18))
+                .margin(12)
+                .x_label_area_size(36)
+                .y_label_area_size(52)
+                .build_cartesian_2d(0.0..right, 0.0..top)?;
+            chart
+                .configure_mesh()
+                .x_desc("image size (MB)")
+                .y_desc("seconds from queue to result")
+                .draw()?;
+            for (n, level) in levels.iter().enumerate() {
+                let shift = (n as f64 - (levels.len() as f64 - 1.0) / 2.0) * dodge;
+                let fill = colour(n).mix(0.7).filled();
+                chart
+                    .draw_series(
+                        points
+                            .iter()
+                            .filter(|p| p.2 == *level)
+                            .map(|p| Circle::new((p.0 + shift, p.1), 4, fill)),
+                    )?
+                    .label(format!("{level} in flight"))
+                    .legend(move |(x, y)| Circle::new((x + 8, y), 4, fill));
+            }
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperLeft)
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .draw()?;
+            root.present()?;
+            Ok(())
+        };
+        draw().map_err(|e| anyhow::anyhow!("cannot draw the bench plot: {e}"))?;
+    }
+    Ok(svg)
+}
+
+/// Registers DejaVu Sans as "sans-serif", once: plotters measures text even for an SVG file
+/// (whose viewer draws the glyphs), and the workspace's plotters reads real fonts (session
+/// 08 draws PNG files).
+pub fn register_font() -> Result<()> {
+    static REGISTERED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let registered = REGISTERED.get_or_init(|| {
+        plotters::style::register_font(
+            "sans-serif",
+            plotters::style::FontStyle::Normal,
+            dejavu::sans::regular(),
+        )
+        .is_ok()
+    });
+    anyhow::ensure!(*registered, "the DejaVu Sans font could not be read");
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -443,5 +810,139 @@ mod tests {
             runs: vec![run],
         };
         assert!(draw_tiles_bench(&record).is_err());
+    }
+
+    /// A demo run: the workers grow to 4 by `to_cap` and are back at 1 by 60 s.
+    fn scaling_run(to_cap: f64) -> Value {
+        let timeline: Vec<Value> = [
+            (0.0, 1, 2, 40),
+            (to_cap, 4, 4, 20),
+            (30.0, 4, 1, 0),
+            (60.0, 1, 1, 0),
+        ]
+        .iter()
+        .map(|(seconds, replicas, desired, depth)| {
+            serde_json::json!({"seconds": seconds, "replicas": replicas, "desired": desired,
+                                   "queue_depth": depth, "cpu_percent": 50.0})
+        })
+        .collect();
+        serde_json::json!({"min": 1, "max": 4, "speed": 4, "seconds_to_cap": to_cap,
+                           "load_ended_at": 20.0, "seconds_back_to_min": 60.0 - to_cap,
+                           "replaced": 0, "timeline": timeline, "load": {}})
+    }
+
+    fn snippet<'a>(snippets: &'a Snippets, name: &str) -> &'a str {
+        snippets
+            .iter()
+            .find(|(file, _)| file == name)
+            .map(|(_, text)| text.as_str())
+            .unwrap_or_else(|| panic!("no snippet {name}"))
+    }
+
+    #[test]
+    fn a_scaling_record_draws_its_ranges_and_the_median_timeline() {
+        let record = Record {
+            command: "cargo run".to_owned(),
+            machine: "a CPU, 2 cores".to_owned(),
+            runs: vec![scaling_run(12.0), scaling_run(9.6), scaling_run(15.2)],
+        };
+        let snippets = draw_scaling(&record).unwrap();
+        assert_eq!(
+            snippet(&snippets, "session08/scaling-to-cap.md"),
+            "10 to 15\n"
+        );
+        assert_eq!(
+            snippet(&snippets, "session08/scaling-to-min.md"),
+            "45 to 50\n"
+        );
+        let svg = snippet(&snippets, "session08/timeline.svg");
+        assert!(
+            svg.starts_with("<svg") && svg.contains("queue depth"),
+            "{svg}"
+        );
+        assert!(svg.contains("4x speed"), "{svg}");
+        // A run without the figure is refused.
+        let mut broken = scaling_run(1.0);
+        broken["seconds_to_cap"] = Value::Null;
+        let record = Record {
+            runs: vec![broken],
+            ..record
+        };
+        assert!(draw_scaling(&record).is_err());
+    }
+
+    #[test]
+    fn a_bench_record_draws_the_medians_table_and_the_scatter_plot() {
+        let mut rows = Vec::new();
+        let mut medians = Vec::new();
+        for (size, seconds) in [(1_000_000, 0.1), (10_000_000, 0.8)] {
+            for concurrency in [1, 2] {
+                for workers in [1, 2] {
+                    let median = seconds * concurrency as f64 / workers as f64;
+                    medians.push(
+                        serde_json::json!({"size_bytes": size, "concurrency": concurrency,
+                        "workers": workers, "tasks": 1, "failed": 0, "median_seconds": median}),
+                    );
+                    rows.push(
+                        serde_json::json!({"outcome": "succeeded", "elapsed_seconds": median,
+                        "size_bytes": size, "concurrency": concurrency, "workers": workers}),
+                    );
+                }
+            }
+        }
+        let run = serde_json::json!({
+            "pipeline": "blur:sigma=2", "source": "coffee.png", "repeat": 1,
+            "images": [{"target_mb": 1.0, "size_bytes": 1_000_000, "width": 1000, "height": 670},
+                       {"target_mb": 10.0, "size_bytes": 10_000_000, "width": 4000, "height": 2700}],
+            "rows": rows, "medians": medians, "elapsed_seconds": 60.0,
+        });
+        let record_of = |run: Value| Record {
+            command: "cargo run".to_owned(),
+            machine: "m".to_owned(),
+            runs: vec![run],
+        };
+        let snippets = draw_scaling_bench(&record_of(run.clone())).unwrap();
+        let table = snippet(&snippets, "session08/bench.md");
+        assert!(
+            table.starts_with("| image | in flight | 1 worker | 2 workers |"),
+            "{table}"
+        );
+        assert!(table.contains("| 10.00 MB | 2 | 1.60 | 0.80 |"), "{table}");
+        assert!(table.contains("1.00 MB (1000 x 670 pixels)"), "{table}");
+        assert_eq!(snippet(&snippets, "session08/bench-size-ratio.md"), "8\n");
+        // The record does not say how many tasks a worker runs at once: neither does the caption.
+        assert!(!table.contains("at a time"), "{table}");
+        let svg = snippet(&snippets, "session08/bench.svg");
+        assert!(
+            svg.starts_with("<svg") && svg.contains("2 in flight"),
+            "{svg}"
+        );
+        // When it does, the caption says so.
+        let mut told = run.clone();
+        told["worker_concurrency"] = serde_json::json!(1);
+        let snippets = draw_scaling_bench(&record_of(told)).unwrap();
+        let table = snippet(&snippets, "session08/bench.md");
+        assert!(table.contains("each worker one task at a time"), "{table}");
+        let refused = |broken: Value| draw_scaling_bench(&record_of(broken)).is_err();
+        // A failed task makes the record unfit to quote.
+        let mut failed = run.clone();
+        failed["medians"][0]["failed"] = serde_json::json!(1);
+        assert!(refused(failed));
+        // So do a run without medians or rows, and one image size (no ratio to give).
+        for field in ["medians", "rows"] {
+            let mut empty = run.clone();
+            empty[field] = serde_json::json!([]);
+            assert!(refused(empty), "{field}");
+        }
+        let mut one_size = run;
+        let kept: Vec<Value> = one_size["medians"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|median| median["size_bytes"] == 1_000_000)
+            .cloned()
+            .collect();
+        one_size["medians"] = Value::Array(kept);
+        assert!(refused(one_size));
     }
 }

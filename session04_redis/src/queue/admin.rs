@@ -91,6 +91,10 @@ impl RedisQueue {
         ids: impl IntoIterator<Item = TaskId>,
     ) -> Result<Vec<Option<TaskState>>, QueueError> {
         let ids: Vec<TaskId> = ids.into_iter().collect();
+        // Redis refuses an empty pipeline: no ids, no round trip.
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut pipe = redis::pipe();
         for &id in &ids {
             pipe.hget(self.keys.task(id), "state");

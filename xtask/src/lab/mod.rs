@@ -49,8 +49,10 @@ pub enum Lab {
     /// Session 07: create a kind cluster, load the image, install Ingress NGINX and
     /// metrics-server, apply the kind overlay, run the sample Job, delete a worker pod
     /// mid-task and check that no task was lost or run twice, roll the workers to v2 and
-    /// back, and delete the cluster. Needs kind, kubectl and Docker; says what to install
-    /// when one is missing.
+    /// back; then session 08's scaling drill: apply the HPA overlay, run the stress Job until
+    /// the HPA asks for more workers, stop it, and watch the HPA return to its minimum; and
+    /// delete the cluster. Needs kind, kubectl and Docker; says what to install when one is
+    /// missing.
     Kind {
         /// Print the lab's commands, each step under a `# ...` comment, and do nothing else.
         #[arg(long)]

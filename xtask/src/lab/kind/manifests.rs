@@ -158,3 +158,44 @@ fn the_kind_overlay_never_forbids_pulling_redis() {
         );
     }
 }
+
+#[test]
+fn session08s_manifests_define_what_the_scaling_drill_names() {
+    use super::plan::{APPLY_HPA, DELETE_STRESS, GET_HPA, STRESS};
+    let root = crate::workspace_root();
+    let k8s = root.join("session08_scaling/k8s");
+    let read = |file: &str| -> Vec<Yaml> {
+        let path = k8s.join(file);
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        YamlLoader::load_from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    };
+    // `get hpa worker-hpa`: the overlay the plan applies defines it, on the workers.
+    assert!(
+        APPLY_HPA
+            .line
+            .ends_with(" session08_scaling/k8s/overlays/hpa")
+    );
+    let hpa = read("overlays/hpa/hpa.yaml").remove(0);
+    assert_eq!(hpa["kind"].as_str(), Some("HorizontalPodAutoscaler"));
+    let name = hpa["metadata"]["name"].as_str().unwrap();
+    assert!(GET_HPA.words().contains(&name), "{GET_HPA} names no {name}");
+    assert_eq!(hpa["metadata"]["namespace"].as_str(), Some("imgproc"));
+    assert_eq!(
+        hpa["spec"]["scaleTargetRef"]["name"].as_str(),
+        Some("worker-deployment")
+    );
+    // `apply -f .../stress.yaml`, then `delete job stress`.
+    assert!(
+        STRESS
+            .line
+            .ends_with(" session08_scaling/k8s/jobs/stress.yaml")
+    );
+    let job = read("jobs/stress.yaml").remove(0);
+    assert_eq!(job["kind"].as_str(), Some("Job"));
+    let name = job["metadata"]["name"].as_str().unwrap();
+    assert!(DELETE_STRESS.words().contains(&name), "{DELETE_STRESS}");
+    // Its pods run the image the lab loads.
+    let image = job["spec"]["template"]["spec"]["containers"][0]["image"].as_str();
+    assert_eq!(image, Some(IMAGE_V1));
+}

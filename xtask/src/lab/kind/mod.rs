@@ -6,6 +6,7 @@
 //! | `plan.rs` | every command, as a reader types it, in steps under a comment: what `--plan` prints, the run runs and the book may show |
 //! | `judge.rs` | what to install when a tool is missing, and how the answers read back are judged |
 //! | `http.rs` | the status API's answers: GETs until one is as expected, and the port-forward they go through |
+//! | `scaling.rs` | session 08's scaling drill: the HPA overlay, the stress Job, the HPA's status read until it scales up, then down |
 //! | `manifests.rs` | (tests) the names the plan uses, checked against the manifests |
 //!
 //! The run checks its preconditions (never pretending: a missing tool fails it with what to
@@ -13,21 +14,28 @@
 //! metrics-server, applies the kind overlay, runs the sample Job, deletes a worker pod
 //! mid-task and checks through the status API that every task succeeded exactly once with
 //! no lease expired and none retried (the pod drained them), rolls the workers to `v2`
-//! while the Job's tasks run and checks the same, rolls back, reads `kubectl top`, and
-//! deletes the cluster whatever happened. Every command has a deadline. It needs this
-//! machine's ports 80, 443 and 30080 (the cluster's) and 8080 (the port-forward) free.
+//! while the Job's tasks run and checks the same, rolls back, and reads `kubectl top`.
+//! Then session 08's scaling drill: the HPA overlay applied, the stress Job run until the
+//! HPA asks for more workers than its minimum, the Job deleted, and the HPA watched back
+//! to its minimum. The cluster is deleted whatever happened. Every command has a deadline.
+//! It needs this machine's ports 80, 443 and 30080 (the cluster's) and 8080 (the
+//! port-forward) free.
 //!
-//! Budget: 15 minutes. Most of it is the image's release build (cargo-chef: the
+//! Budget: 25 minutes. Most of it is the image's release build (cargo-chef: the
 //! dependencies, then the crate; minutes without Docker's build cache, seconds with it);
 //! then creating the cluster (a minute or two, more when the node image is pulled the
 //! first time), pulling Redis's, Ingress NGINX's and metrics-server's images, and the
-//! rollouts. The drill and the rolling update take one to two minutes each (tasks of 20 s).
+//! rollouts. The drill and the rolling update take one to two minutes each (tasks of 20 s);
+//! the scaling drill about ten: a minute or two for the HPA's first metrics and its
+//! scale-up (the 30 s up window), four to six for the way down (the 60 s down window, then
+//! half the workers a minute).
 
 mod http;
 mod judge;
 #[cfg(test)]
 mod manifests;
 mod plan;
+mod scaling;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -38,12 +46,12 @@ use anyhow::{Context, Result, bail, ensure};
 
 pub use plan::commands;
 use plan::{
-    APPLY, BUILD, CLUSTER, CLUSTERS, CONTEXT, CONTEXT_NAME, CREATE, DELETE_CLUSTER, DELETE_JOB,
-    DELETE_POD, DOCKER_VERSION, EVENTS, GET_READY, GET_STATS, GET_VIA_INGRESS, GET_VIA_NODEPORT,
-    GET_WORKERS, HISTORY, IMAGE_V1, IMAGE_V2, INGRESS_NGINX, KIND_VERSION, KUBECTL_VERSION,
-    KindCommand, LOAD_V2, METRICS_SERVER, NODES, POD, PODS, PORT_FORWARD, SET_IMAGE_V2,
-    SLOW_WORKERS, STEPS, SUBMIT, SUBMITTED, TAG_V2, TOP, UNDO, WORKER_IMAGE, WORKER_LOGS,
-    WORKERS_READY,
+    APPLY, APPLY_HPA, BUILD, CLUSTER, CLUSTERS, CONTEXT, CONTEXT_NAME, CREATE, DELETE_CLUSTER,
+    DELETE_JOB, DELETE_POD, DESCRIBE_HPA, DOCKER_VERSION, EVENTS, GET_READY, GET_STATS,
+    GET_VIA_INGRESS, GET_VIA_NODEPORT, GET_WORKERS, HISTORY, IMAGE_V1, IMAGE_V2, INGRESS_NGINX,
+    KIND_VERSION, KUBECTL_VERSION, KindCommand, LOAD_V2, METRICS_SERVER, NODES, POD, PODS,
+    PORT_FORWARD, SET_IMAGE_V2, SLOW_WORKERS, STEPS, STRESS, SUBMIT, SUBMITTED, TAG_V2, TOP, UNDO,
+    WORKER_IMAGE, WORKER_LOGS, WORKERS_READY,
 };
 
 use http::{Answer, Http, PortForward};
@@ -257,8 +265,13 @@ impl Lab {
         findings.push(seen);
         findings.extend(steps.run(title(DELETE_POD), || self.drill())?);
         findings.push(steps.run(title(SET_IMAGE_V2), || self.rolling_update())?);
-        steps.run(title(TOP), || self.top())?;
+        steps.run(title(TOP), || self.top(TOP))?;
         drop(forward);
+        findings.push(steps.run(title(APPLY_HPA), || self.autoscaler())?);
+        let (drill, watch) = steps.run(title(STRESS), || self.scale_up())?;
+        let drill = steps.run(title(DESCRIBE_HPA), || self.scale_down(drill))?;
+        drop(watch);
+        findings.push(drill.finding());
         Ok(())
     }
 
@@ -370,12 +383,12 @@ impl Lab {
         judge::check_image(&image, expected)
     }
 
-    /// `kubectl top pods`, once metrics-server has numbers for every pod.
-    fn top(&self) -> Result<()> {
-        eprintln!("$ {TOP}");
+    /// A `kubectl top` command, once metrics-server has numbers for what it asks.
+    fn top(&self, command: KindCommand) -> Result<()> {
+        eprintln!("$ {command}");
         let started = Instant::now();
         loop {
-            let out = shell::capture(self.command(TOP, &[])?, COMMAND_TIME)?;
+            let out = shell::capture(self.command(command, &[])?, COMMAND_TIME)?;
             if out.status.success() {
                 eprint!("{}", out.stdout);
                 return Ok(());
@@ -383,7 +396,7 @@ impl Lab {
             // Until its first scrapes, metrics-server answers that metrics are not available.
             ensure!(
                 started.elapsed() < TOP_TIME,
-                "`{TOP}` still fails after {}s: {}",
+                "`{command}` still fails after {}s: {}",
                 TOP_TIME.as_secs(),
                 out.stderr.trim()
             );
@@ -391,12 +404,24 @@ impl Lab {
         }
     }
 
-    /// After a failure, what the namespace looks like; its own failures are only shown.
+    /// After a failure, what the namespace looks like, and the HPA's conditions and events
+    /// once it exists; its own failures are only shown.
     fn diagnose(&self) {
         for command in [PODS, EVENTS] {
             if let Err(error) = self.stream(command) {
                 eprintln!("({error:#})");
             }
+        }
+        eprintln!("$ {DESCRIBE_HPA}");
+        match self
+            .command(DESCRIBE_HPA, &[])
+            .and_then(|command| shell::capture(command, deadline(DESCRIBE_HPA)))
+        {
+            Ok(out) if out.status.success() => eprint!("{}", out.stdout),
+            // Before the scaling drill there is no HPA: nothing to show.
+            Ok(out) if out.stderr.contains("NotFound") => eprintln!("(no HPA yet)"),
+            Ok(out) => eprintln!("({})", out.stderr.trim()),
+            Err(error) => eprintln!("({error:#})"),
         }
     }
 }

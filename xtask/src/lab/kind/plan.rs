@@ -190,11 +190,32 @@ pub const HISTORY: KindCommand =
 pub const UNDO: KindCommand = typed("kubectl -n imgproc rollout undo deployment/worker-deployment");
 /// Each pod's CPU and memory, from metrics-server.
 pub const TOP: KindCommand = typed("kubectl -n imgproc top pods");
+/// The node's CPU and memory: metrics-server answers.
+pub const TOP_NODES: KindCommand = typed("kubectl top nodes");
+/// The drill's slow tasks undone: a task that sleeps uses no CPU, so the HPA would see none.
+pub const FAST_WORKERS: KindCommand =
+    typed("kubectl -n imgproc set env deployment/worker-deployment WORKER_DELAY-");
+/// Session 08: the kind overlay with a HorizontalPodAutoscaler on the workers.
+pub const APPLY_HPA: KindCommand = typed("kubectl apply -k session08_scaling/k8s/overlays/hpa");
+/// The HPA whole, as JSON: its status says the replicas it wants and the metrics it saw.
+pub const HPA_STATUS: KindCommand = typed("kubectl -n imgproc get hpa worker-hpa -o json");
+/// The HPA in a line: its metrics against their targets, its bounds, its replicas.
+pub const GET_HPA: KindCommand = typed("kubectl -n imgproc get hpa worker-hpa");
+/// The load: heavy tasks, submitted by three pods at a time.
+pub const STRESS: KindCommand =
+    typed("kubectl -n imgproc apply -f session08_scaling/k8s/jobs/stress.yaml");
+/// The HPA again, a line each time it changes, until Ctrl-C.
+pub const WATCH_HPA: KindCommand = typed("kubectl -n imgproc get hpa worker-hpa --watch");
+/// The load stopped: the Job and its pods deleted (the tasks they submitted still run).
+pub const DELETE_STRESS: KindCommand =
+    typed("kubectl -n imgproc delete job stress --ignore-not-found");
+/// The HPA's conditions and events: each change of size, and its reason.
+pub const DESCRIBE_HPA: KindCommand = typed("kubectl -n imgproc describe hpa worker-hpa");
 /// The cluster deleted: its node containers, and its context in kubeconfig.
 pub const DELETE_CLUSTER: KindCommand = typed("kind delete cluster --name imgproc");
 
 /// The lab, step by step.
-pub const STEPS: [Step; 14] = [
+pub const STEPS: [Step; 17] = [
     Step {
         name: "preconditions",
         comment: "kind, kubectl and Docker installed, the Docker engine answering, no cluster named imgproc yet.",
@@ -300,6 +321,35 @@ pub const STEPS: [Step; 14] = [
         name: "resource usage",
         comment: "Each pod's CPU and memory (metrics-server needs a minute after it starts).",
         commands: &[TOP],
+    },
+    Step {
+        name: "autoscaler",
+        comment: "Session 08: the workers scaled by a HorizontalPodAutoscaler, 2 to 8, on their CPU (70 %) and\n\
+                  memory (80 %) against their requests, with the course's behaviour block. metrics-server\n\
+                  answers first; the drill's slow tasks go (a sleeping task uses no CPU). The HPA's status\n\
+                  is read until its metrics arrive (`get hpa` shows <unknown> before) and it wants, and has,\n\
+                  its minimum of 2: the load starts from there.",
+        commands: &[
+            TOP_NODES,
+            FAST_WORKERS,
+            APPLY_HPA,
+            WORKERS_READY,
+            HPA_STATUS,
+            GET_HPA,
+        ],
+    },
+    Step {
+        name: "scale up under load",
+        comment: "The stress Job: heavy tasks, three pods at a time. The workers' CPU rises past 70 %; the HPA\n\
+                  asks for more once the last 30 s all asked, at most doubling each minute (--watch runs\n\
+                  until Ctrl-C: start it in a second terminal). Once it wants more than 2, the load stops.",
+        commands: &[STRESS, WATCH_HPA, HPA_STATUS, TOP, PODS, DELETE_STRESS],
+    },
+    Step {
+        name: "scale down after the load",
+        comment: "The load gone, the HPA waits out its 60 s down window, then at most halves the workers each\n\
+                  minute, back to 2. Its events say when, and why.",
+        commands: &[HPA_STATUS, DESCRIBE_HPA, GET_HPA],
     },
     Step {
         name: "delete the cluster",
@@ -496,6 +546,35 @@ mod tests {
     }
 
     #[test]
+    fn the_scaling_drill_loads_then_stops_the_load_then_watches_it_shrink() {
+        // Where `command` is in `commands`; a missing one fails the test.
+        fn place(commands: &[KindCommand], command: KindCommand) -> usize {
+            commands
+                .iter()
+                .position(|c| *c == command)
+                .unwrap_or_else(|| panic!("no {command}"))
+        }
+        let up = step("scale up under load");
+        let at = |command: KindCommand| place(up, command);
+        assert_eq!(at(STRESS), 0, "the load first");
+        assert_eq!(up.last(), Some(&DELETE_STRESS), "the load stopped last");
+        assert!(at(HPA_STATUS) < at(DELETE_STRESS));
+        assert_eq!(step("scale down after the load").first(), Some(&HPA_STATUS));
+        // The autoscaler is applied after session 07's steps, and the drill's delay undone.
+        let names: Vec<&str> = STEPS.iter().map(|step| step.name).collect();
+        let position = |name: &str| names.iter().position(|n| *n == name).unwrap();
+        assert!(position("rolling update and rollback") < position("autoscaler"));
+        assert_eq!(position("delete the cluster"), STEPS.len() - 1);
+        let autoscaler = step("autoscaler");
+        let at = |command: KindCommand| place(autoscaler, command);
+        assert!(at(FAST_WORKERS) < at(APPLY_HPA) && at(APPLY_HPA) < at(HPA_STATUS));
+        assert!(FAST_WORKERS.line.ends_with(&format!(
+            "{}-",
+            SLOW_WORKERS.line.rsplit(' ').next().unwrap().split('=').next().unwrap()
+        )));
+    }
+
+    #[test]
     fn the_command_line_asks_for_the_plan() {
         crate::parse_task(&["xtask", "lab", "kind", "--plan"]).unwrap();
     }
@@ -505,13 +584,17 @@ mod tests {
         let root = crate::workspace_root();
         let named: Vec<&str> = all()
             .flat_map(|command| command.words())
-            .filter(|word| word.starts_with("session07_k8s/"))
+            .filter(|word| {
+                word.starts_with("session07_k8s/") || word.starts_with("session08_scaling/")
+            })
             .collect();
         for expected in [
             "session07_k8s/k8s/kind/cluster.yaml",
             "session07_k8s/Dockerfile",
             "session07_k8s/k8s/overlays/kind",
             "session07_k8s/k8s/jobs/submit-samples.yaml",
+            "session08_scaling/k8s/overlays/hpa",
+            "session08_scaling/k8s/jobs/stress.yaml",
         ] {
             assert!(named.contains(&expected), "the plan names no {expected}");
         }
