@@ -16,8 +16,15 @@
 mod manifests {
     pub mod behavior;
     pub mod keda;
+    pub mod reading;
+    /// Rendering and reading manifests: session 07's checker's, shared.
+    #[allow(dead_code)]
+    #[path = "../../../session07_k8s/tests/manifests/render.rs"]
     pub mod render;
     pub mod scaled;
+    /// Label selectors: session 07's checker's, shared.
+    #[allow(dead_code)]
+    #[path = "../../../session07_k8s/tests/manifests/selector.rs"]
     pub mod selector;
     pub mod stress;
 }
@@ -32,7 +39,8 @@ use yaml_rust2::Yaml;
 
 use manifests::behavior::{self, differences};
 use manifests::keda::keda_problems;
-use manifests::render::{Objects, k8s_dir, session07_k8s_dir, string, yaml};
+use manifests::reading::{session07_k8s_dir, yaml};
+use manifests::render::{Objects, k8s_dir, string};
 use manifests::scaled::hpa_problems;
 use manifests::stress;
 

@@ -5,7 +5,7 @@
 use session08_scaling::hpa::{Behavior, PolicyKind, Rules, SelectPolicy};
 use yaml_rust2::Yaml;
 
-use super::render::text;
+use super::reading::text;
 
 /// Each field's path and value, in the order Kubernetes documents them.
 pub type Fields = Vec<(String, String)>;

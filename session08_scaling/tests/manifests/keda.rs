@@ -6,9 +6,10 @@
 
 use yaml_rust2::Yaml;
 
-use super::render::{Objects, text, yaml};
+use super::reading::{admitted, redis_pod, text, yaml};
+use super::render::Objects;
 use super::scaled::target_problems;
-use super::selector::{admitted, matches, redis_pod};
+use super::selector::matches;
 
 /// The keys an object may have: a map of known keys, a list of one shape, or anything.
 enum Shape {

@@ -13,8 +13,9 @@ use session04_redis::queue::class_of;
 use session05_distributed::submit::TiledSubmitArgs;
 use yaml_rust2::Yaml;
 
+use super::reading::{admitted, redis_pod};
 use super::render::Objects;
-use super::selector::{admitted, matches, redis_pod};
+use super::selector::matches;
 
 /// The name of the Job.
 pub const JOB: &str = "stress";
