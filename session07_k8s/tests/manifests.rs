@@ -16,19 +16,20 @@
 mod manifests {
     pub mod binary;
     pub mod check;
+    pub mod files;
     pub mod network;
     pub mod redis;
     pub mod render;
     pub mod selector;
 }
 
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use yaml_rust2::{Yaml, YamlLoader};
 
 use manifests::binary::Binary;
 use manifests::check;
+use manifests::files;
 use manifests::render::{Objects, k8s_dir, kustomization_files, string};
 
 /// Every kustomization a cluster can be given.
@@ -116,27 +117,6 @@ fn grace_period(objects: &mut Objects, name: &str, seconds: i64) {
         Yaml::Integer(seconds);
 }
 
-/// Every manifest file under `k8s/`.
-fn manifest_files() -> Vec<PathBuf> {
-    fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir)
-            .unwrap_or_else(|error| panic!("cannot list {}: {error}", dir.display()))
-            .map(|entry| entry.expect("a directory entry").path())
-            .collect();
-        entries.sort();
-        for path in entries {
-            if path.is_dir() {
-                walk(&path, files);
-            } else if path.extension().is_some_and(|ext| ext == "yaml") {
-                files.push(path);
-            }
-        }
-    }
-    let mut files = Vec::new();
-    walk(&k8s_dir(), &mut files);
-    files
-}
-
 #[test]
 fn the_base_files_with_the_job_and_the_pod_are_consistent() {
     let objects = Objects::files(&kustomization_files(&k8s_dir().join("base"))).with(outside());
@@ -158,56 +138,12 @@ fn every_render_is_consistent_with_the_binary() {
 
 #[test]
 fn every_checkov_skip_gives_its_reason() {
-    let mut skips = 0;
-    for file in manifest_files() {
-        let text = std::fs::read_to_string(&file).expect("readable");
-        for line in text.lines().filter(|line| line.contains("checkov.io/skip")) {
-            skips += 1;
-            let (_, value) = line.split_once(": ").expect("an annotation");
-            let (check, reason) = value.split_once('=').expect("CKV_K8S_N=reason");
-            assert!(
-                check.starts_with("CKV_K8S_") || check.starts_with("CKV2_K8S_"),
-                "{}: {line}",
-                file.display()
-            );
-            assert!(
-                reason.split_whitespace().count() >= 8,
-                "{}: say why the check does not apply: {line}",
-                file.display()
-            );
-        }
-    }
-    assert!(
-        skips > 0,
-        "no skip found: is the annotation spelled checkov.io/skipN?"
-    );
+    files::assert_every_skip_gives_its_reason();
 }
 
 #[test]
 fn every_anchor_the_chapter_includes_is_closed_and_short() {
-    let mut found = BTreeSet::new();
-    for file in manifest_files() {
-        let text = std::fs::read_to_string(&file).expect("readable");
-        let lines: Vec<&str> = text.lines().collect();
-        for (start, line) in lines.iter().enumerate() {
-            let Some(name) = line.trim().strip_prefix("# ANCHOR: ") else {
-                continue;
-            };
-            let end = lines[start..]
-                .iter()
-                .position(|line| line.trim() == format!("# ANCHOR_END: {name}"))
-                .unwrap_or_else(|| panic!("{}: {name} is never closed", file.display()));
-            assert!(
-                end <= ANCHOR_LINES,
-                "{}: {name} is {end} lines long",
-                file.display()
-            );
-            assert!(found.insert(name.to_owned()), "{name} twice");
-        }
-    }
-    for name in ANCHORS {
-        assert!(found.contains(name), "no anchor {name}");
-    }
+    files::assert_anchors_are_closed_and_short(&ANCHORS, ANCHOR_LINES);
 }
 
 #[test]

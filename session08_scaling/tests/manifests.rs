@@ -15,6 +15,9 @@
 /// The checker, in `tests/manifests/`: the test's own code, not the crate's.
 mod manifests {
     pub mod behavior;
+    /// The manifest files as text: session 07's checker's, shared.
+    #[path = "../../../session07_k8s/tests/manifests/files.rs"]
+    pub mod files;
     pub mod keda;
     pub mod reading;
     /// Rendering and reading manifests: session 07's checker's, shared.
@@ -29,7 +32,6 @@ mod manifests {
     pub mod stress;
 }
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use clap::Parser as _;
@@ -38,6 +40,7 @@ use session08_scaling::hpa::Behavior;
 use yaml_rust2::Yaml;
 
 use manifests::behavior::{self, differences};
+use manifests::files;
 use manifests::keda::keda_problems;
 use manifests::reading::{session07_k8s_dir, yaml};
 use manifests::render::{Objects, k8s_dir, string};
@@ -145,27 +148,6 @@ fn workspace() -> PathBuf {
 /// The container of the stress Job, to change.
 fn stress_container(objects: &mut Objects) -> &mut Yaml {
     &mut objects.find_mut("Job", stress::JOB)["spec"]["template"]["spec"]["containers"][0]
-}
-
-/// Every manifest file under `k8s/`.
-fn manifest_files() -> Vec<PathBuf> {
-    fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir)
-            .unwrap_or_else(|error| panic!("cannot list {}: {error}", dir.display()))
-            .map(|entry| entry.expect("a directory entry").path())
-            .collect();
-        entries.sort();
-        for path in entries {
-            if path.is_dir() {
-                walk(&path, files);
-            } else if path.extension().is_some_and(|ext| ext == "yaml") {
-                files.push(path);
-            }
-        }
-    }
-    let mut files = Vec::new();
-    walk(&k8s_dir(), &mut files);
-    files
 }
 
 // The behaviour blocks.
@@ -556,54 +538,10 @@ fn a_stress_job_with_a_flag_submit_lacks_is_caught() {
 
 #[test]
 fn every_checkov_skip_gives_its_reason() {
-    let mut skips = 0;
-    for file in manifest_files() {
-        let text = std::fs::read_to_string(&file).expect("readable");
-        for line in text.lines().filter(|line| line.contains("checkov.io/skip")) {
-            skips += 1;
-            let (_, value) = line.split_once(": ").expect("an annotation");
-            let (check, reason) = value.split_once('=').expect("CKV_K8S_N=reason");
-            assert!(
-                check.starts_with("CKV_K8S_") || check.starts_with("CKV2_K8S_"),
-                "{}: {line}",
-                file.display()
-            );
-            assert!(
-                reason.split_whitespace().count() >= 8,
-                "{}: say why the check does not apply: {line}",
-                file.display()
-            );
-        }
-    }
-    assert!(
-        skips > 0,
-        "no skip found: is the annotation spelled checkov.io/skipN?"
-    );
+    files::assert_every_skip_gives_its_reason();
 }
 
 #[test]
 fn every_anchor_the_chapter_includes_is_closed_and_short() {
-    let mut found = BTreeSet::new();
-    for file in manifest_files() {
-        let text = std::fs::read_to_string(&file).expect("readable");
-        let lines: Vec<&str> = text.lines().collect();
-        for (start, line) in lines.iter().enumerate() {
-            let Some(name) = line.trim().strip_prefix("# ANCHOR: ") else {
-                continue;
-            };
-            let end = lines[start..]
-                .iter()
-                .position(|line| line.trim() == format!("# ANCHOR_END: {name}"))
-                .unwrap_or_else(|| panic!("{}: {name} is never closed", file.display()));
-            assert!(
-                end <= ANCHOR_LINES,
-                "{}: {name} is {end} lines long",
-                file.display()
-            );
-            assert!(found.insert(name.to_owned()), "{name} twice");
-        }
-    }
-    for name in ANCHORS {
-        assert!(found.contains(name), "no anchor {name}");
-    }
+    files::assert_anchors_are_closed_and_short(&ANCHORS, ANCHOR_LINES);
 }
