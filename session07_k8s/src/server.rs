@@ -61,6 +61,15 @@ pub struct ApiArgs {
 /// Runs the API until SIGTERM or Ctrl-C; fails early on a malformed `REDIS_URL`, and
 /// later if Redis refuses the password (waiting would not fix either).
 pub async fn run(args: ApiArgs) -> Result<String> {
+    run_with(args, api::router).await
+}
+
+/// Runs the API with the routes `routes` makes from its state (later sessions add theirs
+/// to [`api::router`]'s), as [`run`] does.
+pub async fn run_with(
+    args: ApiArgs,
+    routes: impl FnOnce(Arc<AppState>) -> Router,
+) -> Result<String> {
     let stop = shutdown_signal()?;
     let grace = seconds("shutdown-grace", args.shutdown_grace)?;
     let registry = args.heartbeat.config()?;
@@ -81,7 +90,7 @@ pub async fn run(args: ApiArgs) -> Result<String> {
             anyhow::Ok(())
         })
     };
-    let server = serve(listener, api::router(state), stop, grace);
+    let server = serve(listener, routes(state), stop, grace);
     tokio::pin!(server);
     let mut background = std::pin::pin!(background);
     let served = tokio::select! {

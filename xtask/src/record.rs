@@ -6,6 +6,7 @@
 //! sentence quotes), which the chapters `{{#include}}`. A new recording updates the text.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Stdio;
 
@@ -104,6 +105,13 @@ pub const RECORDINGS: &[Recording] = &[
         args: &["bench", "--json"],
         runs: 1,
         draw: draw_scaling_bench,
+    },
+    Recording {
+        name: "session09-stress",
+        package: "session09_monitoring",
+        args: &["--json"],
+        runs: 3,
+        draw: draw_stress,
     },
 ];
 
@@ -405,6 +413,28 @@ fn draw_tiles_bench(record: &Record) -> Result<Snippets> {
             format!("{:.1}\n", median(&last_tile)),
         ),
     ])
+}
+
+/// Session 09's demo: how fast three workers are all busy under a stress run, beside the
+/// original course's target, as the table `session09/stress.md`.
+fn draw_stress(record: &Record) -> Result<Snippets> {
+    let seconds = |s: f64| format!("{s:.2}");
+    let mut table = String::from("| from the first task submitted to | seconds |\n|---|---|\n");
+    for (label, field) in [
+        ("the first busy worker", "seconds_to_first_busy"),
+        ("all 3 workers busy", "seconds_to_all_busy"),
+        ("utilisation 100 %", "seconds_to_full_utilisation"),
+        ("every task done", "seconds_to_done"),
+    ] {
+        let values = sorted(record, field)?;
+        writeln!(table, "| {label} | {} |", range(&values, seconds))?;
+    }
+    writeln!(
+        table,
+        "| *the original course's target* | *5 (0 to 3 busy, 0 to 100 %)* |"
+    )?;
+    writeln!(table, "\n*{}.*", provenance(record))?;
+    Ok(vec![("session09/stress.md".to_owned(), table)])
 }
 
 /// Session 08's demo: seconds to the cap and back to the minimum as ranges over the runs,
@@ -837,6 +867,37 @@ mod tests {
             .find(|(file, _)| file == name)
             .map(|(_, text)| text.as_str())
             .unwrap_or_else(|| panic!("no snippet {name}"))
+    }
+
+    #[test]
+    fn a_stress_record_draws_each_figure_as_a_range() {
+        let run = |busy: f64| {
+            serde_json::json!({
+                "seconds_to_first_busy": 0.1,
+                "seconds_to_all_busy": busy,
+                "seconds_to_full_utilisation": busy,
+                "seconds_to_done": 9.0,
+            })
+        };
+        let record = Record {
+            command: "cargo run".to_owned(),
+            machine: "a CPU, 2 cores".to_owned(),
+            runs: vec![run(0.31), run(0.25), run(0.4)],
+        };
+        let snippets = draw_stress(&record).unwrap();
+        let table = snippet(&snippets, "session09/stress.md");
+        assert!(
+            table.contains("| all 3 workers busy | 0.25 to 0.40 |"),
+            "{table}"
+        );
+        assert!(table.contains("| every task done | 9.00 |"), "{table}");
+        let mut broken = run(1.0);
+        broken["seconds_to_all_busy"] = Value::Null;
+        let record = Record {
+            runs: vec![broken],
+            ..record
+        };
+        assert!(draw_stress(&record).is_err());
     }
 
     #[test]

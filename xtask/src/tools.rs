@@ -42,6 +42,24 @@ pub fn ensure(root: &Path, scope: Scope) -> Result<()> {
     {
         eprintln!("warning: {error:#}; the multi-host test will be skipped");
     }
+    // Session 09's tests check every `/metrics` with promtool (Debian's prometheus
+    // package) and drive the dashboard in a real terminal under tmux; without them they
+    // say so and skip, so a failed install is no error.
+    if all || root.join("session09_monitoring").exists() {
+        if !succeeds("promtool", &["--version"]) {
+            match install_system_package("prometheus", "prometheus") {
+                // The package starts a Prometheus of its own on port 9090 where an init
+                // system runs its services: the tests use promtool only.
+                Ok(()) => stop_packaged_prometheus(),
+                Err(error) => eprintln!("warning: {error:#}; the promtool checks will be skipped"),
+            }
+        }
+        if !succeeds("tmux", &["-V"])
+            && let Err(error) = install_system_package("tmux", "tmux")
+        {
+            eprintln!("warning: {error:#}; the dashboard's terminal test will be skipped");
+        }
+    }
     // `cargo xtask test` installs mdbook in the background (`mdbook_in_background`).
     if all {
         mdbook(root)?;
@@ -218,6 +236,22 @@ fn install_system_package(debian: &str, homebrew: &str) -> Result<()> {
         "--no-install-recommends",
         debian,
     ]))
+}
+
+/// Stops the service Debian's prometheus package may have started (it would hold port 9090,
+/// which the compose lab publishes); nothing when none runs.
+fn stop_packaged_prometheus() {
+    for (program, args) in [
+        ("systemctl", &["stop", "prometheus"][..]),
+        ("service", &["prometheus", "stop"][..]),
+    ] {
+        if succeeds(program, args) {
+            eprintln!(
+                "the prometheus service the package installs is stopped: tests use promtool only"
+            );
+            return;
+        }
+    }
 }
 
 /// Whether a command runs and exits successfully.

@@ -2,10 +2,12 @@
 //! original course's three demos, scale out, kill a worker mid-task and restart Redis
 //! mid-run, then check that every task succeeded exactly once, that the killed worker came
 //! back by its restart policy and that nothing runs as root; print the image sizes, and
-//! take everything down.
+//! take everything down. When session 09 is in the workspace, its monitoring phase
+//! (`monitoring.rs`) runs in the same project before the project goes down.
 //!
-//! Every command it runs in the lab's project is in [`COMMANDS`], written as a reader
-//! types it: the book shows only commands from that list (`commands()`).
+//! Every command it runs in the lab's project is in [`COMMANDS`] (session 09's in
+//! `MONITORING_COMMANDS`), written as a reader types it: the book shows only commands from
+//! those lists (`commands()`).
 
 use std::ffi::OsString;
 use std::fmt;
@@ -19,6 +21,9 @@ use anyhow::{Context, Result, bail, ensure};
 
 use super::checks::{self, IMAGE_USER, QueueStatus, megabytes};
 use super::engine::{ComposeProgram, Engine, is_root};
+use super::monitoring::{
+    DOWN as MONITORING_DOWN, FOLDER as MONITORING_FOLDER, MONITORING_COMMANDS,
+};
 use super::shell::{self, Env};
 use super::steps::Steps;
 
@@ -27,9 +32,12 @@ use super::steps::Steps;
 pub struct LabCommand {
     /// Variables set for this command only, written `NAME=value` before it.
     pub env: &'static [(&'static str, &'static str)],
-    /// `docker compose ...`, `docker ...` or `kill ...`; words in capitals
-    /// (`CONTAINER`, `PID`) are filled in when it runs.
+    /// `docker compose ...`, `docker ...`, `kill ...` or `curl URL` (the lab sends that
+    /// GET itself); words in capitals (`CONTAINER`, `PID`) are filled in when it runs.
     pub words: &'static [&'static str],
+    /// The crate folder it runs in: `session06_docker`, or `session09_monitoring` for
+    /// session 09's monitoring phase.
+    pub folder: &'static str,
 }
 
 impl fmt::Display for LabCommand {
@@ -44,8 +52,15 @@ impl fmt::Display for LabCommand {
 }
 
 const fn shown(words: &'static [&'static str]) -> LabCommand {
-    LabCommand { env: &[], words }
+    LabCommand {
+        env: &[],
+        words,
+        folder: SESSION06,
+    }
 }
+
+/// Session 06's folder, where most of the lab's commands run.
+const SESSION06: &str = "session06_docker";
 
 // ANCHOR: commands
 /// Builds the image (the Dockerfile's stages, cached).
@@ -73,6 +88,7 @@ pub const FULL_TEST: LabCommand = shown(&["docker", "compose", "run", "--rm", "f
 pub const SCALE: LabCommand = LabCommand {
     env: &[("WORKER_DELAY", "8"), ("LEASE", "10")],
     words: &["docker", "compose", "up", "-d", "--scale", "worker=4"],
+    folder: SESSION06,
 };
 /// Empties the queue's namespace.
 pub const RESET: LabCommand = shown(&["docker", "compose", "run", "--rm", "cli", "reset", "--yes"]);
@@ -175,25 +191,38 @@ const WORKERS_AT_START: usize = 2;
 const WORKERS_SCALED: usize = 4;
 
 /// Deadlines.
-const BUILD_TIME: Duration = Duration::from_secs(900);
-const COMMAND_TIME: Duration = Duration::from_secs(120);
-const DEMO_TIME: Duration = Duration::from_secs(300);
+pub(super) const BUILD_TIME: Duration = Duration::from_secs(900);
+pub(super) const COMMAND_TIME: Duration = Duration::from_secs(120);
+pub(super) const DEMO_TIME: Duration = Duration::from_secs(300);
 const HEALTHY_TIME: Duration = Duration::from_secs(120);
 const BUSY_TIME: Duration = Duration::from_secs(60);
 const SETTLE_TIME: Duration = Duration::from_secs(240);
 /// Between two looks at something the lab waits for.
-const POLL: Duration = Duration::from_millis(500);
+pub(super) const POLL: Duration = Duration::from_millis(500);
 
-/// The commands, as lines (`cargo xtask lab compose --print-commands`).
+/// The commands, as lines (`cargo xtask lab compose --print-commands`): session 06's, then
+/// session 09's monitoring phase's.
 pub fn commands() -> Vec<String> {
-    COMMANDS.iter().map(ToString::to_string).collect()
+    COMMANDS
+        .iter()
+        .chain(&MONITORING_COMMANDS)
+        .map(ToString::to_string)
+        .collect()
 }
 
-/// The lab's project: the engine, compose, the crate's folder and their environment.
-struct Project<'a> {
-    engine: &'a Engine,
+/// Whether the lab runs `command`: the book shows no other.
+pub(super) fn is_listed(command: LabCommand) -> bool {
+    COMMANDS.contains(&command) || MONITORING_COMMANDS.contains(&command)
+}
+
+/// The lab's project: the engine, compose, the crates' folders and their environment.
+pub(super) struct Project<'a> {
+    pub engine: &'a Engine,
     compose: &'a ComposeProgram,
-    dir: PathBuf,
+    /// Session 06's folder.
+    pub dir: PathBuf,
+    /// The workspace's root, where each command's folder is.
+    pub root: PathBuf,
     env: Env,
 }
 
@@ -201,7 +230,7 @@ impl Project<'_> {
     /// `command` ready to run, placeholders filled in from `fill`.
     fn command(&self, command: LabCommand, fill: &[(&str, &str)]) -> Result<Command> {
         ensure!(
-            COMMANDS.contains(&command),
+            is_listed(command),
             "`{command}` is not in the lab's list of commands"
         );
         let words: Vec<&str> = command
@@ -236,7 +265,7 @@ impl Project<'_> {
             _ => bail!("`{command}` is neither docker, docker compose nor kill"),
         };
         built
-            .current_dir(&self.dir)
+            .current_dir(self.root.join(command.folder))
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .envs(command.env.iter().copied());
         if !command.env.is_empty() {
@@ -252,17 +281,17 @@ impl Project<'_> {
     }
 
     /// Runs a command with its output shown.
-    fn stream(&self, command: LabCommand, timeout: Duration) -> Result<()> {
+    pub fn stream(&self, command: LabCommand, timeout: Duration) -> Result<()> {
         shell::stream(self.command(command, &[])?, timeout)
     }
 
     /// Runs a command and returns its standard output.
-    fn output(&self, command: LabCommand, fill: &[(&str, &str)]) -> Result<String> {
+    pub fn output(&self, command: LabCommand, fill: &[(&str, &str)]) -> Result<String> {
         shell::output(self.command(command, fill)?, COMMAND_TIME)
     }
 
     /// The ids of a service's containers (all of the project's with `None`).
-    fn containers(&self, service: Option<&str>) -> Result<Vec<String>> {
+    pub fn containers(&self, service: Option<&str>) -> Result<Vec<String>> {
         let mut ps = self.compose.command(&["ps", "-q"]);
         ps.args(service)
             .current_dir(&self.dir)
@@ -274,7 +303,7 @@ impl Project<'_> {
     }
 
     /// `docker inspect --format FORMAT` of containers or images.
-    fn inspect(&self, what: &str, format: &str, ids: &[String]) -> Result<Vec<String>> {
+    pub fn inspect(&self, what: &str, format: &str, ids: &[String]) -> Result<Vec<String>> {
         let mut inspect = self.engine.docker(&[what, "inspect", "--format", format]);
         inspect.args(ids);
         Ok(shell::output(inspect, COMMAND_TIME)?
@@ -331,6 +360,9 @@ struct Findings {
     full_test: String,
     drill: Vec<String>,
     sizes: Vec<String>,
+    /// Session 09's phase: what it found, and whether it brought its services up.
+    monitoring: Vec<String>,
+    monitoring_up: bool,
 }
 
 /// Runs the lab.
@@ -348,6 +380,7 @@ pub fn run(root: &Path) -> Result<()> {
         .iter()
         .chain(&findings.drill)
         .chain(&findings.sizes)
+        .chain(&findings.monitoring)
     {
         eprintln!("{line}");
     }
@@ -382,11 +415,18 @@ fn run_on(
         engine,
         compose,
         dir: crate_dir.to_path_buf(),
+        root: crate_dir.parent().unwrap_or(crate_dir).to_path_buf(),
         env: lab_env(engine)?,
     };
     let result = run_project(&project, steps, findings);
     let down = steps.run("down", || {
-        project.stream(DOWN, COMMAND_TIME)?;
+        // Session 09's services are not in session 06's file: both files take them down.
+        let down = if findings.monitoring_up {
+            MONITORING_DOWN
+        } else {
+            DOWN
+        };
+        project.stream(down, COMMAND_TIME)?;
         check_nothing_left(&project)
     });
     result.and(down)
@@ -444,11 +484,19 @@ fn run_project(project: &Project<'_>, steps: &mut Steps, findings: &mut Findings
     })?;
     steps.run("no process runs as root", || check_users(project))?;
     findings.sizes = steps.run("image sizes", || image_sizes(project))?;
+    if project.root.join(MONITORING_FOLDER).is_dir() {
+        super::monitoring::run(
+            project,
+            steps,
+            &mut findings.monitoring,
+            &mut findings.monitoring_up,
+        )?;
+    }
     Ok(())
 }
 
 /// Makes `output/` writable for the image's user (uid 65532), as the chapter tells readers.
-fn prepare_output(dir: &Path) -> Result<()> {
+pub(super) fn prepare_output(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     #[cfg(unix)]
     {
@@ -460,7 +508,7 @@ fn prepare_output(dir: &Path) -> Result<()> {
 }
 
 /// Image files in `dir` written at or after `since`.
-fn images_written_since(dir: &Path, since: SystemTime) -> Result<usize> {
+pub(super) fn images_written_since(dir: &Path, since: SystemTime) -> Result<usize> {
     let mut count = 0;
     for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
         let entry = entry?;
@@ -707,7 +755,7 @@ mod tests {
             SCALE.to_string(),
             "WORKER_DELAY=8 LEASE=10 docker compose up -d --scale worker=4"
         );
-        assert_eq!(commands().len(), COMMANDS.len());
+        assert_eq!(commands().len(), COMMANDS.len() + MONITORING_COMMANDS.len());
         assert!(commands().contains(&"docker compose down -v".to_owned()));
     }
 }

@@ -3,7 +3,8 @@
 //! when the registry answers, and otherwise built as a stand-in under the same name from a
 //! Debian bookworm made by `debootstrap` (recipes in `session06_docker/lab/standins/`), so
 //! that the project's Dockerfile and compose file run unchanged where no registry can be
-//! reached.
+//! reached. Session 09's recipes (Prometheus) are in `session09_monitoring/lab/standins/`;
+//! an image with no recipe that the lab can do without (Grafana) is reported as missing.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -29,21 +30,52 @@ const SLOW: Duration = Duration::from_secs(600);
 const QUICK: Duration = Duration::from_secs(30);
 
 /// The recipes, by the repository of the image they stand in for.
-const RECIPES: [(&str, &str); 3] = [
+const RECIPES: [(&str, &str); 4] = [
     ("rust", "rust.Dockerfile"),
     ("redis", "redis.Dockerfile"),
     ("gcr.io/distroless/cc-debian12", "distroless.Dockerfile"),
+    ("prom/prometheus", "prometheus.Dockerfile"),
+];
+
+/// Images the lab can do without, by repository, and what it does instead.
+const OPTIONAL: [(&str, &str); 1] = [(
+    "grafana/grafana-oss",
+    "grafana: no image and no package: dashboard checked offline (queries run against \
+     Prometheus)",
+)];
+
+/// The folders of stand-in recipes, under the workspace's root.
+const RECIPE_FOLDERS: [&str; 2] = [
+    "session06_docker/lab/standins",
+    "session09_monitoring/lab/standins",
 ];
 
 /// How the base images were had: a line each.
 pub type Report = Vec<String>;
 
+/// What [`ensure`] found: how each image was had, and the optional ones missing.
+#[derive(Debug, Default)]
+pub struct Had {
+    /// A line per image.
+    pub report: Report,
+    /// Optional images the engine has not got (their services are left out).
+    pub missing: Vec<String>,
+}
+
 /// Makes sure the engine has every base image; returns how each was had.
 pub fn ensure(engine: &Engine, crate_dir: &Path) -> Result<Report> {
-    let names = base_images(crate_dir)?;
+    let root = crate_dir.parent().unwrap_or(crate_dir);
+    Ok(ensure_some(engine, root, &base_images(crate_dir)?)?.report)
+}
+
+/// Makes sure the engine has every image of `names` that it can have: present, pulled or
+/// stood in for (recipes under the workspace's `root`); an optional one without a recipe is
+/// reported missing.
+pub fn ensure_some(engine: &Engine, root: &Path, names: &[String]) -> Result<Had> {
     let mut report = Vec::new();
     let mut missing = Vec::new();
-    for name in names {
+    let mut unavailable = Vec::new();
+    for name in names.iter().cloned() {
         if shell::succeeds(engine.docker(&["image", "inspect", &name]), QUICK) {
             report.push(format!("{name}: present"));
             continue;
@@ -51,13 +83,21 @@ pub fn ensure(engine: &Engine, crate_dir: &Path) -> Result<Report> {
         let out = shell::capture(engine.docker(&["pull", "--quiet", &name]), SLOW)?;
         if out.status.success() {
             report.push(format!("{name}: pulled"));
+        } else if let Some(instead) = optional(&name) {
+            let line = format!("{instead} ({name} cannot be pulled)");
+            eprintln!("{line}");
+            report.push(line);
+            unavailable.push(name);
         } else {
             let reason = out.stderr.lines().next().unwrap_or("").trim().to_owned();
             missing.push((name, reason));
         }
     }
     if missing.is_empty() {
-        return Ok(report);
+        return Ok(Had {
+            report,
+            missing: unavailable,
+        });
     }
     eprintln!("\nThese base images cannot be pulled here:");
     for (name, reason) in &missing {
@@ -65,8 +105,9 @@ pub fn ensure(engine: &Engine, crate_dir: &Path) -> Result<Report> {
     }
     eprintln!(
         "so the lab builds STAND-INS under the same names from Debian bookworm \
-         (debootstrap; recipes in session06_docker/lab/standins/). The project's Dockerfile \
-         and compose file are used unchanged.\n"
+         (debootstrap; recipes in {}). The project's Dockerfile and compose file are used \
+         unchanged.\n",
+        RECIPE_FOLDERS.join(" and ")
     );
     let started = Instant::now();
     build_base(engine)?;
@@ -74,7 +115,7 @@ pub fn ensure(engine: &Engine, crate_dir: &Path) -> Result<Report> {
         "{BASE}: Debian bookworm by debootstrap, imported in {:.0}s",
         started.elapsed().as_secs_f64()
     ));
-    let context = StandinContext::new(crate_dir)?;
+    let context = StandinContext::new(root)?;
     // The Rust toolchain is large: it joins the context last, for the one recipe that uses it.
     let mut ordered: Vec<&(String, String)> = missing.iter().collect();
     ordered.sort_by_key(|(name, _)| recipe_for(name).is_ok_and(|r| r == "rust.Dockerfile"));
@@ -103,7 +144,19 @@ pub fn ensure(engine: &Engine, crate_dir: &Path) -> Result<Report> {
             started.elapsed().as_secs_f64()
         ));
     }
-    Ok(report)
+    Ok(Had {
+        report,
+        missing: unavailable,
+    })
+}
+
+/// What the lab does instead when an optional image cannot be had.
+fn optional(name: &str) -> Option<&'static str> {
+    let repository = name.rsplit_once(':').map_or(name, |(repo, _)| repo);
+    OPTIONAL
+        .iter()
+        .find(|(repo, _)| *repo == repository)
+        .map(|(_, instead)| *instead)
 }
 
 /// The images the Dockerfile builds from and compose runs, other than the one it builds.
@@ -293,17 +346,23 @@ struct StandinContext {
 }
 
 impl StandinContext {
-    fn new(crate_dir: &Path) -> Result<Self> {
+    /// The recipes of every folder of [`RECIPE_FOLDERS`] under `root`.
+    fn new(root: &Path) -> Result<Self> {
         let temp = tempfile::Builder::new()
             .prefix("session06-lab-standins-")
             .tempdir()?;
         let dir = temp.path().to_path_buf();
-        let recipes = crate_dir.join("lab").join("standins");
-        for entry in std::fs::read_dir(&recipes)
-            .with_context(|| format!("cannot read {}", recipes.display()))?
-        {
-            let entry = entry?;
-            std::fs::copy(entry.path(), dir.join(entry.file_name()))?;
+        for folder in RECIPE_FOLDERS {
+            let recipes = root.join(folder);
+            if !recipes.is_dir() {
+                continue;
+            }
+            for entry in std::fs::read_dir(&recipes)
+                .with_context(|| format!("cannot read {}", recipes.display()))?
+            {
+                let entry = entry?;
+                std::fs::copy(entry.path(), dir.join(entry.file_name()))?;
+            }
         }
         std::fs::copy(HOST_CA_BUNDLE, dir.join("ca-certificates.crt"))
             .with_context(|| format!("cannot copy {HOST_CA_BUNDLE}"))?;
@@ -391,6 +450,24 @@ services:
         for name in names {
             let recipe = recipe_for(&name).unwrap();
             assert!(crate_dir.join("lab/standins").join(recipe).is_file());
+        }
+    }
+
+    #[test]
+    fn session_09s_images_have_a_recipe_or_can_be_done_without() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let names = base_images(&root.join("session09_monitoring")).unwrap();
+        assert!(names.iter().any(|n| n.starts_with("prom/")), "{names:?}");
+        for name in names {
+            match recipe_for(&name) {
+                Ok(recipe) => assert!(
+                    RECIPE_FOLDERS
+                        .iter()
+                        .any(|folder| root.join(folder).join(recipe).is_file()),
+                    "{recipe}"
+                ),
+                Err(_) => assert!(optional(&name).is_some(), "{name}"),
+            }
         }
     }
 }

@@ -8,6 +8,8 @@
 //! | `images.rs` | the base images: present, pulled, or built as stand-ins from a debootstrap of Debian when no registry answers |
 //! | `compose.rs` | the compose run: build, up, the three demos, scale, kill a worker, restart Redis, check, down; and the list of its commands |
 //! | `checks.rs` | how what the compose lab reads back is judged (the queue's status, also the kind lab's) |
+//! | `monitoring.rs` | session 09's phase of the compose lab: its services over session 06's, Prometheus's targets, a query after the demo, the dashboard's queries, Grafana, the alert drill |
+//! | `prometheus.rs` | how what Prometheus's HTTP API answers is judged, and the dashboard's PromQL read |
 //! | `kind/` | the kind lab: its plan (every command, as typed), the run on a kind cluster, and how it judges what it reads back |
 //! | `steps.rs` | each step timed, and the table at the end |
 //! | `shell.rs` | commands echoed and run under deadlines |
@@ -15,7 +17,9 @@
 //!
 //! Most of the compose lab's time is compiling (cargo-chef, then the dependencies and the
 //! sessions in release): about 16 minutes on two busy cores with stand-ins to build, much
-//! less with the engine's cache. It leaves no container, network, volume, engine or
+//! less with the engine's cache. Session 09's phase adds its image (session 06's dependency
+//! layers come from the cache) and about two minutes of checks, most of them the alert's
+//! one-minute wait. It leaves no container, network, volume, engine or
 //! firewall change behind. The kind lab's budget is in `kind/`.
 
 mod checks;
@@ -25,6 +29,8 @@ mod footprint;
 mod fs;
 mod images;
 mod kind;
+mod monitoring;
+mod prometheus;
 mod shell;
 mod steps;
 
@@ -40,7 +46,10 @@ pub use kind::{commands as kind_commands, plan_text as kind_plan};
 pub enum Lab {
     /// Session 06: build the image, start Redis and workers with compose, run the three
     /// demos, kill a worker and restart Redis mid-run, check that no task was lost or run
-    /// twice, and take it all down (starts a Docker engine of its own when none answers).
+    /// twice; then session 09's monitoring: its workers, status API, Prometheus and Grafana
+    /// over session 06's file, the targets up, the task counter queried after a demo, the
+    /// dashboard's queries, the alert drill; and take it all down (starts a Docker engine of
+    /// its own when none answers).
     Compose {
         /// Print the commands the lab runs, one per line, and do nothing else.
         #[arg(long)]
