@@ -21,8 +21,11 @@ use redis::aio::ConnectionManager;
 
 use super::{MAX_SIDE, RESIZE_BUCKETS, ResizeRequest};
 
-/// The label set of the counter: `outcome`, one of two fixed values.
+/// The label set of the counter: `outcome`, one of [`OUTCOMES`].
 type OutcomeLabel = [(&'static str, &'static str); 1];
+
+/// Every value of `outcome`, each series created at zero with the router.
+const OUTCOMES: [&str; 3] = ["ok", "bad_request", "error"];
 
 /// What the handlers share.
 struct Meters {
@@ -36,6 +39,10 @@ struct Meters {
 /// Exercise 9.1: an HTTP service that accepts resize jobs and counts them.
 pub fn resize_app(jobs: ConnectionManager, key: String) -> Router {
     let requests = Family::<OutcomeLabel, Counter>::default();
+    for outcome in OUTCOMES {
+        // Created now, so that /metrics shows each outcome at 0 before it first happens.
+        requests.get_or_create(&[("outcome", outcome)]).inc_by(0);
+    }
     let duration = Histogram::new(RESIZE_BUCKETS);
     let mut registry = Registry::default();
     registry.register(
@@ -65,32 +72,30 @@ async fn resize(State(shared): State<Arc<Meters>>, body: Bytes) -> Response {
     let started = Instant::now();
     let (outcome, response) = match check(&body) {
         Err(problem) => (
-            Some("bad_request"),
+            "bad_request",
             (StatusCode::BAD_REQUEST, problem).into_response(),
         ),
-        Ok(request) => {
-            let json = serde_json::to_string(&request).unwrap_or_default();
+        Ok(()) => {
+            // The body as received: it has just been read as a valid request.
             let mut jobs = shared.jobs.clone();
-            match jobs.rpush::<_, _, ()>(&shared.key, json).await {
-                Ok(()) => (Some("ok"), StatusCode::ACCEPTED.into_response()),
+            match jobs.rpush::<_, _, ()>(&shared.key, &body[..]).await {
+                Ok(()) => ("ok", StatusCode::ACCEPTED.into_response()),
                 Err(e) => (
-                    None,
+                    "error",
                     (StatusCode::SERVICE_UNAVAILABLE, format!("redis: {e}")).into_response(),
                 ),
             }
         }
     };
-    if let Some(outcome) = outcome {
-        shared.requests.get_or_create(&[("outcome", outcome)]).inc();
-    }
+    shared.requests.get_or_create(&[("outcome", outcome)]).inc();
     shared
         .duration
         .observe(started.elapsed().as_secs_f64() * 1000.0);
     response
 }
 
-/// The request, or what is wrong with it.
-fn check(body: &[u8]) -> Result<ResizeRequest, String> {
+/// Nothing if the body is a valid request, or what is wrong with it.
+fn check(body: &[u8]) -> Result<(), String> {
     let request: ResizeRequest =
         serde_json::from_slice(body).map_err(|e| format!("the body is not a resize: {e}"))?;
     for (side, value) in [("width", request.width), ("height", request.height)] {
@@ -98,7 +103,7 @@ fn check(body: &[u8]) -> Result<ResizeRequest, String> {
             return Err(format!("{side} {value} is not between 1 and {MAX_SIDE}"));
         }
     }
-    Ok(request)
+    Ok(())
 }
 
 async fn metrics(State(shared): State<Arc<Meters>>) -> Response {

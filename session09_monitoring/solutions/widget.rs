@@ -20,7 +20,7 @@ pub fn render_slots(frame: &mut Frame<'_>, area: Rect, slots: &Slots) {
         frame.render_widget(Paragraph::new("no slots"), gauge_area);
     } else {
         let ratio = (f64::from(slots.busy) / f64::from(slots.total)).min(1.0);
-        let percent = (f64::from(slots.busy) * 100.0 / f64::from(slots.total)).round();
+        let percent = (ratio * 100.0).round();
         let colour = if slots.busy >= slots.total {
             Color::Red
         } else {

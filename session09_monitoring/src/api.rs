@@ -1,5 +1,5 @@
 //! The `api` command: session 07's status API, plus `/metrics` with the queue's and the
-//! workers' gauges, read from Redis at each scrape.
+//! workers' gauges, read from Redis at each scrape (absent when the reading fails).
 //!
 //! Session 07's [`run_with`] does the rest: the flags checked, the port bound, Redis
 //! connected in the background, the requests in flight finished on SIGTERM.
@@ -14,7 +14,6 @@ use session03_workers::logging::LogFormat;
 use session07_k8s::api;
 use session07_k8s::server::{ApiArgs, run_with};
 use session07_k8s::state::AppState;
-use tokio::sync::Mutex;
 
 use crate::telemetry::cluster::ClusterMetrics;
 use crate::telemetry::{self, ProcessCollector};
@@ -47,18 +46,17 @@ pub async fn run(args: MonitoredApiArgs) -> Result<String> {
 }
 
 /// The API's `/metrics`: this process's CPU and memory, and the cluster's gauges read
-/// from Redis at each scrape (one scrape at a time, so two never interleave their
-/// readings).
+/// from Redis at each scrape (one reading at a time; scrapes within
+/// [`REUSE`](crate::telemetry::cluster::REUSE) of the last reading share it).
 pub fn router(state: Arc<AppState>) -> Router {
     let mut registry = Registry::default();
     let cluster = ClusterMetrics::register(&mut registry);
     ProcessCollector::new().register(&mut registry);
-    let registry = Arc::new(Mutex::new(registry));
+    let registry = Arc::new(registry);
     telemetry::router(move || {
         let (state, cluster, registry) =
             (Arc::clone(&state), cluster.clone(), Arc::clone(&registry));
         async move {
-            let registry = registry.lock().await;
             let connected = state.connected().ok();
             let redis = connected.map(|c| (&c.queue, &c.registry));
             cluster.refresh(redis, SCRAPE_DEADLINE).await;

@@ -8,20 +8,23 @@
 //! original course's target was within 5 s. Then each worker's `/metrics` is scraped, and
 //! the demo checks that their counters add up to exactly the tasks submitted.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 use session03_workers::logging::LogFormat;
+use session04_redis::RedisQueue;
 use session04_redis::cli::QueueArgs;
-use session04_redis::server::{Children, free_port, own_unless_given, terminate};
+use session04_redis::server::{Children, own_unless_given, terminate};
 use session05_distributed::Registry;
 use session05_distributed::worker::HeartbeatArgs;
 use session06_docker::demo::exited;
 use session07_k8s::demo::get;
 use session07_k8s::routes::READYZ;
 
+use crate::published::read_process;
 use crate::stress::{self, StressArgs, StressReport};
 
 /// Runs three workers under a stress run.
@@ -80,14 +83,13 @@ pub async fn run(args: DemoArgs, program: &Path) -> Result<String> {
     };
 
     let mut children = Children::default();
-    let mut probes = Vec::new();
     for n in 1..=WORKERS {
-        let address = format!("127.0.0.1:{}", free_port()?);
         children.0.push(
             std::process::Command::new(program)
                 .args(["worker", "--worker-id", &format!("demo-{n}")])
                 .args(["--concurrency", "1", "--delay", WORKER_DELAY])
-                .args(["--probe-listen", &address])
+                // Any free port: the worker publishes the one it got.
+                .args(["--probe-listen", "127.0.0.1:0"])
                 .args(["--redis-url", &queue.redis.url])
                 .args(["--namespace", &queue.namespace])
                 .args(["--heartbeat", "0.5", "--heartbeat-ttl", "2"])
@@ -97,8 +99,14 @@ pub async fn run(args: DemoArgs, program: &Path) -> Result<String> {
                 .spawn()
                 .with_context(|| format!("cannot start {}", program.display()))?,
         );
-        probes.push(format!("http://{address}"));
     }
+    let (opened, blobs) = queue.open().await?;
+    let heartbeat = HeartbeatArgs {
+        interval: 0.5,
+        ttl: 2.0,
+    };
+    let registry = Registry::new(opened.connection(), opened.keys(), heartbeat.config()?);
+    let probes = published_addresses(&opened, &registry, &mut children).await?;
     for (n, probe) in probes.iter().enumerate() {
         wait_ready(&format!("{probe}{READYZ}")).await?;
         say(&format!(
@@ -111,10 +119,7 @@ pub async fn run(args: DemoArgs, program: &Path) -> Result<String> {
     let stress = StressArgs {
         tasks: TASKS,
         queue: queue.clone(),
-        heartbeat: HeartbeatArgs {
-            interval: 0.5,
-            ttl: 2.0,
-        },
+        heartbeat,
         pipeline: stress::DEFAULT_PIPELINE.to_owned(),
         input: None,
         timeout: STEP.as_secs_f64(),
@@ -123,12 +128,6 @@ pub async fn run(args: DemoArgs, program: &Path) -> Result<String> {
         json: false,
     };
     let load = stress.load()?;
-    let (opened, blobs) = queue.open().await?;
-    let registry = Registry::new(
-        opened.connection(),
-        opened.keys(),
-        stress.heartbeat.config()?,
-    );
     let report = stress::measure(&opened, &blobs, &registry, &load, |now, _| {
         say(&stress::progress_line(now, load.tasks));
     })
@@ -195,6 +194,45 @@ pub async fn run(args: DemoArgs, program: &Path) -> Result<String> {
         "all {WORKERS} workers busy {:.2} s after the first submit (the original course's target: 5 s)\n",
         result.seconds_to_all_busy
     ))
+}
+
+/// The `http://address` each worker published for its probes and `/metrics`, in the order
+/// the workers were started; fails at once when one of them exits.
+async fn published_addresses(
+    queue: &RedisQueue,
+    registry: &Registry,
+    children: &mut Children,
+) -> Result<Vec<String>> {
+    let deadline = Instant::now() + STEP;
+    loop {
+        for child in &mut children.0 {
+            if let Some(status) = child.try_wait()? {
+                anyhow::bail!("worker process {} exited at start: {status}", child.id());
+            }
+        }
+        let mut by_pid = BTreeMap::new();
+        for worker in registry.list().await? {
+            if let Some(address) = read_process(queue, &worker.info.id)
+                .await?
+                .and_then(|sample| sample.metrics_address)
+            {
+                by_pid.insert(worker.info.pid, format!("http://{address}"));
+            }
+        }
+        let found: Option<Vec<String>> = children
+            .0
+            .iter()
+            .map(|child| by_pid.get(&child.id()).cloned())
+            .collect();
+        if let Some(found) = found {
+            return Ok(found);
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the workers did not publish their addresses within {STEP:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// Asks `url` until it answers 200, within [`STEP`].

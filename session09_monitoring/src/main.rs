@@ -19,11 +19,15 @@ fn main() -> ExitCode {
         }),
         Some(Command::Worker(args)) => run(args.log_format(), worker::run(args)),
         Some(Command::Api(args)) => run(args.log_format(), api::run(args)),
-        Some(Command::Autoscale(args)) => run(args.log_format(), async move {
-            let program = std::env::current_exe()?;
-            autoscale::free_probe_ports(&program)?;
-            autoscale::run(args, &program).await
-        }),
+        Some(Command::Autoscale(args)) => {
+            // Before the runtime starts its threads: `exec` replaces the whole process.
+            let program = std::env::current_exe()
+                .map_err(anyhow::Error::from)
+                .and_then(|program| autoscale::free_probe_ports(&program).map(|()| program));
+            run(args.log_format(), async move {
+                autoscale::run(args, &program?).await
+            })
+        }
         Some(Command::Metrics(args)) => run(LogFormat::Human, metrics::run(args)),
         Some(Command::Monitor(args)) => monitor::main(args),
         Some(Command::Stress(args)) => stress::main(args),

@@ -191,7 +191,6 @@ pub async fn read_recent(
 /// The worker's side task: every `every`, a sample of this process (and `address`, where
 /// its `/metrics` listens); each finished task from `recent` as it comes. Errors are
 /// logged, never fatal: the dashboard goes without until Redis answers again.
-// ANCHOR: publisher
 pub async fn publish(
     context: Context,
     address: String,
@@ -204,6 +203,7 @@ pub async fn publish(
     let id = context.id().to_owned();
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // ANCHOR: publisher
     loop {
         tokio::select! {
             () = done.cancelled() => break,

@@ -402,5 +402,6 @@ fn with_dashboard(args: StressArgs) -> Result<String> {
         measuring.abort();
         latest.lock().map(|r| r.clone()).unwrap_or_default()
     };
+    runtime.shutdown_timeout(monitor::SHUTDOWN);
     output(&report, args.json)
 }

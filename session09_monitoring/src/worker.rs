@@ -4,21 +4,22 @@
 //!
 //! - `/metrics` beside `/livez` and `/readyz`, on the probe port (`PROBE_LISTEN`): one
 //!   port for the kubelet and Prometheus;
-//! - a layer around the task runner ([`telemetry::tasks::instrument`]): counts, durations,
-//!   and a `task` span with the task's and the worker's ids on every log line of a task;
+//! - a layer around the task runner ([`telemetry::tasks::instrument`]): durations, counts
+//!   by filter, and a `task` span with the task's and the worker's ids on every log line
+//!   the task writes (the pool's own lines name its slot); the task counter and the slot
+//!   gauges are read from the pool's statistics at each scrape;
 //! - a side task ([`published::publish`]): the process's CPU and memory and the recent
 //!   tasks, for the dashboard.
 //!
 //! With `--probe-listen 127.0.0.1:0` the system picks a free port (several workers on one
 //! machine); the worker logs it and publishes it, so the dashboard and the demo find it.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use axum::Router;
 use prometheus_client::registry::Registry;
-use session03_workers::StatsHandle;
 use session03_workers::logging::LogFormat;
 use session04_redis::worker::serve;
 use session05_distributed::worker::compose;
@@ -29,7 +30,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::published;
-use crate::telemetry::tasks::{TaskMetrics, instrument};
+use crate::telemetry::tasks::{PoolSource, TaskMetrics, instrument};
 use crate::telemetry::{self, ProcessCollector};
 
 /// How long the HTTP server gets to close once the worker has stopped.
@@ -62,17 +63,13 @@ pub async fn run(args: MonitoredWorkerArgs) -> Result<String> {
         .with_context(|| format!("cannot listen for probes on {}", args.probe_listen))?;
     let address = listener.local_addr()?;
     tracing::info!(%address, "probes and metrics listening");
+    let pool = PoolSource::default();
     let mut registry = Registry::default();
-    let metrics = TaskMetrics::register(&mut registry);
+    let metrics = TaskMetrics::register(&mut registry, Arc::clone(&pool));
     ProcessCollector::new().register(&mut registry);
-    let pool = Arc::new(OnceLock::new());
     let probes = Probes::default();
     let stop = CancellationToken::new();
-    let routes = probes::router(probes.clone()).merge(metrics_router(
-        Arc::new(registry),
-        metrics.clone(),
-        Arc::clone(&pool),
-    ));
+    let routes = probes::router(probes.clone()).merge(metrics_router(Arc::new(registry)));
     let server = tokio::spawn(serve_http(listener, routes, stop.clone()));
     // ANCHOR: compose
     let (recent, finished) = mpsc::channel(RECENT_BACKLOG);
@@ -96,16 +93,9 @@ pub async fn run(args: MonitoredWorkerArgs) -> Result<String> {
     report
 }
 
-/// `/metrics`: the slot gauges read from the pool (once it runs), then the registry.
-fn metrics_router(
-    registry: Arc<Registry>,
-    metrics: TaskMetrics,
-    pool: Arc<OnceLock<StatsHandle>>,
-) -> Router {
+/// `/metrics`: the registry, the pool's counts read as it is written.
+fn metrics_router(registry: Arc<Registry>) -> Router {
     telemetry::router(move || {
-        if let Some(stats) = pool.get() {
-            metrics.set_slots(&stats.snapshot());
-        }
         let text = telemetry::encode(&registry);
         async move { text }
     })

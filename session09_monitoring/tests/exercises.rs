@@ -330,6 +330,62 @@ async fn ex09_1_two_routers_count_apart() {
     assert_eq!(len, 1, "each router pushes on its own key");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ex09_1_every_outcome_is_there_from_the_start() {
+    let served = served().await;
+    let samples = scrape(&served.base).await;
+    for outcome in ["ok", "bad_request", "error"] {
+        assert_eq!(
+            value(&samples, "resize_requests_total", &[("outcome", outcome)]),
+            Some(0.0),
+            "a fresh router shows resize_requests_total{{outcome=\"{outcome}\"}} at 0, \
+             before any request: {samples:#?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ex09_1_a_redis_error_is_counted_as_an_error() {
+    let server = RedisServer::start_async().await.unwrap();
+    let client = redis::Client::open(server.url()).unwrap();
+    // Few and short retries: once the server is gone, a command fails within seconds.
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_number_of_retries(1)
+        .set_max_delay(Duration::from_millis(200))
+        .set_connection_timeout(Some(Duration::from_secs(1)))
+        .set_response_timeout(Some(Duration::from_secs(1)));
+    let redis = tokio::time::timeout(LIMIT, client.get_connection_manager_with_config(config))
+        .await
+        .expect("no connection to redis-server within the limit")
+        .unwrap();
+    let base = serve(&redis, JOBS).await;
+    drop(server);
+
+    let answer = call(format!("{base}/resize"), Some(json(640, 480))).await;
+    assert_eq!(
+        answer.status, 503,
+        "POST /resize with Redis gone: {}",
+        answer.body
+    );
+    let samples = scrape(&base).await;
+    assert_eq!(
+        requests(&samples, "error"),
+        1.0,
+        "resize_requests_total{{outcome=\"error\"}} counts the request Redis failed: \
+         {samples:#?}"
+    );
+    assert_eq!(
+        (requests(&samples, "ok"), requests(&samples, "bad_request")),
+        (0.0, 0.0),
+        "a failed request is neither ok nor bad: {samples:#?}"
+    );
+    assert_eq!(
+        value(&samples, "resize_request_duration_seconds_count", &[]),
+        Some(1.0),
+        "the failed request is timed too: {samples:#?}"
+    );
+}
+
 // ---- 9.2 a widget rendered to TestBackend
 
 /// Renders the panel into `area` of a `width` x `height` terminal.
@@ -410,7 +466,7 @@ fn ex09_2_the_gauge_shows_the_share_of_busy_slots() {
 
 #[test]
 fn ex09_2_a_full_pool_is_red() {
-    for (busy, label) in [(3, "3/3 busy (100 %)"), (4, "4/3 busy")] {
+    for (busy, label) in [(3, "3/3 busy (100 %)"), (4, "4/3 busy (100 %)")] {
         let buffer = panel(&slots(busy, 3, &[]));
         let (y, _) = row_with(&buffer, label);
         assert_eq!(

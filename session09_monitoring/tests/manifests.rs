@@ -3,8 +3,9 @@
 //! `/metrics`, Prometheus may find them (its role) and reach them (the NetworkPolicies
 //! over session 07's default deny), and it runs the same alert rules as the compose lab,
 //! from the same file. Session 07's own checks pass on the whole render, with this
-//! session's image. Then each check is shown to catch its problem, on a render broken on
-//! purpose.
+//! session's image: they read session 07's command line, so the test first shows that
+//! this session's `worker` and `api` read the same variables with the same defaults.
+//! Then each check is shown to catch its problem, on a render broken on purpose.
 //!
 //! The renders come from `kubectl kustomize`, so those tests are ignored where kubectl
 //! may be missing; `cargo xtask manifests` runs them, or run `cargo test -p
@@ -40,8 +41,10 @@ mod manifests {
     pub mod selector;
 }
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use clap::CommandFactory as _;
 use yaml_rust2::Yaml;
 
 use manifests::binary::Binary;
@@ -128,15 +131,44 @@ fn prometheus_finds_reaches_and_scrapes_the_workers_and_the_api() {
     );
 }
 
+/// The variables this session's `command` reads, each with its default, read from its
+/// clap definition as session 07's checker reads session 07's.
+fn session09_env(command: &str) -> BTreeMap<String, Option<String>> {
+    let cli = session09_monitoring::cli::Cli::command();
+    let sub = cli
+        .find_subcommand(command)
+        .unwrap_or_else(|| panic!("no command {command}"));
+    sub.get_arguments()
+        .filter_map(|arg| {
+            let name = arg.get_env()?.to_str()?.to_owned();
+            let default = arg
+                .get_default_values()
+                .first()
+                .and_then(|value| value.to_str())
+                .map(str::to_owned);
+            Some((name, default))
+        })
+        .collect()
+}
+
 #[test]
 #[ignore = "needs kubectl: `cargo xtask manifests` runs it"]
 fn session07s_checks_pass_on_the_monitored_system() {
+    let binary = Binary::load(&crate_dir());
+    // Session 07's checker knows session 07's commands: this session's must read the
+    // same variables, with the same defaults, for its verdict to hold here.
+    for command in ["worker", "api"] {
+        assert_eq!(
+            session09_env(command),
+            binary.commands[command].env,
+            "session 09's `{command}` reads other variables than session 07's"
+        );
+    }
     let mut objects = render();
     // Prometheus's container is no image session 07's lab knows: its own checks above.
     objects
         .0
         .retain(|object| object["metadata"]["name"].as_str() != Some(PROMETHEUS));
-    let binary = Binary::load(&crate_dir());
     assert_eq!(binary.image, "session09-monitoring");
     assert_eq!(check::problems(&objects, &binary), Vec::<String>::new());
 }

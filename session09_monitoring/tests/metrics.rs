@@ -51,13 +51,55 @@ fn variables(command: &clap::Command) -> Vec<std::ffi::OsString> {
     found
 }
 
-/// A child process killed when the test ends, however it ends.
+/// A child process in a process group of its own (with the workers it starts), the whole
+/// group killed when the test ends, however it ends.
 struct Guard(Child);
+
+impl Guard {
+    /// Starts `command` as the leader of a new process group.
+    fn spawn(mut command: Command) -> Self {
+        use std::os::unix::process::CommandExt as _;
+        Self(command.process_group(0).spawn().unwrap())
+    }
+
+    /// Waits for the leader to exit after it was asked to stop, failing after
+    /// [`PATIENCE`]; its exit status.
+    async fn exited(&mut self) -> std::process::ExitStatus {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "the process did not stop");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        // The group's id is its leader's: `kill -KILL -- -ID` reaches every member.
+        let _ = signal("KILL", &format!("-{}", self.0.id()));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while matches!(self.0.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Sends `SIG<name>` to `target` (a process id, or minus a process group's) with `kill`.
+fn signal(name: &str, target: &str) -> std::io::Result<()> {
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), "--", target])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(format!(
+            "kill -{name} {target}: {status}"
+        )))
     }
 }
 
@@ -260,17 +302,19 @@ async fn a_worker_counts_real_tasks_and_logs_their_ids() {
         "--concurrency",
         "2",
     ];
-    let mut worker = Guard(
-        command(&args)
-            .stderr(logs.reopen().unwrap())
-            .spawn()
-            .unwrap(),
-    );
+    let mut worker = {
+        let mut command = command(&args);
+        command.stderr(logs.reopen().unwrap());
+        Guard::spawn(command)
+    };
     let id = worker_ids(&queue, 1).await.remove(0);
     let address = metrics_address(&queue, &id).await;
     let before = scrape(&address).await;
     assert_value(&before, r#"imgproc_tasks_total{outcome="succeeded"}"#, 0.0);
     assert_value(&before, "imgproc_worker_slots", 2.0);
+    // Every filter's series exists at zero before its first task.
+    let blur = r#"imgproc_filter_tasks_total{filter="blur",outcome="succeeded"}"#;
+    assert_value(&before, blur, 0.0);
 
     let mut ids = Vec::new();
     for pipeline in ["resize:width=32", "resize:width=24|grayscale", "grayscale"] {
@@ -296,7 +340,10 @@ async fn a_worker_counts_real_tasks_and_logs_their_ids() {
     let after = scrape(&address).await;
     assert_value(&after, r#"imgproc_tasks_total{outcome="succeeded"}"#, 3.0);
     assert_value(&after, r#"imgproc_tasks_total{outcome="failed"}"#, 1.0);
-    assert_value(&after, r#"imgproc_tasks_total{outcome="retried"}"#, 0.0);
+    for outcome in ["retried", "dead", "released", "lost"] {
+        let series = format!(r#"imgproc_tasks_total{{outcome="{outcome}"}}"#);
+        assert_value(&after, &series, 0.0);
+    }
     assert_value(
         &after,
         r#"imgproc_filter_tasks_total{filter="grayscale",outcome="succeeded"}"#,
@@ -341,21 +388,42 @@ async fn a_worker_counts_real_tasks_and_logs_their_ids() {
     );
 
     session04_redis::server::terminate(&mut worker.0).unwrap();
-    let _ = worker.0.wait();
+    let status = worker.exited().await;
+    assert!(status.success(), "the worker exited with {status}");
     let logs = std::fs::read_to_string(logs.path()).unwrap();
-    let in_tasks: Vec<Value> = logs
+    let lines: Vec<Value> = logs
         .lines()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|line| line["fields"]["message"] == "task started")
         .collect();
-    assert_eq!(in_tasks.len(), 4, "{logs}");
-    for line in in_tasks {
+    let with = |message: &str| -> Vec<&Value> {
+        let found: Vec<_> = lines
+            .iter()
+            .filter(|line| line["fields"]["message"] == message)
+            .collect();
+        assert_eq!(found.len(), 4, "{message} in {logs}");
+        found
+    };
+    // The first and the last line of each task name it and the worker.
+    let started = with("task started");
+    let finished = with("task finished");
+    for line in started.iter().chain(&finished) {
         let span = &line["span"];
         assert_eq!(span["name"], "task", "{line}");
         assert_eq!(span["worker_id"], id.as_str(), "{line}");
         let task_id: TaskId = span["task_id"].as_str().unwrap().parse().unwrap();
         assert!(ids.contains(&task_id), "{line}");
     }
+    let outcomes: Vec<_> = finished
+        .iter()
+        .map(|line| line["fields"]["outcome"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(outcomes.iter().filter(|o| **o == "succeeded").count(), 3);
+    assert_eq!(outcomes.iter().filter(|o| **o == "failed").count(), 1);
+    assert!(
+        finished
+            .iter()
+            .all(|line| line["fields"]["seconds"].is_f64())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -390,12 +458,52 @@ async fn the_api_reads_the_queue_at_scrape_time_and_survives_redis_going_away() 
     assert!(value(&body, "imgproc_queue_oldest_pending_age_seconds").unwrap() >= 0.0);
     assert!(value(&body, "process_cpu_seconds_total").is_some());
 
+    // Redis hung (stopped, its port still open): the scrape answers within its deadline,
+    // without the series only Redis can give, rather than their last values.
+    let pid = redis_pid(&queue).await;
+    signal("STOP", &pid).unwrap();
+    let body = eventually("a scrape to see Redis hung", || async {
+        let body = scrape(&address).await;
+        (value(&body, "imgproc_redis_up")? == 0.0).then_some(body)
+    })
+    .await;
+    signal("CONT", &pid).unwrap();
+    for series in ["imgproc_queue_depth", r#"imgproc_workers{state="idle"}"#] {
+        assert_eq!(value(&body, series), None, "{series} in\n{body}");
+    }
+    assert!(value(&body, "process_cpu_seconds_total").is_some());
+    // Back: read again.
+    let body = eventually("a scrape to read Redis again", || async {
+        let body = scrape(&address).await;
+        (value(&body, "imgproc_redis_up")? == 1.0).then_some(body)
+    })
+    .await;
+    assert_value(&body, "imgproc_queue_depth", 2.0);
+
+    // Redis gone: the same.
     server.stop().unwrap();
-    let started = Instant::now();
-    let body = scrape(&address).await;
-    assert_value(&body, "imgproc_redis_up", 0.0);
-    assert!(started.elapsed() < api::SCRAPE_DEADLINE + Duration::from_secs(3));
+    let body = eventually("a scrape to see Redis gone", || async {
+        let body = scrape(&address).await;
+        (value(&body, "imgproc_redis_up")? == 0.0).then_some(body)
+    })
+    .await;
+    assert_eq!(value(&body, "imgproc_queue_depth"), None, "{body}");
     served.abort();
+}
+
+/// The process id of the `redis-server` behind `queue`, as it reports it.
+async fn redis_pid(queue: &RedisQueue) -> String {
+    let mut conn = queue.connection();
+    let info: String = redis::cmd("INFO")
+        .arg("server")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|line| line.strip_prefix("process_id:"))
+        .expect("INFO names the process id")
+        .trim()
+        .to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -406,6 +514,8 @@ async fn the_api_answers_200_before_it_has_connected() {
     let served = tokio::spawn(async move { axum::serve(listener, routes).await });
     let body = scrape(&address).await;
     assert_value(&body, "imgproc_redis_up", 0.0);
+    // No reading yet: no queue series, rather than zeros claiming an empty queue.
+    assert_eq!(value(&body, "imgproc_queue_depth"), None, "{body}");
     served.abort();
 }
 
@@ -451,12 +561,11 @@ async fn the_autoscaler_counts_decisions_and_its_workers_share_a_machine() {
         "--log-format",
         "json",
     ];
-    let mut autoscaler = Guard(
-        command(&args)
-            .stderr(logs.reopen().unwrap())
-            .spawn()
-            .unwrap(),
-    );
+    let mut autoscaler = {
+        let mut command = command(&args);
+        command.stderr(logs.reopen().unwrap());
+        Guard::spawn(command)
+    };
     let address = logged(logs.path(), "metrics listening", "address").await;
     // Two workers on one machine: each found a port of its own, and published it.
     let ids = worker_ids(&queue, 2).await;
@@ -484,11 +593,8 @@ async fn the_autoscaler_counts_decisions_and_its_workers_share_a_machine() {
     assert_value(&body, "imgproc_autoscaler_desired_replicas", 2.0);
     assert_value(&body, "imgproc_autoscaler_replaced_total", 0.0);
     session04_redis::server::terminate(&mut autoscaler.0).unwrap();
-    let deadline = Instant::now() + PATIENCE;
-    while autoscaler.0.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "the autoscaler did not stop");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let status = autoscaler.exited().await;
+    assert!(status.success(), "the autoscaler exited with {status}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,27 +17,25 @@ struct Tmux {
 }
 
 impl Tmux {
-    /// Starts `line` in a detached 160 × 48 session named `pane`, kept on screen after it
-    /// exits (so its exit status and the restored screen can be read).
+    /// Starts the shell line `line` in a detached 160 × 48 session named `pane`, kept on
+    /// screen after it exits (so its exit status and the restored screen can be read).
     fn start(line: &str) -> Self {
         let socket = format!("s09-{}", uuid::Uuid::new_v4().simple());
         let tmux = Self { socket };
         let mut command = tmux.command(&["new-session", "-d", "-x", "160", "-y", "48"]);
-        command.args([
-            "-s",
-            "pane",
-            line,
-            ";",
-            "set-option",
-            "-w",
-            "remain-on-exit",
-            "on",
-        ]);
+        // The shell says how the program ended.
+        command.args(["-s", "pane", &format!("{line}; echo \"exited with $?\"")]);
         for variable in VARIABLES {
             command.env_remove(variable);
         }
         let status = command.env("TERM", "xterm-256color").status().unwrap();
         assert!(status.success(), "tmux did not start");
+        // The pane stays after the shell ends, to be read (the program runs until `q`).
+        let status = tmux
+            .command(&["set-option", "-w", "-t", "pane", "remain-on-exit", "on"])
+            .status()
+            .unwrap();
+        assert!(status.success(), "tmux did not set remain-on-exit");
         tmux
     }
 
@@ -77,20 +75,25 @@ impl Tmux {
         text(&output.stdout).trim().to_owned()
     }
 
-    /// Waits for the pane's program to exit, failing after `limit`; its exit status (tmux
-    /// marks the pane dead a moment before it records the status).
+    /// Waits for the pane's program to exit, failing after `limit`; its exit status, as
+    /// the shell printed it after the program (see [`Tmux::start`]).
     fn exit_status(&self, limit: Duration) -> String {
         let deadline = Instant::now() + limit;
-        loop {
-            let status = self.show("#{pane_dead}:#{pane_dead_status}");
-            if let Some(code) = status.strip_prefix("1:")
-                && !code.is_empty()
-            {
-                return code.to_owned();
+        // With the lines scrolled out of the pane: the shell's line may be among them.
+        let screen = loop {
+            let screen = self.capture_all();
+            if screen.contains("exited with ") {
+                break screen;
             }
-            assert!(Instant::now() < deadline, "the program did not exit");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+            let dead = self.show("#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}");
+            assert!(
+                Instant::now() < deadline,
+                "the program did not exit ({dead}); the pane shows:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let line = line_with(&screen, "exited with ").unwrap_or_default();
+        line.trim().trim_start_matches("exited with ").to_owned()
     }
 
     fn keys(&self, keys: &str) {
@@ -214,7 +217,7 @@ fn the_dashboard_follows_a_stress_run_and_its_keys() {
     // q: the program ends with status 0 and the terminal is back as it was: the main
     // screen, not the dashboard's alternate one.
     tmux.keys("q");
-    assert_eq!(tmux.exit_status(Duration::from_secs(10)), "0");
+    assert_eq!(tmux.exit_status(Duration::from_secs(20)), "0");
     assert_eq!(tmux.show("#{alternate_on}"), "0");
     let after = tmux.capture();
     assert!(!after.contains("imgproc monitor"), "{after}");
@@ -249,7 +252,7 @@ fn the_dashboard_says_redis_is_unreachable_and_keeps_trying() {
         !screen.contains("Redis unreachable") && screen.contains("workers: 0 active, 0 busy")
     });
     tmux.keys("q");
-    assert_eq!(tmux.exit_status(Duration::from_secs(10)), "0");
+    assert_eq!(tmux.exit_status(Duration::from_secs(20)), "0");
 }
 
 #[test]
@@ -274,7 +277,7 @@ fn stress_on_a_terminal_shows_the_dashboard_then_its_report() {
         screen.contains("6 succeeded")
     });
     tmux.keys("q");
-    assert_eq!(tmux.exit_status(Duration::from_secs(10)), "0");
+    assert_eq!(tmux.exit_status(Duration::from_secs(20)), "0");
     assert_eq!(tmux.show("#{alternate_on}"), "0");
     // Back on the main screen: the report.
     let report = tmux.capture_all();

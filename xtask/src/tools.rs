@@ -208,22 +208,11 @@ fn install_system_package(debian: &str, homebrew: &str) -> Result<()> {
         };
         bail!("{debian} is missing; {hint}");
     }
-    let root_user = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0");
-    let sudo = !root_user && succeeds("sudo", &["-n", "true"]);
-    if !root_user && !sudo {
+    let Some(sudo) = root_or_sudo() else {
         bail!("{debian} is missing; run: sudo apt-get update && sudo apt-get install -y {debian}");
-    }
+    };
     let apt_get = |args: &[&str]| {
-        let mut command = if sudo {
-            let mut command = Command::new("sudo");
-            command.args(["-n", "apt-get"]);
-            command
-        } else {
-            Command::new("apt-get")
-        };
+        let mut command = as_root("apt-get", sudo);
         command.env("DEBIAN_FRONTEND", "noninteractive").args(args);
         command
     };
@@ -238,19 +227,74 @@ fn install_system_package(debian: &str, homebrew: &str) -> Result<()> {
     ]))
 }
 
+/// How to act as root: `Some(false)` when we are root, `Some(true)` through `sudo -n`
+/// (no password asked), `None` when neither works.
+fn root_or_sudo() -> Option<bool> {
+    let root_user = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0");
+    if root_user {
+        Some(false)
+    } else if succeeds("sudo", &["-n", "true"]) {
+        Some(true)
+    } else {
+        None
+    }
+}
+
+/// `program`, run as root: through `sudo -n` when `sudo`.
+fn as_root(program: &str, sudo: bool) -> Command {
+    if sudo {
+        let mut command = Command::new("sudo");
+        command.args(["-n", program]);
+        command
+    } else {
+        Command::new(program)
+    }
+}
+
 /// Stops the service Debian's prometheus package may have started (it would hold port 9090,
-/// which the compose lab publishes); nothing when none runs.
+/// which the compose lab publishes), and where systemd runs keeps it from starting at
+/// boot; nothing when it is not running.
 fn stop_packaged_prometheus() {
-    for (program, args) in [
-        ("systemctl", &["stop", "prometheus"][..]),
-        ("service", &["prometheus", "stop"][..]),
-    ] {
-        if succeeds(program, args) {
-            eprintln!(
-                "the prometheus service the package installs is stopped: tests use promtool only"
-            );
-            return;
-        }
+    let systemd = Path::new("/run/systemd/system").is_dir();
+    let active = if systemd {
+        succeeds("systemctl", &["is-active", "--quiet", "prometheus"])
+    } else {
+        succeeds("service", &["prometheus", "status"])
+    };
+    if !active {
+        return;
+    }
+    let Some(sudo) = root_or_sudo() else {
+        eprintln!(
+            "the prometheus service the package installs runs and holds port 9090; stop it: \
+             sudo systemctl disable --now prometheus"
+        );
+        return;
+    };
+    let (program, args) = if systemd {
+        ("systemctl", &["disable", "--now", "prometheus"][..])
+    } else {
+        ("service", &["prometheus", "stop"][..])
+    };
+    let stopped = as_root(program, sudo)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if stopped {
+        eprintln!(
+            "the prometheus service the package installs is stopped: tests use promtool only"
+        );
+    } else {
+        eprintln!(
+            "cannot stop the prometheus service the package installs; it holds port 9090: \
+             sudo {program} {}",
+            args.join(" ")
+        );
     }
 }
 

@@ -108,7 +108,7 @@ pub struct TimelineError {
 
 // ---- 9.4
 
-// ANCHOR: alert_types
+// ANCHOR: alert_rule
 /// An alerting rule's timing: how long its condition must hold before it fires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct AlertRule {
@@ -138,8 +138,10 @@ impl Evaluation {
         }
     }
 }
+// ANCHOR_END: alert_rule
 
-/// An alert's state, as Prometheus's `/alerts` page shows it.
+// ANCHOR: alert_state_type
+/// An alert's state, as Prometheus's rule manager tracks it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AlertState {
     /// The condition does not hold (or the alert resolved).
@@ -151,11 +153,12 @@ pub enum AlertState {
     },
     /// The alert fires, and is sent to the Alertmanager.
     Firing {
-        /// The evaluation at which it started firing.
+        /// When it started firing: the evaluation that found the condition had held for
+        /// `hold`. (Prometheus's `activeAt` is another time: when the alert went pending.)
         since: Duration,
     },
 }
-// ANCHOR_END: alert_types
+// ANCHOR_END: alert_state_type
 
 #[cfg_attr(
     all(feature = "solutions", not(feature = "shortcuts")),

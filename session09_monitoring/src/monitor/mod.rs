@@ -40,6 +40,9 @@ pub use app::App;
 /// The shortest time between two readings.
 pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
 
+/// How long the program waits, after `q`, for a reading still under way.
+pub const SHUTDOWN: Duration = Duration::from_millis(500);
+
 /// How many of the selected worker's tasks the dashboard shows.
 pub const RECENT: usize = 10;
 
@@ -75,7 +78,10 @@ impl MonitorArgs {
 pub fn main(args: MonitorArgs) -> ExitCode {
     let outcome = args.interval().and_then(|interval| {
         let runtime = Runtime::new()?;
-        run(&runtime, &args, interval)
+        let outcome = run(&runtime, &args, interval);
+        // A reading still under way (a connect to a silent Redis, say) does not hold us.
+        runtime.shutdown_timeout(SHUTDOWN);
+        outcome
     });
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

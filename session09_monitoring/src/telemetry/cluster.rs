@@ -4,25 +4,38 @@
 //! One process (the API) reports them for the whole system: every worker reporting the
 //! queue's depth would make as many copies of one number as there are workers.
 //!
-//! When Redis does not answer within the deadline, `imgproc_redis_up` is 0 and the other
-//! gauges keep their last reading: an alert on `imgproc_redis_up == 0` says why they stand
-//! still.
+//! Only a fresh reading is served. When the last one failed (Redis gone, hung past the
+//! deadline, or not connected yet), the Redis-derived series are absent, not frozen at
+//! their last values: an alert on "no live worker" then sees none, and a graph shows a gap.
+//! `imgproc_redis_up` says why: 0 when Redis does not answer (not even a PING), 1 when it
+//! answers but the queue could not be read (a corrupt record; logged as a warning).
+//!
+//! Two words sound alike. `imgproc_queue_pending` counts Redis's pending entries: tasks
+//! delivered to a worker and not acknowledged yet. The task state `pending`
+//! (`imgproc_queue_tasks{state="pending"}`, `imgproc_queue_oldest_pending_age_seconds`) is
+//! the opposite: waiting, not yet taken.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::registry::{Registry, Unit};
 use session03_workers::TaskState;
 use session04_redis::RedisQueue;
 use session05_distributed::registry::{Registry as Workers, WorkerState, WorkerView};
 
 /// A gauge holding a float.
-type FloatGauge = Gauge<f64, AtomicU64>;
+type FloatGauge = Gauge<f64, std::sync::atomic::AtomicU64>;
+
+/// How long a reading serves the scrapes that follow it: several Prometheus servers (or
+/// a person with `curl`) scraping at once cost one reading, and with Redis hung they wait
+/// for one deadline, not one each.
+pub const REUSE: Duration = Duration::from_secs(1);
 
 /// The label of the per-state gauges.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
@@ -45,9 +58,10 @@ pub struct ClusterReading {
     pub waiting: u64,
     /// Stream entries no worker has taken yet.
     pub lag: u64,
-    /// Tasks leased by a worker now.
+    /// Redis's pending entries: tasks delivered to a worker and not acknowledged yet.
     pub pending: u64,
-    /// How long the oldest task in state `pending` has waited, in seconds (0 when none).
+    /// How long the oldest task in state `pending` (waiting, not yet taken) has waited, in
+    /// seconds (0 when none).
     pub oldest_pending_age_seconds: f64,
     /// Entries of the dead-letter stream.
     pub dead_letters: u64,
@@ -97,19 +111,63 @@ async fn oldest_age(queue: &RedisQueue, state: TaskState) -> Result<f64> {
     }))
 }
 
-/// The API's gauges; clones share them.
-#[derive(Debug, Clone, Default)]
+/// Whether Redis answers a PING within `deadline`.
+async fn answers(queue: &RedisQueue, deadline: Duration) -> bool {
+    let mut conn = queue.connection();
+    let ping = redis::cmd("PING");
+    let answer = tokio::time::timeout(deadline, ping.query_async::<String>(&mut conn));
+    matches!(answer.await, Ok(Ok(_)))
+}
+
+/// A reading within `deadline`, or why there is none: Redis unreachable (no answer, or
+/// an error and no answer to a PING either), or Redis answering but the queue unreadable.
+async fn read_within(
+    queue: &RedisQueue,
+    workers: &Workers,
+    deadline: Duration,
+) -> (Option<ClusterReading>, Health) {
+    match tokio::time::timeout(deadline, read(queue, workers)).await {
+        Ok(Ok(reading)) => (Some(reading), Health::Up),
+        Ok(Err(error)) if answers(queue, deadline).await => {
+            (None, Health::Unreadable(format!("{error:#}")))
+        }
+        Ok(Err(error)) => (None, Health::Down(format!("{error:#}"))),
+        Err(_) => {
+            let seconds = deadline.as_secs_f64();
+            (None, Health::Down(format!("no answer within {seconds} s")))
+        }
+    }
+}
+
+/// What the last refresh found.
+#[derive(Debug, Clone, PartialEq)]
+enum Health {
+    /// No connection yet.
+    NotConnected,
+    /// Read.
+    Up,
+    /// Redis answers, the queue could not be read: why.
+    Unreadable(String),
+    /// Redis does not answer: why.
+    Down(String),
+}
+
+/// What the scrapes share.
+#[derive(Debug)]
+struct Shared {
+    /// The last reading, `None` when it failed.
+    reading: Mutex<Option<ClusterReading>>,
+    /// What the last refresh found, and when it ended.
+    last: Mutex<(Health, Option<Instant>)>,
+    /// One refresh at a time: the others wait for it, then reuse its reading.
+    refreshing: tokio::sync::Mutex<()>,
+}
+
+/// The API's gauges; clones share them. `imgproc_redis_up` and
+/// `imgproc_scrape_duration_seconds` are always served, the rest only from a fresh reading.
+#[derive(Debug, Clone)]
 pub struct ClusterMetrics {
-    queue_depth: Gauge,
-    queue_lag: Gauge,
-    queue_pending: Gauge,
-    oldest_pending_age: FloatGauge,
-    dead_letters: Gauge,
-    queue_tasks: Family<StateLabels, Gauge>,
-    workers: Family<StateLabels, Gauge>,
-    slots: Gauge,
-    busy_slots: Gauge,
-    heartbeat_age: Family<WorkerLabels, FloatGauge>,
+    shared: Arc<Shared>,
     redis_up: Gauge,
     scrape_duration: FloatGauge,
 }
@@ -117,119 +175,176 @@ pub struct ClusterMetrics {
 impl ClusterMetrics {
     /// The gauges, registered in `registry`.
     pub fn register(registry: &mut Registry) -> Self {
-        let m = Self::default();
-        let gauges: [(&str, &str, &Gauge); 6] = [
-            (
-                "imgproc_queue_depth",
-                "Tasks waiting to be taken or retried",
-                &m.queue_depth,
-            ),
-            (
-                "imgproc_queue_lag",
-                "Stream entries no worker has taken yet",
-                &m.queue_lag,
-            ),
-            (
-                "imgproc_queue_pending",
-                "Tasks leased by a worker now",
-                &m.queue_pending,
-            ),
-            (
-                "imgproc_dead_letters",
-                "Entries of the dead-letter stream",
-                &m.dead_letters,
-            ),
-            ("imgproc_slots", "Task slots of the live workers", &m.slots),
-            (
-                "imgproc_busy_slots",
-                "Tasks the live workers hold",
-                &m.busy_slots,
-            ),
-        ];
-        for (name, help, gauge) in gauges {
-            registry.register(name, help, gauge.clone());
-        }
+        let m = Self {
+            shared: Arc::new(Shared {
+                reading: Mutex::new(None),
+                last: Mutex::new((Health::NotConnected, None)),
+                refreshing: tokio::sync::Mutex::new(()),
+            }),
+            redis_up: Gauge::default(),
+            scrape_duration: FloatGauge::default(),
+        };
         registry.register(
             "imgproc_redis_up",
-            "1 when Redis answered the last scrape within its deadline, 0 when not",
+            "1 when Redis answered the last reading within its deadline (even if the queue \
+             could not be read), 0 when not",
             m.redis_up.clone(),
         );
         registry.register_with_unit(
-            "imgproc_queue_oldest_pending_age",
-            "How long the oldest task waiting to be taken has waited",
-            Unit::Seconds,
-            m.oldest_pending_age.clone(),
-        );
-        registry.register(
-            "imgproc_queue_tasks",
-            "Tasks by state",
-            m.queue_tasks.clone(),
-        );
-        registry.register(
-            "imgproc_workers",
-            "Registered workers by state",
-            m.workers.clone(),
-        );
-        registry.register_with_unit(
-            "imgproc_worker_heartbeat_age",
-            "Time since each registered worker's last heartbeat",
-            Unit::Seconds,
-            m.heartbeat_age.clone(),
-        );
-        registry.register_with_unit(
             "imgproc_scrape_duration",
-            "How long the last scrape's Redis reading took",
+            "How long the last reading of Redis took",
             Unit::Seconds,
             m.scrape_duration.clone(),
         );
+        registry.register_collector(Box::new(ReadingCollector(Arc::clone(&m.shared))));
         m
     }
 
     // ANCHOR: scrape
-    /// Reads Redis within `deadline` and sets the gauges; `queue` is `None` while the API
-    /// has not connected yet. Never fails: Redis down is `imgproc_redis_up 0`.
+    /// Reads Redis within `deadline` and keeps the reading (`None` when it failed);
+    /// `queue` is `None` while the API has not connected yet. A reading younger than
+    /// [`REUSE`] serves again. Never fails: Redis down is `imgproc_redis_up 0`.
     pub async fn refresh(&self, queue: Option<(&RedisQueue, &Workers)>, deadline: Duration) {
-        let started = Instant::now();
-        let reading = match queue {
-            None => None,
-            Some((queue, workers)) => {
-                match tokio::time::timeout(deadline, read(queue, workers)).await {
-                    Ok(Ok(reading)) => Some(reading),
-                    Ok(Err(error)) => {
-                        tracing::debug!(error = format!("{error:#}"), "cannot read Redis");
-                        None
-                    }
-                    Err(_) => {
-                        tracing::debug!(?deadline, "Redis did not answer the scrape in time");
-                        None
-                    }
-                }
-            }
-        };
-        self.redis_up.set(i64::from(reading.is_some()));
-        if let Some(reading) = &reading {
-            self.set(reading);
+        let _one = self.shared.refreshing.lock().await;
+        let ended = lock(&self.shared.last).1;
+        if ended.is_some_and(|at| at.elapsed() < REUSE) {
+            return;
         }
+        let started = Instant::now();
+        let (reading, health) = match queue {
+            None => (None, Health::NotConnected),
+            Some((queue, workers)) => read_within(queue, workers, deadline).await,
+        };
+        let up = matches!(health, Health::Up | Health::Unreadable(_));
+        self.redis_up.set(i64::from(up));
+        *lock(&self.shared.reading) = reading;
         self.scrape_duration.set(started.elapsed().as_secs_f64());
+        let mut last = lock(&self.shared.last);
+        report(&last.0, &health);
+        *last = (health, Some(Instant::now()));
     }
     // ANCHOR_END: scrape
 
-    /// Sets the gauges from `reading`.
-    pub fn set(&self, reading: &ClusterReading) {
-        self.queue_depth.set(gauge(reading.waiting));
-        self.queue_lag.set(gauge(reading.lag));
-        self.queue_pending.set(gauge(reading.pending));
-        self.dead_letters.set(gauge(reading.dead_letters));
-        self.oldest_pending_age
-            .set(reading.oldest_pending_age_seconds);
+    /// Serves `reading` as the last one (`None`: the last one failed).
+    pub fn set(&self, reading: Option<ClusterReading>) {
+        *lock(&self.shared.reading) = reading;
+    }
+}
+
+/// Logs a change of health: a warning when reading stops, a note when it resumes.
+fn report(previous: &Health, now: &Health) {
+    let same = std::mem::discriminant(previous) == std::mem::discriminant(now);
+    match now {
+        Health::Down(why) if !same => tracing::warn!(why = %why, "Redis unreachable"),
+        Health::Unreadable(why) if !same => {
+            tracing::warn!(why = %why, "Redis answers but the queue cannot be read");
+        }
+        Health::Down(why) | Health::Unreadable(why) => tracing::debug!(why = %why, "no reading"),
+        Health::Up if !same && *previous != Health::NotConnected => {
+            tracing::info!("Redis read again");
+        }
+        Health::Up | Health::NotConnected => {}
+    }
+}
+
+/// `mutex`'s value, even if a panic poisoned it (every value written is whole).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Writes the last reading's series, or none when it failed.
+#[derive(Debug)]
+struct ReadingCollector(Arc<Shared>);
+
+/// A count as a gauge's value.
+fn gauge(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Writes one metric without labels.
+fn write(
+    encoder: &mut DescriptorEncoder<'_>,
+    name: &str,
+    help: &str,
+    unit: Option<&Unit>,
+    metric: impl EncodeMetric,
+) -> Result<(), std::fmt::Error> {
+    metric.encode(encoder.encode_descriptor(name, help, unit, metric.metric_type())?)
+}
+
+impl Collector for ReadingCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+        let Some(reading) = lock(&self.0.reading).clone() else {
+            return Ok(());
+        };
+        let live = reading.workers.iter().filter(|w| w.state.is_live());
+        let (slots, busy) = live.fold((0u64, 0u64), |(slots, busy), w| {
+            (
+                slots.saturating_add(w.info.concurrency as u64),
+                busy.saturating_add(w.beat.current.len() as u64),
+            )
+        });
+        let counts: [(&str, &str, u64); 6] = [
+            (
+                "imgproc_queue_depth",
+                "Tasks waiting to be taken or retried",
+                reading.waiting,
+            ),
+            (
+                "imgproc_queue_lag",
+                "Stream entries no worker has taken yet",
+                reading.lag,
+            ),
+            (
+                "imgproc_queue_pending",
+                "Tasks delivered to a worker and not acknowledged yet (Redis's pending \
+                 entries list), not the tasks in state pending",
+                reading.pending,
+            ),
+            (
+                "imgproc_dead_letters",
+                "Entries of the dead-letter stream",
+                reading.dead_letters,
+            ),
+            ("imgproc_slots", "Task slots of the live workers", slots),
+            ("imgproc_busy_slots", "Tasks the live workers hold", busy),
+        ];
+        for (name, help, value) in counts {
+            write(
+                &mut encoder,
+                name,
+                help,
+                None,
+                ConstGauge::new(gauge(value)),
+            )?;
+        }
+        write(
+            &mut encoder,
+            "imgproc_queue_oldest_pending_age",
+            "How long the oldest task in state pending (waiting to be taken, not delivered \
+             yet) has waited",
+            Some(&Unit::Seconds),
+            ConstGauge::new(reading.oldest_pending_age_seconds),
+        )?;
+        let mut tasks = encoder.encode_descriptor(
+            "imgproc_queue_tasks",
+            "Tasks by state (state pending: waiting to be taken, not imgproc_queue_pending)",
+            None,
+            MetricType::Gauge,
+        )?;
         for state in TaskState::ALL {
             let count = reading.states.get(&state).copied().unwrap_or(0);
-            self.queue_tasks
-                .get_or_create(&StateLabels {
-                    state: state.name(),
-                })
-                .set(gauge(count));
+            let labels = StateLabels {
+                state: state.name(),
+            };
+            ConstGauge::new(gauge(count)).encode(tasks.encode_family(&labels)?)?;
         }
+        let mut workers = encoder.encode_descriptor(
+            "imgproc_workers",
+            "Registered workers by state",
+            None,
+            MetricType::Gauge,
+        )?;
         let states = [
             WorkerState::Busy,
             WorkerState::Idle,
@@ -238,37 +353,28 @@ impl ClusterMetrics {
         ];
         for state in states {
             let count = reading.workers.iter().filter(|w| w.state == state).count();
-            self.workers
-                .get_or_create(&StateLabels {
-                    state: state.name(),
-                })
-                .set(gauge(count as u64));
+            let labels = StateLabels {
+                state: state.name(),
+            };
+            ConstGauge::new(gauge(count as u64)).encode(workers.encode_family(&labels)?)?;
         }
-        let live = reading.workers.iter().filter(|w| w.state.is_live());
-        let (slots, busy) = live.fold((0u64, 0u64), |(slots, busy), w| {
-            (
-                slots.saturating_add(w.info.concurrency as u64),
-                busy.saturating_add(w.beat.current.len() as u64),
-            )
-        });
-        self.slots.set(gauge(slots));
-        self.busy_slots.set(gauge(busy));
         // One series per registered worker: those gone from the registry lose theirs, so
         // the series stay as many as the workers.
-        self.heartbeat_age.clear();
+        let mut ages = encoder.encode_descriptor(
+            "imgproc_worker_heartbeat_age",
+            "Time since each registered worker's last heartbeat",
+            Some(&Unit::Seconds),
+            MetricType::Gauge,
+        )?;
         for worker in &reading.workers {
-            self.heartbeat_age
-                .get_or_create(&WorkerLabels {
-                    worker: worker.info.id.clone(),
-                })
-                .set(worker.age_ms as f64 / 1000.0);
+            let labels = WorkerLabels {
+                worker: worker.info.id.clone(),
+            };
+            let age = ConstGauge::new(worker.age_ms as f64 / 1000.0);
+            age.encode(ages.encode_family(&labels)?)?;
         }
+        Ok(())
     }
-}
-
-/// A count as a gauge's value.
-fn gauge(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]
@@ -315,7 +421,7 @@ mod tests {
             ],
             ..ClusterReading::default()
         };
-        metrics.set(&reading);
+        metrics.set(Some(reading.clone()));
         let text = crate::telemetry::encode(&registry);
         assert!(
             text.contains("imgproc_worker_heartbeat_age_seconds{worker=\"a\"} 1.5"),
@@ -327,9 +433,15 @@ mod tests {
         );
         assert!(text.contains("imgproc_slots 2\n") && text.contains("imgproc_busy_slots 1\n"));
         reading.workers.remove(0);
-        metrics.set(&reading);
+        metrics.set(Some(reading.clone()));
         let text = crate::telemetry::encode(&registry);
         assert!(!text.contains("worker=\"a\""), "{text}");
         assert!(text.contains("imgproc_workers{state=\"gone\"} 1"), "{text}");
+        // A failed reading: no Redis-derived series at all, not the last values.
+        metrics.set(None);
+        let text = crate::telemetry::encode(&registry);
+        assert!(!text.contains("imgproc_workers"), "{text}");
+        assert!(!text.contains("imgproc_queue_depth"), "{text}");
+        assert!(text.contains("imgproc_redis_up 0"), "{text}");
     }
 }

@@ -77,14 +77,13 @@ where
             let text = scrape();
             async move {
                 let text = text.await;
+                // The answer depends on `Accept`: a cache must not serve one for the other.
+                let vary = (header::VARY, "Accept");
                 if wants_openmetrics(&headers) {
-                    ([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response()
+                    ([(header::CONTENT_TYPE, CONTENT_TYPE), vary], text).into_response()
                 } else {
-                    (
-                        [(header::CONTENT_TYPE, CLASSIC_CONTENT_TYPE)],
-                        classic(&text),
-                    )
-                        .into_response()
+                    let kind = (header::CONTENT_TYPE, CLASSIC_CONTENT_TYPE);
+                    ([kind, vary], classic(&text)).into_response()
                 }
             }
         }),

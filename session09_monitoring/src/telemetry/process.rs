@@ -123,13 +123,8 @@ impl Collector for ProcessCollector {
                 gauge.metric_type(),
             )?)?;
         }
-        let percent = ConstGauge::new(now.cpu_percent);
-        percent.encode(encoder.encode_descriptor(
-            "imgproc_process_cpu_percent",
-            "CPU use of this process since the last scrape, in percent of one core",
-            None,
-            percent.metric_type(),
-        )?)?;
+        // No CPU percentage: its window would depend on who scrapes how often. PromQL's
+        // `rate(process_cpu_seconds_total[1m])` gives it over a window the reader picks.
         Ok(())
     }
 }

@@ -40,7 +40,7 @@ impl ScalerMetrics {
         let m = Self::default();
         registry.register(
             "imgproc_autoscaler_replicas",
-            "Workers serving now",
+            "Workers serving, as of the last decision",
             m.replicas.clone(),
         );
         registry.register(

@@ -1,47 +1,75 @@
-//! The metric names the monitoring files use, and the ones the binaries expose.
+//! The metric names the monitoring files use, and the ones the binaries serve: the
+//! samples of the very registries the worker, the status API and the autoscaler build,
+//! encoded as `/metrics` encodes them.
 
 use std::collections::BTreeSet;
+use std::sync::{Arc, OnceLock};
 
-/// Every metric the worker, the status API and the autoscaler expose, as the session
-/// defines them (histograms by their base name), plus Prometheus's own `up`.
-pub const DEFINED: [&str; 28] = [
-    // The worker's.
-    "imgproc_tasks_total",
-    "imgproc_filter_tasks_total",
-    "imgproc_task_duration_seconds",
-    "imgproc_worker_slots",
-    "imgproc_worker_busy_slots",
-    // Every process's.
-    "process_cpu_seconds_total",
-    "process_resident_memory_bytes",
-    "process_virtual_memory_bytes",
-    "process_start_time_seconds",
-    "imgproc_process_cpu_percent",
-    // The status API's, read from Redis.
-    "imgproc_queue_depth",
-    "imgproc_queue_lag",
-    "imgproc_queue_pending",
-    "imgproc_queue_oldest_pending_age_seconds",
-    "imgproc_dead_letters",
-    "imgproc_queue_tasks",
-    "imgproc_workers",
-    "imgproc_slots",
-    "imgproc_busy_slots",
-    "imgproc_worker_heartbeat_age_seconds",
-    "imgproc_redis_up",
-    "imgproc_scrape_duration_seconds",
-    // The autoscaler's.
-    "imgproc_autoscaler_replicas",
-    "imgproc_autoscaler_desired_replicas",
-    "imgproc_autoscaler_decisions_total",
-    "imgproc_autoscaler_replaced_total",
-    // Prometheus's, for every target.
-    "up",
-    "ALERTS",
-];
+use chrono::Utc;
+use prometheus_client::registry::Registry;
+use session03_workers::Capabilities;
+use session05_distributed::registry::{Beat, WorkerInfo, WorkerState, WorkerView};
+use session09_monitoring::telemetry::cluster::{ClusterMetrics, ClusterReading};
+use session09_monitoring::telemetry::scaler::ScalerMetrics;
+use session09_monitoring::telemetry::tasks::TaskMetrics;
+use session09_monitoring::telemetry::{ProcessCollector, encode};
 
-/// The series a histogram `NAME` is queried by.
-const HISTOGRAM_SERIES: [&str; 3] = ["_bucket", "_sum", "_count"];
+/// The series Prometheus makes itself: `up` for every target, `ALERTS` for the rules.
+pub const PROMETHEUS_OWN: [&str; 2] = ["up", "ALERTS"];
+
+/// A registered worker, as the registry lists it.
+fn worker() -> WorkerView {
+    WorkerView {
+        info: WorkerInfo {
+            id: "worker-1".to_owned(),
+            host: "h".to_owned(),
+            pid: 1,
+            capabilities: Capabilities::default(),
+            concurrency: 2,
+            version: "0".to_owned(),
+            started_at: Utc::now(),
+            heartbeat_ms: 500,
+            ttl_ms: 2000,
+        },
+        beat: Beat::default(),
+        last_beat: Utc::now(),
+        age_ms: 100,
+        state: WorkerState::Idle,
+    }
+}
+
+/// What each process's `/metrics` serves: its registry as the binary builds it (the
+/// API's with one reading of Redis, one worker registered), encoded.
+pub fn served() -> Vec<(&'static str, String)> {
+    let mut worker_registry = Registry::default();
+    TaskMetrics::register(&mut worker_registry, Arc::new(OnceLock::new()));
+    ProcessCollector::new().register(&mut worker_registry);
+    let mut api_registry = Registry::default();
+    let cluster = ClusterMetrics::register(&mut api_registry);
+    cluster.set(Some(ClusterReading {
+        workers: vec![worker()],
+        ..ClusterReading::default()
+    }));
+    ProcessCollector::new().register(&mut api_registry);
+    let mut scaler_registry = Registry::default();
+    ScalerMetrics::register(&mut scaler_registry);
+    ProcessCollector::new().register(&mut scaler_registry);
+    vec![
+        ("worker", encode(&worker_registry)),
+        ("api", encode(&api_registry)),
+        ("autoscale", encode(&scaler_registry)),
+    ]
+}
+
+/// The sample names of an exposition: each line's first word, comments left out.
+pub fn samples(exposition: &str) -> BTreeSet<String> {
+    exposition
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.is_empty())
+        .filter_map(|line| line.split(['{', ' ']).next())
+        .map(str::to_owned)
+        .collect()
+}
 
 /// The metric names a PromQL expression mentions: our prefixes only (`imgproc_`,
 /// `process_`) and `up`; functions, labels and keywords are left out.
@@ -70,13 +98,4 @@ pub fn metrics_in(expr: &str) -> BTreeSet<String> {
         rest = after;
     }
     names
-}
-
-/// Whether `name` is a defined metric, or one of a defined histogram's series.
-pub fn is_defined(name: &str) -> bool {
-    DEFINED.contains(&name)
-        || HISTOGRAM_SERIES.iter().any(|suffix| {
-            name.strip_suffix(suffix)
-                .is_some_and(|base| base.ends_with("_seconds") && DEFINED.contains(&base))
-        })
 }

@@ -11,8 +11,8 @@ use yaml_rust2::{Yaml, YamlLoader};
 use super::render::Objects;
 use super::selector;
 
-/// The path both commands serve their metrics on.
-pub const METRICS_PATH: &str = "/metrics";
+/// The path both commands serve their metrics on: the binary's own.
+pub const METRICS_PATH: &str = session09_monitoring::telemetry::METRICS;
 /// The Deployments that must be scraped: each with its command's listen variable.
 pub const SCRAPED: [(&str, &str); 2] = [
     ("worker-deployment", "PROBE_LISTEN"),
