@@ -20,6 +20,8 @@ pub const CONNECT_DEADLINE: Duration = Duration::from_secs(5);
 
 /// Prints one snapshot of the system.
 #[derive(Debug, Clone, clap::Args)]
+// Session 08's `--json` prints the recommendation; here it prints the whole snapshot.
+#[command(mut_arg("json", |arg| arg.help("The whole snapshot as JSON, the recommendation included")))]
 pub struct MetricsArgs {
     /// The queue, the heartbeat timing, the recommendation's bounds and targets, and
     /// `--json` (the whole snapshot as JSON).

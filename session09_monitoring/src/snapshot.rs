@@ -77,6 +77,8 @@ pub struct QueueSummary {
     pub succeeded: u64,
     /// Tasks that ended with a job failure, ever.
     pub failed: u64,
+    /// Tasks moved to the dead-letter list, ever (finished too: they will not run again).
+    pub dead: u64,
 }
 
 /// One worker, as the dashboard's table shows it.
@@ -223,6 +225,7 @@ pub async fn read(sources: &mut Sources) -> Result<Snapshot> {
             dead_letters,
             succeeded: signals.succeeded,
             failed: signals.failed,
+            dead: signals.dead,
         },
         success_rate: metrics.success_rate,
         states,

@@ -143,6 +143,9 @@ pub struct StressReport {
     pub tasks: u32,
     /// Live workers when the run started.
     pub workers: u32,
+    /// Workers already busy when the run started (another load): the times then measure
+    /// that load too.
+    pub busy_at_start: u32,
     /// Until a worker was busy.
     pub first_busy_seconds: Option<f64>,
     /// Until every live worker was busy.
@@ -208,6 +211,7 @@ pub async fn measure(
     let mut report = StressReport {
         tasks: load.tasks,
         workers: summarise(&workers).active,
+        busy_at_start: summarise(&workers).busy,
         ..StressReport::default()
     };
     let start = Instant::now();
@@ -278,9 +282,17 @@ pub fn render(report: &StressReport) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "stress: {} tasks, {} live workers at the start",
-        report.tasks, report.workers
+        "stress: {} tasks, {} live workers at the start, {} of them busy",
+        report.tasks, report.workers, report.busy_at_start
     );
+    if report.busy_at_start > 0 {
+        let _ = writeln!(
+            out,
+            "warning: {} workers were already busy at the start: the times below measure \
+             that load too",
+            report.busy_at_start
+        );
+    }
     let _ = writeln!(
         out,
         "first worker busy:      {}",

@@ -71,6 +71,7 @@ fn snapshot(succeeded: u64) -> Snapshot {
             dead_letters: 0,
             succeeded,
             failed: 0,
+            dead: 0,
         },
         success_rate: Some(1.0),
         states,
@@ -96,13 +97,18 @@ fn recent() -> Vec<RecentTask> {
 /// An app that has read `snapshot(10)`.
 fn app() -> App {
     let mut app = App::new(Duration::from_secs(2));
-    app.update(snapshot(10), Vec::new(), Instant::now());
+    app.update(snapshot(10), None, Vec::new(), Instant::now());
     app
 }
 
 /// The screen's text, one line per row.
 fn screen(app: &App) -> Vec<String> {
-    let mut terminal = Terminal::new(TestBackend::new(140, 44)).unwrap();
+    screen_of(app, 140, 44)
+}
+
+/// The text of a `width` × `height` screen, one line per row.
+fn screen_of(app: &App, width: u16, height: u16) -> Vec<String> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal.draw(|frame| ui::draw(frame, app)).unwrap();
     let buffer = terminal.backend().buffer();
     let width = usize::from(buffer.area.width);
@@ -161,7 +167,7 @@ fn p_pauses_and_the_title_says_so() {
     assert!(app.paused);
     assert!(text(&app).contains("PAUSED"));
     // Paused, a reading changes nothing on the screen.
-    app.update(snapshot(99), Vec::new(), Instant::now());
+    app.update(snapshot(99), None, Vec::new(), Instant::now());
     assert!(text(&app).contains("10 succeeded"));
     app.on_key(key(KeyCode::Char('p')));
     assert!(!text(&app).contains("PAUSED"));
@@ -194,12 +200,15 @@ fn redis_unreachable_shows_a_banner_and_keeps_the_last_reading() {
     app.failed("Connection refused (os error 111)".to_owned());
     let screen = text(&app);
     assert!(
-        screen.contains("Redis unreachable: Connection refused (os error 111); retrying every 2 s"),
+        screen.contains(
+            "Redis unreachable; retrying 2 s after each failed attempt (an attempt gives up \
+             after 2 s): Connection refused (os error 111)"
+        ),
         "{screen}"
     );
     assert!(screen.contains("worker-a"), "{screen}");
     // The next reading clears it.
-    app.update(snapshot(11), Vec::new(), Instant::now());
+    app.update(snapshot(11), None, Vec::new(), Instant::now());
     assert!(!text(&app).contains("unreachable"));
 }
 
@@ -208,7 +217,88 @@ fn the_banner_shows_before_any_reading_too() {
     let mut app = App::new(Duration::from_millis(500));
     assert!(text(&app).contains("waiting for the first reading"));
     app.failed("Redis at redis://127.0.0.1:1 did not answer within 2 s".to_owned());
-    assert!(text(&app).contains("retrying every 0.5 s"));
+    assert!(
+        text(&app)
+            .contains("retrying 0.5 s after each failed attempt (an attempt gives up after 2 s)")
+    );
+}
+
+#[test]
+fn the_banner_grows_to_show_all_of_its_text_on_a_narrow_terminal() {
+    let mut app = app();
+    let error = "Redis at redis://127.0.0.1:6390 did not answer within 2 s: the end";
+    app.failed(error.to_owned());
+    let screen = screen_of(&app, 50, 44).join("");
+    // Wrapped, so the words are split across rows: all of them are there, the last too.
+    let words = |text: &str| {
+        text.split_whitespace()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let shown = words(&screen.replace(['│', '─', '┌', '┐', '└', '┘'], " "));
+    for word in words(error) {
+        assert!(shown.contains(&word), "{word} is missing:\n{screen}");
+    }
+    assert!(shown.contains(&"retrying".to_owned()));
+}
+
+#[test]
+fn the_sparklines_show_the_newest_readings_at_the_right() {
+    let mut app = App::new(Duration::from_secs(1));
+    let start = Instant::now();
+    // 200 readings of a growing queue, then an empty one: more than the chart is wide.
+    for n in (1..=200).chain([0]) {
+        let mut snapshot = snapshot(10);
+        snapshot.queue.length = n;
+        app.update(snapshot, None, Vec::new(), start + Duration::from_secs(n));
+    }
+    let lines = screen(&app);
+    let all = lines.join("\n");
+    let title = lines
+        .iter()
+        .position(|line| line.contains("queue depth · 0"))
+        .unwrap_or_else(|| panic!("no depth chart:\n{all}"));
+    // The chart's bottom row, inside its borders (5 rows high).
+    let bottom: Vec<char> = lines[title + 5].chars().collect();
+    let edge = bottom[1..].iter().position(|c| *c == '│').unwrap() + 1;
+    assert_eq!(
+        bottom[edge - 1],
+        ' ',
+        "the newest reading, 0, at the right:\n{all}"
+    );
+    assert_eq!(bottom[edge - 2], '█', "the one before, 200:\n{all}");
+    // The top row: full only next to the right edge, where the highest values are.
+    let top: Vec<char> = lines[title + 1].chars().collect();
+    assert_eq!(top[edge - 2], '█', "{all}");
+    assert_eq!(top[1], ' ', "older, lower values at the left:\n{all}");
+}
+
+#[test]
+fn another_workers_recent_tasks_are_not_shown() {
+    let mut app = app();
+    app.on_key(key(KeyCode::Down));
+    assert_eq!(app.selected.as_deref(), Some("worker-a"));
+    // A reading that started before the selection moved: worker-b's tasks.
+    app.update(snapshot(10), Some("worker-b"), recent(), Instant::now());
+    assert!(app.recent.is_empty());
+    assert!(text(&app).contains("none yet"));
+    // None selected when it started.
+    app.update(snapshot(10), None, recent(), Instant::now());
+    assert!(app.recent.is_empty());
+}
+
+#[test]
+fn dead_tasks_count_in_the_throughput() {
+    let mut app = App::new(Duration::from_secs(1));
+    let start = Instant::now();
+    app.update(snapshot(10), None, Vec::new(), start);
+    let mut later = snapshot(20);
+    later.queue.failed = 5;
+    later.queue.dead = 5;
+    app.update(later, None, Vec::new(), start + Duration::from_secs(1));
+    // 20 more finished in 1 s: 1200 a minute.
+    assert_eq!(app.throughput.values(), [1200]);
+    assert!(text(&app).contains("5 failed, 5 dead"));
 }
 
 #[test]
@@ -219,7 +309,7 @@ fn arrows_select_a_worker_and_show_its_recent_tasks() {
     assert_eq!(app.selected.as_deref(), Some("worker-a"));
     assert!(text(&app).contains("recent tasks of worker-a"));
     // The reader brings the selected worker's tasks with the next reading.
-    app.update(snapshot(10), recent(), Instant::now());
+    app.update(snapshot(10), Some("worker-a"), recent(), Instant::now());
     let screen = text(&app);
     assert!(screen.contains("succeeded"), "{screen}");
     assert!(screen.contains("0.75 s  blur | edges"), "{screen}");
@@ -265,9 +355,14 @@ fn the_history_is_bounded_and_throughput_is_a_rate() {
     assert_eq!(history.last(), Some(499));
     let mut app = App::new(Duration::from_secs(1));
     let start = Instant::now();
-    app.update(snapshot(10), Vec::new(), start);
+    app.update(snapshot(10), None, Vec::new(), start);
     // 30 more tasks in 1 s: 1800 a minute.
-    app.update(snapshot(40), Vec::new(), start + Duration::from_secs(1));
+    app.update(
+        snapshot(40),
+        None,
+        Vec::new(),
+        start + Duration::from_secs(1),
+    );
     assert_eq!(app.throughput.values(), [1800]);
     assert_eq!(app.depth.values(), [9, 9]);
     assert!(text(&app).contains("throughput · 1800 tasks/min"));

@@ -5,6 +5,7 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 use session04_redis::RedisServer;
+use session09_monitoring::stress::{StressReport, render};
 
 mod processes;
 use processes::{command, metrics, metrics_until, missing, text, workers};
@@ -48,6 +49,7 @@ fn metrics_json_reports_every_field() {
         "dead_letters",
         "succeeded",
         "failed",
+        "dead",
     ] {
         assert!(snapshot["queue"][field].is_u64(), "queue.{field}");
     }
@@ -159,6 +161,10 @@ fn stress_sees_three_workers_busy_within_five_seconds() {
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["tasks"], 12);
     assert_eq!(report["workers"], 3);
+    assert_eq!(
+        report["busy_at_start"], 0,
+        "the run starts from idle workers"
+    );
     assert_eq!(report["finished"], 12, "{report:#}");
     assert_eq!(report["timed_out"], false);
     assert_eq!(report["peak_busy"], 3);
@@ -213,4 +219,36 @@ fn stress_refuses_bad_flags_before_sending() {
         let stderr = text(&output.stderr);
         assert!(stderr.contains(error), "{flags:?}: {stderr}");
     }
+}
+
+#[test]
+fn the_report_says_when_workers_were_busy_at_the_start() {
+    let mut report = StressReport {
+        tasks: 6,
+        workers: 3,
+        ..StressReport::default()
+    };
+    assert!(
+        render(&report)
+            .starts_with("stress: 6 tasks, 3 live workers at the start, 0 of them busy\n")
+    );
+    assert!(!render(&report).contains("warning"));
+    report.busy_at_start = 2;
+    let text = render(&report);
+    assert!(text.contains("2 of them busy"), "{text}");
+    assert!(
+        text.contains("warning: 2 workers were already busy at the start"),
+        "{text}"
+    );
+}
+
+#[test]
+fn metrics_help_says_json_prints_the_whole_snapshot() {
+    let output = command(&["metrics", "--help"]).output().unwrap();
+    let help = text(&output.stdout);
+    let line = help
+        .lines()
+        .find(|line| line.contains("--json"))
+        .unwrap_or_default();
+    assert!(line.contains("The whole snapshot as JSON"), "{help}");
 }

@@ -206,6 +206,7 @@ fn the_dashboard_follows_a_stress_run_and_its_keys() {
         "a row is highlighted:\n{selected}"
     );
 
+    // Bounded: stress ends at its --timeout (60 s) at the latest.
     let output = stress.wait_with_output().unwrap();
     assert!(output.status.success(), "{}", text(&output.stderr));
     let report = text(&output.stdout);
@@ -228,31 +229,88 @@ fn the_dashboard_says_redis_is_unreachable_and_keeps_trying() {
     if missing("tmux") || missing("redis-server") {
         return;
     }
-    let port = session04_redis::server::free_port().unwrap();
-    let url = format!("redis://127.0.0.1:{port}");
-    let tmux = Tmux::start(&monitor(&url, "down"));
-    let banner = tmux.until(Duration::from_secs(15), "the banner", |screen| {
-        screen.contains("Redis unreachable:")
-    });
-    assert!(banner.contains("retrying every 0.5 s"), "{banner}");
-    assert!(banner.contains(&url), "the banner names Redis:\n{banner}");
-    // The keys still work while Redis does not answer.
-    tmux.keys("p");
-    tmux.until(Duration::from_secs(5), "PAUSED", |screen| {
-        screen.contains("PAUSED")
-    });
-    tmux.keys("p");
-    // Redis comes up on that port: the next reading clears the banner.
-    let _server = RedisServer::start_with(ServerOptions {
-        port: Some(port),
-        ..ServerOptions::default()
-    })
-    .unwrap();
+    // The port is free when picked, but something else may take it before Redis starts
+    // on it: then the whole attempt is made again on another port.
+    let mut attempts = 0;
+    let (tmux, mut server, url) = loop {
+        attempts += 1;
+        let port = session04_redis::server::free_port().unwrap();
+        let url = format!("redis://127.0.0.1:{port}");
+        let tmux = Tmux::start(&monitor(&url, "down"));
+        let banner = tmux.until(Duration::from_secs(15), "the banner", |screen| {
+            screen.contains("Redis unreachable;")
+        });
+        assert!(
+            banner.contains(
+                "retrying 0.5 s after each failed attempt (an attempt gives up after 2 s)"
+            ),
+            "{banner}"
+        );
+        assert!(banner.contains(&url), "the banner names Redis:\n{banner}");
+        // The keys still work while Redis does not answer.
+        tmux.keys("p");
+        tmux.until(Duration::from_secs(5), "PAUSED", |screen| {
+            screen.contains("PAUSED")
+        });
+        tmux.keys("p");
+        // Redis comes up on that port: the next reading clears the banner.
+        match RedisServer::start_with(ServerOptions {
+            port: Some(port),
+            ..ServerOptions::default()
+        }) {
+            Ok(server) => break (tmux, server, url),
+            Err(error) if attempts < 3 => eprintln!("port {port} was taken ({error:#}): again"),
+            Err(error) => panic!("redis-server did not start on {port}: {error:#}"),
+        }
+    };
     tmux.until(Duration::from_secs(20), "the first reading", |screen| {
         !screen.contains("Redis unreachable") && screen.contains("workers: 0 active, 0 busy")
     });
+    // Redis dies: the banner again. It comes back, empty (the queue's functions gone
+    // with it): the dashboard connects again, loading them, and the banner clears.
+    server.kill();
+    tmux.until(
+        Duration::from_secs(20),
+        "the banner after the kill",
+        |screen| screen.contains("Redis unreachable;") && screen.contains(&url),
+    );
+    server.restart().unwrap();
+    tmux.until(
+        Duration::from_secs(20),
+        "a reading after the restart",
+        |screen| {
+            !screen.contains("Redis unreachable") && screen.contains("workers: 0 active, 0 busy")
+        },
+    );
     tmux.keys("q");
     assert_eq!(tmux.exit_status(Duration::from_secs(20)), "0");
+}
+
+#[test]
+fn a_panic_puts_the_terminal_back() {
+    if missing("tmux") {
+        return;
+    }
+    // No Redis needed: the test variable makes the screen loop panic after its first
+    // frame. After it, the shell prints the status and whether the terminal is back in
+    // canonical mode (`icanon`, not raw mode's `-icanon`).
+    let port = session04_redis::server::free_port().unwrap();
+    let url = format!("redis://127.0.0.1:{port}");
+    let tmux = Tmux::start(&format!(
+        "{}=1 {}; echo \"monitor ended with $?\"; stty -a | tr ' ;' '\\n\\n' | grep -x -- '-*icanon'",
+        session09_monitoring::monitor::PANIC_VARIABLE,
+        monitor(&url, "panic")
+    ));
+    assert_eq!(tmux.exit_status(Duration::from_secs(20)), "0");
+    assert_eq!(tmux.show("#{alternate_on}"), "0");
+    let after = tmux.capture_all();
+    assert!(after.contains("monitor ended with 101"), "{after}");
+    assert!(after.contains("the monitor panics, as asked"), "{after}");
+    assert!(
+        after.lines().any(|line| line.trim() == "icanon"),
+        "the terminal is out of raw mode:\n{after}"
+    );
+    assert!(!after.contains("imgproc monitor"), "{after}");
 }
 
 #[test]
@@ -267,14 +325,14 @@ fn stress_on_a_terminal_shows_the_dashboard_then_its_report() {
         s["workers"]["active"] == 3
     });
     let tmux = Tmux::start(&format!(
-        "{PROGRAM} stress 6 --pipeline resize:width=64 --interval 0.5 --redis-url {url} \
+        "{PROGRAM} stress 12 --pipeline resize:width=64 --interval 0.5 --redis-url {url} \
          --namespace dash"
     ));
     tmux.until(Duration::from_secs(15), "3 busy workers", |screen| {
         screen.contains("workers: 3 active, 3 busy") && screen.contains("utilisation 100%")
     });
     tmux.until(Duration::from_secs(20), "the load drained", |screen| {
-        screen.contains("6 succeeded")
+        screen.contains("12 succeeded")
     });
     tmux.keys("q");
     assert_eq!(tmux.exit_status(Duration::from_secs(20)), "0");
@@ -282,7 +340,7 @@ fn stress_on_a_terminal_shows_the_dashboard_then_its_report() {
     // Back on the main screen: the report.
     let report = tmux.capture_all();
     assert!(
-        report.contains("stress: 6 tasks, 3 live workers"),
+        report.contains("stress: 12 tasks, 3 live workers at the start, 0 of them busy"),
         "{report}"
     );
     assert!(

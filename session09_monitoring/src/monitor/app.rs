@@ -111,7 +111,7 @@ pub struct App {
     pub depth: History,
     /// Tasks finished per minute, one value per reading.
     pub throughput: History,
-    /// Tasks finished (succeeded or failed) at the last reading, and when.
+    /// Tasks finished (succeeded, failed or dead) at the last reading, and when.
     last_finished: Option<(u64, Instant)>,
     /// Set by `q`: the loop ends.
     pub quit: bool,
@@ -135,18 +135,26 @@ impl App {
         }
     }
 
-    /// Takes a reading made at `at`: the sparklines get a value each; a paused dashboard
-    /// keeps what it shows.
-    pub fn update(&mut self, snapshot: Snapshot, recent: Vec<RecentTask>, at: Instant) {
+    /// Takes a reading made at `at`, with the recent tasks of worker `recent_of`: the
+    /// sparklines get a value each; the tasks are kept only when that worker is still the
+    /// selected one (the selection may have moved while reading); a paused dashboard keeps
+    /// what it shows.
+    pub fn update(
+        &mut self,
+        snapshot: Snapshot,
+        recent_of: Option<&str>,
+        recent: Vec<RecentTask>,
+        at: Instant,
+    ) {
         if self.paused {
             return;
         }
         self.error = None;
-        // Both counters only grow: their growth over the time between readings is the rate.
-        let finished = snapshot
-            .queue
-            .succeeded
-            .saturating_add(snapshot.queue.failed);
+        // The counters only grow: their growth over the time between readings is the rate.
+        let queue = &snapshot.queue;
+        let finished = [queue.succeeded, queue.failed, queue.dead]
+            .into_iter()
+            .fold(0, u64::saturating_add);
         if let Some((before, then)) = self.last_finished {
             let seconds = at.saturating_duration_since(then).as_secs_f64();
             if seconds > 0.0 {
@@ -157,7 +165,12 @@ impl App {
         self.last_finished = Some((finished, at));
         self.depth.push(snapshot.queue.length);
         self.snapshot = Some(snapshot);
-        self.recent = recent;
+        if recent_of == self.selected.as_deref() {
+            self.recent = recent;
+        } else {
+            // Another worker's: the next reading brings the selected one's.
+            self.recent.clear();
+        }
         // A selected worker that left the registry is no longer selected.
         if let Some(id) = &self.selected
             && !self.rows().iter().any(|row| &row.id == id)

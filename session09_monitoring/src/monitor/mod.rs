@@ -17,6 +17,8 @@ pub mod ui;
 
 use std::io::{IsTerminal as _, Stdout};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
@@ -95,10 +97,18 @@ pub fn main(args: MonitorArgs) -> ExitCode {
 /// What the reader sends the screen loop.
 #[derive(Debug)]
 pub enum Reading {
-    /// A snapshot, the selected worker's recent tasks, and when it was read.
-    Read(Box<Snapshot>, Vec<RecentTask>, Instant),
+    /// A snapshot, the worker whose recent tasks were read with it (the selection when
+    /// the reading started) and those tasks, and when it was read.
+    Read(Box<Snapshot>, Option<String>, Vec<RecentTask>, Instant),
     /// Why the reading failed.
     Failed(String),
+}
+
+/// How long one reading (connecting included) may take before it counts as Redis not
+/// answering: the interval, but at least 2 s. A failed reading is retried `interval`
+/// after it gave up, so a silent Redis is tried every `deadline(interval) + interval`.
+pub fn deadline(interval: Duration) -> Duration {
+    interval.max(Duration::from_secs(2))
 }
 
 /// Draws the dashboard on this terminal until `q`, reading on `runtime` every `interval`.
@@ -129,14 +139,31 @@ async fn read_loop(
     readings: mpsc::Sender<Reading>,
     mut selected: watch::Receiver<Option<String>>,
 ) {
-    // A reading that takes longer than this counts as Redis not answering.
-    let deadline = interval.max(Duration::from_secs(2));
+    let deadline = deadline(interval);
     let mut sources = None;
     loop {
         let id = selected.borrow_and_update().clone();
-        let reading = match read_once(&args, &mut sources, deadline, id.as_deref()).await {
-            Ok((snapshot, recent)) => Reading::Read(Box::new(snapshot), recent, Instant::now()),
-            Err(error) => Reading::Failed(format!("{error:#}")),
+        // The whole reading, connecting and the recent tasks included, within the deadline.
+        let outcome = tokio::time::timeout(
+            deadline,
+            read_once(&args, &mut sources, deadline, id.as_deref()),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(anyhow::anyhow!(
+                "Redis at {} did not answer within {} s",
+                args.queue.redis.display_url(),
+                deadline.as_secs_f64()
+            ))
+        });
+        let reading = match outcome {
+            Ok((snapshot, recent)) => Reading::Read(Box::new(snapshot), id, recent, Instant::now()),
+            Err(error) => {
+                // Connect again next time: a restarted Redis lost the queue's functions,
+                // which opening loads again.
+                sources = None;
+                Reading::Failed(format!("{error:#}"))
+            }
         };
         if readings.send(reading).await.is_err() {
             return;
@@ -159,15 +186,17 @@ async fn read_once(
         Some(sources) => sources,
         None => sources.insert(Sources::open(&args.queue, &args.heartbeat, deadline).await?),
     };
-    let snapshot = tokio::time::timeout(deadline, snapshot::read(sources))
-        .await
-        .with_context(|| format!("no answer within {} s", deadline.as_secs_f64()))??;
+    let snapshot = snapshot::read(sources).await?;
     let recent = match selected {
         Some(id) => published::read_recent(&sources.queue, id, RECENT).await?,
         None => Vec::new(),
     };
     Ok((snapshot, recent))
 }
+
+/// Set (to anything) in tests: the screen loop panics after its first frame, to check
+/// that the panic hook puts the terminal back.
+pub const PANIC_VARIABLE: &str = "IMGPROC_MONITOR_TEST_PANIC";
 
 /// Waits for keys and readings, and redraws, until `q`.
 fn screen_loop(
@@ -179,13 +208,18 @@ fn screen_loop(
     loop {
         loop {
             match readings.try_recv() {
-                Ok(Reading::Read(snapshot, recent, at)) => app.update(*snapshot, recent, at),
+                Ok(Reading::Read(snapshot, of, recent, at)) => {
+                    app.update(*snapshot, of.as_deref(), recent, at);
+                }
                 Ok(Reading::Failed(error)) => app.failed(error),
                 Err(mpsc::error::TryRecvError::Empty) => break,
                 Err(mpsc::error::TryRecvError::Disconnected) => bail!("the reader stopped"),
             }
         }
         terminal.draw(|frame| ui::draw(frame, &app))?;
+        if std::env::var_os(PANIC_VARIABLE).is_some() {
+            panic!("{PANIC_VARIABLE} is set: the monitor panics, as asked");
+        }
         // Keys are read with a timeout, so the readings that arrive meanwhile show soon.
         if event::poll(Duration::from_millis(100))?
             && let Event::Key(key) = event::read()?
@@ -204,24 +238,30 @@ fn screen_loop(
     }
 }
 
-/// The terminal in raw mode on the alternate screen, put back when dropped.
+/// The panic hook that was in place before the screen's.
+type Hook = Arc<dyn Fn(&std::panic::PanicHookInfo<'_>) + Send + Sync>;
+
+/// The terminal in raw mode on the alternate screen, put back when dropped, with the
+/// panic hook it replaced.
 struct Screen {
     terminal: Terminal<CrosstermBackend<Stdout>>,
+    previous: Hook,
 }
 
 // ANCHOR: restore
-
 impl Screen {
     /// Takes over the terminal. A panic from here on first puts it back, then reports.
     fn enter() -> Result<Self> {
-        let report = std::panic::take_hook();
+        let previous: Hook = Arc::from(std::panic::take_hook());
+        let report = Arc::clone(&previous);
         std::panic::set_hook(Box::new(move |info| {
             restore();
             report(info);
         }));
         let terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
-        // From here on, dropping the screen puts the terminal back.
-        let screen = Self { terminal };
+        // From here on, dropping the screen puts the terminal (and the hook) back.
+        let screen = Self { terminal, previous };
+        TAKEN_OVER.store(true, Ordering::SeqCst);
         enable_raw_mode().context("cannot put the terminal in raw mode")?;
         execute!(std::io::stdout(), EnterAlternateScreen, cursor::Hide)?;
         Ok(screen)
@@ -231,12 +271,26 @@ impl Screen {
 impl Drop for Screen {
     fn drop(&mut self) {
         restore();
+        // The hook cannot be changed while panicking (the process would abort); the
+        // panic's own hook already put the terminal back then.
+        if !std::thread::panicking() {
+            let previous = Arc::clone(&self.previous);
+            std::panic::set_hook(Box::new(move |info| previous(info)));
+        }
     }
 }
+// ANCHOR_END: restore
 
-/// Raw mode off, the main screen back, the cursor shown: what the shell expects.
+/// Whether the screen has the terminal: [`restore`] puts it back once.
+static TAKEN_OVER: AtomicBool = AtomicBool::new(false);
+
+/// Raw mode off, the main screen back, the cursor shown: what the shell expects. Once only:
+/// after a panic the hook restores, then the drop while unwinding would leave the
+/// alternate screen again, which moves the cursor back over the panic's report.
 fn restore() {
+    if !TAKEN_OVER.swap(false, Ordering::SeqCst) {
+        return;
+    }
     let _ = disable_raw_mode();
     let _ = execute!(std::io::stdout(), LeaveAlternateScreen, cursor::Show);
 }
-// ANCHOR_END: restore

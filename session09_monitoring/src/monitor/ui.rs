@@ -18,7 +18,9 @@ use crate::snapshot::Snapshot;
 
 /// Draws the whole dashboard on `frame`.
 pub fn draw(frame: &mut Frame<'_>, app: &App) {
-    let banner = if app.error.is_some() { 3 } else { 0 };
+    let banner = app.error.as_deref().map_or(0, |error| {
+        banner_height(&banner_text(app, error), frame.area().width)
+    });
     let [top, banner_area, gauges, charts, table, bottom] = Layout::vertical([
         Constraint::Length(4),
         Constraint::Length(banner),
@@ -62,13 +64,14 @@ fn draw_summary(frame: &mut Frame<'_>, app: &App, area: Rect) {
             )),
             Line::from(format!(
                 "queue: length {}, lag {}, {} in hand, {} dead letters · {} succeeded, {} \
-                 failed · success rate {}",
+                 failed, {} dead · success rate {}",
                 s.queue.length,
                 s.queue.lag,
                 s.queue.pending,
                 s.queue.dead_letters,
                 s.queue.succeeded,
                 s.queue.failed,
+                s.queue.dead,
                 success_rate(s.success_rate)
             )),
         ],
@@ -91,12 +94,29 @@ fn title(app: &App) -> String {
     title
 }
 
+/// The banner's text: Redis does not answer, how the dashboard keeps trying (first, so a
+/// narrow terminal still shows it), then why.
+fn banner_text(app: &App, error: &str) -> String {
+    format!(
+        "Redis unreachable; retrying {} s after each failed attempt (an attempt gives up \
+         after {} s): {error}",
+        app.interval.as_secs_f64(),
+        super::deadline(app.interval).as_secs_f64()
+    )
+}
+// ANCHOR_END: render
+
+/// The rows the banner needs on a terminal `width` columns wide: its wrapped text (a row
+/// more, as words wrap before the edge) between two borders, at most 8.
+fn banner_height(text: &str, width: u16) -> u16 {
+    let inner = usize::from(width.saturating_sub(2)).max(1);
+    let rows = text.chars().count().div_ceil(inner) + 1;
+    u16::try_from(rows).unwrap_or(u16::MAX).min(6) + 2
+}
+
 /// The banner: Redis does not answer, and the dashboard keeps trying.
 fn draw_banner(frame: &mut Frame<'_>, app: &App, error: &str, area: Rect) {
-    let text = format!(
-        "Redis unreachable: {error}; retrying every {} s",
-        app.interval.as_secs_f64()
-    );
+    let text = banner_text(app, error);
     let style = Style::new().fg(Color::White).bg(Color::Red);
     let banner = Paragraph::new(text)
         .style(style)
@@ -104,7 +124,6 @@ fn draw_banner(frame: &mut Frame<'_>, app: &App, error: &str, area: Rect) {
         .block(Block::bordered().border_style(style));
     frame.render_widget(banner, area);
 }
-// ANCHOR_END: render
 
 /// The machine's CPU and memory, as gauges.
 fn draw_gauges(frame: &mut Frame<'_>, snapshot: &Snapshot, area: Rect) {
@@ -139,7 +158,7 @@ fn draw_charts(frame: &mut Frame<'_>, app: &App, snapshot: &Snapshot, area: Rect
     .areas(area);
     let depth_now = app.depth.last().unwrap_or(0);
     let title = format!(" queue depth · {depth_now} ");
-    let values = app.depth.values();
+    let values = newest(&app.depth.values(), depth);
     let chart = Sparkline::default()
         .block(Block::bordered().title(title))
         .data(&values)
@@ -147,7 +166,7 @@ fn draw_charts(frame: &mut Frame<'_>, app: &App, snapshot: &Snapshot, area: Rect
     frame.render_widget(chart, depth);
     let rate = app.throughput.last().unwrap_or(0);
     let title = format!(" throughput · {rate} tasks/min ");
-    let values = app.throughput.values();
+    let values = newest(&app.throughput.values(), throughput);
     let chart = Sparkline::default()
         .block(Block::bordered().title(title))
         .data(&values)
@@ -160,6 +179,13 @@ fn draw_charts(frame: &mut Frame<'_>, app: &App, snapshot: &Snapshot, area: Rect
         .collect();
     let counts = Paragraph::new(lines).block(Block::bordered().title(" tasks "));
     frame.render_widget(counts, states);
+}
+
+/// The newest values that fit in a bordered sparkline in `area`: ratatui draws the first
+/// values from the left, so passing them all would freeze the chart once full.
+fn newest(values: &[u64], area: Rect) -> Vec<u64> {
+    let width = usize::from(area.width.saturating_sub(2));
+    values[values.len().saturating_sub(width)..].to_vec()
 }
 
 /// The workers table, the selected row highlighted.
