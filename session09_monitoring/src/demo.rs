@@ -16,8 +16,9 @@ use anyhow::{Context as _, Result};
 use serde::Serialize;
 use session03_workers::logging::LogFormat;
 use session04_redis::RedisQueue;
+use session04_redis::RedisServer;
 use session04_redis::cli::QueueArgs;
-use session04_redis::server::{Children, own_unless_given, terminate};
+use session04_redis::server::{Children, terminate};
 use session05_distributed::Registry;
 use session05_distributed::worker::HeartbeatArgs;
 use session06_docker::demo::exited;
@@ -73,14 +74,22 @@ pub struct DemoReport {
 
 /// Runs the demo with workers run as `program worker ...`.
 pub async fn run(args: DemoArgs, program: &Path) -> Result<String> {
-    let (_server, url) = own_unless_given(args.redis_url.as_deref()).await?;
-    let mut queue = QueueArgs::for_url(&url);
-    queue.namespace = format!("demo9-{}", std::process::id());
     let say = |text: &str| {
         if !args.json {
             println!("{text}");
         }
     };
+    let (_server, url) = match &args.redis_url {
+        Some(url) => (None, url.clone()),
+        None => {
+            let server = RedisServer::start_async().await?;
+            say(&format!("started redis-server on port {}", server.port()));
+            let url = server.url();
+            (Some(server), url)
+        }
+    };
+    let mut queue = QueueArgs::for_url(&url);
+    queue.namespace = format!("demo9-{}", std::process::id());
 
     let mut children = Children::default();
     for n in 1..=WORKERS {

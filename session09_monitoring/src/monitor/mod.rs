@@ -3,7 +3,7 @@
 //!
 //! Two loops share the work, so a slow or silent Redis never freezes the keys:
 //!
-//! - the **reader**, a tokio task, reads a [`Snapshot`](crate::snapshot::Snapshot) every
+//! - the **reader**, a tokio task, reads a [`Snapshot`] every
 //!   `--interval` (and at once when the selection changes), with a deadline, and sends it
 //!   (or why it failed) over a channel; it never stops on a Redis error, it tries again;
 //! - the **screen loop**, on the main thread, waits for a key at most 100 ms, applies the

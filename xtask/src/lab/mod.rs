@@ -30,6 +30,7 @@ mod fs;
 mod images;
 mod kind;
 mod monitoring;
+mod poll;
 mod prometheus;
 mod shell;
 mod steps;

@@ -20,6 +20,7 @@ use super::compose::{
     is_listed, prepare_output,
 };
 use super::images;
+use super::poll::{self, Answer};
 use super::prometheus::{self, PanelQuery};
 use super::steps::Steps;
 
@@ -391,12 +392,6 @@ fn alert_drill(project: &Project<'_>, http: &Http) -> Result<String> {
     ))
 }
 
-/// What a look found: what the lab waits for, or why not yet.
-enum Answer<T> {
-    Done(T),
-    NotYet(String),
-}
-
 /// `Done(found)` when `done`, else `NotYet` with the reason `why` gives.
 fn answer<T>(done: bool, found: T, why: impl FnOnce() -> String) -> Answer<T> {
     if done {
@@ -454,26 +449,10 @@ impl Http {
         &self,
         command: LabCommand,
         timeout: Duration,
-        mut judge: impl FnMut(u16, &str) -> Result<Answer<T>>,
+        judge: impl FnMut(u16, &str) -> Result<Answer<T>>,
     ) -> Result<T> {
         eprintln!("$ {command}");
-        let started = Instant::now();
-        loop {
-            let reason = match self.fetch(command) {
-                Ok((status, body)) => match judge(status, &body)? {
-                    Answer::Done(found) => return Ok(found),
-                    Answer::NotYet(reason) => reason,
-                },
-                // Nothing listening yet, say: looked at again.
-                Err(error) => format!("{error:#}"),
-            };
-            ensure!(
-                started.elapsed() < timeout,
-                "`{command}`: not the answer expected within {}s; the last: {reason}",
-                timeout.as_secs()
-            );
-            thread::sleep(POLL);
-        }
+        poll::until(&command, timeout, POLL, || self.fetch(command), judge).map(|(found, _)| found)
     }
 }
 

@@ -11,19 +11,13 @@ use anyhow::{Context, Result, bail, ensure};
 
 use super::plan::{self, KindCommand};
 use super::shell;
+use crate::lab::poll;
+pub use crate::lab::poll::Answer;
 
 /// Between two looks at something the lab waits for.
 const POLL: Duration = Duration::from_millis(500);
 /// How long a started port-forward may take to listen.
 const FORWARD_TIME: Duration = Duration::from_secs(30);
-
-/// What a look found: what the lab waits for, or why not yet.
-pub enum Answer<T> {
-    /// The answer expected, and what the lab took from it.
-    Done(T),
-    /// Not yet, and why.
-    NotYet(String),
-}
 
 /// The lab's HTTP client.
 pub struct Http {
@@ -70,29 +64,12 @@ impl Http {
         &self,
         command: KindCommand,
         timeout: Duration,
-        mut judge: impl FnMut(u16, &str) -> Result<Answer<T>>,
+        judge: impl FnMut(u16, &str) -> Result<Answer<T>>,
     ) -> Result<T> {
         eprintln!("$ {command}");
-        let started = Instant::now();
-        loop {
-            let reason = match self.fetch(command) {
-                Ok((status, body)) => match judge(status, &body)? {
-                    Answer::Done(found) => {
-                        eprintln!("{}", body.trim_end());
-                        return Ok(found);
-                    }
-                    Answer::NotYet(reason) => reason,
-                },
-                // Nothing listening yet, say: looked at again.
-                Err(error) => format!("{error:#}"),
-            };
-            ensure!(
-                started.elapsed() < timeout,
-                "`{command}`: not the answer expected within {}s; the last: {reason}",
-                timeout.as_secs()
-            );
-            thread::sleep(POLL);
-        }
+        let (found, body) = poll::until(&command, timeout, POLL, || self.fetch(command), judge)?;
+        eprintln!("{}", body.trim_end());
+        Ok(found)
     }
 }
 
