@@ -530,18 +530,26 @@ fn the_image_listens_where_compose_and_prometheus_look() {
             "the Dockerfile lacks {expected}"
         );
     }
-    // Session 06's cook first, word for word, so that Docker shares its layer.
+    // Session 06's builder first, word for word, so that Docker shares its layers; then
+    // one more build, of this package.
     let session06 = read(&crate_dir().join("../session06_docker/Dockerfile"));
-    let cook = |text: &str| -> Vec<String> {
+    let builder = |text: &str| -> Vec<String> {
         text.lines()
-            .filter(|line| line.starts_with("RUN cargo chef cook"))
+            .skip_while(|line| *line != "FROM chef AS builder")
+            .skip(1)
+            .take_while(|line| !line.starts_with("FROM "))
+            .filter(|line| !line.is_empty() && !line.starts_with('#'))
             .map(str::to_owned)
             .collect()
     };
-    let ours = cook(&dockerfile);
-    assert_eq!(ours.len(), 2, "{ours:#?}");
-    assert_eq!(cook(&session06), ours[..1]);
-    assert!(ours[1].contains("-p session09_monitoring"), "{ours:#?}");
+    let (ours, theirs) = (builder(&dockerfile), builder(&session06));
+    assert!(!theirs.is_empty(), "session 06's Dockerfile has no builder stage");
+    assert_eq!(ours[..theirs.len()], theirs[..], "{ours:#?}");
+    assert_eq!(
+        ours[theirs.len()..],
+        ["RUN cargo build --release --locked -p session09_monitoring --bin session09_monitoring"],
+        "{ours:#?}"
+    );
     assert!(
         !dockerfile
             .lines()
