@@ -543,7 +543,10 @@ fn the_image_listens_where_compose_and_prometheus_look() {
             .collect()
     };
     let (ours, theirs) = (builder(&dockerfile), builder(&session06));
-    assert!(!theirs.is_empty(), "session 06's Dockerfile has no builder stage");
+    assert!(
+        !theirs.is_empty(),
+        "session 06's Dockerfile has no builder stage"
+    );
     assert_eq!(ours[..theirs.len()], theirs[..], "{ours:#?}");
     assert_eq!(
         ours[theirs.len()..],

@@ -19,6 +19,12 @@ pub fn missing(program: &str) -> bool {
         .status()
         .is_err();
     if missing {
+        // CI installs every tool these tests need: there, a missing one is a failure.
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "{program} is not installed: CI must run this test"
+        );
         eprintln!("skipped: {program} is not installed");
     }
     missing
