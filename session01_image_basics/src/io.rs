@@ -148,6 +148,23 @@ pub fn info(path: impl AsRef<Path>) -> Result<ImageInfo, LoadError> {
     })
 }
 
+/// Reads format, size and colour type from the header of encoded bytes, without decoding a
+/// pixel: what an upload says it is, before anything is allocated for it.
+pub fn inspect(bytes: &[u8]) -> Result<ImageInfo, DecodeError> {
+    let format = detect(bytes)?;
+    let decoder = reader(bytes, format, &Limits::default())
+        .into_decoder()
+        .map_err(|e| explain(e, format, &Limits::default()))?;
+    let (width, height) = decoder.dimensions();
+    Ok(ImageInfo {
+        format,
+        width,
+        height,
+        color: decoder.color_type(),
+        file_bytes: bytes.len() as u64,
+    })
+}
+
 /// Saves an image; the format follows the extension (`.png`, `.jpg`/`.jpeg`, `.webp`).
 ///
 /// The file is written under a temporary name and renamed into place, so a crash never

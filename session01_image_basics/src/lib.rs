@@ -51,7 +51,7 @@ pub mod samples;
 pub use error::{DecodeError, FilterError, LoadError, ParamError, SaveError};
 pub use filter::{Filter, FilterInfo, FilterKind, PixelFilter, build, catalog, find};
 pub use filters::PointOp;
-pub use io::{ImageInfo, Limits, decode, encode, info, load, load_with, save};
+pub use io::{ImageInfo, Limits, decode, encode, info, inspect, load, load_with, save};
 pub use params::{ParamDefault, ParamKind, ParamSpec};
 
 /// The book's chapter on this session: its Rust examples run as this crate's doctests, so

@@ -1,0 +1,262 @@
+//! Jobs over HTTP: submit one, read its state, fetch its result.
+//!
+//! A job is accepted only once everything that can be checked without decoding it has
+//! been: the image's format and size from its header, the pipeline against the filter
+//! catalog. What only decoding can find (a file cut short after its header) fails the job,
+//! and its record says why.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use session02_pipelines::PipelineSpec;
+use session03_workers::{TaskId, TaskRecord, TaskState};
+
+use crate::error::ApiError;
+use crate::limits::{self, Inspected};
+use crate::request::Submission;
+use crate::routes;
+use crate::system::System;
+
+/// The longest id text an error message quotes.
+const QUOTED: usize = 64;
+
+/// A job as the API shows it.
+// ANCHOR: view
+#[derive(Debug, Clone, Serialize)]
+pub struct JobView {
+    /// Its id.
+    pub id: TaskId,
+    /// `pending`, `running`, `retrying`, `succeeded`, `failed` or `dead`.
+    pub state: TaskState,
+    /// Attempts started so far.
+    pub attempts: u32,
+    /// The pipeline, in the text form.
+    pub pipeline: String,
+    /// From 0 to 1.
+    pub progress: f64,
+    /// When it was queued.
+    pub enqueued_at: DateTime<Utc>,
+    /// When its last attempt started.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it finished.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// How long its last attempt took.
+    pub duration_seconds: Option<f64>,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
+    /// Why it waits, when it waits.
+    pub waiting_reason: Option<String>,
+    /// Where to follow it.
+    pub links: Links,
+}
+// ANCHOR_END: view
+
+/// A job's related paths.
+#[derive(Debug, Clone, Serialize)]
+pub struct Links {
+    /// The job.
+    pub job: String,
+    /// Its result image.
+    pub result: String,
+    /// Its progress events.
+    pub events: String,
+}
+
+impl JobView {
+    /// The view of `record`.
+    pub fn of(record: &TaskRecord) -> Self {
+        let id = record.id();
+        let job = routes::job(id);
+        Self {
+            id,
+            state: record.state,
+            attempts: record.attempts,
+            pipeline: record.task.pipeline.to_string(),
+            progress: progress(record.state),
+            enqueued_at: record.enqueued_at,
+            started_at: record.started_at,
+            finished_at: record.finished_at,
+            duration_seconds: record.duration_seconds,
+            error: record.error.as_ref().map(|error| error.message.clone()),
+            waiting_reason: match record.state {
+                TaskState::Pending => Some("queued: waiting for a free worker".to_owned()),
+                TaskState::Retrying => Some("waiting to retry after a failed attempt".to_owned()),
+                _ => None,
+            },
+            links: Links {
+                result: format!("{job}/result"),
+                events: format!("{job}/events"),
+                job,
+            },
+        }
+    }
+}
+
+/// How far a job is: the one-process system knows states, not fractions of a state.
+fn progress(state: TaskState) -> f64 {
+    match state {
+        TaskState::Succeeded | TaskState::Failed | TaskState::Dead => 1.0,
+        TaskState::Running => 0.5,
+        TaskState::Pending | TaskState::Retrying => 0.0,
+    }
+}
+
+/// An accepted upload with its parsed pipeline and the extension of its result.
+#[derive(Debug)]
+pub struct Checked {
+    /// The upload.
+    pub submission: Submission,
+    /// What its header says.
+    pub image: Inspected,
+    /// The pipeline.
+    pub pipeline: PipelineSpec,
+    /// The result's extension.
+    pub extension: &'static str,
+}
+
+// ANCHOR: checked
+/// Checks a submission: the image from its header, the pipeline against the catalog
+/// (built, so parameter ranges are checked too), the output format against the allowed.
+pub fn check(submission: Submission, system: &System) -> Result<Checked, ApiError> {
+    let image = limits::check(&submission.image, system.limits())?;
+    let text = submission
+        .pipeline
+        .as_deref()
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
+        .ok_or_else(|| ApiError::bad_request("no pipeline: send one, e.g. blur:sigma=2|edges"))?;
+    // Built once to check it, pointing at the offending token; the spec is what is queued.
+    PipelineSpec::parse_and_build(text)?;
+    let pipeline = PipelineSpec::parse_any(text)?;
+    let extension = match submission.format.as_deref().map(str::to_ascii_lowercase) {
+        None => image.extension,
+        Some(format) => match format.as_str() {
+            "png" => "png",
+            "jpg" | "jpeg" => "jpg",
+            "webp" => "webp",
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "format {other:?} is not offered; choose png, jpeg or webp"
+                )));
+            }
+        },
+    };
+    Ok(Checked {
+        submission,
+        image,
+        pipeline,
+        extension,
+    })
+}
+// ANCHOR_END: checked
+
+// ANCHOR: submit
+/// `POST /api/jobs`: 202 with the job and its `Location`.
+pub async fn submit(
+    State(system): State<Arc<System>>,
+    submission: Submission,
+) -> Result<Response, ApiError> {
+    if submission.tiled {
+        return Err(ApiError::bad_request(
+            "tiled jobs need the distributed mode (--redis)",
+        ));
+    }
+    let checked = check(submission, &system)?;
+    let id = system
+        .submit(
+            checked.submission.image,
+            checked.pipeline,
+            checked.extension,
+        )
+        .await?;
+    let view = JobView::of(&system.job(id).await?);
+    let location = HeaderValue::from_str(&view.links.job)
+        .map_err(|error| ApiError::internal(error.to_string()))?;
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, location)],
+        Json(view),
+    )
+        .into_response())
+}
+// ANCHOR_END: submit
+
+/// The id in the path: 400 for one that is not a UUID.
+pub fn job_id(id: Result<Path<String>, PathRejection>) -> Result<TaskId, ApiError> {
+    let Path(id) = id.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+    id.parse().map_err(|_| {
+        let shown: String = id.chars().take(QUOTED).collect();
+        ApiError::bad_request(format!("{shown:?} is not a job id (a UUID)"))
+    })
+}
+
+/// `GET /api/jobs/{id}`.
+pub async fn show(
+    State(system): State<Arc<System>>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<JobView>, ApiError> {
+    let record = system.job(job_id(id)?).await?;
+    Ok(Json(JobView::of(&record)))
+}
+
+// ANCHOR: result
+/// `GET /api/jobs/{id}/result`: the image with its type and an `ETag` (a result never
+/// changes, so a client that has it gets 304); 409 while the job has none yet, 422 when
+/// it failed.
+pub async fn result(
+    State(system): State<Arc<System>>,
+    id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let record = system.job(job_id(id)?).await?;
+    match record.state {
+        TaskState::Succeeded => {}
+        TaskState::Failed | TaskState::Dead => {
+            let why = record.error.as_ref().map_or("", |e| e.message.as_str());
+            return Err(ApiError::Unprocessable(format!(
+                "the job {}: {why}",
+                record.state
+            )));
+        }
+        state => {
+            return Err(ApiError::Conflict(format!(
+                "the job is {state}: its result comes when it has succeeded"
+            )));
+        }
+    }
+    let etag = format!("\"{}\"", record.id());
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            value
+                .split(',')
+                .any(|tag| tag.trim() == etag || tag.trim() == "*")
+        });
+    let kind = content_type(&record);
+    let cache = [
+        (header::ETAG, etag),
+        (header::CACHE_CONTROL, "private, max-age=3600".to_owned()),
+    ];
+    if matches {
+        return Ok((StatusCode::NOT_MODIFIED, cache).into_response());
+    }
+    let bytes = system.result(&record).await?;
+    Ok((cache, [(header::CONTENT_TYPE, kind)], bytes).into_response())
+}
+// ANCHOR_END: result
+
+/// The MIME type of a job's result, from its key's extension.
+fn content_type(record: &TaskRecord) -> &'static str {
+    match record.task.output.extension().as_deref() {
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("webp") => "image/webp",
+        _ => "image/png",
+    }
+}

@@ -1,0 +1,33 @@
+//! # Session 10: the final system
+//!
+//! Nine sessions built the parts: filters and pipelines (01-02), a queue with workers
+//! (03), Redis under it (04), many workers (05), containers (06), Kubernetes and the first
+//! HTTP server (07), scaling (08), metrics (09). This session puts an HTTP API and a web
+//! page in front of them, so that `cargo run -p session10_final` opens a working image
+//! service in the browser, with nothing installed but Rust.
+//!
+//! | file | teaches |
+//! |---|---|
+//! | [`routes`] | the paths, in one place |
+//! | [`error`] | every refusal as a status and a JSON reason: 400, 404, 409, 413, 415, 422, 429, 503 |
+//! | [`limits`] | what an upload may be, checked from its header: size, format by magic bytes, pixels |
+//! | [`request`] | what a client sends: a form, JSON with base64, or a raw body |
+//! | [`system`] | the embedded system: session 03's queue and pool, in memory, measured by session 09 |
+//! | [`jobs`] | submitting a job, its state, its result with an `ETag` |
+//! | [`events`] | a job's progress as Server-Sent Events |
+//! | [`process`] | work done while the client waits, and a header read |
+//! | [`page`] | the web page, compiled in, and its Content-Security-Policy |
+//! | [`api`] | the router: every route on one system |
+//! | [`server`] | the default command: bind, serve, shut down gracefully |
+
+pub mod api;
+pub mod error;
+pub mod events;
+pub mod jobs;
+pub mod limits;
+pub mod page;
+pub mod process;
+pub mod request;
+pub mod routes;
+pub mod server;
+pub mod system;

@@ -1,0 +1,496 @@
+//! The API over real HTTP: a server on `127.0.0.1:0` in this process, asked with a real
+//! client, every route and every refusal.
+
+use std::io::{BufRead, BufReader};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use image::{DynamicImage, ImageFormat};
+use serde_json::Value;
+use session10_final::api;
+use session10_final::limits::UploadLimits;
+use session10_final::system::{System, SystemConfig};
+
+/// Every wait of these tests ends by this.
+const DEADLINE: Duration = Duration::from_secs(60);
+
+/// A server and the runtime it runs on; dropping it stops both.
+struct Server {
+    base: String,
+    _runtime: tokio::runtime::Runtime,
+}
+
+fn start(config: SystemConfig) -> Server {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let base = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let system = Arc::new(System::start(config));
+        let router = api::router(system);
+        let never = std::future::pending::<()>();
+        tokio::spawn(session07_k8s::server::serve(
+            listener, router, never, DEADLINE,
+        ));
+        format!("http://{address}")
+    });
+    Server {
+        base,
+        _runtime: runtime,
+    }
+}
+
+fn default_server() -> Server {
+    start(SystemConfig {
+        workers: 2,
+        ..SystemConfig::default()
+    })
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(DEADLINE))
+        .build()
+        .into()
+}
+
+/// Status, headers and body of an answer.
+struct Answer {
+    status: u16,
+    headers: ureq::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_else(|| panic!("no {name} header in {:?}", self.headers))
+    }
+}
+
+fn answer(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answer {
+    let mut response = response.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(200_000_000)
+        .read_to_vec()
+        .unwrap();
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn get(url: &str) -> Answer {
+    answer(agent().get(url).call())
+}
+
+fn post(url: &str, content_type: &str, body: &[u8]) -> Answer {
+    answer(
+        agent()
+            .post(url)
+            .header("content-type", content_type)
+            .send(body),
+    )
+}
+
+/// A multipart form with `fields`; a field named `file` is sent as a file.
+fn form(fields: &[(&str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "imgproc-test-boundary-7d1f";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        if *name == "file" {
+            body.extend_from_slice(
+                b"Content-Disposition: form-data; name=\"file\"; filename=\"photo\"\r\nContent-Type: application/octet-stream\r\n\r\n",
+            );
+        } else {
+            body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            );
+        }
+        body.extend_from_slice(value);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+fn photo(name: &str) -> Vec<u8> {
+    std::fs::read(session01_image_basics::samples::path(name)).unwrap()
+}
+
+fn png(width: u32, height: u32) -> Vec<u8> {
+    session01_image_basics::encode(&DynamicImage::new_rgb8(width, height), ImageFormat::Png)
+        .unwrap()
+}
+
+/// A request that announces `length` bytes of body and sends none: the server refuses it
+/// from its `Content-Length` alone (a client that sent the bytes would see the connection
+/// closed under it before reading the answer).
+fn oversized(server: &Server, length: usize) -> Answer {
+    use std::io::{Read, Write};
+    let address = server.base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(DEADLINE)).unwrap();
+    write!(
+        stream,
+        "POST /api/jobs?pipeline=invert HTTP/1.1\r\nHost: {address}\r\nContent-Type: image/png\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    // Read until the answer's JSON has come: the server may keep the connection open.
+    let (mut bytes, mut chunk) = (Vec::new(), [0u8; 4096]);
+    let (status, body) = loop {
+        let read = stream.read(&mut chunk).unwrap();
+        assert!(
+            read > 0,
+            "closed before an answer: {}",
+            String::from_utf8_lossy(&bytes)
+        );
+        bytes.extend_from_slice(&chunk[..read]);
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let json = body
+                .lines()
+                .find(|line| line.starts_with('{') && line.ends_with('}'));
+            if let Some(json) = json {
+                let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
+                break (status, json.to_owned());
+            }
+        }
+    };
+    Answer {
+        status,
+        headers: ureq::http::HeaderMap::new(),
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+/// The CRC-32 a PNG chunk ends with (over its type and data).
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for byte in bytes {
+        crc ^= u32::from(*byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+fn submit(server: &Server, image: &[u8], pipeline: &str) -> Answer {
+    let (kind, body) = form(&[("file", image), ("pipeline", pipeline.as_bytes())]);
+    post(&format!("{}/api/jobs", server.base), &kind, &body)
+}
+
+/// Polls the job until it is final; its view.
+fn finished(server: &Server, location: &str) -> Value {
+    let started = Instant::now();
+    loop {
+        let job = get(&format!("{}{location}", server.base)).json();
+        if ["succeeded", "failed", "dead"].contains(&job["state"].as_str().unwrap()) {
+            return job;
+        }
+        assert!(
+            started.elapsed() < DEADLINE,
+            "the job never finished: {job}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn health_readiness_filters_and_the_page() {
+    let server = default_server();
+    let health = get(&format!("{}/api/health", server.base));
+    assert_eq!(
+        (health.status, health.json()["status"].as_str()),
+        (200, Some("ok"))
+    );
+    let ready = get(&format!("{}/api/ready", server.base));
+    assert_eq!(
+        (ready.status, ready.json()["ready"].as_bool()),
+        (200, Some(true))
+    );
+
+    let filters = get(&format!("{}/api/filters", server.base)).json();
+    let blur = filters
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "blur")
+        .expect("blur is in the catalog");
+    let sigma = &blur["params"][0];
+    assert_eq!(sigma["name"], "sigma");
+    assert!(
+        sigma["min"].is_number() && sigma["max"].is_number(),
+        "{sigma}"
+    );
+
+    let page = get(&format!("{}/", server.base));
+    assert_eq!(page.status, 200);
+    let csp = page.header("content-security-policy");
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    let html = String::from_utf8(page.body.clone()).unwrap();
+    for script in html.split("<script").skip(1) {
+        let tag = script.split('>').next().unwrap();
+        assert!(tag.contains("src="), "an inline script: <script{tag}>");
+    }
+    let script = get(&format!("{}/app.js", server.base));
+    assert_eq!(
+        script.header("content-type"),
+        "text/javascript; charset=utf-8"
+    );
+    assert!(String::from_utf8_lossy(&script.body).contains("/api/jobs"));
+
+    let metrics = get(&format!("{}/metrics", server.base));
+    let text = String::from_utf8(metrics.body).unwrap();
+    assert!(text.contains("imgproc_tasks_total"), "{text}");
+    let unknown = get(&format!("{}/api/nothing", server.base));
+    assert_eq!(unknown.status, 404);
+    assert_eq!(unknown.json()["reason"], "no such route");
+}
+
+#[test]
+fn a_job_goes_from_upload_to_events_to_its_result() {
+    let server = default_server();
+    let image = photo("chelsea.png");
+    let accepted = submit(&server, &image, "blur:sigma=2|grayscale");
+    assert_eq!(accepted.status, 202, "{}", accepted.json());
+    let location = accepted.header("location").to_owned();
+    let job = accepted.json();
+    assert_eq!(
+        location,
+        format!("/api/jobs/{}", job["id"].as_str().unwrap())
+    );
+    assert_eq!(job["pipeline"], "blur:sigma=2|grayscale");
+
+    // The events: each line as it comes, until the final state.
+    let mut response = agent()
+        .get(&format!(
+            "{}{}",
+            server.base,
+            job["links"]["events"].as_str().unwrap()
+        ))
+        .call()
+        .unwrap();
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let reader = BufReader::new(response.body_mut().as_reader());
+    let mut states = Vec::new();
+    for line in reader.lines() {
+        let line = line.unwrap();
+        if let Some(data) = line.strip_prefix("data: ") {
+            let view: Value = serde_json::from_str(data).unwrap();
+            states.push(view["state"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(
+        states.last().map(String::as_str),
+        Some("succeeded"),
+        "{states:?}"
+    );
+
+    let result = get(&format!(
+        "{}{}",
+        server.base,
+        job["links"]["result"].as_str().unwrap()
+    ));
+    assert_eq!(result.status, 200);
+    assert_eq!(result.header("content-type"), "image/png");
+    let decoded = image::load_from_memory(&result.body).unwrap();
+    let original = image::load_from_memory(&image).unwrap();
+    assert_eq!(
+        (decoded.width(), decoded.height()),
+        (original.width(), original.height())
+    );
+    let etag = result.header("etag").to_owned();
+    let again = answer(
+        agent()
+            .get(&format!("{}{location}/result", server.base))
+            .header("if-none-match", &etag)
+            .call(),
+    );
+    assert_eq!(again.status, 304);
+}
+
+#[test]
+fn json_with_base64_a_raw_body_process_and_info() {
+    let server = default_server();
+    let image = photo("coffee.png");
+    let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&image);
+    let body = serde_json::json!({
+        "image": encoded,
+        "pipeline": {"filters": [{"name": "invert"}]},
+        "format": "jpeg",
+    });
+    let accepted = post(
+        &format!("{}/api/jobs", server.base),
+        "application/json",
+        body.to_string().as_bytes(),
+    );
+    assert_eq!(accepted.status, 202, "{}", accepted.json());
+    let job = finished(&server, accepted.header("location"));
+    assert_eq!(job["state"], "succeeded", "{job}");
+    let result = get(&format!(
+        "{}{}",
+        server.base,
+        job["links"]["result"].as_str().unwrap()
+    ));
+    assert_eq!(result.header("content-type"), "image/jpeg");
+    assert_eq!(
+        image::guess_format(&result.body).unwrap(),
+        ImageFormat::Jpeg
+    );
+
+    let processed = post(
+        &format!("{}/api/process?pipeline=resize:width=100", server.base),
+        "image/png",
+        &image,
+    );
+    assert_eq!(
+        processed.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&processed.body)
+    );
+    assert_eq!(
+        image::load_from_memory(&processed.body).unwrap().width(),
+        100
+    );
+
+    let info = post(
+        &format!("{}/api/image/info", server.base),
+        "image/png",
+        &image,
+    )
+    .json();
+    let original = image::load_from_memory(&image).unwrap();
+    assert_eq!(info["format"], "PNG");
+    assert_eq!(info["width"], original.width());
+    assert_eq!(info["height"], original.height());
+}
+
+#[test]
+fn every_bad_input_gets_its_status_and_a_reason_and_the_server_stays_up() {
+    let server = start(SystemConfig {
+        workers: 1,
+        limits: UploadLimits {
+            max_body_bytes: 2_000_000,
+            max_pixels: 1_000_000,
+        },
+        ..SystemConfig::default()
+    });
+    let jobs = format!("{}/api/jobs", server.base);
+    let refused = |answer: Answer, status: u16, says: &str| {
+        assert_eq!(
+            answer.status,
+            status,
+            "{}",
+            String::from_utf8_lossy(&answer.body)
+        );
+        let reason = answer.json()["reason"].as_str().unwrap().to_owned();
+        assert!(
+            reason.contains(says),
+            "{status}: {reason:?} should say {says:?}"
+        );
+        answer
+    };
+    refused(oversized(&server, 3_000_000), 413, "limit");
+    refused(
+        submit(&server, &png(1001, 1000), "invert"),
+        413,
+        "megapixels",
+    );
+    // A decompression bomb: a few hundred bytes announcing 40 000 x 40 000 pixels.
+    let mut bomb = png(1, 1);
+    bomb[16..20].copy_from_slice(&40_000u32.to_be_bytes());
+    bomb[20..24].copy_from_slice(&40_000u32.to_be_bytes());
+    let crc = crc32(&bomb[12..29]);
+    bomb[29..33].copy_from_slice(&crc.to_be_bytes());
+    refused(submit(&server, &bomb, "invert"), 413, "40000x40000");
+    refused(
+        submit(&server, b"GIF89a\x01\x00\x01\x00", "invert"),
+        415,
+        "not a JPEG, PNG or WebP",
+    );
+    let mut cut = png(64, 64);
+    cut.truncate(24);
+    refused(submit(&server, &cut, "invert"), 422, "PNG");
+    let unknown = refused(
+        submit(&server, &png(8, 8), "resize:width=4|blurr"),
+        422,
+        "blurr",
+    );
+    assert_eq!(
+        unknown.json()["position"],
+        serde_json::json!({"start": 15, "end": 20})
+    );
+    refused(submit(&server, &png(8, 8), "blur:sigma=-3"), 422, "sigma");
+    refused(submit(&server, &png(8, 8), ""), 400, "no pipeline");
+    refused(get(&format!("{jobs}/not-a-uuid")), 400, "not a job id");
+    refused(
+        get(&format!("{jobs}/0190a3c4-1111-7000-8000-000000000000")),
+        404,
+        "no job",
+    );
+    let (kind, body) = form(&[("pipeline", b"invert")]);
+    refused(post(&jobs, &kind, &body), 400, "no file");
+
+    // Pixels cut short after a valid header: accepted, then the job fails and says why.
+    let mut truncated = photo("chelsea.png");
+    truncated.truncate(truncated.len() / 2);
+    let accepted = submit(&server, &truncated[..], "invert");
+    assert_eq!(accepted.status, 202);
+    let job = finished(&server, accepted.header("location"));
+    assert_eq!(job["state"], "failed", "{job}");
+    let result = get(&format!(
+        "{}{}",
+        server.base,
+        job["links"]["result"].as_str().unwrap()
+    ));
+    refused(result, 422, "truncated");
+
+    let health = get(&format!("{}/api/health", server.base));
+    assert_eq!(health.status, 200, "the server is still up");
+}
+
+#[test]
+fn a_full_queue_answers_429_with_retry_after() {
+    let server = start(SystemConfig {
+        workers: 1,
+        queue_capacity: 1,
+        ..SystemConfig::default()
+    });
+    // Each job takes the one worker far longer than sending the next request takes.
+    let slow = png(1500, 1500);
+    let answers: Vec<Answer> = (0..4)
+        .map(|_| submit(&server, &slow, "blur:sigma=40"))
+        .collect();
+    let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+    assert_eq!(statuses[0], 202, "{statuses:?}");
+    let busy = answers
+        .iter()
+        .find(|a| a.status == 429)
+        .unwrap_or_else(|| panic!("no 429 in {statuses:?}"));
+    assert_eq!(busy.header("retry-after"), "1");
+    assert!(busy.json()["reason"].as_str().unwrap().contains("full"));
+}
