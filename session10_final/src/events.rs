@@ -16,16 +16,16 @@ use futures_util::Stream;
 use futures_util::stream;
 use session03_workers::TaskState;
 
+use crate::app::App;
 use crate::error::ApiError;
 use crate::jobs::{JobView, job_id};
-use crate::system::System;
 
 /// How often the stream looks at the job.
 pub const POLL: Duration = Duration::from_millis(50);
 
 /// Where the stream is.
 struct Follow {
-    system: Arc<System>,
+    app: Arc<App>,
     id: session03_workers::TaskId,
     last: Option<(TaskState, u32)>,
     done: bool,
@@ -35,13 +35,13 @@ struct Follow {
 /// `GET /api/jobs/{id}/events`: `event: state` with the job's view, at each change; the
 /// last one has a final state. 404 before the stream starts for an unknown job.
 pub async fn events(
-    State(system): State<Arc<System>>,
+    State(app): State<Arc<App>>,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let id = job_id(id)?;
-    system.job(id).await?;
+    app.job(id).await?;
     let follow = Follow {
-        system,
+        app,
         id,
         last: None,
         done: false,
@@ -51,7 +51,7 @@ pub async fn events(
             return None;
         }
         loop {
-            let event = match follow.system.job(follow.id).await {
+            let event = match follow.app.job(follow.id).await {
                 Ok(record) => {
                     let now = (record.state, record.attempts);
                     if follow.last == Some(now) {
@@ -60,7 +60,8 @@ pub async fn events(
                     }
                     follow.last = Some(now);
                     follow.done = record.state.is_final();
-                    let view = JobView::of(&record);
+                    let context = follow.app.context(&record).await.unwrap_or_default();
+                    let view = JobView::of(&record, context);
                     Event::default().event("state").json_data(&view).ok()?
                 }
                 // The record is gone (forgotten) or unreadable: say so, and end.

@@ -17,11 +17,12 @@ use serde::Serialize;
 use session02_pipelines::PipelineSpec;
 use session03_workers::{TaskId, TaskRecord, TaskState};
 
+use crate::app::App;
+use crate::backend::Context;
 use crate::error::ApiError;
 use crate::limits::{self, Inspected};
 use crate::request::Submission;
 use crate::routes;
-use crate::system::System;
 
 /// The longest id text an error message quotes.
 const QUOTED: usize = 64;
@@ -50,6 +51,8 @@ pub struct JobView {
     pub duration_seconds: Option<f64>,
     /// Why it failed, when it did.
     pub error: Option<String>,
+    /// Its failed attempts (worker, reason), oldest first.
+    pub history: Vec<String>,
     /// Why it waits, when it waits.
     pub waiting_reason: Option<String>,
     /// Where to follow it.
@@ -69,8 +72,8 @@ pub struct Links {
 }
 
 impl JobView {
-    /// The view of `record`.
-    pub fn of(record: &TaskRecord) -> Self {
+    /// The view of `record`, with what the backend adds.
+    pub fn of(record: &TaskRecord, context: Context) -> Self {
         let id = record.id();
         let job = routes::job(id);
         Self {
@@ -84,11 +87,8 @@ impl JobView {
             finished_at: record.finished_at,
             duration_seconds: record.duration_seconds,
             error: record.error.as_ref().map(|error| error.message.clone()),
-            waiting_reason: match record.state {
-                TaskState::Pending => Some("queued: waiting for a free worker".to_owned()),
-                TaskState::Retrying => Some("waiting to retry after a failed attempt".to_owned()),
-                _ => None,
-            },
+            history: context.history,
+            waiting_reason: context.waiting_reason,
             links: Links {
                 result: format!("{job}/result"),
                 events: format!("{job}/events"),
@@ -98,7 +98,7 @@ impl JobView {
     }
 }
 
-/// How far a job is: the one-process system knows states, not fractions of a state.
+/// How far a job is, from its state.
 fn progress(state: TaskState) -> f64 {
     match state {
         TaskState::Succeeded | TaskState::Failed | TaskState::Dead => 1.0,
@@ -123,8 +123,8 @@ pub struct Checked {
 // ANCHOR: checked
 /// Checks a submission: the image from its header, the pipeline against the catalog
 /// (built, so parameter ranges are checked too), the output format against the allowed.
-pub fn check(submission: Submission, system: &System) -> Result<Checked, ApiError> {
-    let image = limits::check(&submission.image, system.limits())?;
+pub fn check(submission: Submission, app: &App) -> Result<Checked, ApiError> {
+    let image = limits::check(&submission.image, app.limits())?;
     let text = submission
         .pipeline
         .as_deref()
@@ -159,7 +159,7 @@ pub fn check(submission: Submission, system: &System) -> Result<Checked, ApiErro
 // ANCHOR: submit
 /// `POST /api/jobs`: 202 with the job and its `Location`.
 pub async fn submit(
-    State(system): State<Arc<System>>,
+    State(app): State<Arc<App>>,
     submission: Submission,
 ) -> Result<Response, ApiError> {
     if submission.tiled {
@@ -167,15 +167,16 @@ pub async fn submit(
             "tiled jobs need the distributed mode (--redis)",
         ));
     }
-    let checked = check(submission, &system)?;
-    let id = system
+    let checked = check(submission, &app)?;
+    let id = app
         .submit(
             checked.submission.image,
             checked.pipeline,
             checked.extension,
         )
         .await?;
-    let view = JobView::of(&system.job(id).await?);
+    let record = app.job(id).await?;
+    let view = JobView::of(&record, app.context(&record).await?);
     let location = HeaderValue::from_str(&view.links.job)
         .map_err(|error| ApiError::internal(error.to_string()))?;
     Ok((
@@ -198,11 +199,12 @@ pub fn job_id(id: Result<Path<String>, PathRejection>) -> Result<TaskId, ApiErro
 
 /// `GET /api/jobs/{id}`.
 pub async fn show(
-    State(system): State<Arc<System>>,
+    State(app): State<Arc<App>>,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<JobView>, ApiError> {
-    let record = system.job(job_id(id)?).await?;
-    Ok(Json(JobView::of(&record)))
+    let record = app.job(job_id(id)?).await?;
+    let context = app.context(&record).await?;
+    Ok(Json(JobView::of(&record, context)))
 }
 
 // ANCHOR: result
@@ -210,11 +212,11 @@ pub async fn show(
 /// changes, so a client that has it gets 304); 409 while the job has none yet, 422 when
 /// it failed.
 pub async fn result(
-    State(system): State<Arc<System>>,
+    State(app): State<Arc<App>>,
     id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let record = system.job(job_id(id)?).await?;
+    let record = app.job(job_id(id)?).await?;
     match record.state {
         TaskState::Succeeded => {}
         TaskState::Failed | TaskState::Dead => {
@@ -247,7 +249,7 @@ pub async fn result(
     if matches {
         return Ok((StatusCode::NOT_MODIFIED, cache).into_response());
     }
-    let bytes = system.result(&record).await?;
+    let bytes = app.result(&record).await?;
     Ok((cache, [(header::CONTENT_TYPE, kind)], bytes).into_response())
 }
 // ANCHOR_END: result

@@ -12,15 +12,22 @@
 //! | [`error`] | every refusal as a status and a JSON reason: 400, 404, 409, 413, 415, 422, 429, 503 |
 //! | [`limits`] | what an upload may be, checked from its header: size, format by magic bytes, pixels |
 //! | [`request`] | what a client sends: a form, JSON with base64, or a raw body |
-//! | [`system`] | the embedded system: session 03's queue and pool, in memory, measured by session 09 |
+//! | [`backend`] | the seam: what the API needs from the system under it |
+//! | [`embedded`] | the default mode: session 03's queue and pool in this process, measured by session 09 |
+//! | [`distributed`] | `--redis`: session 04's queue, session 05's registry, separate workers |
+//! | [`app`] | what every handler shares: storing and queueing a job, the same in both modes |
 //! | [`jobs`] | submitting a job, its state, its result with an `ETag` |
 //! | [`events`] | a job's progress as Server-Sent Events |
 //! | [`process`] | work done while the client waits, and a header read |
 //! | [`page`] | the web page, compiled in, and its Content-Security-Policy |
-//! | [`api`] | the router: every route on one system |
-//! | [`server`] | the default command: bind, serve, shut down gracefully |
+//! | [`api`] | the router: the job routes, the mode's routes, the page |
+//! | [`server`] | the default command in either mode: bind, serve, shut down gracefully |
 
 pub mod api;
+pub mod app;
+pub mod backend;
+pub mod distributed;
+pub mod embedded;
 pub mod error;
 pub mod events;
 pub mod jobs;
@@ -30,4 +37,3 @@ pub mod process;
 pub mod request;
 pub mod routes;
 pub mod server;
-pub mod system;

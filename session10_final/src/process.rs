@@ -10,11 +10,11 @@ use axum::response::{IntoResponse, Response};
 use session01_image_basics::Filter as _;
 use session01_image_basics::io::format_for_path;
 
+use crate::app::App;
 use crate::error::ApiError;
 use crate::jobs;
 use crate::limits::{self, Inspected};
 use crate::request::Submission;
-use crate::system::System;
 
 /// The most pixels `/api/process` takes: bigger images go through `/api/jobs`.
 pub const MAX_SYNC_PIXELS: u64 = 16_000_000;
@@ -22,10 +22,10 @@ pub const MAX_SYNC_PIXELS: u64 = 16_000_000;
 // ANCHOR: process
 /// `POST /api/process`: the result image, or the reason there is none.
 pub async fn process(
-    State(system): State<Arc<System>>,
+    State(app): State<Arc<App>>,
     submission: Submission,
 ) -> Result<Response, ApiError> {
-    let checked = jobs::check(submission, &system)?;
+    let checked = jobs::check(submission, &app)?;
     let pixels = u64::from(checked.image.width) * u64::from(checked.image.height);
     if pixels > MAX_SYNC_PIXELS {
         return Err(ApiError::TooLarge(format!(
@@ -34,13 +34,13 @@ pub async fn process(
             MAX_SYNC_PIXELS / 1_000_000
         )));
     }
-    let decoding = system.limits().decoding();
+    let decoding = app.limits().decoding();
     let output = format!("result.{}", checked.extension);
     let format = format_for_path(output.as_ref()).map_err(|e| ApiError::internal(e.to_string()))?;
     let pipeline = checked.pipeline.build()?;
     let image = checked.submission.image;
     // Decoding and filtering take CPU time: off the async threads, one image per permit.
-    let _permit = system.sync_permit().await?;
+    let _permit = app.sync_permit().await?;
     let bytes = tokio::task::spawn_blocking(move || {
         let decoded = session01_image_basics::decode(&image, &decoding).map_err(limits::refused)?;
         let filtered = pipeline
@@ -58,8 +58,8 @@ pub async fn process(
 
 /// `/api/image/info`: format, size and colour from the header.
 pub async fn info(
-    State(system): State<Arc<System>>,
+    State(app): State<Arc<App>>,
     submission: Submission,
 ) -> Result<Json<Inspected>, ApiError> {
-    Ok(Json(limits::check(&submission.image, system.limits())?))
+    Ok(Json(limits::check(&submission.image, app.limits())?))
 }

@@ -1,223 +1,25 @@
-//! The API over real HTTP: a server on `127.0.0.1:0` in this process, asked with a real
-//! client, every route and every refusal.
+//! The API over real HTTP, in both modes: a server on `127.0.0.1:0`, on the in-process
+//! system and on a real redis-server with worker processes, asked with a real client: every
+//! route and every refusal.
 
 use std::io::{BufRead, BufReader};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use image::{DynamicImage, ImageFormat};
+use image::ImageFormat;
 use serde_json::Value;
-use session10_final::api;
 use session10_final::limits::UploadLimits;
-use session10_final::system::{System, SystemConfig};
 
-/// Every wait of these tests ends by this.
-const DEADLINE: Duration = Duration::from_secs(60);
-
-/// A server and the runtime it runs on; dropping it stops both.
-struct Server {
-    base: String,
-    _runtime: tokio::runtime::Runtime,
-}
-
-fn start(config: SystemConfig) -> Server {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let base = runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let system = Arc::new(System::start(config));
-        let router = api::router(system);
-        let never = std::future::pending::<()>();
-        tokio::spawn(session07_k8s::server::serve(
-            listener, router, never, DEADLINE,
-        ));
-        format!("http://{address}")
-    });
-    Server {
-        base,
-        _runtime: runtime,
-    }
-}
-
-fn default_server() -> Server {
-    start(SystemConfig {
-        workers: 2,
-        ..SystemConfig::default()
-    })
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(DEADLINE))
-        .build()
-        .into()
-}
-
-/// Status, headers and body of an answer.
-struct Answer {
-    status: u16,
-    headers: ureq::http::HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
-    }
-
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_else(|| panic!("no {name} header in {:?}", self.headers))
-    }
-}
-
-fn answer(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answer {
-    let mut response = response.unwrap();
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body = response
-        .body_mut()
-        .with_config()
-        .limit(200_000_000)
-        .read_to_vec()
-        .unwrap();
-    Answer {
-        status,
-        headers,
-        body,
-    }
-}
-
-fn get(url: &str) -> Answer {
-    answer(agent().get(url).call())
-}
-
-fn post(url: &str, content_type: &str, body: &[u8]) -> Answer {
-    answer(
-        agent()
-            .post(url)
-            .header("content-type", content_type)
-            .send(body),
-    )
-}
-
-/// A multipart form with `fields`; a field named `file` is sent as a file.
-fn form(fields: &[(&str, &[u8])]) -> (String, Vec<u8>) {
-    let boundary = "imgproc-test-boundary-7d1f";
-    let mut body = Vec::new();
-    for (name, value) in fields {
-        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
-        if *name == "file" {
-            body.extend_from_slice(
-                b"Content-Disposition: form-data; name=\"file\"; filename=\"photo\"\r\nContent-Type: application/octet-stream\r\n\r\n",
-            );
-        } else {
-            body.extend_from_slice(
-                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
-            );
-        }
-        body.extend_from_slice(value);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
-fn photo(name: &str) -> Vec<u8> {
-    std::fs::read(session01_image_basics::samples::path(name)).unwrap()
-}
-
-fn png(width: u32, height: u32) -> Vec<u8> {
-    session01_image_basics::encode(&DynamicImage::new_rgb8(width, height), ImageFormat::Png)
-        .unwrap()
-}
-
-/// A request that announces `length` bytes of body and sends none: the server refuses it
-/// from its `Content-Length` alone (a client that sent the bytes would see the connection
-/// closed under it before reading the answer).
-fn oversized(server: &Server, length: usize) -> Answer {
-    use std::io::{Read, Write};
-    let address = server.base.trim_start_matches("http://");
-    let mut stream = std::net::TcpStream::connect(address).unwrap();
-    stream.set_read_timeout(Some(DEADLINE)).unwrap();
-    write!(
-        stream,
-        "POST /api/jobs?pipeline=invert HTTP/1.1\r\nHost: {address}\r\nContent-Type: image/png\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    // Read until the answer's JSON has come: the server may keep the connection open.
-    let (mut bytes, mut chunk) = (Vec::new(), [0u8; 4096]);
-    let (status, body) = loop {
-        let read = stream.read(&mut chunk).unwrap();
-        assert!(
-            read > 0,
-            "closed before an answer: {}",
-            String::from_utf8_lossy(&bytes)
-        );
-        bytes.extend_from_slice(&chunk[..read]);
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        if let Some((head, body)) = text.split_once("\r\n\r\n") {
-            let json = body
-                .lines()
-                .find(|line| line.starts_with('{') && line.ends_with('}'));
-            if let Some(json) = json {
-                let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
-                break (status, json.to_owned());
-            }
-        }
-    };
-    Answer {
-        status,
-        headers: ureq::http::HeaderMap::new(),
-        body: body.as_bytes().to_vec(),
-    }
-}
-
-/// The CRC-32 a PNG chunk ends with (over its type and data).
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for byte in bytes {
-        crc ^= u32::from(*byte);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-fn submit(server: &Server, image: &[u8], pipeline: &str) -> Answer {
-    let (kind, body) = form(&[("file", image), ("pipeline", pipeline.as_bytes())]);
-    post(&format!("{}/api/jobs", server.base), &kind, &body)
-}
-
-/// Polls the job until it is final; its view.
-fn finished(server: &Server, location: &str) -> Value {
-    let started = Instant::now();
-    loop {
-        let job = get(&format!("{}{location}", server.base)).json();
-        if ["succeeded", "failed", "dead"].contains(&job["state"].as_str().unwrap()) {
-            return job;
-        }
-        assert!(
-            started.elapsed() < DEADLINE,
-            "the job never finished: {job}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+mod common;
+use common::*;
 
 #[test]
 fn health_readiness_filters_and_the_page() {
-    let server = default_server();
+    for server in servers(Setup::default()) {
+        health_readiness_filters_and_the_page_on(&server);
+    }
+}
+
+fn health_readiness_filters_and_the_page_on(server: &Server) {
     let health = get(&format!("{}/api/health", server.base));
     assert_eq!(
         (health.status, health.json()["status"].as_str()),
@@ -264,7 +66,11 @@ fn health_readiness_filters_and_the_page() {
 
     let metrics = get(&format!("{}/metrics", server.base));
     let text = String::from_utf8(metrics.body).unwrap();
-    assert!(text.contains("imgproc_tasks_total"), "{text}");
+    let family = match server.mode {
+        Mode::Embedded => "imgproc_tasks_total",
+        Mode::Distributed => "imgproc_queue_depth",
+    };
+    assert!(text.contains(family), "{:?}: {text}", server.mode);
     let unknown = get(&format!("{}/api/nothing", server.base));
     assert_eq!(unknown.status, 404);
     assert_eq!(unknown.json()["reason"], "no such route");
@@ -272,9 +78,14 @@ fn health_readiness_filters_and_the_page() {
 
 #[test]
 fn a_job_goes_from_upload_to_events_to_its_result() {
-    let server = default_server();
+    for server in servers(Setup::default()) {
+        a_job_goes_from_upload_to_events_to_its_result_on(&server);
+    }
+}
+
+fn a_job_goes_from_upload_to_events_to_its_result_on(server: &Server) {
     let image = photo("chelsea.png");
-    let accepted = submit(&server, &image, "blur:sigma=2|grayscale");
+    let accepted = submit(server, &image, "blur:sigma=2|grayscale");
     assert_eq!(accepted.status, 202, "{}", accepted.json());
     let location = accepted.header("location").to_owned();
     let job = accepted.json();
@@ -334,7 +145,12 @@ fn a_job_goes_from_upload_to_events_to_its_result() {
 
 #[test]
 fn json_with_base64_a_raw_body_process_and_info() {
-    let server = default_server();
+    for server in servers(Setup::default()) {
+        json_with_base64_a_raw_body_process_and_info_on(&server);
+    }
+}
+
+fn json_with_base64_a_raw_body_process_and_info_on(server: &Server) {
     let image = photo("coffee.png");
     let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&image);
     let body = serde_json::json!({
@@ -348,7 +164,7 @@ fn json_with_base64_a_raw_body_process_and_info() {
         body.to_string().as_bytes(),
     );
     assert_eq!(accepted.status, 202, "{}", accepted.json());
-    let job = finished(&server, accepted.header("location"));
+    let job = finished(server, accepted.header("location"));
     assert_eq!(job["state"], "succeeded", "{job}");
     let result = get(&format!(
         "{}{}",
@@ -391,14 +207,20 @@ fn json_with_base64_a_raw_body_process_and_info() {
 
 #[test]
 fn every_bad_input_gets_its_status_and_a_reason_and_the_server_stays_up() {
-    let server = start(SystemConfig {
+    let setup = Setup {
         workers: 1,
         limits: UploadLimits {
             max_body_bytes: 2_000_000,
             max_pixels: 1_000_000,
         },
-        ..SystemConfig::default()
-    });
+        ..Setup::default()
+    };
+    for server in servers(setup) {
+        every_bad_input_on(&server);
+    }
+}
+
+fn every_bad_input_on(server: &Server) {
     let jobs = format!("{}/api/jobs", server.base);
     let refused = |answer: Answer, status: u16, says: &str| {
         assert_eq!(
@@ -414,9 +236,9 @@ fn every_bad_input_gets_its_status_and_a_reason_and_the_server_stays_up() {
         );
         answer
     };
-    refused(oversized(&server, 3_000_000), 413, "limit");
+    refused(oversized(server, 3_000_000), 413, "limit");
     refused(
-        submit(&server, &png(1001, 1000), "invert"),
+        submit(server, &png(1001, 1000), "invert"),
         413,
         "megapixels",
     );
@@ -426,17 +248,17 @@ fn every_bad_input_gets_its_status_and_a_reason_and_the_server_stays_up() {
     bomb[20..24].copy_from_slice(&40_000u32.to_be_bytes());
     let crc = crc32(&bomb[12..29]);
     bomb[29..33].copy_from_slice(&crc.to_be_bytes());
-    refused(submit(&server, &bomb, "invert"), 413, "40000x40000");
+    refused(submit(server, &bomb, "invert"), 413, "40000x40000");
     refused(
-        submit(&server, b"GIF89a\x01\x00\x01\x00", "invert"),
+        submit(server, b"GIF89a\x01\x00\x01\x00", "invert"),
         415,
         "not a JPEG, PNG or WebP",
     );
     let mut cut = png(64, 64);
     cut.truncate(24);
-    refused(submit(&server, &cut, "invert"), 422, "PNG");
+    refused(submit(server, &cut, "invert"), 422, "PNG");
     let unknown = refused(
-        submit(&server, &png(8, 8), "resize:width=4|blurr"),
+        submit(server, &png(8, 8), "resize:width=4|blurr"),
         422,
         "blurr",
     );
@@ -444,8 +266,8 @@ fn every_bad_input_gets_its_status_and_a_reason_and_the_server_stays_up() {
         unknown.json()["position"],
         serde_json::json!({"start": 15, "end": 20})
     );
-    refused(submit(&server, &png(8, 8), "blur:sigma=-3"), 422, "sigma");
-    refused(submit(&server, &png(8, 8), ""), 400, "no pipeline");
+    refused(submit(server, &png(8, 8), "blur:sigma=-3"), 422, "sigma");
+    refused(submit(server, &png(8, 8), ""), 400, "no pipeline");
     refused(get(&format!("{jobs}/not-a-uuid")), 400, "not a job id");
     refused(
         get(&format!("{jobs}/0190a3c4-1111-7000-8000-000000000000")),
@@ -458,9 +280,9 @@ fn every_bad_input_gets_its_status_and_a_reason_and_the_server_stays_up() {
     // Pixels cut short after a valid header: accepted, then the job fails and says why.
     let mut truncated = photo("chelsea.png");
     truncated.truncate(truncated.len() / 2);
-    let accepted = submit(&server, &truncated[..], "invert");
+    let accepted = submit(server, &truncated[..], "invert");
     assert_eq!(accepted.status, 202);
-    let job = finished(&server, accepted.header("location"));
+    let job = finished(server, accepted.header("location"));
     assert_eq!(job["state"], "failed", "{job}");
     let result = get(&format!(
         "{}{}",
@@ -475,15 +297,21 @@ fn every_bad_input_gets_its_status_and_a_reason_and_the_server_stays_up() {
 
 #[test]
 fn a_full_queue_answers_429_with_retry_after() {
-    let server = start(SystemConfig {
+    let setup = Setup {
         workers: 1,
         queue_capacity: 1,
-        ..SystemConfig::default()
-    });
+        ..Setup::default()
+    };
+    for server in servers(setup) {
+        a_full_queue_on(&server);
+    }
+}
+
+fn a_full_queue_on(server: &Server) {
     // Each job takes the one worker far longer than sending the next request takes.
     let slow = png(1500, 1500);
     let answers: Vec<Answer> = (0..4)
-        .map(|_| submit(&server, &slow, "blur:sigma=40"))
+        .map(|_| submit(server, &slow, "blur:sigma=40"))
         .collect();
     let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
     assert_eq!(statuses[0], 202, "{statuses:?}");

@@ -1,0 +1,110 @@
+//! The distributed system: the same API on session 04's Redis queue and blob store, with
+//! separate worker processes (session 09's `worker`, or this binary's) that session 05's
+//! registry knows. Session 07's status routes (health, readiness, stats, workers, a task's
+//! record) and session 09's `/metrics` answer beside the job routes.
+//!
+//! The server listens before Redis answers, as session 07's does: readiness says why it
+//! is not ready, and every job route answers 503 until the queue is open.
+
+use std::sync::{Arc, OnceLock};
+
+use async_trait::async_trait;
+use axum::Router;
+use session03_workers::{BlobStore, Queue, TaskRecord, TaskState};
+use session04_redis::{RedisBlobStore, RedisQueue};
+use session05_distributed::registry::{live_capabilities, waiting_reason};
+use session07_k8s::state::AppState;
+
+use crate::backend::{Backend, Context};
+use crate::error::ApiError;
+
+/// The API's side of the distributed system.
+pub struct Distributed {
+    state: Arc<AppState>,
+    max_blob_bytes: u64,
+    /// The queue and the store, once Redis has answered.
+    open: OnceLock<(Arc<RedisQueue>, Arc<RedisBlobStore>)>,
+}
+
+impl std::fmt::Debug for Distributed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Distributed")
+            .field("connected", &self.state.connected().is_ok())
+            .field("max_blob_bytes", &self.max_blob_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Distributed {
+    /// The backend on session 07's state (which connects in the background); blobs up to
+    /// `max_blob_bytes`.
+    pub fn new(state: Arc<AppState>, max_blob_bytes: u64) -> Self {
+        Self {
+            state,
+            max_blob_bytes,
+            open: OnceLock::new(),
+        }
+    }
+
+    /// The queue and the store, or 503 while Redis has not answered yet.
+    fn open(&self) -> Result<&(Arc<RedisQueue>, Arc<RedisBlobStore>), ApiError> {
+        let connected = self.state.connected()?;
+        Ok(self.open.get_or_init(|| {
+            let queue = connected.queue.clone();
+            let config = queue.config();
+            let blobs = RedisBlobStore::new(
+                queue.connection(),
+                &config.namespace,
+                config.retention,
+                self.max_blob_bytes,
+            );
+            (Arc::new(queue), Arc::new(blobs))
+        }))
+    }
+}
+
+#[async_trait]
+impl Backend for Distributed {
+    fn mode(&self) -> &'static str {
+        "distributed"
+    }
+
+    fn queue(&self) -> Result<Arc<dyn Queue>, ApiError> {
+        Ok(self.open()?.0.clone())
+    }
+
+    fn blobs(&self) -> Result<Arc<dyn BlobStore>, ApiError> {
+        Ok(self.open()?.1.clone())
+    }
+
+    // ANCHOR: context
+    /// The failed attempts from the queue's history, and session 05's reason when no live
+    /// worker can run the job's filters.
+    async fn context(&self, record: &TaskRecord) -> Result<Context, ApiError> {
+        let connected = self.state.connected()?;
+        let history = connected.queue.history(record.id()).await?;
+        let waiting_reason = match record.state {
+            TaskState::Pending | TaskState::Retrying => {
+                let workers = connected
+                    .registry
+                    .list()
+                    .await
+                    .map_err(session07_k8s::error::ApiError::from)?;
+                let filters: Vec<&str> = record.task.filters().collect();
+                waiting_reason(&live_capabilities(&workers), &filters)
+                    .or_else(|| Some("queued: waiting for a free worker".to_owned()))
+            }
+            _ => None,
+        };
+        Ok(Context {
+            history,
+            waiting_reason,
+        })
+    }
+    // ANCHOR_END: context
+
+    fn routes(self: Arc<Self>) -> Router {
+        session07_k8s::api::router(Arc::clone(&self.state))
+            .merge(session09_monitoring::api::router(Arc::clone(&self.state)))
+    }
+}

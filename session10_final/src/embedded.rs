@@ -1,0 +1,280 @@
+//! The embedded system: everything the course built, in one process. Session 03's
+//! in-memory queue, a pool of its image workers measured by session 09's layer, and a blob
+//! store in memory: no Redis, nothing to install.
+//!
+//! Memory stays bounded: the queue refuses jobs past its capacity (429), the store holds
+//! at most `store_bytes`, and only the newest [`kept_jobs`](EmbeddedConfig::kept_jobs) jobs
+//! keep their images; the queue forgets older records by itself.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use prometheus_client::registry::Registry;
+use serde::Serialize;
+use session03_workers::{
+    BlobKey, BlobStore, ImageWorker, MemoryBlobStore, MemoryQueue, PoolConfig, PoolStats, Queue,
+    QueueConfig, QueueStats, ShutdownReport, StatsHandle, TaskRecord, TaskState, WorkerPool,
+};
+use session09_monitoring::telemetry::tasks::{TaskMetrics, instrument};
+use session09_monitoring::telemetry::{self, ProcessCollector, encode};
+
+use crate::backend::{Backend, Context};
+use crate::error::ApiError;
+use crate::limits::UploadLimits;
+use crate::routes::{API_HEALTH, API_READY, API_STATS, API_WORKERS};
+
+/// How the embedded system is sized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EmbeddedConfig {
+    /// Worker tasks in the pool.
+    pub workers: usize,
+    /// The most jobs that may wait; one more is refused with 429.
+    pub queue_capacity: usize,
+    /// The most bytes the blob store holds (inputs and results).
+    pub store_bytes: u64,
+    /// What uploads may be.
+    pub limits: UploadLimits,
+}
+
+impl Default for EmbeddedConfig {
+    /// A worker per CPU, 1000 waiting jobs, 1 GiB of blobs, the default limits.
+    fn default() -> Self {
+        Self {
+            workers: PoolConfig::default().workers,
+            queue_capacity: 1000,
+            store_bytes: 1 << 30,
+            limits: UploadLimits::default(),
+        }
+    }
+}
+
+impl EmbeddedConfig {
+    /// How many jobs keep their images: twice the queue and one per worker, so a job is
+    /// never deleted while it can still be waiting or running.
+    pub fn kept_jobs(&self) -> usize {
+        self.queue_capacity
+            .saturating_mul(2)
+            .saturating_add(self.workers)
+    }
+}
+
+/// The queue, the store and the workers of one process.
+#[derive(Debug)]
+pub struct Embedded {
+    queue: Arc<MemoryQueue>,
+    blobs: Arc<MemoryBlobStore>,
+    pool: Mutex<Option<WorkerPool>>,
+    stats: StatsHandle,
+    metrics: Registry,
+    config: EmbeddedConfig,
+    /// The jobs whose blobs are kept, oldest first.
+    kept: Mutex<VecDeque<(BlobKey, BlobKey)>>,
+}
+
+impl Embedded {
+    // ANCHOR: start
+    /// Starts the pool; it takes jobs at once.
+    pub fn start(config: EmbeddedConfig) -> Self {
+        let queue = Arc::new(MemoryQueue::new(QueueConfig {
+            capacity: Some(config.queue_capacity),
+            ..QueueConfig::default()
+        }));
+        // A result may be larger than its upload (a PNG of a JPEG): room for it.
+        let max_blob = (config.limits.max_body_bytes as u64).saturating_mul(4);
+        let blobs = Arc::new(MemoryBlobStore::with_limits(max_blob, config.store_bytes));
+        let mut metrics = Registry::default();
+        let source = Arc::new(OnceLock::new());
+        let task_metrics = TaskMetrics::register(&mut metrics, Arc::clone(&source));
+        ProcessCollector::new().register(&mut metrics);
+        let worker = ImageWorker::new(blobs.clone(), config.limits.decoding());
+        let worker = instrument(Arc::new(worker), task_metrics, "embedded", None);
+        let pool = WorkerPool::start(
+            queue.clone(),
+            worker,
+            PoolConfig {
+                workers: config.workers.max(1),
+                poll: Duration::from_millis(200),
+                ..PoolConfig::default()
+            },
+        );
+        let stats = pool.stats_handle();
+        // Set once, here: the collector reads the pool from now on.
+        let _ = source.set(stats.clone());
+        Self {
+            queue,
+            blobs,
+            pool: Mutex::new(Some(pool)),
+            stats,
+            metrics,
+            config,
+            kept: Mutex::default(),
+        }
+    }
+    // ANCHOR_END: start
+
+    /// Stops the pool: jobs in hand get `grace` to finish, the rest go back to the queue.
+    pub async fn shutdown(&self, grace: Duration) -> Option<ShutdownReport> {
+        let pool = self.pool.lock().ok()?.take()?;
+        Some(pool.shutdown(grace).await)
+    }
+
+    /// Whether the pool takes jobs (false once shutting down).
+    fn accepting(&self) -> bool {
+        !self.stats.is_shutting_down()
+    }
+}
+
+#[async_trait]
+impl Backend for Embedded {
+    fn mode(&self) -> &'static str {
+        "embedded"
+    }
+
+    fn queue(&self) -> Result<Arc<dyn Queue>, ApiError> {
+        Ok(self.queue.clone())
+    }
+
+    fn blobs(&self) -> Result<Arc<dyn BlobStore>, ApiError> {
+        Ok(self.blobs.clone())
+    }
+
+    async fn context(&self, record: &TaskRecord) -> Result<Context, ApiError> {
+        let waiting_reason = match record.state {
+            TaskState::Pending if self.accepting() => "queued: waiting for a free worker",
+            TaskState::Pending => "queued: the workers are shutting down",
+            TaskState::Retrying => "waiting to retry after a failed attempt",
+            _ => return Ok(Context::default()),
+        };
+        Ok(Context {
+            history: vec![],
+            waiting_reason: Some(waiting_reason.to_owned()),
+        })
+    }
+
+    /// Past [`kept_jobs`](EmbeddedConfig::kept_jobs), deletes the oldest job's images.
+    async fn keep(&self, input: BlobKey, output: BlobKey) {
+        let dropped = {
+            let Ok(mut kept) = self.kept.lock() else {
+                return;
+            };
+            kept.push_back((input, output));
+            if kept.len() > self.config.kept_jobs() {
+                kept.pop_front()
+            } else {
+                None
+            }
+        };
+        if let Some((input, output)) = dropped {
+            let _ = self.blobs.delete(&input).await;
+            let _ = self.blobs.delete(&output).await;
+        }
+    }
+
+    fn routes(self: Arc<Self>) -> Router {
+        let metrics = {
+            let system = Arc::clone(&self);
+            telemetry::router(move || {
+                let system = Arc::clone(&system);
+                async move { encode(&system.metrics) }
+            })
+        };
+        Router::new()
+            .route(API_HEALTH, get(health))
+            .route(API_READY, get(ready))
+            .route(API_STATS, get(stats))
+            .route(API_WORKERS, get(workers))
+            .with_state(self)
+            .merge(metrics)
+    }
+}
+
+/// The liveness answer.
+#[derive(Debug, Serialize)]
+struct Alive {
+    status: &'static str,
+}
+
+async fn health() -> Json<Alive> {
+    Json(Alive { status: "ok" })
+}
+
+/// The readiness answer, in session 07's shape.
+#[derive(Debug, Serialize)]
+struct Ready {
+    ready: bool,
+    reasons: Vec<String>,
+}
+
+async fn ready(State(system): State<Arc<Embedded>>) -> (StatusCode, Json<Ready>) {
+    if system.accepting() {
+        let ready = Ready {
+            ready: true,
+            reasons: vec![],
+        };
+        return (StatusCode::OK, Json(ready));
+    }
+    let reasons = vec!["shutting down: finishing the jobs in hand".to_owned()];
+    let ready = Ready {
+        ready: false,
+        reasons,
+    };
+    (StatusCode::SERVICE_UNAVAILABLE, Json(ready))
+}
+
+/// `/api/stats`: the queue and the pool.
+#[derive(Debug, Serialize)]
+struct Stats {
+    mode: &'static str,
+    queue: QueueStats,
+    pool: PoolStats,
+}
+
+async fn stats(State(system): State<Arc<Embedded>>) -> Result<Json<Stats>, ApiError> {
+    Ok(Json(Stats {
+        mode: "embedded",
+        queue: system.queue.stats().await?,
+        pool: system.stats.snapshot(),
+    }))
+}
+
+/// `/api/workers`: the in-process pool as one worker with its slots.
+#[derive(Debug, Serialize)]
+struct Workers {
+    mode: &'static str,
+    workers: Vec<WorkerView>,
+}
+
+/// One worker.
+#[derive(Debug, Serialize)]
+struct WorkerView {
+    id: &'static str,
+    state: &'static str,
+    slots: usize,
+    busy: usize,
+    processed: u64,
+}
+
+async fn workers(State(system): State<Arc<Embedded>>) -> Json<Workers> {
+    let pool = system.stats.snapshot();
+    let state = match (system.accepting(), pool.in_flight) {
+        (false, _) => "draining",
+        (true, 0) => "idle",
+        (true, _) => "busy",
+    };
+    Json(Workers {
+        mode: "embedded",
+        workers: vec![WorkerView {
+            id: "embedded",
+            state,
+            slots: pool.workers,
+            busy: pool.in_flight,
+            processed: pool.processed,
+        }],
+    })
+}

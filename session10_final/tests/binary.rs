@@ -1,0 +1,89 @@
+//! The binary as an operator runs it: `session10_final` with no command prints where it
+//! serves, answers, and on SIGTERM finishes the job in hand and exits 0 with a report.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use session04_redis::server::{Children, terminate};
+
+mod common;
+use common::{DEADLINE, Server, get, png, submit};
+
+#[test]
+fn it_prints_its_url_serves_and_drains_on_sigterm() {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_session10_final"));
+    command.args([
+        "--bind",
+        "127.0.0.1:0",
+        "--workers",
+        "1",
+        "--shutdown-grace",
+        "30",
+    ]);
+    for variable in [
+        "API_LISTEN",
+        "EMBEDDED_WORKERS",
+        "LOG_FORMAT",
+        "MAX_UPLOAD_MB",
+    ] {
+        command.env_remove(variable);
+    }
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut children = Children(vec![child]);
+    let child = &mut children.0[0];
+
+    // The URL line, read on a thread so that the wait has a deadline.
+    let stderr = child.stderr.take().unwrap();
+    let (sender, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let url = loop {
+        let line = lines.recv_timeout(DEADLINE).expect("no URL line on stderr");
+        if let Some(rest) = line.strip_prefix("imgproc is serving on ") {
+            break rest
+                .split(' ')
+                .next()
+                .unwrap()
+                .trim_end_matches('/')
+                .to_owned();
+        }
+    };
+    let server = Server::at(&url);
+    assert_eq!(get(&format!("{url}/api/health")).status, 200);
+
+    // A job that takes the one worker a while, then SIGTERM while it runs.
+    let accepted = submit(&server, &png(2000, 2000), "blur:sigma=30");
+    assert_eq!(accepted.status, 202);
+    let location = accepted.header("location").to_owned();
+    let started = Instant::now();
+    while get(&format!("{url}{location}")).json()["state"] == "pending" {
+        assert!(started.elapsed() < DEADLINE, "the job never started");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    terminate(child).unwrap();
+
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < DEADLINE, "still running after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut report = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut report).unwrap();
+    assert!(status.success(), "{status}: {report}");
+    assert!(report.contains("every job in hand finished"), "{report}");
+}
