@@ -15,6 +15,7 @@
 //! | `POST /api/image/info` | the image's header |
 //! | `GET /api/stats`, `GET /api/workers` | the queue's and the workers' counts |
 //! | `GET /metrics` | session 09's Prometheus exposition |
+//! | `GET /api/openapi.json` | the OpenAPI document of these routes |
 //! | `GET /` | the page |
 
 use std::sync::Arc;
@@ -26,9 +27,10 @@ use session02_pipelines::registry::{self, FilterEntry};
 
 use crate::app::App;
 use crate::routes::{
-    API_FILTERS, API_IMAGE_INFO, API_JOB, API_JOB_EVENTS, API_JOB_RESULT, API_JOBS, API_PROCESS,
+    API_FILTERS, API_IMAGE_INFO, API_JOB, API_JOB_EVENTS, API_JOB_RESULT, API_JOBS, API_OPENAPI,
+    API_PROCESS,
 };
-use crate::{events, jobs, limits, page, process};
+use crate::{events, jobs, limits, openapi, page, process};
 
 /// Room for a multipart form's boundaries and fields around the largest image allowed.
 const FORM_OVERHEAD: usize = 64 * 1024;
@@ -46,6 +48,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route(API_JOB_EVENTS, get(events::events))
         .route(API_PROCESS, post(process::process))
         .route(API_IMAGE_INFO, post(process::info))
+        .route(API_OPENAPI, get(openapi::serve))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(
             body_limit,
@@ -58,6 +61,9 @@ pub fn router(app: Arc<App>) -> Router {
 }
 // ANCHOR_END: router
 
-async fn filters() -> Json<Vec<FilterEntry>> {
+/// The filters a pipeline can name, each parameter with its type, range and default.
+#[utoipa::path(get, path = "/api/filters", tag = "filters",
+    responses((status = 200, description = "The catalog", body = Object)))]
+pub(crate) async fn filters() -> Json<Vec<FilterEntry>> {
     Json(registry::entries())
 }

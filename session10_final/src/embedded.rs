@@ -196,22 +196,28 @@ impl Backend for Embedded {
 
 /// The liveness answer.
 #[derive(Debug, Serialize)]
-struct Alive {
+pub(crate) struct Alive {
     status: &'static str,
 }
 
-async fn health() -> Json<Alive> {
+#[utoipa::path(get, path = "/api/health", tag = "status",
+    responses((status = 200, description = "The process serves: `{\"status\": \"ok\"}`", body = Object)))]
+pub(crate) async fn health() -> Json<Alive> {
     Json(Alive { status: "ok" })
 }
 
 /// The readiness answer, in session 07's shape.
 #[derive(Debug, Serialize)]
-struct Ready {
+pub(crate) struct Ready {
     ready: bool,
     reasons: Vec<String>,
 }
 
-async fn ready(State(system): State<Arc<Embedded>>) -> (StatusCode, Json<Ready>) {
+#[utoipa::path(get, path = "/api/ready", tag = "status",
+    responses(
+        (status = 200, description = "Ready to take jobs", body = Object),
+        (status = 503, description = "Not ready, with the reasons", body = Object)))]
+pub(crate) async fn ready(State(system): State<Arc<Embedded>>) -> (StatusCode, Json<Ready>) {
     if system.accepting() {
         let ready = Ready {
             ready: true,
@@ -229,13 +235,15 @@ async fn ready(State(system): State<Arc<Embedded>>) -> (StatusCode, Json<Ready>)
 
 /// `/api/stats`: the queue and the pool.
 #[derive(Debug, Serialize)]
-struct Stats {
+pub(crate) struct Stats {
     mode: &'static str,
     queue: QueueStats,
     pool: PoolStats,
 }
 
-async fn stats(State(system): State<Arc<Embedded>>) -> Result<Json<Stats>, ApiError> {
+#[utoipa::path(get, path = "/api/stats", tag = "status",
+    responses((status = 200, description = "The queue's counts and the workers' timings", body = Object)))]
+pub(crate) async fn stats(State(system): State<Arc<Embedded>>) -> Result<Json<Stats>, ApiError> {
     Ok(Json(Stats {
         mode: "embedded",
         queue: system.queue.stats().await?,
@@ -245,14 +253,14 @@ async fn stats(State(system): State<Arc<Embedded>>) -> Result<Json<Stats>, ApiEr
 
 /// `/api/workers`: the in-process pool as one worker with its slots.
 #[derive(Debug, Serialize)]
-struct Workers {
+pub(crate) struct Workers {
     mode: &'static str,
     workers: Vec<WorkerView>,
 }
 
 /// One worker.
 #[derive(Debug, Serialize)]
-struct WorkerView {
+pub(crate) struct WorkerView {
     id: &'static str,
     state: &'static str,
     slots: usize,
@@ -260,7 +268,9 @@ struct WorkerView {
     processed: u64,
 }
 
-async fn workers(State(system): State<Arc<Embedded>>) -> Json<Workers> {
+#[utoipa::path(get, path = "/api/workers", tag = "status",
+    responses((status = 200, description = "The workers, their state and slots", body = Object)))]
+pub(crate) async fn workers(State(system): State<Arc<Embedded>>) -> Json<Workers> {
     let pool = system.stats.snapshot();
     let state = match (system.accepting(), pool.in_flight) {
         (false, _) => "draining",

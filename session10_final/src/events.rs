@@ -34,6 +34,10 @@ struct Follow {
 // ANCHOR: events
 /// `GET /api/jobs/{id}/events`: `event: state` with the job's view, at each change; the
 /// last one has a final state. 404 before the stream starts for an unknown job.
+#[utoipa::path(get, path = "/api/jobs/{id}/events", tag = "jobs", params(("id" = String, Path, description = "The job's id, a UUID")),
+    responses(
+        (status = 200, description = "`event: state` lines with the job's view, until a final state", content_type = "text/event-stream"),
+        (status = 404, description = "No such job", body = Object)))]
 pub async fn events(
     State(app): State<Arc<App>>,
     id: Result<Path<String>, PathRejection>,

@@ -158,6 +158,16 @@ pub fn check(submission: Submission, app: &App) -> Result<Checked, ApiError> {
 
 // ANCHOR: submit
 /// `POST /api/jobs`: 202 with the job and its `Location`.
+#[utoipa::path(post, path = "/api/jobs", tag = "jobs",
+    request_body(content_type = "multipart/form-data",
+        description = "Fields `file` (the image), `pipeline` (e.g. `blur:sigma=2|edges`, or a JSON spec), optional `format` (png, jpeg, webp). Also accepted: `application/json` `{\"image\": URL-safe base64, \"pipeline\": ...}`, or the image as the body with `?pipeline=`."),
+    responses(
+        (status = 202, description = "Queued; `Location` names the job", body = Object),
+        (status = 400, description = "No image, no pipeline, or a malformed request", body = Object),
+        (status = 413, description = "Over the body or pixel limit, or a decompression bomb", body = Object),
+        (status = 415, description = "Not PNG, JPEG or WebP by its first bytes", body = Object),
+        (status = 422, description = "A corrupt image, or a pipeline error with its `position`", body = Object),
+        (status = 429, description = "The queue is full; `Retry-After` says when to try again", body = Object)))]
 pub async fn submit(
     State(app): State<Arc<App>>,
     submission: Submission,
@@ -198,6 +208,11 @@ pub fn job_id(id: Result<Path<String>, PathRejection>) -> Result<TaskId, ApiErro
 }
 
 /// `GET /api/jobs/{id}`.
+#[utoipa::path(get, path = "/api/jobs/{id}", tag = "jobs", params(("id" = String, Path, description = "The job's id, a UUID")),
+    responses(
+        (status = 200, description = "State, attempts, history, why it waits, links", body = Object),
+        (status = 400, description = "Not a UUID", body = Object),
+        (status = 404, description = "No such job", body = Object)))]
 pub async fn show(
     State(app): State<Arc<App>>,
     id: Result<Path<String>, PathRejection>,
@@ -211,6 +226,13 @@ pub async fn show(
 /// `GET /api/jobs/{id}/result`: the image with its type and an `ETag` (a result never
 /// changes, so a client that has it gets 304); 409 while the job has none yet, 422 when
 /// it failed.
+#[utoipa::path(get, path = "/api/jobs/{id}/result", tag = "jobs", params(("id" = String, Path, description = "The job's id, a UUID")),
+    responses(
+        (status = 200, description = "The image, with its content type and `ETag`", content_type = "image/*"),
+        (status = 304, description = "The client's copy (`If-None-Match`) is current"),
+        (status = 404, description = "No such job, or its result expired", body = Object),
+        (status = 409, description = "Not finished yet", body = Object),
+        (status = 422, description = "The job failed; the reason says why", body = Object)))]
 pub async fn result(
     State(app): State<Arc<App>>,
     id: Result<Path<String>, PathRejection>,

@@ -20,6 +20,7 @@
 //! | [`events`] | a job's progress as Server-Sent Events |
 //! | [`process`] | work done while the client waits, and a header read |
 //! | [`page`] | the web page, compiled in, and its Content-Security-Policy |
+//! | [`openapi`] | the API described for machines, generated from the handlers |
 //! | [`api`] | the router: the job routes, the mode's routes, the page |
 //! | [`server`] | the default command in either mode: bind, serve, shut down gracefully |
 
@@ -32,6 +33,7 @@ pub mod error;
 pub mod events;
 pub mod jobs;
 pub mod limits;
+pub mod openapi;
 pub mod page;
 pub mod process;
 pub mod request;

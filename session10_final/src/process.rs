@@ -21,6 +21,14 @@ pub const MAX_SYNC_PIXELS: u64 = 16_000_000;
 
 // ANCHOR: process
 /// `POST /api/process`: the result image, or the reason there is none.
+#[utoipa::path(post, path = "/api/process", tag = "processing",
+    request_body(content_type = "multipart/form-data", description = "As for `POST /api/jobs`"),
+    responses(
+        (status = 200, description = "The result image", content_type = "image/*"),
+        (status = 413, description = "Over the limits, or over 16 megapixels (use /api/jobs)", body = Object),
+        (status = 415, description = "Not PNG, JPEG or WebP", body = Object),
+        (status = 422, description = "A corrupt image or a pipeline error", body = Object),
+        (status = 429, description = "Every slot busy for 30 s", body = Object)))]
 pub async fn process(
     State(app): State<Arc<App>>,
     submission: Submission,
@@ -57,6 +65,12 @@ pub async fn process(
 // ANCHOR_END: process
 
 /// `/api/image/info`: format, size and colour from the header.
+#[utoipa::path(post, path = "/api/image/info", tag = "processing",
+    request_body(content_type = "image/*", description = "The image (or a form with `file`)"),
+    responses(
+        (status = 200, description = "Format, size and colour, from the header only", body = Object),
+        (status = 413, description = "Over the limits", body = Object),
+        (status = 415, description = "Not PNG, JPEG or WebP", body = Object)))]
 pub async fn info(
     State(app): State<Arc<App>>,
     submission: Submission,

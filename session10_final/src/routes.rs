@@ -19,6 +19,8 @@ pub const API_JOB_EVENTS: &str = "/api/jobs/{id}/events";
 pub const API_PROCESS: &str = "/api/process";
 /// What an image is, from its header only.
 pub const API_IMAGE_INFO: &str = "/api/image/info";
+/// The OpenAPI document of every route.
+pub const API_OPENAPI: &str = "/api/openapi.json";
 // ANCHOR_END: routes
 
 /// A job's path, for `Location` and links.

@@ -322,3 +322,55 @@ fn a_full_queue_on(server: &Server) {
     assert_eq!(busy.header("retry-after"), "1");
     assert!(busy.json()["reason"].as_str().unwrap().contains("full"));
 }
+
+#[test]
+fn the_openapi_document_lists_what_the_router_serves() {
+    use session10_final::routes::*;
+    for server in servers(Setup::default()) {
+        let doc = get(&format!("{}{API_OPENAPI}", server.base)).json();
+        assert_eq!(
+            doc["openapi"].as_str().map(|v| &v[..2]),
+            Some("3."),
+            "{doc}"
+        );
+        let paths = doc["paths"].as_object().unwrap();
+        let mut documented: Vec<&str> = paths.keys().map(String::as_str).collect();
+        documented.sort_unstable();
+        let mut routed = vec![
+            API_HEALTH,
+            API_READY,
+            API_STATS,
+            API_WORKERS,
+            API_FILTERS,
+            API_JOBS,
+            API_JOB,
+            API_JOB_RESULT,
+            API_JOB_EVENTS,
+            API_PROCESS,
+            API_IMAGE_INFO,
+            METRICS,
+        ];
+        routed.sort_unstable();
+        assert_eq!(documented, routed);
+        // Each documented method reaches a handler: no fallback 404 or 405 answers it.
+        let id = "0190a3c4-1111-7000-8000-000000000000";
+        for (path, item) in paths {
+            let url = format!("{}{}", server.base, path.replace("{id}", id));
+            for method in item.as_object().unwrap().keys() {
+                let answer = match method.as_str() {
+                    "get" => get(&url),
+                    "post" => post(&url, "application/octet-stream", b""),
+                    other => panic!("{path}: method {other} is not routed"),
+                };
+                let routed = answer.status != 405
+                    && !(answer.status == 404
+                        && String::from_utf8_lossy(&answer.body).contains("no such route"));
+                assert!(
+                    routed,
+                    "{:?}: {method} {path} is documented, not served",
+                    server.mode
+                );
+            }
+        }
+    }
+}
