@@ -100,7 +100,18 @@ async function submit(file, pipeline) {
     }
     if (["succeeded", "failed", "dead"].includes(job.state)) events.close();
   });
-  events.addEventListener("error", () => events.close());
+  // A dropped connection reconnects by itself and gets the job's state again; a job the
+  // server no longer knows would retry for ever, so a few failures in a row end it.
+  let failures = 0;
+  events.addEventListener("open", () => { failures = 0; });
+  events.addEventListener("error", () => {
+    failures += 1;
+    if (failures >= 5) {
+      events.close();
+      title.textContent = `${file.name}: lost contact with the server`;
+      title.className = "state-failed";
+    }
+  });
 }
 
 async function refreshWorkers() {
@@ -126,8 +137,8 @@ async function start() {
     choose(event.dataTransfer.files);
   });
   $("pipeline").addEventListener("submit", async (event) => {
+    // The browser has already refused a form whose parameters are out of range.
     event.preventDefault();
-    if (!event.target.reportValidity()) return;
     const pipeline = spec();
     if (!files.length) return say("Choose at least one image.");
     if (!pipeline) return say("Add at least one filter.");

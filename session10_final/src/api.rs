@@ -15,6 +15,9 @@
 //! | `POST /api/image/info` | the image's header |
 //! | `GET /api/stats`, `GET /api/workers` | the queue's and the workers' counts |
 //! | `GET /metrics` | session 09's Prometheus exposition |
+//! | `GET /api/metrics` | the original course's `metrics`: CPU, memory, workers, queue |
+//! | `POST /api/compare` | session 02's strategies on the bundled photos, as a table |
+//! | `POST /api/stress` | N jobs at once, bounded |
 //! | `GET /api/openapi.json` | the OpenAPI document of these routes |
 //! | `GET /` | the page |
 
@@ -26,11 +29,12 @@ use axum::{Json, Router, middleware};
 use session02_pipelines::registry::{self, FilterEntry};
 
 use crate::app::App;
+use crate::error::ApiError;
 use crate::routes::{
-    API_FILTERS, API_IMAGE_INFO, API_JOB, API_JOB_EVENTS, API_JOB_RESULT, API_JOBS, API_OPENAPI,
-    API_PROCESS,
+    API_COMPARE, API_FILTERS, API_IMAGE_INFO, API_JOB, API_JOB_EVENTS, API_JOB_RESULT, API_JOBS,
+    API_METRICS, API_OPENAPI, API_PROCESS, API_STRESS,
 };
-use crate::{events, jobs, limits, openapi, page, process};
+use crate::{compare, events, jobs, limits, openapi, page, process, stress};
 
 /// Room for a multipart form's boundaries and fields around the largest image allowed.
 const FORM_OVERHEAD: usize = 64 * 1024;
@@ -49,6 +53,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route(API_PROCESS, post(process::process))
         .route(API_IMAGE_INFO, post(process::info))
         .route(API_OPENAPI, get(openapi::serve))
+        .route(API_METRICS, get(metrics))
+        .route(API_COMPARE, post(compare::compare))
+        .route(API_STRESS, post(stress::stress))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(
             body_limit,
@@ -66,4 +73,15 @@ pub fn router(app: Arc<App>) -> Router {
     responses((status = 200, description = "The catalog", body = Object)))]
 pub(crate) async fn filters() -> Json<Vec<FilterEntry>> {
     Json(registry::entries())
+}
+
+/// The original course's `metrics`, as JSON.
+#[utoipa::path(get, path = "/api/metrics", tag = "status",
+    responses(
+        (status = 200, description = "CPU and memory, workers and utilisation, the queue, the success rate", body = Object),
+        (status = 503, description = "The queue cannot be read now", body = Object)))]
+pub(crate) async fn metrics(
+    axum::extract::State(app): axum::extract::State<Arc<App>>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    Ok(Json(app.backend().snapshot().await?))
 }

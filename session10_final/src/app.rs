@@ -2,6 +2,7 @@
 //! processing while the client waits. A job is stored and queued here, the same way in
 //! both modes.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,7 +10,7 @@ use bytes::Bytes;
 use session02_pipelines::PipelineSpec;
 use session03_workers::{Backpressure, BlobError, BlobKey, Task, TaskId, TaskRecord};
 use session07_k8s::state::REQUEST_DEADLINE;
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::{Mutex, Semaphore, SemaphorePermit};
 
 use crate::backend::{Backend, Context};
 use crate::error::ApiError;
@@ -25,6 +26,10 @@ pub struct App {
     limits: UploadLimits,
     /// One permit per CPU for `/api/process`: requests beyond wait their turn.
     sync: Semaphore,
+    /// Held while `/api/compare` runs: one at a time.
+    comparing: Mutex<()>,
+    /// This program, for the work that starts processes of it (`/api/compare`).
+    program: Option<PathBuf>,
 }
 
 impl App {
@@ -35,7 +40,27 @@ impl App {
             backend,
             limits,
             sync: Semaphore::new(sync_slots.max(1)),
+            comparing: Mutex::new(()),
+            program: None,
         }
+    }
+
+    /// The same state, knowing `program`: a binary with session 02's hidden
+    /// `process-worker` command (this crate's), for the `processes` strategy of
+    /// `/api/compare`. Without it, that strategy is left out.
+    pub fn with_program(mut self, program: PathBuf) -> Self {
+        self.program = Some(program);
+        self
+    }
+
+    /// The program `/api/compare` starts processes of, when known.
+    pub fn program(&self) -> Option<&PathBuf> {
+        self.program.as_ref()
+    }
+
+    /// The lock `/api/compare` holds while it runs.
+    pub fn comparing(&self) -> &Mutex<()> {
+        &self.comparing
     }
 
     /// The system under the API.

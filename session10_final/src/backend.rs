@@ -38,6 +38,10 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
     /// The history and waiting reason of a job.
     async fn context(&self, record: &TaskRecord) -> Result<Context, ApiError>;
 
+    /// One reading of the system as the original course's `metrics` printed it: CPU and
+    /// memory, workers and utilisation, the queue, the success rate.
+    async fn snapshot(&self) -> Result<serde_json::Value, ApiError>;
+
     /// A job was queued with these blobs: a backend whose store does not expire blobs by
     /// itself deletes old ones here.
     async fn keep(&self, _input: BlobKey, _output: BlobKey) {}

@@ -14,6 +14,10 @@ use session03_workers::{BlobStore, Queue, TaskRecord, TaskState};
 use session04_redis::{RedisBlobStore, RedisQueue};
 use session05_distributed::registry::{live_capabilities, waiting_reason};
 use session07_k8s::state::AppState;
+use session08_scaling::hpa::{Behavior, Spec};
+use session08_scaling::metrics::Host;
+use session08_scaling::recommend::Targets;
+use session09_monitoring::snapshot::{self, Sources};
 
 use crate::backend::{Backend, Context};
 use crate::error::ApiError;
@@ -24,6 +28,8 @@ pub struct Distributed {
     max_blob_bytes: u64,
     /// The queue and the store, once Redis has answered.
     open: OnceLock<(Arc<RedisQueue>, Arc<RedisBlobStore>)>,
+    /// Where session 09's snapshots are read from, once asked for.
+    sources: tokio::sync::Mutex<Option<Sources>>,
 }
 
 impl std::fmt::Debug for Distributed {
@@ -43,6 +49,7 @@ impl Distributed {
             state,
             max_blob_bytes,
             open: OnceLock::new(),
+            sources: tokio::sync::Mutex::default(),
         }
     }
 
@@ -102,6 +109,32 @@ impl Backend for Distributed {
         })
     }
     // ANCHOR_END: context
+
+    /// Session 09's snapshot, as `metrics --json` prints it.
+    async fn snapshot(&self) -> Result<serde_json::Value, ApiError> {
+        let connected = self.state.connected()?;
+        let mut sources = self.sources.lock().await;
+        if sources.is_none() {
+            let unreadable = |error: &dyn std::fmt::Display| ApiError::internal(error.to_string());
+            *sources = Some(Sources {
+                queue: connected.queue.clone(),
+                registry: connected.registry.clone(),
+                host: Host::new().map_err(|e| unreadable(&format!("{e:#}")))?,
+                spec: Spec::new(1, 8, Behavior::course()).map_err(|e| unreadable(&e))?,
+                targets: Targets::default(),
+            });
+        }
+        let Some(sources) = sources.as_mut() else {
+            return Err(ApiError::internal("no snapshot sources"));
+        };
+        let snapshot = snapshot::read(sources)
+            .await
+            .map_err(|error| ApiError::unavailable(format!("{error:#}")))?;
+        let mut value = serde_json::to_value(snapshot)
+            .map_err(|error| ApiError::internal(error.to_string()))?;
+        value["mode"] = "distributed".into();
+        Ok(value)
+    }
 
     fn routes(self: Arc<Self>) -> Router {
         session07_k8s::api::router(Arc::clone(&self.state))

@@ -21,6 +21,8 @@ use session03_workers::{
     BlobKey, BlobStore, ImageWorker, MemoryBlobStore, MemoryQueue, PoolConfig, PoolStats, Queue,
     QueueConfig, QueueStats, ShutdownReport, StatsHandle, TaskRecord, TaskState, WorkerPool,
 };
+use session08_scaling::metrics::{Host, HostSignals};
+use session09_monitoring::snapshot::{QueueSummary, WorkerSummary};
 use session09_monitoring::telemetry::tasks::{TaskMetrics, instrument};
 use session09_monitoring::telemetry::{self, ProcessCollector, encode};
 
@@ -75,6 +77,19 @@ pub struct Embedded {
     config: EmbeddedConfig,
     /// The jobs whose blobs are kept, oldest first.
     kept: Mutex<VecDeque<(BlobKey, BlobKey)>>,
+    /// This machine's CPU and memory, kept between readings (CPU use is a rate); `None`
+    /// where the platform does not tell.
+    host: Option<tokio::sync::Mutex<Host>>,
+}
+
+/// `/api/metrics` in the embedded mode: session 09's snapshot, less what only a fleet has.
+#[derive(Debug, Serialize)]
+struct EmbeddedSnapshot {
+    mode: &'static str,
+    host: Option<HostSignals>,
+    workers: WorkerSummary,
+    queue: QueueSummary,
+    success_rate: Option<f64>,
 }
 
 impl Embedded {
@@ -114,6 +129,7 @@ impl Embedded {
             metrics,
             config,
             kept: Mutex::default(),
+            host: Host::new().ok().map(tokio::sync::Mutex::new),
         }
     }
     // ANCHOR_END: start
@@ -155,6 +171,44 @@ impl Backend for Embedded {
             history: vec![],
             waiting_reason: Some(waiting_reason.to_owned()),
         })
+    }
+
+    async fn snapshot(&self) -> Result<serde_json::Value, ApiError> {
+        let queue = self.queue.stats().await?;
+        let pool = self.stats.snapshot();
+        let host = match &self.host {
+            Some(host) => {
+                let mut host = host.lock().await;
+                tokio::time::sleep(host.until_ready()).await;
+                Some(host.machine())
+            }
+            None => None,
+        };
+        let finished = queue.succeeded + queue.failed + queue.dead;
+        let slots = pool.workers as u64;
+        let busy = pool.in_flight as u64;
+        let snapshot = EmbeddedSnapshot {
+            mode: "embedded",
+            host,
+            workers: WorkerSummary {
+                active: 1,
+                busy: u32::from(busy > 0),
+                total_slots: slots,
+                busy_slots: busy,
+                utilisation_percent: 100.0 * busy as f64 / slots.max(1) as f64,
+            },
+            queue: QueueSummary {
+                length: queue.waiting as u64,
+                lag: queue.waiting as u64,
+                pending: queue.in_flight as u64,
+                dead_letters: queue.dead,
+                succeeded: queue.succeeded,
+                failed: queue.failed,
+                dead: queue.dead,
+            },
+            success_rate: (finished > 0).then(|| queue.succeeded as f64 / finished as f64),
+        };
+        serde_json::to_value(snapshot).map_err(|error| ApiError::internal(error.to_string()))
     }
 
     /// Past [`kept_jobs`](EmbeddedConfig::kept_jobs), deletes the oldest job's images.

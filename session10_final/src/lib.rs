@@ -18,6 +18,8 @@
 //! | [`app`] | what every handler shares: storing and queueing a job, the same in both modes |
 //! | [`jobs`] | submitting a job, its state, its result with an `ETag` |
 //! | [`events`] | a job's progress as Server-Sent Events |
+//! | [`compare`] | session 02's strategies compared, over HTTP |
+//! | [`stress`] | the original `stress N`, over HTTP and bounded |
 //! | [`process`] | work done while the client waits, and a header read |
 //! | [`page`] | the web page, compiled in, and its Content-Security-Policy |
 //! | [`openapi`] | the API described for machines, generated from the handlers |
@@ -27,6 +29,7 @@
 pub mod api;
 pub mod app;
 pub mod backend;
+pub mod compare;
 pub mod distributed;
 pub mod embedded;
 pub mod error;
@@ -39,3 +42,4 @@ pub mod process;
 pub mod request;
 pub mod routes;
 pub mod server;
+pub mod stress;

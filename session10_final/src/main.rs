@@ -2,9 +2,14 @@
 //! (in one process, or on Redis with `--redis`); `worker` runs a worker process for the
 //! distributed mode.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use session01_image_basics::Limits;
+use session01_image_basics::cli::finish;
+use session02_pipelines::commands::process_worker;
 use session03_workers::cli::run;
 use session09_monitoring::worker::{self, MonitoredWorkerArgs};
 use session10_final::server::{self, ServeArgs};
@@ -24,13 +29,39 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run tasks from Redis for the distributed mode (session 09's worker), until SIGTERM.
-    Worker(MonitoredWorkerArgs),
+    Worker(Box<MonitoredWorkerArgs>),
+    /// Session 02's batch worker process, which `/api/compare` starts for its `processes`
+    /// strategy.
+    #[command(hide = true)]
+    ProcessWorker {
+        #[arg(long)]
+        pipeline: String,
+        #[arg(long)]
+        output_dir: PathBuf,
+        #[arg(long)]
+        max_pixels: u64,
+        #[arg(long, default_value_t = 0)]
+        read_delay_ms: u64,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         None => run(cli.serve.log_format, server::run(cli.serve)),
-        Some(Command::Worker(args)) => run(args.log_format(), worker::run(args)),
+        Some(Command::Worker(args)) => run(args.log_format(), worker::run(*args)),
+        Some(Command::ProcessWorker {
+            pipeline,
+            output_dir,
+            max_pixels,
+            read_delay_ms,
+        }) => {
+            let limits = Limits {
+                max_pixels,
+                ..Limits::default()
+            };
+            let delay = Duration::from_millis(read_delay_ms);
+            finish(process_worker(&pipeline, &output_dir, &limits, delay))
+        }
     }
 }

@@ -33,6 +33,9 @@ use crate::routes::METRICS;
         crate::events::events,
         crate::process::process,
         crate::process::info,
+        crate::api::metrics,
+        crate::compare::compare,
+        crate::stress::stress,
     )
 )]
 struct Annotated;

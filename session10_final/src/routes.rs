@@ -19,6 +19,12 @@ pub const API_JOB_EVENTS: &str = "/api/jobs/{id}/events";
 pub const API_PROCESS: &str = "/api/process";
 /// What an image is, from its header only.
 pub const API_IMAGE_INFO: &str = "/api/image/info";
+/// The original course's `metrics` as JSON: CPU, memory, workers, queue, success rate.
+pub const API_METRICS: &str = "/api/metrics";
+/// `POST`: session 02's strategies compared on the bundled photos.
+pub const API_COMPARE: &str = "/api/compare";
+/// `POST`: submit N jobs at once, as the original course's `stress N`.
+pub const API_STRESS: &str = "/api/stress";
 /// The OpenAPI document of every route.
 pub const API_OPENAPI: &str = "/api/openapi.json";
 // ANCHOR_END: routes

@@ -138,7 +138,8 @@ pub async fn run_embedded(args: ServeArgs) -> Result<String> {
         .with_context(|| format!("cannot listen on {}", args.bind))?;
     let address = listener.local_addr()?;
     let system = Arc::new(Embedded::start(config));
-    let app = Arc::new(App::new(system.clone(), config.limits, config.workers));
+    let app = App::new(system.clone(), config.limits, config.workers);
+    let app = Arc::new(with_this_program(app));
     // The one line a person looks for: where to point the browser.
     eprintln!("imgproc is serving on http://{address}/ (Ctrl-C stops it)");
     let router = api::router(app);
@@ -165,7 +166,21 @@ pub async fn run_distributed(args: ServeArgs, url: &str) -> Result<String> {
     );
     run_with(api, move |state| {
         let backend = Arc::new(Distributed::new(state, max_blob));
-        api::router(Arc::new(App::new(backend, limits, slots)))
+        api::router(Arc::new(with_this_program(App::new(
+            backend, limits, slots,
+        ))))
     })
     .await
+}
+
+/// `app`, knowing this program for `/api/compare`'s `processes` strategy, when it can be
+/// found.
+fn with_this_program(app: App) -> App {
+    match std::env::current_exe() {
+        Ok(program) => app.with_program(program),
+        Err(error) => {
+            tracing::warn!(%error, "cannot find this program: /api/compare leaves out processes");
+            app
+        }
+    }
 }

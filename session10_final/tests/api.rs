@@ -338,6 +338,9 @@ fn the_openapi_document_lists_what_the_router_serves() {
         documented.sort_unstable();
         let mut routed = vec![
             API_HEALTH,
+            API_METRICS,
+            API_COMPARE,
+            API_STRESS,
             API_READY,
             API_STATS,
             API_WORKERS,
@@ -373,4 +376,76 @@ fn the_openapi_document_lists_what_the_router_serves() {
             }
         }
     }
+}
+
+#[test]
+fn metrics_stress_and_compare() {
+    use session10_final::routes::{API_COMPARE, API_METRICS, API_STRESS};
+    for server in servers(Setup::default()) {
+        let mode = server.mode;
+        let stress = format!("{}{API_STRESS}", server.base);
+        let body = br#"{"count": 6, "pipeline": "grayscale"}"#;
+        let accepted = post(&stress, "application/json", body);
+        assert_eq!(accepted.status, 202, "{mode:?}: {}", accepted.json());
+        let ids = accepted.json()["submitted"].as_array().unwrap().clone();
+        assert_eq!(ids.len(), 6);
+        for id in &ids {
+            let job = finished(&server, &format!("/api/jobs/{}", id.as_str().unwrap()));
+            assert_eq!(job["state"], "succeeded", "{mode:?}: {job}");
+        }
+        let refused = post(&stress, "application/json", br#"{"count": 201}"#);
+        assert_eq!(refused.status, 400, "{mode:?}");
+
+        let metrics = get(&format!("{}{API_METRICS}", server.base));
+        assert_eq!(
+            metrics.status,
+            200,
+            "{mode:?}: {}",
+            String::from_utf8_lossy(&metrics.body)
+        );
+        let metrics = metrics.json();
+        for field in ["host", "workers", "queue", "success_rate"] {
+            assert!(
+                metrics.get(field).is_some(),
+                "{mode:?}: no {field} in {metrics}"
+            );
+        }
+        assert!(
+            metrics["queue"]["succeeded"].as_u64().unwrap() >= 6,
+            "{mode:?}: {metrics}"
+        );
+        assert_eq!(metrics["success_rate"], 1.0, "{mode:?}: {metrics}");
+        assert!(
+            metrics["workers"]["total_slots"].as_u64().unwrap() >= 2,
+            "{metrics}"
+        );
+    }
+    // The comparison runs in-process whatever the mode: once is enough.
+    let server = default_server();
+    let compare = format!("{}{API_COMPARE}", server.base);
+    let report = post(
+        &compare,
+        "application/json",
+        br#"{"pipeline": "grayscale", "workers": 2}"#,
+    );
+    assert_eq!(
+        report.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&report.body)
+    );
+    let report = report.json();
+    let strategies: Vec<&str> = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["strategy"].as_str().unwrap())
+        .collect();
+    assert_eq!(strategies, ["sequential", "threads", "rayon", "processes"]);
+    for row in report["rows"].as_array().unwrap() {
+        assert_eq!(row["failed"], 0, "{row}");
+        assert!(row["images"].as_u64().unwrap() >= 7, "{row}");
+    }
+    let bad = post(&compare, "application/json", br#"{"workers": 0}"#);
+    assert_eq!(bad.status, 400);
 }

@@ -121,7 +121,8 @@ pub fn start(mode: Mode, setup: Setup) -> Server {
                 Arc::new(Distributed::new(state, args.max_blob_bytes))
             }
         };
-        let app = Arc::new(App::new(backend, setup.limits, setup.workers));
+        let program = env!("CARGO_BIN_EXE_session10_final").into();
+        let app = Arc::new(App::new(backend, setup.limits, setup.workers).with_program(program));
         let never = std::future::pending::<()>();
         tokio::spawn(session07_k8s::server::serve(
             listener,

@@ -1,0 +1,140 @@
+//! `POST /api/compare`: session 02's four ways of spreading a batch over the CPUs
+//! (sequential, threads, rayon, processes), each run on the bundled photos, as a table in
+//! JSON. One comparison runs at a time: it takes every CPU, and a second one would only
+//! measure the first.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use session02_pipelines::PipelineSpec;
+use session02_pipelines::batch::{self, BatchOptions, Strategy};
+use session02_pipelines::cli::DEFAULT_PIPELINE;
+
+use crate::app::App;
+use crate::error::ApiError;
+
+/// What a comparison may be asked.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompareRequest {
+    /// The pipeline; session 02's default when absent.
+    pub pipeline: Option<String>,
+    /// Threads or processes for the parallel strategies; the CPUs when absent (1 to 16).
+    pub workers: Option<usize>,
+}
+
+/// One strategy's row.
+#[derive(Debug, Serialize)]
+pub struct CompareRow {
+    /// `sequential`, `threads`, `rayon` or `processes`.
+    pub strategy: &'static str,
+    /// Threads or processes used.
+    pub workers: usize,
+    /// Images processed.
+    pub images: usize,
+    /// Images that failed.
+    pub failed: usize,
+    /// Wall-clock seconds.
+    pub wall_seconds: f64,
+    /// Sequential's time over this one's.
+    pub speed_up: f64,
+    /// CPU time over wall time.
+    pub cpus_busy: f64,
+}
+
+/// The answer.
+#[derive(Debug, Serialize)]
+pub struct CompareReport {
+    /// The pipeline, in the text form.
+    pub pipeline: String,
+    /// One row per strategy, sequential first.
+    pub rows: Vec<CompareRow>,
+}
+
+// ANCHOR: compare
+/// `POST /api/compare` with an optional JSON body: the four strategies on the photos.
+#[utoipa::path(post, path = "/api/compare", tag = "processing",
+    request_body(content_type = "application/json", description = "Optional: `{\"pipeline\": \"...\", \"workers\": N}`"),
+    responses(
+        (status = 200, description = "One row per strategy: wall seconds, speed-up, CPUs busy", body = Object),
+        (status = 400, description = "Workers out of 1 to 16", body = Object),
+        (status = 422, description = "A pipeline error", body = Object),
+        (status = 429, description = "A comparison is already running", body = Object)))]
+pub async fn compare(
+    State(app): State<Arc<App>>,
+    body: Option<Json<CompareRequest>>,
+) -> Result<Json<CompareReport>, ApiError> {
+    let request = body.map(|Json(request)| request).unwrap_or_default();
+    let text = request.pipeline.as_deref().unwrap_or(DEFAULT_PIPELINE);
+    PipelineSpec::parse_and_build(text)?;
+    let spec = PipelineSpec::parse_any(text)?;
+    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let workers = request.workers.unwrap_or(cpus);
+    if !(1..=16).contains(&workers) {
+        return Err(ApiError::bad_request(format!(
+            "workers is 1 to 16, not {workers}"
+        )));
+    }
+    let Ok(_running) = app.comparing().try_lock() else {
+        return Err(ApiError::Busy {
+            reason: "a comparison is running: it takes every CPU; try again when it ends".into(),
+            retry_after: 10,
+        });
+    };
+    let program = app.program().cloned();
+    let limits = app.limits().decoding();
+    let rows = tokio::task::spawn_blocking(move || run(&spec, workers, program, limits))
+        .await
+        .map_err(|error| ApiError::internal(format!("the comparison failed: {error}")))??;
+    Ok(Json(CompareReport {
+        pipeline: text.trim().to_owned(),
+        rows,
+    }))
+}
+// ANCHOR_END: compare
+
+/// Runs every strategy in turn (processes only when this program's path is known).
+fn run(
+    spec: &PipelineSpec,
+    workers: usize,
+    program: Option<PathBuf>,
+    limits: session01_image_basics::Limits,
+) -> Result<Vec<CompareRow>, ApiError> {
+    let photos = session01_image_basics::samples::dir();
+    let inputs = batch::collect_inputs(&[photos])
+        .map_err(|error| ApiError::unavailable(format!("the bundled photos: {error:#}")))?;
+    let output = tempfile::tempdir()
+        .map_err(|error| ApiError::internal(format!("no folder for the outputs: {error}")))?;
+    let mut rows: Vec<CompareRow> = Vec::new();
+    for strategy in Strategy::ALL {
+        if strategy == Strategy::Processes && program.is_none() {
+            continue;
+        }
+        let options = BatchOptions {
+            strategy,
+            workers,
+            output_dir: output.path().to_owned(),
+            limits,
+            progress: false,
+            worker_exe: program.clone(),
+            read_delay: std::time::Duration::ZERO,
+        };
+        let summary = batch::run(&inputs, spec, &options)
+            .map_err(|error| ApiError::internal(format!("{}: {error:#}", strategy.name())))?;
+        let wall = summary.wall.as_secs_f64();
+        let base = rows.first().map_or(wall, |first| first.wall_seconds);
+        rows.push(CompareRow {
+            strategy: strategy.name(),
+            workers: summary.workers,
+            images: summary.items.len(),
+            failed: summary.failures(),
+            wall_seconds: wall,
+            speed_up: base / wall.max(1e-9),
+            cpus_busy: summary.cpus_busy(),
+        });
+    }
+    Ok(rows)
+}
