@@ -87,3 +87,69 @@ fn it_prints_its_url_serves_and_drains_on_sigterm() {
     assert!(status.success(), "{status}: {report}");
     assert!(report.contains("every job in hand finished"), "{report}");
 }
+
+#[test]
+fn with_redis_it_serves_the_same_api_on_worker_processes() {
+    if common::redis_server_missing() {
+        eprintln!("skipped: redis-server is not installed");
+        return;
+    }
+    let redis = session04_redis::RedisServer::start().unwrap();
+    let port = session04_redis::server::free_port().unwrap();
+    let program = env!("CARGO_BIN_EXE_session10_final");
+    let spawn = |args: &[&str]| {
+        let mut command = Command::new(program);
+        command.args(args);
+        for variable in ["API_LISTEN", "REDIS_URL", "QUEUE_NAMESPACE", "PROBE_LISTEN"] {
+            command.env_remove(variable);
+        }
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let bind = format!("127.0.0.1:{port}");
+    let api = spawn(&["--redis", &redis.url(), "--bind", &bind]);
+    let worker = spawn(&[
+        "worker",
+        "--redis-url",
+        &redis.url(),
+        "--probe-listen",
+        "127.0.0.1:0",
+        "--heartbeat",
+        "0.25",
+    ]);
+    let _children = Children(vec![api, worker]);
+    let url = format!("http://{bind}");
+    let server = Server::at(&url);
+
+    // Ready once the API has reached Redis and the worker has registered.
+    let started = Instant::now();
+    loop {
+        // Refused until the API listens, then 503 until it is ready.
+        let ready = common::agent().get(&format!("{url}/api/ready")).call();
+        if ready.as_ref().is_ok_and(|answer| answer.status() == 200) {
+            break;
+        }
+        assert!(started.elapsed() < DEADLINE, "never ready: {ready:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let accepted = submit(&server, &png(64, 48), "invert");
+    assert_eq!(accepted.status, 202, "{}", accepted.json());
+    let job = common::finished(&server, accepted.header("location"));
+    assert_eq!(job["state"], "succeeded", "{job}");
+    let result = get(&format!(
+        "{url}{}",
+        job["links"]["result"].as_str().unwrap()
+    ));
+    let image = image::load_from_memory(&result.body).unwrap();
+    assert_eq!((image.width(), image.height()), (64, 48));
+    let workers = get(&format!("{url}/api/workers")).json();
+    assert_eq!(
+        workers["workers"].as_array().map(Vec::len),
+        Some(1),
+        "{workers}"
+    );
+}

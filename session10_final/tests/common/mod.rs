@@ -72,7 +72,7 @@ pub fn servers(setup: Setup) -> Vec<Server> {
     servers
 }
 
-fn redis_server_missing() -> bool {
+pub fn redis_server_missing() -> bool {
     let missing = std::process::Command::new("redis-server")
         .arg("--version")
         .stdout(std::process::Stdio::null())
