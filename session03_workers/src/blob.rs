@@ -208,6 +208,11 @@ impl MemoryBlobStore {
         }
     }
 
+    /// The bytes the store holds now, out of its `max_total_bytes`.
+    pub fn used_bytes(&self) -> u64 {
+        self.blobs.lock().map_or(0, |blobs| blobs.total)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Blobs> {
         // No code that can panic runs while the map and its total disagree, so a poisoned
         // lock is still safe to use.

@@ -87,7 +87,13 @@ impl App {
         let input = key(&format!("inputs/{id}.{extension}"))?;
         let output = key(&format!("outputs/{id}.{extension}"))?;
         within(async {
-            blobs.put(&input, image).await.map_err(stored)?;
+            // A full store first gives up its oldest finished jobs.
+            loop {
+                match blobs.put(&input, image.clone()).await {
+                    Err(BlobError::Unavailable(_)) if self.backend.make_room().await => {}
+                    put => break put.map_err(stored)?,
+                }
+            }
             let mut task = Task::new(pipeline, input.clone(), output.clone());
             task.id = id;
             match queue.enqueue(task, Backpressure::Reject).await {
@@ -100,7 +106,7 @@ impl App {
             }
         })
         .await?;
-        self.backend.keep(input, output).await;
+        self.backend.keep(id, input, output).await;
         Ok(id)
     }
     // ANCHOR_END: submit

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use axum::Router;
-use session03_workers::{BlobKey, BlobStore, Queue, TaskRecord};
+use session03_workers::{BlobKey, BlobStore, Queue, TaskId, TaskRecord};
 
 use crate::error::ApiError;
 
@@ -42,9 +42,15 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
     /// memory, workers and utilisation, the queue, the success rate.
     async fn snapshot(&self) -> Result<serde_json::Value, ApiError>;
 
-    /// A job was queued with these blobs: a backend whose store does not expire blobs by
-    /// itself deletes old ones here.
-    async fn keep(&self, _input: BlobKey, _output: BlobKey) {}
+    /// Job `id` was queued with these blobs: a backend whose store does not expire blobs
+    /// by itself deletes old ones here.
+    async fn keep(&self, _id: TaskId, _input: BlobKey, _output: BlobKey) {}
+
+    /// The store is full: frees the oldest finished job's blobs; false when nothing could
+    /// be freed (a store that expires blobs by itself frees nothing here).
+    async fn make_room(&self) -> bool {
+        false
+    }
 
     /// The routes whose answers depend on the mode: `/api/health`, `/api/ready`,
     /// `/api/stats`, `/api/workers`, `/metrics`.

@@ -3,8 +3,9 @@
 //! store in memory: no Redis, nothing to install.
 //!
 //! Memory stays bounded: the queue refuses jobs past its capacity (429), the store holds
-//! at most `store_bytes`, and only the newest [`kept_jobs`](EmbeddedConfig::kept_jobs) jobs
-//! keep their images; the queue forgets older records by itself.
+//! at most `store_bytes`, and finished jobs give up their images, oldest first, once more
+//! than [`kept_jobs`](EmbeddedConfig::kept_jobs) are kept or the store is three quarters
+//! full (room for results to come); the queue forgets old records by itself.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -19,7 +20,8 @@ use prometheus_client::registry::Registry;
 use serde::Serialize;
 use session03_workers::{
     BlobKey, BlobStore, ImageWorker, MemoryBlobStore, MemoryQueue, PoolConfig, PoolStats, Queue,
-    QueueConfig, QueueStats, ShutdownReport, StatsHandle, TaskRecord, TaskState, WorkerPool,
+    QueueConfig, QueueStats, ShutdownReport, StatsHandle, TaskId, TaskRecord, TaskState,
+    WorkerPool,
 };
 use session08_scaling::metrics::{Host, HostSignals};
 use session09_monitoring::snapshot::{QueueSummary, WorkerSummary};
@@ -66,6 +68,14 @@ impl EmbeddedConfig {
     }
 }
 
+/// A job whose images the store keeps.
+#[derive(Debug)]
+struct Kept {
+    id: TaskId,
+    input: BlobKey,
+    output: BlobKey,
+}
+
 /// The queue, the store and the workers of one process.
 #[derive(Debug)]
 pub struct Embedded {
@@ -76,7 +86,7 @@ pub struct Embedded {
     metrics: Registry,
     config: EmbeddedConfig,
     /// The jobs whose blobs are kept, oldest first.
-    kept: Mutex<VecDeque<(BlobKey, BlobKey)>>,
+    kept: Mutex<VecDeque<Kept>>,
     /// This machine's CPU and memory, kept between readings (CPU use is a rate); `None`
     /// where the platform does not tell.
     host: Option<tokio::sync::Mutex<Host>>,
@@ -211,24 +221,51 @@ impl Backend for Embedded {
         serde_json::to_value(snapshot).map_err(|error| ApiError::internal(error.to_string()))
     }
 
-    /// Past [`kept_jobs`](EmbeddedConfig::kept_jobs), deletes the oldest job's images.
-    async fn keep(&self, input: BlobKey, output: BlobKey) {
-        let dropped = {
-            let Ok(mut kept) = self.kept.lock() else {
+    // ANCHOR: keep
+    /// Keeps the job's images; then, while more than
+    /// [`kept_jobs`](EmbeddedConfig::kept_jobs) are kept or the store is three quarters
+    /// full, deletes the oldest finished job's.
+    async fn keep(&self, id: TaskId, input: BlobKey, output: BlobKey) {
+        lock(&self.kept).push_back(Kept { id, input, output });
+        loop {
+            let crowded = lock(&self.kept).len() > self.config.kept_jobs();
+            let full = self.blobs.used_bytes() > self.config.store_bytes / 4 * 3;
+            if !(crowded || full) || !self.make_room().await {
                 return;
-            };
-            kept.push_back((input, output));
-            if kept.len() > self.config.kept_jobs() {
-                kept.pop_front()
-            } else {
-                None
             }
-        };
-        if let Some((input, output)) = dropped {
-            let _ = self.blobs.delete(&input).await;
-            let _ = self.blobs.delete(&output).await;
         }
     }
+
+    /// Deletes the images of the oldest kept job, if it has finished.
+    async fn make_room(&self) -> bool {
+        let Some(oldest) = lock(&self.kept).front().map(|kept| kept.id) else {
+            return false;
+        };
+        let finished = match self.queue.status(oldest).await {
+            Ok(Some(record)) => record.state.is_final(),
+            // Forgotten by the queue: nobody can ask for it any more.
+            Ok(None) => true,
+            Err(_) => false,
+        };
+        if !finished {
+            return false;
+        }
+        let kept = {
+            let mut kept = lock(&self.kept);
+            if kept.front().map(|k| k.id) != Some(oldest) {
+                // Another request freed it meanwhile: there may be room now.
+                return true;
+            }
+            kept.pop_front()
+        };
+        let Some(kept) = kept else {
+            return false;
+        };
+        let _ = self.blobs.delete(&kept.input).await;
+        let _ = self.blobs.delete(&kept.output).await;
+        true
+    }
+    // ANCHOR_END: keep
 
     fn routes(self: Arc<Self>) -> Router {
         let metrics = {
@@ -246,6 +283,13 @@ impl Backend for Embedded {
             .with_state(self)
             .merge(metrics)
     }
+}
+
+/// Locks `mutex`, even if a panic poisoned it (each change is one push or pop).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The liveness answer.

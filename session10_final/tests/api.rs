@@ -449,3 +449,35 @@ fn metrics_stress_and_compare() {
     let bad = post(&compare, "application/json", br#"{"workers": 0}"#);
     assert_eq!(bad.status, 400);
 }
+
+#[test]
+fn a_full_store_gives_up_its_oldest_finished_jobs() {
+    // Room for a few jobs' images only: without eviction, the tenth upload would be refused.
+    let image = photo("chelsea.png");
+    let store = 8 * image.len() as u64;
+    let server = start(
+        Mode::Embedded,
+        Setup {
+            store_bytes: Some(store),
+            ..Setup::default()
+        },
+    );
+    let mut locations = Vec::new();
+    for _ in 0..20 {
+        let accepted = submit(&server, &image, "invert");
+        assert_eq!(accepted.status, 202, "{}", accepted.json());
+        let location = accepted.header("location").to_owned();
+        assert_eq!(finished(&server, &location)["state"], "succeeded");
+        locations.push(location);
+    }
+    // The newest result is there; the oldest one's images were deleted, and it says so.
+    let newest = get(&format!("{}{}/result", server.base, locations[19]));
+    assert_eq!(newest.status, 200);
+    let oldest = get(&format!("{}{}/result", server.base, locations[0]));
+    assert_eq!(
+        oldest.status,
+        404,
+        "{}",
+        String::from_utf8_lossy(&oldest.body)
+    );
+}

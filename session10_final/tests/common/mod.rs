@@ -48,6 +48,8 @@ pub struct Setup {
     pub workers: usize,
     pub queue_capacity: usize,
     pub limits: UploadLimits,
+    /// The embedded store's bytes; its default when `None`.
+    pub store_bytes: Option<u64>,
 }
 
 impl Default for Setup {
@@ -56,6 +58,7 @@ impl Default for Setup {
             workers: 2,
             queue_capacity: 1000,
             limits: UploadLimits::default(),
+            store_bytes: None,
         }
     }
 }
@@ -108,6 +111,9 @@ pub fn start(mode: Mode, setup: Setup) -> Server {
                 workers: setup.workers,
                 queue_capacity: setup.queue_capacity,
                 limits: setup.limits,
+                store_bytes: setup
+                    .store_bytes
+                    .unwrap_or(EmbeddedConfig::default().store_bytes),
                 ..EmbeddedConfig::default()
             })),
             Some(redis) => {
