@@ -10,7 +10,8 @@ use image::codecs::png::PngEncoder;
 use image::{ColorType, DynamicImage, ImageEncoder, ImageFormat, Rgb, RgbImage};
 use proptest::prelude::*;
 use session01_image_basics::{
-    DecodeError, Limits, LoadError, SaveError, decode, info, load, load_with, samples, save,
+    DecodeError, Limits, LoadError, SaveError, decode, info, inspect, load, load_with, samples,
+    save,
 };
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
@@ -110,6 +111,24 @@ fn sixteen_bit_images_load_as_eight_bit() {
     deep.save(&path).unwrap();
     assert_eq!(info(&path).unwrap().color, ColorType::Rgb16);
     assert!(load(&path).unwrap() == photo("chelsea.png"));
+}
+
+#[test]
+fn inspecting_bytes_reads_what_the_file_header_says() {
+    for path in samples::all() {
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(
+            inspect(&bytes).unwrap(),
+            info(&path).unwrap(),
+            "{}",
+            path.display()
+        );
+    }
+    assert!(matches!(inspect(b""), Err(DecodeError::Empty)));
+    assert!(matches!(
+        inspect(b"GIF89a not ours"),
+        Err(DecodeError::UnknownFormat { .. })
+    ));
 }
 
 #[test]

@@ -70,6 +70,19 @@ pub async fn run_with(
     args: ApiArgs,
     routes: impl FnOnce(Arc<AppState>) -> Router,
 ) -> Result<String> {
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    run_on(listener, args, routes).await
+}
+
+/// [`run_with`] on a listener already bound (`args.listen` is then not used): for a
+/// caller that must know the address before serving, as when it binds port 0.
+pub async fn run_on(
+    listener: TcpListener,
+    args: ApiArgs,
+    routes: impl FnOnce(Arc<AppState>) -> Router,
+) -> Result<String> {
     let stop = shutdown_signal()?;
     let grace = seconds("shutdown-grace", args.shutdown_grace)?;
     let registry = args.heartbeat.config()?;
@@ -78,9 +91,6 @@ pub async fn run_with(
         .redis
         .client()
         .with_context(|| format!("invalid REDIS_URL {}", args.queue.redis.display_url()))?;
-    let listener = TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
     let state = Arc::new(AppState::default());
     let background = {
         let state = Arc::clone(&state);
@@ -120,7 +130,10 @@ pub async fn serve(
     let router = router
         .fallback(|| async { ApiError::NotFound("no such route".to_owned()) })
         .method_not_allowed_fallback(|| async {
-            ApiError::MethodNotAllowed("this route answers GET only".to_owned())
+            ApiError::MethodNotAllowed(
+                "this route does not answer this method (the Allow header lists those it does)"
+                    .to_owned(),
+            )
         });
     let stopping = CancellationToken::new();
     let server = axum::serve(listener, router)

@@ -535,6 +535,9 @@ async fn wrong_methods_and_paths_get_json_answers() {
     .unwrap();
     assert_eq!(answer.0, 405);
     let body: Value = serde_json::from_str(&answer.1).unwrap();
-    assert_eq!(body["reason"], "this route answers GET only");
+    assert_eq!(
+        body["reason"],
+        "this route does not answer this method (the Allow header lists those it does)"
+    );
     drop(stop);
 }

@@ -80,16 +80,17 @@ async function submit(file, pipeline) {
   after.append(bar);
   card.append(title, before, after);
   $("gallery").prepend(card);
-  const response = await fetch("/api/jobs", { method: "POST", body: form });
-  const body = await response.json();
-  if (response.status !== 202) {
-    title.textContent = `${file.name}: ${body.reason}`;
+  let body;
+  try {
+    const response = await fetch("/api/jobs", { method: "POST", body: form });
+    body = await response.json();
+    if (response.status !== 202) throw new Error(body.reason);
+  } catch (error) {
+    title.textContent = `${file.name}: ${error.message}`;
     title.className = "state-failed";
     return;
   }
-  const events = new EventSource(body.links.events);
-  events.addEventListener("state", (event) => {
-    const job = JSON.parse(event.data);
+  const show = (job) => {
     bar.value = job.progress;
     title.textContent = `${file.name}: ${job.state}` + (job.error ? ` (${job.error})` : "");
     title.className = `state-${job.state}`;
@@ -98,20 +99,38 @@ async function submit(file, pipeline) {
       const link = element("a", { href: job.links.result, download: `${job.id}-${file.name}` }, "download");
       after.replaceChildren(image, link);
     }
-    if (["succeeded", "failed", "dead"].includes(job.state)) events.close();
+    return ["succeeded", "failed", "dead"].includes(job.state);
+  };
+  const events = new EventSource(body.links.events);
+  events.addEventListener("state", (event) => {
+    if (show(JSON.parse(event.data))) events.close();
   });
-  // A dropped connection reconnects by itself and gets the job's state again; a job the
-  // server no longer knows would retry for ever, so a few failures in a row end it.
-  let failures = 0;
-  events.addEventListener("open", () => { failures = 0; });
+  // The server cannot follow the job any more, and says why.
+  events.addEventListener("gone", (event) => {
+    events.close();
+    title.textContent = `${file.name}: ${event.data}`;
+    title.className = "state-failed";
+  });
+  // A dropped connection reconnects by itself; one the browser gave up on (an error
+  // answer) is replaced by asking for the job every second.
   events.addEventListener("error", () => {
-    failures += 1;
-    if (failures >= 5) {
-      events.close();
-      title.textContent = `${file.name}: lost contact with the server`;
-      title.className = "state-failed";
-    }
+    if (events.readyState === EventSource.CLOSED) poll(body.links.job, show, title, file.name);
   });
+}
+
+async function poll(url, show, title, name) {
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    try {
+      const response = await fetch(url);
+      if (response.status === 404) throw new Error("the server no longer knows this job");
+      if (response.ok && show(await response.json())) return;
+    } catch (error) {
+      title.textContent = `${name}: ${error.message}`;
+      title.className = "state-failed";
+      return;
+    }
+  }
 }
 
 async function refreshWorkers() {

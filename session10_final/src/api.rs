@@ -27,6 +27,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
 use session02_pipelines::registry::{self, FilterEntry};
+use session07_k8s::state::REQUEST_DEADLINE;
 
 use crate::app::App;
 use crate::error::ApiError;
@@ -36,13 +37,14 @@ use crate::routes::{
 };
 use crate::{compare, events, jobs, limits, openapi, page, process, stress};
 
-/// Room for a multipart form's boundaries and fields around the largest image allowed.
+/// Room for a form's boundaries and fields, or JSON's, around the largest image allowed.
 const FORM_OVERHEAD: usize = 64 * 1024;
 
 // ANCHOR: router
 /// Every route, on `app`.
 pub fn router(app: Arc<App>) -> Router {
-    let body_limit = app.limits().max_body_bytes + FORM_OVERHEAD;
+    // Base64 in JSON makes an image 4/3 larger; the image itself is checked after decoding.
+    let body_limit = app.limits().max_body_bytes / 3 * 4 + 4 + FORM_OVERHEAD;
     let by_mode = Arc::clone(app.backend()).routes();
     Router::new()
         .route(API_FILTERS, get(filters))
@@ -83,5 +85,8 @@ pub(crate) async fn filters() -> Json<Vec<FilterEntry>> {
 pub(crate) async fn metrics(
     axum::extract::State(app): axum::extract::State<Arc<App>>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    Ok(Json(app.backend().snapshot().await?))
+    let snapshot = tokio::time::timeout(REQUEST_DEADLINE, app.backend().snapshot())
+        .await
+        .map_err(|_| ApiError::unavailable("the system did not answer within 5 s"))??;
+    Ok(Json(snapshot))
 }

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use session02_pipelines::PipelineSpec;
 use session03_workers::{Backpressure, BlobError, BlobKey, Task, TaskId, TaskRecord};
 use session07_k8s::state::REQUEST_DEADLINE;
-use tokio::sync::{Mutex, Semaphore, SemaphorePermit};
+use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore};
 
 use crate::backend::{Backend, Context};
 use crate::error::ApiError;
@@ -25,9 +25,9 @@ pub struct App {
     backend: Arc<dyn Backend>,
     limits: UploadLimits,
     /// One permit per CPU for `/api/process`: requests beyond wait their turn.
-    sync: Semaphore,
+    sync: Arc<Semaphore>,
     /// Held while `/api/compare` runs: one at a time.
-    comparing: Mutex<()>,
+    comparing: Arc<Mutex<()>>,
     /// This program, for the work that starts processes of it (`/api/compare`).
     program: Option<PathBuf>,
 }
@@ -39,8 +39,8 @@ impl App {
         Self {
             backend,
             limits,
-            sync: Semaphore::new(sync_slots.max(1)),
-            comparing: Mutex::new(()),
+            sync: Arc::new(Semaphore::new(sync_slots.max(1))),
+            comparing: Arc::new(Mutex::new(())),
             program: None,
         }
     }
@@ -58,9 +58,10 @@ impl App {
         self.program.as_ref()
     }
 
-    /// The lock `/api/compare` holds while it runs.
-    pub fn comparing(&self) -> &Mutex<()> {
-        &self.comparing
+    /// The lock `/api/compare` holds while it runs (owned: the work keeps it, not the
+    /// request).
+    pub fn comparing(&self) -> Arc<Mutex<()>> {
+        Arc::clone(&self.comparing)
     }
 
     /// The system under the API.
@@ -142,13 +143,14 @@ impl App {
         .await
     }
 
-    /// A turn to process an image while the client waits; 429 after [`SYNC_WAIT`].
-    pub async fn sync_permit(&self) -> Result<SemaphorePermit<'_>, ApiError> {
+    /// A turn to process an image while the client waits; 429 after [`SYNC_WAIT`]. The
+    /// permit is owned, so the work can keep it after a client leaves.
+    pub async fn sync_permit(&self) -> Result<OwnedSemaphorePermit, ApiError> {
         let busy = || ApiError::Busy {
             reason: "every slot is processing an image: try again later".to_owned(),
             retry_after: 1,
         };
-        tokio::time::timeout(SYNC_WAIT, self.sync.acquire())
+        tokio::time::timeout(SYNC_WAIT, Arc::clone(&self.sync).acquire_owned())
             .await
             .map_err(|_| busy())?
             .map_err(|_| busy())

@@ -15,6 +15,8 @@ use session02_pipelines::cli::DEFAULT_PIPELINE;
 
 use crate::app::App;
 use crate::error::ApiError;
+use crate::jobs;
+use crate::request::JsonBody;
 
 /// What a comparison may be asked.
 #[derive(Debug, Default, Deserialize)]
@@ -65,12 +67,10 @@ pub struct CompareReport {
         (status = 429, description = "A comparison is already running", body = Object)))]
 pub async fn compare(
     State(app): State<Arc<App>>,
-    body: Option<Json<CompareRequest>>,
+    JsonBody(request): JsonBody<CompareRequest>,
 ) -> Result<Json<CompareReport>, ApiError> {
-    let request = body.map(|Json(request)| request).unwrap_or_default();
     let text = request.pipeline.as_deref().unwrap_or(DEFAULT_PIPELINE);
-    PipelineSpec::parse_and_build(text)?;
-    let spec = PipelineSpec::parse_any(text)?;
+    let spec = jobs::pipeline(text)?;
     let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
     let workers = request.workers.unwrap_or(cpus);
     if !(1..=16).contains(&workers) {
@@ -78,7 +78,7 @@ pub async fn compare(
             "workers is 1 to 16, not {workers}"
         )));
     }
-    let Ok(_running) = app.comparing().try_lock() else {
+    let Ok(running) = app.comparing().try_lock_owned() else {
         return Err(ApiError::Busy {
             reason: "a comparison is running: it takes every CPU; try again when it ends".into(),
             retry_after: 10,
@@ -86,9 +86,13 @@ pub async fn compare(
     };
     let program = app.program().cloned();
     let limits = app.limits().decoding();
-    let rows = tokio::task::spawn_blocking(move || run(&spec, workers, program, limits))
-        .await
-        .map_err(|error| ApiError::internal(format!("the comparison failed: {error}")))??;
+    // The lock goes with the work: a client that leaves does not free it early.
+    let rows = tokio::task::spawn_blocking(move || {
+        let _running = running;
+        run(&spec, workers, program, limits)
+    })
+    .await
+    .map_err(|error| ApiError::internal(format!("the comparison failed: {error}")))??;
     Ok(Json(CompareReport {
         pipeline: text.trim().to_owned(),
         rows,

@@ -150,6 +150,11 @@ impl Embedded {
         Some(pool.shutdown(grace).await)
     }
 
+    /// Jobs waiting in the queue (none started, or given back unfinished).
+    pub async fn waiting(&self) -> usize {
+        self.queue.stats().await.map_or(0, |stats| stats.waiting)
+    }
+
     /// Whether the pool takes jobs (false once shutting down).
     fn accepting(&self) -> bool {
         !self.stats.is_shutting_down()
@@ -236,34 +241,33 @@ impl Backend for Embedded {
         }
     }
 
-    /// Deletes the images of the oldest kept job, if it has finished.
+    /// Deletes the images of the oldest kept job that has finished (a long job at the
+    /// front does not stop the others being freed); false when none has.
     async fn make_room(&self) -> bool {
-        let Some(oldest) = lock(&self.kept).front().map(|kept| kept.id) else {
-            return false;
-        };
-        let finished = match self.queue.status(oldest).await {
-            Ok(Some(record)) => record.state.is_final(),
-            // Forgotten by the queue: nobody can ask for it any more.
-            Ok(None) => true,
-            Err(_) => false,
-        };
-        if !finished {
-            return false;
-        }
-        let kept = {
-            let mut kept = lock(&self.kept);
-            if kept.front().map(|k| k.id) != Some(oldest) {
-                // Another request freed it meanwhile: there may be room now.
-                return true;
+        let ids: Vec<TaskId> = lock(&self.kept).iter().map(|kept| kept.id).collect();
+        for id in ids {
+            let finished = match self.queue.status(id).await {
+                Ok(Some(record)) => record.state.is_final(),
+                // Forgotten by the queue: nobody can ask for it any more.
+                Ok(None) => true,
+                Err(_) => false,
+            };
+            if !finished {
+                continue;
             }
-            kept.pop_front()
-        };
-        let Some(kept) = kept else {
-            return false;
-        };
-        let _ = self.blobs.delete(&kept.input).await;
-        let _ = self.blobs.delete(&kept.output).await;
-        true
+            let removed = {
+                let mut kept = lock(&self.kept);
+                let at = kept.iter().position(|kept| kept.id == id);
+                at.and_then(|at| kept.remove(at))
+            };
+            // Removed here, or by a request that got there first: room either way.
+            if let Some(kept) = removed {
+                let _ = self.blobs.delete(&kept.input).await;
+                let _ = self.blobs.delete(&kept.output).await;
+            }
+            return true;
+        }
+        false
     }
     // ANCHOR_END: keep
 

@@ -7,7 +7,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
@@ -17,11 +17,16 @@ use futures_util::stream;
 use session03_workers::TaskState;
 
 use crate::app::App;
+use session07_k8s::error::ApiError as StatusError;
+
 use crate::error::ApiError;
 use crate::jobs::{JobView, job_id};
 
 /// How often the stream looks at the job.
-pub const POLL: Duration = Duration::from_millis(50);
+pub const POLL: Duration = Duration::from_millis(100);
+/// How long the stream rides out a queue that does not answer (Redis restarting) before it
+/// gives up and says so.
+pub const OUTAGE: Duration = Duration::from_secs(30);
 
 /// Where the stream is.
 struct Follow {
@@ -29,11 +34,14 @@ struct Follow {
     id: session03_workers::TaskId,
     last: Option<(TaskState, u32)>,
     done: bool,
+    /// Since when the queue has not answered, if it has not.
+    failing_since: Option<Instant>,
 }
 
 // ANCHOR: events
 /// `GET /api/jobs/{id}/events`: `event: state` with the job's view, at each change; the
-/// last one has a final state. 404 before the stream starts for an unknown job.
+/// last one has a final state. 404 before the stream starts for an unknown job; `event:
+/// gone` with the reason if the job cannot be followed any more.
 #[utoipa::path(get, path = "/api/jobs/{id}/events", tag = "jobs", params(("id" = String, Path, description = "The job's id, a UUID")),
     responses(
         (status = 200, description = "`event: state` lines with the job's view, until a final state", content_type = "text/event-stream"),
@@ -49,6 +57,7 @@ pub async fn events(
         id,
         last: None,
         done: false,
+        failing_since: None,
     };
     let changes = stream::unfold(follow, |mut follow| async move {
         if follow.done {
@@ -57,6 +66,7 @@ pub async fn events(
         loop {
             let event = match follow.app.job(follow.id).await {
                 Ok(record) => {
+                    follow.failing_since = None;
                     let now = (record.state, record.attempts);
                     if follow.last == Some(now) {
                         tokio::time::sleep(POLL).await;
@@ -68,10 +78,22 @@ pub async fn events(
                     let view = JobView::of(&record, context);
                     Event::default().event("state").json_data(&view).ok()?
                 }
-                // The record is gone (forgotten) or unreadable: say so, and end.
+                // An outage may pass: keep looking, up to a limit.
+                Err(ApiError::Status(StatusError::Unavailable(_)))
+                    if follow
+                        .failing_since
+                        .get_or_insert_with(Instant::now)
+                        .elapsed()
+                        < OUTAGE =>
+                {
+                    tokio::time::sleep(POLL).await;
+                    continue;
+                }
+                // The record is gone (forgotten), unreadable, or the outage lasted: say
+                // why, and end.
                 Err(error) => {
                     follow.done = true;
-                    Event::default().event("error").data(error.to_string())
+                    Event::default().event("gone").data(error.to_string())
                 }
             };
             return Some((Ok(event), follow));

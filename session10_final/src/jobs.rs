@@ -107,6 +107,34 @@ fn progress(state: TaskState) -> f64 {
     }
 }
 
+/// The longest pipeline spec accepted, in bytes.
+pub const MAX_SPEC_BYTES: usize = 4096;
+/// The most filters a pipeline may chain.
+pub const MAX_STAGES: usize = 32;
+
+// ANCHOR: pipeline
+/// Parses and checks a pipeline spec (text or JSON): bounded in size and stages, every
+/// filter and parameter checked against the catalog, an error pointing at the token.
+pub fn pipeline(text: &str) -> Result<PipelineSpec, ApiError> {
+    if text.len() > MAX_SPEC_BYTES {
+        return Err(ApiError::Unprocessable(format!(
+            "the pipeline is {} bytes; at most {MAX_SPEC_BYTES} are accepted",
+            text.len()
+        )));
+    }
+    // Built once to check it, pointing at the offending token; the spec is what is queued.
+    PipelineSpec::parse_and_build(text)?;
+    let spec = PipelineSpec::parse_any(text)?;
+    if spec.filters.len() > MAX_STAGES {
+        return Err(ApiError::Unprocessable(format!(
+            "the pipeline has {} filters; at most {MAX_STAGES} are accepted",
+            spec.filters.len()
+        )));
+    }
+    Ok(spec)
+}
+// ANCHOR_END: pipeline
+
 /// An accepted upload with its parsed pipeline and the extension of its result.
 #[derive(Debug)]
 pub struct Checked {
@@ -131,9 +159,7 @@ pub fn check(submission: Submission, app: &App) -> Result<Checked, ApiError> {
         .map(str::trim)
         .filter(|text| !text.is_empty())
         .ok_or_else(|| ApiError::bad_request("no pipeline: send one, e.g. blur:sigma=2|edges"))?;
-    // Built once to check it, pointing at the offending token; the spec is what is queued.
-    PipelineSpec::parse_and_build(text)?;
-    let pipeline = PipelineSpec::parse_any(text)?;
+    let pipeline = pipeline(text)?;
     let extension = match submission.format.as_deref().map(str::to_ascii_lowercase) {
         None => image.extension,
         Some(format) => match format.as_str() {
@@ -174,7 +200,7 @@ pub async fn submit(
 ) -> Result<Response, ApiError> {
     if submission.tiled {
         return Err(ApiError::bad_request(
-            "tiled jobs need the distributed mode (--redis)",
+            "tiled jobs are not offered by this API yet: send the image as one job",
         ));
     }
     let checked = check(submission, &app)?;

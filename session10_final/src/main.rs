@@ -11,6 +11,7 @@ use session01_image_basics::Limits;
 use session01_image_basics::cli::finish;
 use session02_pipelines::commands::process_worker;
 use session03_workers::cli::run;
+use session03_workers::logging;
 use session09_monitoring::worker::{self, MonitoredWorkerArgs};
 use session10_final::server::{self, ServeArgs};
 
@@ -45,10 +46,22 @@ enum Command {
     },
 }
 
+/// Serves until a signal. The runtime is shut down without waiting for work on its
+/// blocking threads (a filter that outlived the grace period): the process exits then.
+fn serve(args: ServeArgs) -> ExitCode {
+    let outcome = logging::init(args.log_format).and_then(|()| {
+        let runtime = tokio::runtime::Runtime::new()?;
+        let report = runtime.block_on(server::run(args));
+        runtime.shutdown_timeout(Duration::from_secs(1));
+        report
+    });
+    finish(outcome)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        None => run(cli.serve.log_format, server::run(cli.serve)),
+        None => serve(cli.serve),
         Some(Command::Worker(args)) => run(args.log_format(), worker::run(*args)),
         Some(Command::ProcessWorker {
             pipeline,

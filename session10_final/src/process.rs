@@ -48,8 +48,10 @@ pub async fn process(
     let pipeline = checked.pipeline.build()?;
     let image = checked.submission.image;
     // Decoding and filtering take CPU time: off the async threads, one image per permit.
-    let _permit = app.sync_permit().await?;
+    let permit = app.sync_permit().await?;
     let bytes = tokio::task::spawn_blocking(move || {
+        // Held until the work ends, even if the client has left.
+        let _permit = permit;
         let decoded = session01_image_basics::decode(&image, &decoding).map_err(limits::refused)?;
         let filtered = pipeline
             .apply(&decoded)

@@ -15,6 +15,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 use bytes::Bytes;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
@@ -34,7 +35,7 @@ pub struct Submission {
 /// The JSON shape.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct JsonBody {
+struct JsonUpload {
     image: String,
     #[serde(default)]
     pipeline: Option<serde_json::Value>,
@@ -70,7 +71,7 @@ impl<S: Send + Sync> FromRequest<S> for Submission {
                 .map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
             from_multipart(multipart).await
         } else if kind.starts_with("application/json") {
-            let Json(body) = Json::<JsonBody>::from_request(request, state)
+            let Json(body) = Json::<JsonUpload>::from_request(request, state)
                 .await
                 .map_err(|rejection| body_error(rejection.status(), rejection.body_text()))?;
             from_json(body)
@@ -140,7 +141,7 @@ async fn from_multipart(mut multipart: Multipart) -> Result<Submission, ApiError
     Ok(submission)
 }
 
-fn from_json(body: JsonBody) -> Result<Submission, ApiError> {
+fn from_json(body: JsonUpload) -> Result<Submission, ApiError> {
     let text = body.image.trim_end_matches('=');
     let image = URL_SAFE_NO_PAD
         .decode(text)
@@ -157,4 +158,26 @@ fn from_json(body: JsonBody) -> Result<Submission, ApiError> {
         format: body.format,
         tiled: body.tiled,
     })
+}
+
+/// A JSON body whose every refusal is the API's JSON error: 400 for text that is not the
+/// expected JSON (serde's message says where), 413 for a body over the limit. An empty
+/// body is `T::default()`, for routes whose every field is optional.
+#[derive(Debug, Clone, Default)]
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| body_error(rejection.status(), rejection.body_text()))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(T::default()));
+        }
+        serde_json::from_slice(&bytes).map(Self).map_err(|error| {
+            ApiError::bad_request(format!("the body is not the JSON expected: {error}"))
+        })
+    }
 }

@@ -13,7 +13,7 @@ use anyhow::{Context as _, Result};
 use clap::{Args, FromArgMatches};
 use session03_workers::cli::{seconds, shutdown_signal};
 use session03_workers::logging::LogFormat;
-use session07_k8s::server::{ApiArgs, run_with};
+use session07_k8s::server::{ApiArgs, run_on};
 use tokio::net::TcpListener;
 
 use crate::api;
@@ -146,10 +146,21 @@ pub async fn run_embedded(args: ServeArgs) -> Result<String> {
     let served = session07_k8s::server::serve(listener, router, stop, grace).await?;
     let jobs = match system.shutdown(grace).await {
         Some(report) if report.clean => "every job in hand finished".to_owned(),
-        Some(report) => format!("{} jobs in hand went back to the queue", report.released),
+        Some(report) => format!(
+            "{} jobs in hand did not finish within {} s",
+            report.released,
+            grace.as_secs_f64()
+        ),
         None => "the workers had already stopped".to_owned(),
     };
-    Ok(format!("API {served}workers: {jobs}\n"))
+    // The embedded queue lives in this process's memory: say what goes with it.
+    let waiting = system.waiting().await;
+    let dropped = if waiting == 0 {
+        String::new()
+    } else {
+        format!("{waiting} jobs never started and end with the process (--redis keeps them)\n")
+    };
+    Ok(format!("API {served}workers: {jobs}\n{dropped}"))
 }
 // ANCHOR_END: embedded
 
@@ -159,12 +170,15 @@ pub async fn run_distributed(args: ServeArgs, url: &str) -> Result<String> {
     let api = args.distributed(url)?;
     let max_blob = api.queue.max_blob_bytes;
     let slots = args.workers.unwrap_or(EmbeddedConfig::default().workers);
+    let listener = TcpListener::bind(args.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.bind))?;
     eprintln!(
         "imgproc is serving on http://{}/ on the queue at {} (Ctrl-C stops it)",
-        args.bind,
+        listener.local_addr()?,
         api.queue.redis.display_url()
     );
-    run_with(api, move |state| {
+    run_on(listener, api, move |state| {
         let backend = Arc::new(Distributed::new(state, max_blob));
         api::router(Arc::new(with_this_program(App::new(
             backend, limits, slots,

@@ -12,17 +12,18 @@ use axum::http::StatusCode;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use session01_image_basics::samples;
-use session02_pipelines::PipelineSpec;
 use session03_workers::TaskId;
 
 use crate::app::App;
 use crate::error::ApiError;
+use crate::jobs;
+use crate::request::JsonBody;
 
 /// The most jobs one stress request submits.
 pub const MAX_STRESS: usize = 200;
 
 /// What a stress run may be asked.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StressRequest {
     /// How many jobs, 1 to [`MAX_STRESS`].
@@ -36,7 +37,7 @@ pub struct StressRequest {
 pub struct StressReport {
     /// The jobs that went in, in order.
     pub submitted: Vec<TaskId>,
-    /// Why it stopped early, when it did (the queue full).
+    /// Why it stopped early, when it did (the queue full, the store unreachable).
     pub stopped: Option<String>,
 }
 
@@ -50,7 +51,7 @@ pub struct StressReport {
         (status = 429, description = "The queue is full", body = Object)))]
 pub async fn stress(
     State(app): State<Arc<App>>,
-    Json(request): Json<StressRequest>,
+    JsonBody(request): JsonBody<StressRequest>,
 ) -> Result<(StatusCode, Json<StressReport>), ApiError> {
     if !(1..=MAX_STRESS).contains(&request.count) {
         return Err(ApiError::bad_request(format!(
@@ -59,8 +60,7 @@ pub async fn stress(
         )));
     }
     let text = request.pipeline.as_deref().unwrap_or("blur:sigma=2");
-    PipelineSpec::parse_and_build(text)?;
-    let pipeline = PipelineSpec::parse_any(text)?;
+    let pipeline = jobs::pipeline(text)?;
     let photo = tokio::fs::read(samples::path(samples::DEMO_PHOTO))
         .await
         .map_err(|error| ApiError::unavailable(format!("the bundled photo: {error}")))?;
@@ -72,8 +72,9 @@ pub async fn stress(
     for _ in 0..request.count {
         match app.submit(photo.clone(), pipeline.clone(), "png").await {
             Ok(id) => report.submitted.push(id),
-            Err(ApiError::Busy { reason, .. }) if !report.submitted.is_empty() => {
-                report.stopped = Some(reason);
+            // What went in is the client's to follow: say why the rest did not.
+            Err(error) if !report.submitted.is_empty() => {
+                report.stopped = Some(error.to_string());
                 break;
             }
             Err(error) => return Err(error),

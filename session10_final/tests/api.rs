@@ -267,6 +267,16 @@ fn every_bad_input_on(server: &Server) {
         serde_json::json!({"start": 15, "end": 20})
     );
     refused(submit(server, &png(8, 8), "blur:sigma=-3"), 422, "sigma");
+    let long = vec!["invert"; 33].join("|");
+    refused(submit(server, &png(8, 8), &long), 422, "at most 32");
+    let huge = format!("blur:sigma=1.{}", "0".repeat(5000));
+    refused(submit(server, &png(8, 8), &huge), 422, "at most 4096");
+    let stress = format!("{}/api/stress", server.base);
+    refused(
+        post(&stress, "application/json", br#"{"count": "x"}"#),
+        400,
+        "JSON",
+    );
     refused(submit(server, &png(8, 8), ""), 400, "no pipeline");
     refused(get(&format!("{jobs}/not-a-uuid")), 400, "not a job id");
     refused(

@@ -11,6 +11,30 @@ use session04_redis::server::{Children, terminate};
 mod common;
 use common::{DEADLINE, Server, get, png, submit};
 
+/// The URL the program says it serves on (its stderr line), read on a thread so that the
+/// wait has a deadline; the rest of stderr is drained on that thread.
+fn serving_url(child: &mut std::process::Child) -> String {
+    let stderr = child.stderr.take().unwrap();
+    let (sender, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            // Once the URL is read nobody listens; the rest is drained all the same.
+            let _ = sender.send(line);
+        }
+    });
+    loop {
+        let line = lines.recv_timeout(DEADLINE).expect("no URL line on stderr");
+        if let Some(rest) = line.strip_prefix("imgproc is serving on ") {
+            return rest
+                .split(' ')
+                .next()
+                .unwrap()
+                .trim_end_matches('/')
+                .to_owned();
+        }
+    }
+}
+
 #[test]
 fn it_prints_its_url_serves_and_drains_on_sigterm() {
     let mut command = Command::new(env!("CARGO_BIN_EXE_session10_final"));
@@ -39,39 +63,30 @@ fn it_prints_its_url_serves_and_drains_on_sigterm() {
     let mut children = Children(vec![child]);
     let child = &mut children.0[0];
 
-    // The URL line, read on a thread so that the wait has a deadline.
-    let stderr = child.stderr.take().unwrap();
-    let (sender, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let url = loop {
-        let line = lines.recv_timeout(DEADLINE).expect("no URL line on stderr");
-        if let Some(rest) = line.strip_prefix("imgproc is serving on ") {
-            break rest
-                .split(' ')
-                .next()
-                .unwrap()
-                .trim_end_matches('/')
-                .to_owned();
-        }
-    };
+    let url = serving_url(child);
     let server = Server::at(&url);
     assert_eq!(get(&format!("{url}/api/health")).status, 200);
 
-    // A job that takes the one worker a while, then SIGTERM while it runs.
-    let accepted = submit(&server, &png(2000, 2000), "blur:sigma=30");
+    // A job that takes the one worker a while, a second one behind it, then SIGTERM
+    // while the first runs.
+    let slow = png(3000, 3000);
+    let accepted = submit(&server, &slow, "blur:sigma=40");
     assert_eq!(accepted.status, 202);
     let location = accepted.header("location").to_owned();
+    assert_eq!(submit(&server, &slow, "invert").status, 202);
     let started = Instant::now();
-    while get(&format!("{url}{location}")).json()["state"] == "pending" {
+    let state = loop {
+        let state = get(&format!("{url}{location}")).json()["state"].clone();
+        if state != "pending" {
+            break state;
+        }
         assert!(started.elapsed() < DEADLINE, "the job never started");
         std::thread::sleep(Duration::from_millis(5));
-    }
+    };
+    assert_eq!(
+        state, "running",
+        "the job must still run when SIGTERM comes"
+    );
     terminate(child).unwrap();
 
     let started = Instant::now();
@@ -86,6 +101,7 @@ fn it_prints_its_url_serves_and_drains_on_sigterm() {
     std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut report).unwrap();
     assert!(status.success(), "{status}: {report}");
     assert!(report.contains("every job in hand finished"), "{report}");
+    assert!(report.contains("1 jobs never started"), "{report}");
 }
 
 #[test]
@@ -95,7 +111,6 @@ fn with_redis_it_serves_the_same_api_on_worker_processes() {
         return;
     }
     let redis = session04_redis::RedisServer::start().unwrap();
-    let port = session04_redis::server::free_port().unwrap();
     let program = env!("CARGO_BIN_EXE_session10_final");
     let spawn = |args: &[&str]| {
         let mut command = Command::new(program);
@@ -106,12 +121,12 @@ fn with_redis_it_serves_the_same_api_on_worker_processes() {
         command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap()
     };
-    let bind = format!("127.0.0.1:{port}");
-    let api = spawn(&["--redis", &redis.url(), "--bind", &bind]);
+    let mut api = spawn(&["--redis", &redis.url(), "--bind", "127.0.0.1:0"]);
+    let url = serving_url(&mut api);
     let worker = spawn(&[
         "worker",
         "--redis-url",
@@ -122,7 +137,6 @@ fn with_redis_it_serves_the_same_api_on_worker_processes() {
         "0.25",
     ]);
     let _children = Children(vec![api, worker]);
-    let url = format!("http://{bind}");
     let server = Server::at(&url);
 
     // Ready once the API has reached Redis and the worker has registered.

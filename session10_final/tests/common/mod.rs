@@ -114,7 +114,6 @@ pub fn start(mode: Mode, setup: Setup) -> Server {
                 store_bytes: setup
                     .store_bytes
                     .unwrap_or(EmbeddedConfig::default().store_bytes),
-                ..EmbeddedConfig::default()
             })),
             Some(redis) => {
                 let mut args = QueueArgs::for_url(&redis.url());
@@ -149,6 +148,20 @@ pub fn start(mode: Mode, setup: Setup) -> Server {
     while get(&format!("{}/api/ready", server.base)).status != 200 {
         assert!(started.elapsed() < DEADLINE, "{mode:?}: never ready");
         std::thread::sleep(Duration::from_millis(20));
+    }
+    // Every worker process registered, so that each test sees all the slots.
+    if mode == Mode::Distributed {
+        loop {
+            let workers = get(&format!("{}/api/workers", server.base)).json();
+            if workers["workers"].as_array().map(Vec::len) == Some(setup.workers) {
+                break;
+            }
+            assert!(
+                started.elapsed() < DEADLINE,
+                "{mode:?}: workers missing: {workers}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
     server
 }
