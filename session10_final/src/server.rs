@@ -31,7 +31,8 @@ pub struct ServeArgs {
     pub bind: SocketAddr,
     /// Run on the Redis at this URL, with separate worker processes, instead of in this
     /// process. Session 04's variables (`QUEUE_NAMESPACE`, `REDIS_PASSWORD` ...) apply.
-    #[arg(long, value_name = "URL")]
+    /// Not `REDIS_URL`: a shell that sets it for the workers keeps this command embedded.
+    #[arg(long, value_name = "URL", env = "API_REDIS_URL")]
     pub redis: Option<String>,
     /// The largest request body, in megabytes.
     #[arg(long, value_name = "MB", env = "MAX_UPLOAD_MB", default_value_t = 25.0)]

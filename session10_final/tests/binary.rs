@@ -48,6 +48,7 @@ fn it_prints_its_url_serves_and_drains_on_sigterm() {
     ]);
     for variable in [
         "API_LISTEN",
+        "API_REDIS_URL",
         "EMBEDDED_WORKERS",
         "LOG_FORMAT",
         "MAX_UPLOAD_MB",
@@ -115,7 +116,13 @@ fn with_redis_it_serves_the_same_api_on_worker_processes() {
     let spawn = |args: &[&str]| {
         let mut command = Command::new(program);
         command.args(args);
-        for variable in ["API_LISTEN", "REDIS_URL", "QUEUE_NAMESPACE", "PROBE_LISTEN"] {
+        for variable in [
+            "API_LISTEN",
+            "API_REDIS_URL",
+            "REDIS_URL",
+            "QUEUE_NAMESPACE",
+            "PROBE_LISTEN",
+        ] {
             command.env_remove(variable);
         }
         command
