@@ -25,6 +25,7 @@
 //! | [`openapi`] | the API described for machines, generated from the handlers |
 //! | [`api`] | the router: the job routes, the mode's routes, the page |
 //! | [`server`] | the default command in either mode: bind, serve, shut down gracefully |
+//! | [`exercises`] | the graded exercises |
 
 pub mod api;
 pub mod app;
@@ -34,6 +35,7 @@ pub mod distributed;
 pub mod embedded;
 pub mod error;
 pub mod events;
+pub mod exercises;
 pub mod jobs;
 pub mod limits;
 pub mod openapi;
