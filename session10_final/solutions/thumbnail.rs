@@ -47,8 +47,9 @@ async fn make(
 ) -> Result<Vec<u8>, Refused> {
     let width = side(query, "width", limits.max_side)?;
     let height = side(query, "height", limits.max_side)?;
-    // `to_bytes` stops reading once the body is over the limit. It fails too when the
-    // client goes away mid-body, and then nobody reads the answer anyway.
+    // `to_bytes` stops reading once the body is over the limit. It fails too when the body
+    // cannot be read (a client that went away mid-body, a broken chunked encoding): the
+    // specification gives that no status of its own, and it is answered as over the limit.
     let bytes = to_bytes(body, limits.max_body_bytes).await.map_err(|_| {
         (
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -68,18 +69,23 @@ async fn make(
             "the body is neither a PNG nor a JPEG (by its first bytes)".to_owned(),
         ));
     };
-    let image = image::load_from_memory_with_format(&bytes, format).map_err(|e| {
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("the image does not decode: {e}"),
-        )
-    })?;
-    let mut png = Vec::new();
-    image
-        .thumbnail(width, height)
-        .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
-        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, format!("encoding: {e}")))?;
-    Ok(png)
+    // Decoding, scaling and encoding are CPU work: off the async threads.
+    tokio::task::spawn_blocking(move || {
+        let image = image::load_from_memory_with_format(&bytes, format).map_err(|e| {
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("the image does not decode: {e}"),
+            )
+        })?;
+        let mut png = Vec::new();
+        image
+            .thumbnail(width, height)
+            .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
+            .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, format!("encoding: {e}")))?;
+        Ok(png)
+    })
+    .await
+    .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, format!("thumbnail: {e}")))?
 }
 
 /// The parameter `name`, a whole number in `1..=max`.

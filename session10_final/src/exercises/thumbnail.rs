@@ -18,7 +18,8 @@ use super::ThumbnailLimits;
 /// 1. **The query**, `width` first, then `height`: a parameter that is missing, that is
 ///    not a whole number (`abc`, `1.5`, `-3`, an empty value), or that is outside
 ///    `1..=limits.max_side`, is `400 Bad Request`, and the refusal's `reason` names the
-///    parameter (`width` or `height`). Other parameters are ignored.
+///    parameter at fault (`width` or `height`), and never the other one. Other
+///    parameters are ignored.
 /// 2. **The body's size**: more than `limits.max_body_bytes` bytes is
 ///    `413 Payload Too Large`. Exactly `max_body_bytes` is allowed.
 /// 3. **The format, by the body's first bytes**: a body that starts with neither
