@@ -45,3 +45,8 @@ pub mod request;
 pub mod routes;
 pub mod server;
 pub mod stress;
+
+/// Chapter 10 of the book, whose Rust examples run as this crate's doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/session10.md")]
+pub struct BookChapter;

@@ -47,7 +47,8 @@ pub struct StressReport {
     request_body(content_type = "application/json", description = "`{\"count\": N, \"pipeline\": \"...\"}`, N from 1 to 200"),
     responses(
         (status = 202, description = "The jobs that went in, and why it stopped early if it did", body = Object),
-        (status = 400, description = "A count out of range", body = Object),
+        (status = 400, description = "A count out of range, or a body that is not the JSON expected", body = Object),
+        (status = 422, description = "A pipeline error", body = Object),
         (status = 429, description = "The queue is full", body = Object)))]
 pub async fn stress(
     State(app): State<Arc<App>>,
