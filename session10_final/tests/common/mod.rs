@@ -68,27 +68,36 @@ impl Default for Setup {
 pub fn servers(setup: Setup) -> Vec<Server> {
     let mut servers = vec![start(Mode::Embedded, setup)];
     if redis_server_missing() {
-        eprintln!("the distributed mode is skipped: redis-server is not installed");
+        eprintln!("the distributed mode is skipped");
     } else {
         servers.push(start(Mode::Distributed, setup));
     }
     servers
 }
 
-pub fn redis_server_missing() -> bool {
-    let missing = std::process::Command::new("redis-server")
+/// Whether `program` cannot be run here: the test says so and skips what needs it. CI
+/// installs every tool these tests need: there, a missing one is a failure.
+pub fn missing(program: &str) -> bool {
+    let missing = std::process::Command::new(program)
         .arg("--version")
         .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
         .status()
         .is_err();
     if missing {
         assert_ne!(
             std::env::var("CI").as_deref(),
             Ok("true"),
-            "redis-server is not installed: CI must run the distributed mode"
+            "{program} is not installed: CI must run this test"
         );
+        eprintln!("skipped: {program} is not installed");
     }
     missing
+}
+
+/// Whether redis-server cannot be run here (see [`missing`]).
+pub fn redis_server_missing() -> bool {
+    missing("redis-server")
 }
 
 /// The API on `mode`, on `127.0.0.1:0`, ready: in the distributed mode, once a worker has
