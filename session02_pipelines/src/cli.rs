@@ -92,17 +92,24 @@ pub enum Command {
     Bench(BenchArgs),
     /// Internal: the worker process of the `processes` strategy.
     #[command(hide = true)]
-    #[allow(missing_docs)] // the parent process sets these flags: no help text to show
-    ProcessWorker {
-        #[arg(long)]
-        pipeline: String,
-        #[arg(long)]
-        output_dir: PathBuf,
-        #[arg(long)]
-        max_pixels: u64,
-        #[arg(long, default_value_t = 0)]
-        read_delay_ms: u64,
-    },
+    ProcessWorker(ProcessWorkerArgs),
+}
+
+/// The flags the `processes` strategy gives its worker processes (`process-worker`); any
+/// binary with this hidden command can be one (see [`BatchOptions::worker_exe`]).
+///
+/// [`BatchOptions::worker_exe`]: crate::batch::BatchOptions::worker_exe
+#[derive(Debug, Clone, clap::Args)]
+#[allow(missing_docs)] // the parent process sets these flags: no help text to show
+pub struct ProcessWorkerArgs {
+    #[arg(long)]
+    pub pipeline: String,
+    #[arg(long)]
+    pub output_dir: PathBuf,
+    #[arg(long)]
+    pub max_pixels: u64,
+    #[arg(long, default_value_t = 0)]
+    pub read_delay_ms: u64,
 }
 
 /// `--repeat`: at least once, and a bounded batch.

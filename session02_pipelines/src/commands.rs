@@ -9,7 +9,7 @@ use anyhow::Result;
 use session01_image_basics::{Filter, Limits, load_with, save};
 
 use crate::batch::{self, Strategy, Summary};
-use crate::cli::BatchArgs;
+use crate::cli::{BatchArgs, ProcessWorkerArgs};
 use crate::spec::PipelineSpec;
 
 /// Applies `pipeline` to `input` and writes the result to `output` (`apply`).
@@ -75,15 +75,16 @@ fn batch_report(summary: &Summary, output_dir: &Path) -> String {
     out
 }
 
-/// The worker side of the `processes` strategy (`process-worker`): its results go to
-/// stdout as they come, so the report is empty.
-pub fn process_worker(
-    pipeline: &str,
-    output_dir: &Path,
-    limits: &Limits,
-    read_delay: Duration,
-) -> Result<String> {
-    let spec = PipelineSpec::parse_any(pipeline)?;
-    batch::process_worker(&spec, output_dir, limits, read_delay)?;
+/// The worker side of the `processes` strategy (`process-worker`), within `limits` but
+/// for the pixel limit its parent gives: its results go to stdout as they come, so the
+/// report is empty.
+pub fn process_worker(args: &ProcessWorkerArgs, limits: &Limits) -> Result<String> {
+    let spec = PipelineSpec::parse_any(&args.pipeline)?;
+    let limits = Limits {
+        max_pixels: args.max_pixels,
+        ..*limits
+    };
+    let read_delay = Duration::from_millis(args.read_delay_ms);
+    batch::process_worker(&spec, &args.output_dir, &limits, read_delay)?;
     Ok(String::new())
 }

@@ -15,18 +15,45 @@ use crate::batch::{Strategy, Summary};
 use crate::cli::{BatchArgs, DEFAULT_PIPELINE};
 
 /// One strategy's row of `compare`.
-#[derive(Debug, Serialize)]
-struct CompareRow {
-    strategy: &'static str,
-    workers: usize,
-    images: usize,
-    failed: usize,
-    wall_seconds: f64,
-    speed_up: f64,
-    cpus_busy: f64,
-    megapixels_per_second: f64,
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CompareRow {
+    /// The strategy's name.
+    pub strategy: &'static str,
+    /// Threads or processes used.
+    pub workers: usize,
+    /// Images processed.
+    pub images: usize,
+    /// Images that failed.
+    pub failed: usize,
+    /// Wall-clock seconds.
+    pub wall_seconds: f64,
+    /// The first strategy's wall time over this one's.
+    pub speed_up: f64,
+    /// CPU time over wall time.
+    pub cpus_busy: f64,
+    /// Megapixels of input per second of wall time.
+    pub megapixels_per_second: f64,
     /// `None` where the platform does not report peak memory.
-    peak_memory_mb: Option<f64>,
+    pub peak_memory_mb: Option<f64>,
+}
+
+impl CompareRow {
+    /// The row of `strategy`'s batch `summary`, against the first strategy's wall time
+    /// `baseline` (its own when it is the first).
+    pub fn of(strategy: Strategy, summary: &Summary, baseline: f64) -> Self {
+        let wall = summary.wall.as_secs_f64();
+        Self {
+            strategy: strategy.name(),
+            workers: summary.workers,
+            images: summary.items.len(),
+            failed: summary.failures(),
+            wall_seconds: wall,
+            speed_up: baseline / wall.max(1e-9),
+            cpus_busy: summary.cpus_busy(),
+            megapixels_per_second: summary.megapixels_per_second(),
+            peak_memory_mb: summary.peak_memory.map(|bytes| bytes as f64 / 1e6),
+        }
+    }
 }
 
 /// Runs one `batch --json` to its end: its summary.
@@ -89,19 +116,8 @@ pub fn compare(args: &BatchArgs, repeat: usize, json: bool, limits: &Limits) -> 
             batch.arg("--input").args(&args.input);
         }
         let summary = run_apart(batch)?;
-        let wall = summary.wall.as_secs_f64();
-        let base = *baseline.get_or_insert(wall);
-        rows.push(CompareRow {
-            strategy: strategy.name(),
-            workers: summary.workers,
-            images: summary.items.len(),
-            failed: summary.failures(),
-            wall_seconds: wall,
-            speed_up: base / wall.max(1e-9),
-            cpus_busy: summary.cpus_busy(),
-            megapixels_per_second: summary.megapixels_per_second(),
-            peak_memory_mb: summary.peak_memory.map(|bytes| bytes as f64 / 1e6),
-        });
+        let base = *baseline.get_or_insert(summary.wall.as_secs_f64());
+        rows.push(CompareRow::of(strategy, &summary, base));
     }
     if json {
         let report = serde_json::json!({

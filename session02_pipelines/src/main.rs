@@ -8,7 +8,6 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Parser;
-use session01_image_basics::Limits;
 use session01_image_basics::cli::{finish, limits};
 use session02_pipelines::cli::{Cli, Command};
 use session02_pipelines::{bench, commands, demo, registry};
@@ -40,23 +39,7 @@ fn run(cli: Cli) -> Result<String> {
             json,
         }) => demo::compare(&batch, repeat, json, &limits),
         Some(Command::Bench(args)) => bench::report(&args),
-        Some(Command::ProcessWorker {
-            pipeline,
-            output_dir,
-            max_pixels,
-            read_delay_ms,
-        }) => {
-            let limits = Limits {
-                max_pixels,
-                ..limits
-            };
-            commands::process_worker(
-                &pipeline,
-                &output_dir,
-                &limits,
-                std::time::Duration::from_millis(read_delay_ms),
-            )
-        }
+        Some(Command::ProcessWorker(args)) => commands::process_worker(&args, &limits),
         None => demo::run(&limits),
     }
 }

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use session02_pipelines::PipelineSpec;
 use session02_pipelines::batch::{self, BatchOptions, Strategy};
 use session02_pipelines::cli::DEFAULT_PIPELINE;
+use session02_pipelines::demo::CompareRow;
 
 use crate::app::App;
 use crate::error::ApiError;
@@ -26,25 +27,6 @@ pub struct CompareRequest {
     pub pipeline: Option<String>,
     /// Threads or processes for the parallel strategies; the CPUs when absent (1 to 16).
     pub workers: Option<usize>,
-}
-
-/// One strategy's row.
-#[derive(Debug, Serialize)]
-pub struct CompareRow {
-    /// `sequential`, `threads`, `rayon` or `processes`.
-    pub strategy: &'static str,
-    /// Threads or processes used.
-    pub workers: usize,
-    /// Images processed.
-    pub images: usize,
-    /// Images that failed.
-    pub failed: usize,
-    /// Wall-clock seconds.
-    pub wall_seconds: f64,
-    /// Sequential's time over this one's.
-    pub speed_up: f64,
-    /// CPU time over wall time.
-    pub cpus_busy: f64,
 }
 
 /// The answer.
@@ -130,15 +112,7 @@ fn run(
             .map_err(|error| ApiError::internal(format!("{}: {error:#}", strategy.name())))?;
         let wall = summary.wall.as_secs_f64();
         let base = rows.first().map_or(wall, |first| first.wall_seconds);
-        rows.push(CompareRow {
-            strategy: strategy.name(),
-            workers: summary.workers,
-            images: summary.items.len(),
-            failed: summary.failures(),
-            wall_seconds: wall,
-            speed_up: base / wall.max(1e-9),
-            cpus_busy: summary.cpus_busy(),
-        });
+        rows.push(CompareRow::of(strategy, &summary, base));
     }
     Ok(rows)
 }

@@ -2,13 +2,13 @@
 //! (in one process, or on Redis with `--redis`); `worker` runs a worker process for the
 //! distributed mode.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use session01_image_basics::Limits;
 use session01_image_basics::cli::finish;
+use session02_pipelines::cli::ProcessWorkerArgs;
 use session02_pipelines::commands::process_worker;
 use session03_workers::cli::run;
 use session03_workers::logging;
@@ -34,16 +34,7 @@ enum Command {
     /// Session 02's batch worker process, which `/api/compare` starts for its `processes`
     /// strategy.
     #[command(hide = true)]
-    ProcessWorker {
-        #[arg(long)]
-        pipeline: String,
-        #[arg(long)]
-        output_dir: PathBuf,
-        #[arg(long)]
-        max_pixels: u64,
-        #[arg(long, default_value_t = 0)]
-        read_delay_ms: u64,
-    },
+    ProcessWorker(ProcessWorkerArgs),
 }
 
 /// Serves until a signal. The runtime is shut down without waiting for work on its
@@ -63,18 +54,6 @@ fn main() -> ExitCode {
     match cli.command {
         None => serve(cli.serve),
         Some(Command::Worker(args)) => run(args.log_format(), worker::run(*args)),
-        Some(Command::ProcessWorker {
-            pipeline,
-            output_dir,
-            max_pixels,
-            read_delay_ms,
-        }) => {
-            let limits = Limits {
-                max_pixels,
-                ..Limits::default()
-            };
-            let delay = Duration::from_millis(read_delay_ms);
-            finish(process_worker(&pipeline, &output_dir, &limits, delay))
-        }
+        Some(Command::ProcessWorker(args)) => finish(process_worker(&args, &Limits::default())),
     }
 }
