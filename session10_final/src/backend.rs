@@ -10,6 +10,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use axum::Router;
 use session03_workers::{BlobKey, BlobStore, Queue, TaskId, TaskRecord};
+use tokio::sync::watch;
 
 use crate::error::ApiError;
 
@@ -34,6 +35,12 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
 
     /// Where images and results are kept, or 503 while it cannot be reached.
     fn blobs(&self) -> Result<Arc<dyn BlobStore>, ApiError>;
+
+    /// A counter that moves when a job's state changes, for event streams to wait on;
+    /// `None` where there is none (they look again after a pause instead).
+    fn changes(&self) -> Option<watch::Receiver<u64>> {
+        None
+    }
 
     /// The history and waiting reason of a job.
     async fn context(&self, record: &TaskRecord) -> Result<Context, ApiError>;

@@ -27,11 +27,13 @@ use session08_scaling::metrics::{Host, HostSignals};
 use session09_monitoring::snapshot::{QueueSummary, WorkerSummary};
 use session09_monitoring::telemetry::tasks::{TaskMetrics, instrument};
 use session09_monitoring::telemetry::{self, ProcessCollector, encode};
+use tokio::sync::watch;
 
 use crate::backend::{Backend, Context};
 use crate::error::ApiError;
 use crate::limits::UploadLimits;
 use crate::routes::{API_HEALTH, API_READY, API_STATS, API_WORKERS};
+use crate::watched::Watched;
 
 /// How the embedded system is sized.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +81,7 @@ struct Kept {
 /// The queue, the store and the workers of one process.
 #[derive(Debug)]
 pub struct Embedded {
-    queue: Arc<MemoryQueue>,
+    queue: Arc<Watched<MemoryQueue>>,
     blobs: Arc<MemoryBlobStore>,
     pool: Mutex<Option<WorkerPool>>,
     stats: StatsHandle,
@@ -106,10 +108,11 @@ impl Embedded {
     // ANCHOR: start
     /// Starts the pool; it takes jobs at once.
     pub fn start(config: EmbeddedConfig) -> Self {
-        let queue = Arc::new(MemoryQueue::new(QueueConfig {
+        // Watched: a job's event stream wakes when its state changes, not on a timer.
+        let queue = Arc::new(Watched::new(MemoryQueue::new(QueueConfig {
             capacity: Some(config.queue_capacity),
             ..QueueConfig::default()
-        }));
+        })));
         // A result may be larger than its upload (a PNG of a JPEG): room for it.
         let max_blob = (config.limits.max_body_bytes as u64).saturating_mul(4);
         let blobs = Arc::new(MemoryBlobStore::with_limits(max_blob, config.store_bytes));
@@ -173,6 +176,10 @@ impl Backend for Embedded {
 
     fn blobs(&self) -> Result<Arc<dyn BlobStore>, ApiError> {
         Ok(self.blobs.clone())
+    }
+
+    fn changes(&self) -> Option<watch::Receiver<u64>> {
+        Some(self.queue.subscribe())
     }
 
     async fn context(&self, record: &TaskRecord) -> Result<Context, ApiError> {
@@ -389,4 +396,41 @@ pub(crate) async fn workers(State(system): State<Arc<Embedded>>) -> Json<Workers
             processed: pool.processed,
         }],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn event_streams_can_wait_on_the_queues_changes() {
+        let system = Embedded::start(EmbeddedConfig {
+            workers: 1,
+            ..EmbeddedConfig::default()
+        });
+        let mut changes = system.changes().expect("the embedded mode counts changes");
+        changes.borrow_and_update();
+        let blobs = system.blobs().unwrap();
+        let input = BlobKey::new("in.png").unwrap();
+        blobs
+            .put(&input, bytes::Bytes::from_static(b"not an image"))
+            .await
+            .unwrap();
+        let task = session03_workers::Task::new(
+            "invert".parse().unwrap(),
+            input,
+            BlobKey::new("out.png").unwrap(),
+        );
+        system
+            .queue()
+            .unwrap()
+            .enqueue(task, session03_workers::Backpressure::Reject)
+            .await
+            .unwrap();
+        assert!(
+            changes.has_changed().unwrap(),
+            "a job queued through the API's queue"
+        );
+        assert!(system.shutdown(Duration::from_secs(5)).await.is_some());
+    }
 }

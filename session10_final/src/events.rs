@@ -2,8 +2,9 @@
 //! response open and reads `event:`/`data:` lines as they come.
 //!
 //! The stream sends the job's view at once, then again each time its state or attempts
-//! change, and ends after the final state. It polls the queue's record: cheap in memory,
-//! one Redis read in the distributed mode.
+//! change, and ends after the final state. It reads the queue's record again when the
+//! backend says something changed (the embedded mode's [`Watched`](crate::watched)
+//! queue), and every [`POLL`] anyway: one Redis read each time in the distributed mode.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use futures_util::stream;
 use session03_workers::TaskState;
+use tokio::sync::watch;
 
 use crate::app::App;
 use session07_k8s::error::ApiError as StatusError;
@@ -22,7 +24,8 @@ use session07_k8s::error::ApiError as StatusError;
 use crate::error::ApiError;
 use crate::jobs::{JobView, job_id};
 
-/// How often the stream looks at the job.
+/// How often the stream looks at the job when the backend cannot say it changed (the
+/// distributed mode), and at most how long it waits for a change when it can.
 pub const POLL: Duration = Duration::from_millis(100);
 /// How long the stream rides out a queue that does not answer (Redis restarting) before it
 /// gives up and says so.
@@ -36,6 +39,21 @@ struct Follow {
     done: bool,
     /// Since when the queue has not answered, if it has not.
     failing_since: Option<Instant>,
+    /// The backend's change counter, when it has one.
+    changes: Option<watch::Receiver<u64>>,
+}
+
+impl Follow {
+    /// Waits for the next change, or [`POLL`] at most.
+    async fn pause(&mut self) {
+        match &mut self.changes {
+            Some(changes) => {
+                // Changes come from every job: a wake-up only means "look again".
+                let _ = tokio::time::timeout(POLL, changes.changed()).await;
+            }
+            None => tokio::time::sleep(POLL).await,
+        }
+    }
 }
 
 // ANCHOR: events
@@ -53,6 +71,7 @@ pub async fn events(
     let id = job_id(id)?;
     app.job(id).await?;
     let follow = Follow {
+        changes: app.backend().changes(),
         app,
         id,
         last: None,
@@ -64,12 +83,16 @@ pub async fn events(
             return None;
         }
         loop {
+            // Seen before reading: a change from now on wakes the next pause.
+            if let Some(changes) = &mut follow.changes {
+                changes.borrow_and_update();
+            }
             let event = match follow.app.job(follow.id).await {
                 Ok(record) => {
                     follow.failing_since = None;
                     let now = (record.state, record.attempts);
                     if follow.last == Some(now) {
-                        tokio::time::sleep(POLL).await;
+                        follow.pause().await;
                         continue;
                     }
                     follow.last = Some(now);
@@ -86,7 +109,7 @@ pub async fn events(
                         .elapsed()
                         < OUTAGE =>
                 {
-                    tokio::time::sleep(POLL).await;
+                    follow.pause().await;
                     continue;
                 }
                 // The record is gone (forgotten), unreadable, or the outage lasted: say

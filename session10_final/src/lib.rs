@@ -13,6 +13,7 @@
 //! | [`limits`] | what an upload may be, checked from its header: size, format by magic bytes, pixels |
 //! | [`request`] | what a client sends: a form, JSON with base64, or a raw body |
 //! | [`backend`] | the seam: what the API needs from the system under it |
+//! | [`watched`] | a queue that says when a state changes, so event streams need no timer |
 //! | [`embedded`] | the default mode: session 03's queue and pool in this process, measured by session 09 |
 //! | [`distributed`] | `--redis`: session 04's queue, session 05's registry, separate workers |
 //! | [`app`] | what every handler shares: storing and queueing a job, the same in both modes |
@@ -45,6 +46,7 @@ pub mod request;
 pub mod routes;
 pub mod server;
 pub mod stress;
+pub mod watched;
 
 /// Chapter 10 of the book, whose Rust examples run as this crate's doctests.
 #[cfg(doctest)]

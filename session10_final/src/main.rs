@@ -1,6 +1,6 @@
 //! `session10_final`: the course's system. Without a command it serves the API and the page
 //! (in one process, or on Redis with `--redis`); `worker` runs a worker process for the
-//! distributed mode.
+//! distributed mode; `full-test` sends ten jobs through the API and checks every result.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -14,6 +14,8 @@ use session03_workers::cli::run;
 use session03_workers::logging;
 use session09_monitoring::worker::{self, MonitoredWorkerArgs};
 use session10_final::server::{self, ServeArgs};
+
+mod full_test;
 
 /// The course's image-processing service: an HTTP API and a web page.
 #[derive(Debug, Parser)]
@@ -31,6 +33,9 @@ struct Cli {
 enum Command {
     /// Run tasks from Redis for the distributed mode (session 09's worker), until SIGTERM.
     Worker(Box<MonitoredWorkerArgs>),
+    /// The original course's third demo through the API: ten jobs, every result checked,
+    /// timed (the embedded system in this process, or the service at `--url`).
+    FullTest(full_test::FullTestArgs),
     /// Session 02's batch worker process, which `/api/compare` starts for its `processes`
     /// strategy.
     #[command(hide = true)]
@@ -54,6 +59,7 @@ fn main() -> ExitCode {
     match cli.command {
         None => serve(cli.serve),
         Some(Command::Worker(args)) => run(args.log_format(), worker::run(*args)),
+        Some(Command::FullTest(args)) => finish(full_test::run(&args)),
         Some(Command::ProcessWorker(args)) => finish(process_worker(&args, &Limits::default())),
     }
 }

@@ -6,8 +6,10 @@
 //! requests in flight get `--shutdown-grace` to finish; in the embedded mode, so do the jobs
 //! in hand, and the others go back to the queue.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use clap::{Args, FromArgMatches};
@@ -105,6 +107,11 @@ impl ServeArgs {
         })
     }
 
+    /// `--shutdown-grace`, as a duration.
+    pub fn grace(&self) -> Result<Duration> {
+        seconds("shutdown-grace", self.shutdown_grace)
+    }
+
     /// Session 07's API flags for the distributed mode on `url`: the other queue and
     /// heartbeat settings come from their environment variables, as a worker's do.
     pub fn distributed(&self, url: &str) -> Result<ApiArgs> {
@@ -131,19 +138,31 @@ pub async fn run(args: ServeArgs) -> Result<String> {
 // ANCHOR: embedded
 /// The whole system in this process.
 pub async fn run_embedded(args: ServeArgs) -> Result<String> {
-    let config = args.embedded()?;
-    let grace = seconds("shutdown-grace", args.shutdown_grace)?;
+    // Every flag checked before anything listens.
+    let (config, grace) = (args.embedded()?, args.grace()?);
     let stop = shutdown_signal()?;
     let listener = TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("cannot listen on {}", args.bind))?;
-    let address = listener.local_addr()?;
+    // The one line a person looks for: where to point the browser.
+    eprintln!(
+        "imgproc is serving on http://{}/ (Ctrl-C stops it)",
+        listener.local_addr()?
+    );
+    serve_embedded(listener, config, grace, stop).await
+}
+
+/// The whole system in this process, on `listener`, until `stop` resolves; then the
+/// requests and the jobs in flight get `grace`.
+pub async fn serve_embedded(
+    listener: TcpListener,
+    config: EmbeddedConfig,
+    grace: Duration,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> Result<String> {
     let system = Arc::new(Embedded::start(config));
     let app = App::new(system.clone(), config.limits, config.workers);
-    let app = Arc::new(with_this_program(app));
-    // The one line a person looks for: where to point the browser.
-    eprintln!("imgproc is serving on http://{address}/ (Ctrl-C stops it)");
-    let router = api::router(app);
+    let router = api::router(Arc::new(with_this_program(app)));
     let served = session07_k8s::server::serve(listener, router, stop, grace).await?;
     let jobs = match system.shutdown(grace).await {
         Some(report) if report.clean => "every job in hand finished".to_owned(),

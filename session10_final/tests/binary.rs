@@ -172,4 +172,55 @@ fn with_redis_it_serves_the_same_api_on_worker_processes() {
         Some(1),
         "{workers}"
     );
+
+    // The compose lab's check: ten jobs through this API, run by the worker process.
+    let (report, _) = full_test(&["--url", &url, "--json"], true);
+    assert_eq!(report["verified"], 10, "{report}");
+}
+
+/// `full-test`'s report, parsed, after checking how the command ended.
+fn full_test(args: &[&str], succeeds: bool) -> (serde_json::Value, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_session10_final"))
+        .arg("full-test")
+        .args(args)
+        .env_remove("API_URL")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.success(), succeeds, "{stdout}\n{stderr}");
+    let report = serde_json::from_str(&stdout).unwrap_or(serde_json::Value::Null);
+    (report, stderr)
+}
+
+#[test]
+fn full_test_sends_jobs_through_the_embedded_api_and_checks_every_result() {
+    let (report, _) = full_test(&["--tasks", "6", "--workers", "2", "--json"], true);
+    assert_eq!(report["tasks"], 6, "{report}");
+    assert_eq!(report["verified"], 6, "{report}");
+    assert_eq!(report["problems"], serde_json::json!([]), "{report}");
+    assert!(
+        report["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:")
+    );
+}
+
+#[test]
+fn full_test_waits_for_a_ready_service_and_says_when_none_came() {
+    // A port that was free a moment ago: nothing listens there now.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let (report, stderr) = full_test(&["--url", &url, "--json", "--timeout", "1"], false);
+    assert!(report.is_null(), "no report without a service: {report}");
+    assert!(
+        stderr.contains(&format!("GET {url}/api/ready: not ready within")),
+        "{stderr}"
+    );
 }

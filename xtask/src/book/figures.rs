@@ -1,11 +1,12 @@
-//! The book's figures: drawn by the sessions' demos and from the recorded peer comparison.
+//! The book's figures: drawn by the sessions' demos, from the recorded peer comparison and
+//! from the recorded API benchmark.
 
 use std::path::Path;
 use std::process::Stdio;
 
 use anyhow::{Context, Result};
 
-use crate::{cargo, peers, run};
+use crate::{bench_api, cargo, peers, run};
 
 /// Figures a session's demo writes for the book.
 struct Figures {
@@ -45,6 +46,23 @@ pub(super) fn draw_peer_comparison(root: &Path, src: &Path) -> Result<()> {
         std::fs::write(folder.join(name), markdown)?;
     }
     peers::plot(&results, &folder.join("bench-peers.svg"))
+}
+
+/// Draws the recorded `cargo xtask bench-api` results as session 10's table.
+pub(super) fn draw_api_bench(root: &Path, src: &Path) -> Result<()> {
+    let path = root.join(bench_api::RECORD);
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "cannot read {} (make it with `cargo xtask bench-api --record`)",
+            path.display()
+        )
+    })?;
+    let results: bench_api::Results = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a bench-api record", bench_api::RECORD))?;
+    let folder = src.join("figures/session10");
+    std::fs::create_dir_all(&folder)?;
+    std::fs::write(folder.join("bench-api.md"), bench_api::markdown(&results))?;
+    Ok(())
 }
 
 /// Runs each session's demo into the book's figures folder.

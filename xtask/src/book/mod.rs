@@ -59,7 +59,7 @@ use anyhow::{Context, Result, bail};
 
 use chapters::{chapters, check_chapter, doctested_chapters};
 use commands::{ShownCommand, needs_redis, run_shown_command};
-use figures::{draw_peer_comparison, generate_figures};
+use figures::{draw_api_bench, draw_peer_comparison, generate_figures};
 use html::check_html;
 use pattern::Reading;
 use redis_server::RedisServer;
@@ -105,6 +105,7 @@ pub fn build_and_check(root: &Path, mdbook: &Path, options: &Options) -> Result<
     }
     generate_figures(root, &book.join("src"))?;
     draw_peer_comparison(root, &book.join("src"))?;
+    draw_api_bench(root, &book.join("src"))?;
     record::draw_all(root, &book.join("src/figures"))?;
 
     let src = book.join("src");

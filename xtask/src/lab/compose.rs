@@ -3,7 +3,8 @@
 //! mid-run, then check that every task succeeded exactly once, that the killed worker came
 //! back by its restart policy and that nothing runs as root; print the image sizes, and
 //! take everything down. When session 09 is in the workspace, its monitoring phase
-//! (`monitoring.rs`) runs in the same project before the project goes down.
+//! (`monitoring.rs`) runs in the same project before the project goes down, and then
+//! session 10's (`final_api.rs`).
 //!
 //! Every command it runs in the lab's project is in [`COMMANDS`] (session 09's in
 //! `MONITORING_COMMANDS`), written as a reader types it: the book shows only commands from
@@ -21,6 +22,7 @@ use anyhow::{Context, Result, bail, ensure};
 
 use super::checks::{self, IMAGE_USER, QueueStatus, megabytes};
 use super::engine::{ComposeProgram, Engine, is_root};
+use super::final_api::{DOWN as FINAL_DOWN, FINAL_COMMANDS, FOLDER as FINAL_FOLDER};
 use super::monitoring::{
     DOWN as MONITORING_DOWN, FOLDER as MONITORING_FOLDER, MONITORING_COMMANDS,
 };
@@ -35,8 +37,8 @@ pub struct LabCommand {
     /// `docker compose ...`, `docker ...`, `kill ...` or `curl URL` (the lab sends that
     /// GET itself); words in capitals (`CONTAINER`, `PID`) are filled in when it runs.
     pub words: &'static [&'static str],
-    /// The crate folder it runs in: `session06_docker`, or `session09_monitoring` for
-    /// session 09's monitoring phase.
+    /// The crate folder it runs in: `session06_docker`, `session09_monitoring` for
+    /// session 09's monitoring phase, or `session10_final` for session 10's.
     pub folder: &'static str,
 }
 
@@ -206,13 +208,16 @@ pub fn commands() -> Vec<String> {
     COMMANDS
         .iter()
         .chain(&MONITORING_COMMANDS)
+        .chain(&FINAL_COMMANDS)
         .map(ToString::to_string)
         .collect()
 }
 
 /// Whether the lab runs `command`: the book shows no other.
 pub(super) fn is_listed(command: LabCommand) -> bool {
-    COMMANDS.contains(&command) || MONITORING_COMMANDS.contains(&command)
+    COMMANDS.contains(&command)
+        || MONITORING_COMMANDS.contains(&command)
+        || FINAL_COMMANDS.contains(&command)
 }
 
 /// The lab's project: the engine, compose, the crates' folders and their environment.
@@ -228,7 +233,7 @@ pub(super) struct Project<'a> {
 
 impl Project<'_> {
     /// `command` ready to run, placeholders filled in from `fill`.
-    fn command(&self, command: LabCommand, fill: &[(&str, &str)]) -> Result<Command> {
+    pub fn command(&self, command: LabCommand, fill: &[(&str, &str)]) -> Result<Command> {
         ensure!(
             is_listed(command),
             "`{command}` is not in the lab's list of commands"
@@ -363,6 +368,9 @@ struct Findings {
     /// Session 09's phase: what it found, and whether it brought its services up.
     monitoring: Vec<String>,
     monitoring_up: bool,
+    /// Session 10's phase: the same.
+    final_api: Vec<String>,
+    final_up: bool,
 }
 
 /// Runs the lab.
@@ -381,6 +389,7 @@ pub fn run(root: &Path) -> Result<()> {
         .chain(&findings.drill)
         .chain(&findings.sizes)
         .chain(&findings.monitoring)
+        .chain(&findings.final_api)
     {
         eprintln!("{line}");
     }
@@ -420,13 +429,25 @@ fn run_on(
     };
     let result = run_project(&project, steps, findings);
     let down = steps.run("down", || {
-        // Session 09's services are not in session 06's file: both files take them down.
-        let down = if findings.monitoring_up {
-            MONITORING_DOWN
-        } else {
-            DOWN
-        };
-        project.stream(down, COMMAND_TIME)?;
+        // Each phase's services are in its own file over session 06's, so each set of
+        // files takes its own down, every one tried: session 09's names Prometheus (and
+        // session 10's API and workers: the same services), session 10's its `api-test`,
+        // whose container a killed `run --rm` leaves behind.
+        let mut downs = Vec::new();
+        if findings.monitoring_up {
+            downs.push(MONITORING_DOWN);
+        }
+        if findings.final_up {
+            downs.push(FINAL_DOWN);
+        }
+        if downs.is_empty() {
+            downs.push(DOWN);
+        }
+        let results: Vec<Result<()>> = downs
+            .into_iter()
+            .map(|down| project.stream(down, COMMAND_TIME))
+            .collect();
+        results.into_iter().collect::<Result<()>>()?;
         check_nothing_left(&project)
     });
     result.and(down)
@@ -490,6 +511,14 @@ fn run_project(project: &Project<'_>, steps: &mut Steps, findings: &mut Findings
             steps,
             &mut findings.monitoring,
             &mut findings.monitoring_up,
+        )?;
+    }
+    if project.root.join(FINAL_FOLDER).is_dir() {
+        super::final_api::run(
+            project,
+            steps,
+            &mut findings.final_api,
+            &mut findings.final_up,
         )?;
     }
     Ok(())
@@ -755,7 +784,10 @@ mod tests {
             SCALE.to_string(),
             "WORKER_DELAY=8 LEASE=10 docker compose up -d --scale worker=4"
         );
-        assert_eq!(commands().len(), COMMANDS.len() + MONITORING_COMMANDS.len());
+        assert_eq!(
+            commands().len(),
+            COMMANDS.len() + MONITORING_COMMANDS.len() + FINAL_COMMANDS.len()
+        );
         assert!(commands().contains(&"docker compose down -v".to_owned()));
     }
 }

@@ -9,6 +9,8 @@
 //! | `compose.rs` | the compose run: build, up, the three demos, scale, kill a worker, restart Redis, check, down; and the list of its commands |
 //! | `checks.rs` | how what the compose lab reads back is judged (the queue's status, also the kind lab's) |
 //! | `monitoring.rs` | session 09's phase of the compose lab: its services over session 06's, Prometheus's targets, a query after the demo, the dashboard's queries, Grafana, the alert drill |
+//! | `final_api.rs` | session 10's phase: the API and the page on the Redis queue, ten jobs through the API, the workers it lists |
+//! | `http.rs` | the compose lab's `curl URL` commands, sent as GETs |
 //! | `prometheus.rs` | how what Prometheus's HTTP API answers is judged, and the dashboard's PromQL read |
 //! | `kind/` | the kind lab: its plan (every command, as typed), the run on a kind cluster, and how it judges what it reads back |
 //! | `steps.rs` | each step timed, and the table at the end |
@@ -19,14 +21,35 @@
 //! sessions in release): about 16 minutes on two busy cores with stand-ins to build, much
 //! less with the engine's cache. Session 09's phase adds its image (session 06's dependency
 //! layers come from the cache) and about two minutes of checks, most of them the alert's
-//! one-minute wait. It leaves no container, network, volume, engine or
-//! firewall change behind. The kind lab's budget is in `kind/`.
+//! one-minute wait. Session 10's phase adds its image (one more crate on the same cached
+//! layers), then the API's readiness, the page and ten jobs through the API. It leaves no
+//! container, network, volume, engine or firewall change behind. The kind lab's budget is
+//! in `kind/`.
+
+/// The words of a `docker compose` command over session 06's file and a later session's
+/// `compose.yaml` (run from that session's folder), then `$word`s: the phases of the
+/// compose lab write theirs with it.
+macro_rules! over_session06 {
+    ($($word:literal),* $(,)?) => {
+        &[
+            "docker",
+            "compose",
+            "-f",
+            "../session06_docker/compose.yaml",
+            "-f",
+            "compose.yaml",
+            $($word),*
+        ]
+    };
+}
 
 mod checks;
 mod compose;
 mod engine;
+mod final_api;
 mod footprint;
 mod fs;
+mod http;
 mod images;
 mod kind;
 mod monitoring;

@@ -12,15 +12,16 @@ use std::net::TcpListener;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, ensure};
 use serde_json::Value;
 
 use super::compose::{
     BUILD_TIME, COMMAND_TIME, DEMO_TIME, LabCommand, POLL, Project, images_written_since,
-    is_listed, prepare_output,
+    prepare_output,
 };
+use super::http::{Http, split_url};
 use super::images;
-use super::poll::{self, Answer};
+use super::poll::{Answer, answer};
 use super::prometheus::{self, PanelQuery};
 use super::steps::Steps;
 
@@ -36,51 +37,14 @@ const fn typed(words: &'static [&'static str]) -> LabCommand {
 }
 
 /// Builds session 09's image (session 06's dependency layers come from the cache).
-pub const BUILD: LabCommand = typed(&[
-    "docker",
-    "compose",
-    "-f",
-    "../session06_docker/compose.yaml",
-    "-f",
-    "compose.yaml",
-    "build",
-    "worker",
-]);
+pub const BUILD: LabCommand = typed(over_session06!["build", "worker"]);
 /// Workers on session 09's image, the status API, Prometheus and Grafana.
-pub const UP: LabCommand = typed(&[
-    "docker",
-    "compose",
-    "-f",
-    "../session06_docker/compose.yaml",
-    "-f",
-    "compose.yaml",
-    "up",
-    "-d",
-]);
+pub const UP: LabCommand = typed(over_session06!["up", "-d"]);
 /// The same without Grafana, when its image cannot be had.
-pub const UP_WITHOUT_GRAFANA: LabCommand = typed(&[
-    "docker",
-    "compose",
-    "-f",
-    "../session06_docker/compose.yaml",
-    "-f",
-    "compose.yaml",
-    "up",
-    "-d",
-    "worker",
-    "api",
-    "prometheus",
-]);
+pub const UP_WITHOUT_GRAFANA: LabCommand =
+    typed(over_session06!["up", "-d", "worker", "api", "prometheus"]);
 /// The project's containers, session 09's among them.
-pub const PS: LabCommand = typed(&[
-    "docker",
-    "compose",
-    "-f",
-    "../session06_docker/compose.yaml",
-    "-f",
-    "compose.yaml",
-    "ps",
-]);
+pub const PS: LabCommand = typed(over_session06!["ps"]);
 /// Prometheus is ready to answer queries.
 pub const READY: LabCommand = typed(&["curl", "http://127.0.0.1:9090/-/ready"]);
 /// What Prometheus scrapes, and how the last scrape went.
@@ -88,17 +52,7 @@ pub const TARGETS: LabCommand = typed(&["curl", "http://127.0.0.1:9090/api/v1/ta
 /// The status API's own metrics: the queue's gauges, read from Redis.
 pub const API_METRICS: LabCommand = typed(&["curl", "http://127.0.0.1:8080/metrics"]);
 /// Demo 1 again, now run by session 09's workers.
-pub const SEND: LabCommand = typed(&[
-    "docker",
-    "compose",
-    "-f",
-    "../session06_docker/compose.yaml",
-    "-f",
-    "compose.yaml",
-    "run",
-    "--rm",
-    "send",
-]);
+pub const SEND: LabCommand = typed(over_session06!["run", "--rm", "send"]);
 /// The tasks every worker counted, summed by Prometheus.
 pub const QUERY_TASKS: LabCommand = typed(&[
     "curl",
@@ -110,29 +64,11 @@ pub const GRAFANA_HEALTH: LabCommand = typed(&["curl", "http://127.0.0.1:3000/ap
 pub const GRAFANA_DASHBOARD: LabCommand =
     typed(&["curl", "http://127.0.0.1:3000/api/dashboards/uid/imgproc"]);
 /// The alert drill: every worker stopped (each drains first).
-pub const STOP_WORKERS: LabCommand = typed(&[
-    "docker",
-    "compose",
-    "-f",
-    "../session06_docker/compose.yaml",
-    "-f",
-    "compose.yaml",
-    "stop",
-    "worker",
-]);
+pub const STOP_WORKERS: LabCommand = typed(over_session06!["stop", "worker"]);
 /// The alerts Prometheus evaluates, and their state.
 pub const ALERTS: LabCommand = typed(&["curl", "http://127.0.0.1:9090/api/v1/alerts"]);
 /// Stops and deletes everything, session 09's services and volumes too.
-pub const DOWN: LabCommand = typed(&[
-    "docker",
-    "compose",
-    "-f",
-    "../session06_docker/compose.yaml",
-    "-f",
-    "compose.yaml",
-    "down",
-    "-v",
-]);
+pub const DOWN: LabCommand = typed(over_session06!["down", "-v"]);
 
 /// Every command of the phase, in order.
 pub const MONITORING_COMMANDS: [LabCommand; 14] = [
@@ -167,8 +103,6 @@ const TARGETS_TIME: Duration = Duration::from_secs(90);
 const DATA_TIME: Duration = Duration::from_secs(90);
 /// NoLiveWorker waits a minute (`for: 1m`) after the workers' last beats go stale.
 const ALERT_TIME: Duration = Duration::from_secs(180);
-/// One HTTP request.
-const REQUEST_TIME: Duration = Duration::from_secs(10);
 
 /// Runs the phase: what it found goes to `found`; `up` is set once its services may run.
 pub fn run(
@@ -320,7 +254,7 @@ fn dashboard(http: &Http, crate_dir: &std::path::Path) -> Result<String> {
         let PanelQuery { panel, expr } = query;
         let started = Instant::now();
         let series = loop {
-            let body = http.query(expr)?;
+            let body = instant_query(http, expr)?;
             let (series, _) = prometheus::parse_query(&body)
                 .with_context(|| format!("panel {panel:?}: `{expr}`"))?;
             if series > 0 || !query.needs_data() {
@@ -392,87 +326,10 @@ fn alert_drill(project: &Project<'_>, http: &Http) -> Result<String> {
     ))
 }
 
-/// `Done(found)` when `done`, else `NotYet` with the reason `why` gives.
-fn answer<T>(done: bool, found: T, why: impl FnOnce() -> String) -> Answer<T> {
-    if done {
-        Answer::Done(found)
-    } else {
-        Answer::NotYet(why())
-    }
-}
-
-/// The phase's HTTP client: its `curl URL` commands sent as GETs.
-struct Http {
-    agent: ureq::Agent,
-}
-
-impl Http {
-    fn new() -> Self {
-        // The servers are on this machine: no proxy from the environment stands in between.
-        let agent = ureq::Agent::config_builder()
-            .timeout_global(Some(REQUEST_TIME))
-            .http_status_as_error(false)
-            .proxy(None)
-            .build()
-            .into();
-        Self { agent }
-    }
-
-    /// A GET of `url` with `query` (encoded here): its status and body.
-    fn get(&self, url: &str, query: &[(&str, &str)]) -> Result<(u16, String)> {
-        let mut request = self.agent.get(url);
-        for (name, value) in query {
-            request = request.query(*name, *value);
-        }
-        let mut response = request.call().with_context(|| format!("GET {url}"))?;
-        let body = response
-            .body_mut()
-            .read_to_string()
-            .with_context(|| format!("GET {url}: the body"))?;
-        Ok((response.status().as_u16(), body))
-    }
-
-    /// One `curl URL` of the lab, sent.
-    fn fetch(&self, command: LabCommand) -> Result<(u16, String)> {
-        let (base, query) = split_url(command)?;
-        self.get(base, &query)
-    }
-
-    /// An instant query's answer (any status: the body says what went wrong).
-    fn query(&self, expr: &str) -> Result<String> {
-        let (base, _) = split_url(QUERY_TASKS)?;
-        Ok(self.get(base, &[("query", expr)])?.1)
-    }
-
-    /// Sends `command`'s GET until `judge` says done or `timeout` passes.
-    fn poll<T>(
-        &self,
-        command: LabCommand,
-        timeout: Duration,
-        judge: impl FnMut(u16, &str) -> Result<Answer<T>>,
-    ) -> Result<T> {
-        eprintln!("$ {command}");
-        poll::until(&command, timeout, POLL, || self.fetch(command), judge).map(|(found, _)| found)
-    }
-}
-
-/// A `curl URL` command's URL without its query, and the query's pairs.
-fn split_url(command: LabCommand) -> Result<(&'static str, Vec<(&'static str, &'static str)>)> {
-    ensure!(
-        is_listed(command),
-        "`{command}` is not in the lab's list of commands"
-    );
-    let ["curl", url] = command.words else {
-        bail!("`{command}` is no `curl URL`");
-    };
-    let Some((base, query)) = url.split_once('?') else {
-        return Ok((url, Vec::new()));
-    };
-    let pairs = query
-        .split('&')
-        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
-        .collect();
-    Ok((base, pairs))
+/// An instant query's answer (any status: the body says what went wrong).
+fn instant_query(http: &Http, expr: &str) -> Result<String> {
+    let (base, _) = split_url(QUERY_TASKS)?;
+    Ok(http.get(base, &[("query", expr)])?.1)
 }
 
 #[cfg(test)]

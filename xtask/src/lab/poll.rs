@@ -43,3 +43,12 @@ pub fn until<T>(
         thread::sleep(every);
     }
 }
+
+/// `Done(found)` when `done`, else `NotYet` with the reason `why` gives.
+pub fn answer<T>(done: bool, found: T, why: impl FnOnce() -> String) -> Answer<T> {
+    if done {
+        Answer::Done(found)
+    } else {
+        Answer::NotYet(why())
+    }
+}

@@ -17,7 +17,9 @@
 //! while the Job's tasks run and checks the same, rolls back, and reads `kubectl top`.
 //! Then session 08's scaling drill: the HPA overlay applied, the stress Job run until the
 //! HPA asks for more workers than its minimum, the Job deleted, and the HPA watched back
-//! to its minimum. The cluster is deleted whatever happened. Every command has a deadline.
+//! to its minimum. Last, session 10's final system: its image loaded and its overlay
+//! applied, the API ready and the page served on the NodePort. The cluster is deleted
+//! whatever happened. Every command has a deadline.
 //! It needs this machine's ports 80, 443 and 30080 (the cluster's) and 8080 (the
 //! port-forward) free.
 //!
@@ -28,7 +30,9 @@
 //! rollouts. The drill and the rolling update take one to two minutes each (tasks of 20 s);
 //! the scaling drill about ten: a minute or two for the HPA's first metrics and its
 //! scale-up (the 30 s up window), four to six for the way down (the 60 s down window, then
-//! half the workers a minute).
+//! half the workers a minute). Session 10's image is a second release build: it shares
+//! only cargo-chef's stages with session 07's, so it adds about as long again as the first
+//! build without Docker's build cache, then a rollout.
 
 mod http;
 mod judge;
@@ -46,11 +50,12 @@ use anyhow::{Context, Result, bail, ensure};
 
 pub use plan::commands;
 use plan::{
-    APPLY, APPLY_HPA, BUILD, CLUSTER, CLUSTERS, CONTEXT, CONTEXT_NAME, CREATE, DELETE_CLUSTER,
-    DELETE_JOB, DELETE_POD, DESCRIBE_HPA, DOCKER_VERSION, EVENTS, GET_READY, GET_STATS,
-    GET_VIA_INGRESS, GET_VIA_NODEPORT, GET_WORKERS, HISTORY, IMAGE_V1, IMAGE_V2, INGRESS_NGINX,
-    KIND_VERSION, KUBECTL_VERSION, KindCommand, LOAD_V2, METRICS_SERVER, NODES, POD, PODS,
-    PORT_FORWARD, SET_IMAGE_V2, SLOW_WORKERS, STEPS, STRESS, SUBMIT, SUBMITTED, TAG_V2, TOP, UNDO,
+    APPLY, APPLY_FINAL, APPLY_HPA, BUILD, BUILD_FINAL, CLUSTER, CLUSTERS, CONTEXT, CONTEXT_NAME,
+    CREATE, DELETE_CLUSTER, DELETE_JOB, DELETE_POD, DESCRIBE_HPA, DOCKER_VERSION, EVENTS,
+    GET_FINAL_READY, GET_PAGE, GET_READY, GET_STATS, GET_VIA_INGRESS, GET_VIA_NODEPORT,
+    GET_WORKERS, HISTORY, IMAGE_V1, IMAGE_V2, INGRESS_NGINX, KIND_VERSION, KUBECTL_VERSION,
+    KindCommand, LOAD_FINAL, LOAD_V2, METRICS_SERVER, NODES, POD, PODS, PORT_FORWARD, SET_IMAGE_V2,
+    SLOW_WORKERS, STATUS_API_READY, STEPS, STRESS, SUBMIT, SUBMITTED, TAG_V2, TOP, UNDO,
     WORKER_IMAGE, WORKER_LOGS, WORKERS_READY,
 };
 
@@ -272,7 +277,42 @@ impl Lab {
         let drill = steps.run(title(DESCRIBE_HPA), || self.scale_down(drill))?;
         drop(watch);
         findings.push(drill.finding());
+        findings.push(steps.run(title(BUILD_FINAL), || self.final_system())?);
         Ok(())
+    }
+
+    /// Session 10's image and overlay: the API and the page in place of the status API,
+    /// ready on the NodePort, the page served.
+    fn final_system(&self) -> Result<String> {
+        for command in [
+            BUILD_FINAL,
+            LOAD_FINAL,
+            APPLY_FINAL,
+            WORKERS_READY,
+            STATUS_API_READY,
+        ] {
+            self.stream(command)?;
+        }
+        self.http
+            .poll(GET_FINAL_READY, ANSWER_TIME, |status, body| {
+                Ok(if status == 200 {
+                    Answer::Done(())
+                } else {
+                    Answer::NotYet(format!("{status}: {}", body.trim()))
+                })
+            })?;
+        self.http.poll(GET_PAGE, ANSWER_TIME, |status, body| {
+            Ok(if status == 200 && body.contains("/app.js") {
+                Answer::Done(())
+            } else {
+                Answer::NotYet(format!("{status}: not the page"))
+            })
+        })?;
+        Ok(
+            "final system: session 10's API ready and its page served on the NodePort \
+            (30080), the workers on its image"
+                .to_owned(),
+        )
     }
 
     /// The status API through a port-forward, the Ingress and the NodePort. The

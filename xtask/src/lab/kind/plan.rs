@@ -211,11 +211,25 @@ pub const DELETE_STRESS: KindCommand =
     typed("kubectl -n imgproc delete job stress --ignore-not-found");
 /// The HPA's conditions and events: each change of size, and its reason.
 pub const DESCRIBE_HPA: KindCommand = typed("kubectl -n imgproc describe hpa worker-hpa");
+/// Session 10: its image, built from the workspace root (a second release build: only
+/// cargo-chef's stages are shared with session 07's image).
+pub const BUILD_FINAL: KindCommand =
+    typed("docker build -f session10_final/Dockerfile -t session10-final:v1 .");
+/// Session 10's image in the nodes.
+pub const LOAD_FINAL: KindCommand =
+    typed("kind load docker-image session10-final:v1 --name imgproc");
+/// Session 10's overlay: its API and page in place of the status API, the workers on its
+/// image.
+pub const APPLY_FINAL: KindCommand = typed("kubectl apply -k session10_final/k8s/overlays/final");
+/// Session 10's API, ready on the NodePort: it reaches Redis and a worker is live.
+pub const GET_FINAL_READY: KindCommand = typed("curl http://localhost:30080/api/ready");
+/// Session 10's page, on the NodePort.
+pub const GET_PAGE: KindCommand = typed("curl http://localhost:30080/");
 /// The cluster deleted: its node containers, and its context in kubeconfig.
 pub const DELETE_CLUSTER: KindCommand = typed("kind delete cluster --name imgproc");
 
 /// The lab, step by step.
-pub const STEPS: [Step; 17] = [
+pub const STEPS: [Step; 18] = [
     Step {
         name: "preconditions",
         comment: "kind, kubectl and Docker installed, the Docker engine answering, no cluster named imgproc yet.",
@@ -350,6 +364,21 @@ pub const STEPS: [Step; 17] = [
         comment: "The load gone, the HPA waits out its 60 s down window, then at most halves the workers each\n\
                   minute, back to 2. Its events say when, and why.",
         commands: &[HPA_STATUS, DESCRIBE_HPA, GET_HPA],
+    },
+    Step {
+        name: "the final system",
+        comment: "Session 10: its image loaded, and its overlay applied over the same cluster: the status API's\n\
+                  Deployment now runs the API and the page on the cluster's Redis, behind the same Service\n\
+                  and NodePort, and the workers run its image. Ready once a worker is live; the page answers.",
+        commands: &[
+            BUILD_FINAL,
+            LOAD_FINAL,
+            APPLY_FINAL,
+            WORKERS_READY,
+            STATUS_API_READY,
+            GET_FINAL_READY,
+            GET_PAGE,
+        ],
     },
     Step {
         name: "delete the cluster",
@@ -496,7 +525,8 @@ mod tests {
             loads,
             [
                 "kind load docker-image session07-k8s:v1 --name imgproc",
-                "kind load docker-image session07-k8s:v2 --name imgproc"
+                "kind load docker-image session07-k8s:v2 --name imgproc",
+                "kind load docker-image session10-final:v1 --name imgproc"
             ]
         );
         assert!(
