@@ -8,18 +8,16 @@
 //! session10_final --test manifests -- --include-ignored`.
 
 /// Rendering and reading manifests: session 07's checker's, shared.
-mod manifests {
-    #[allow(dead_code)]
-    #[path = "../../../session07_k8s/tests/manifests/render.rs"]
-    pub mod render;
-}
+#[allow(dead_code)]
+#[path = "../../session07_k8s/tests/manifests/render.rs"]
+mod render;
 
 use clap::Parser;
 use session10_final::routes::{API_HEALTH, API_READY};
 use session10_final::server::ServeArgs;
 use yaml_rust2::Yaml;
 
-use manifests::render::{Objects, k8s_dir};
+use render::{Objects, k8s_dir};
 
 /// The API's Deployment keeps session 07's name: its Service, NodePort and Ingress find it.
 const API: &str = "status-api-deployment";
