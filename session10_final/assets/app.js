@@ -92,7 +92,8 @@ async function submit(file, pipeline) {
   }
   const show = (job) => {
     bar.value = job.progress;
-    title.textContent = `${file.name}: ${job.state}` + (job.error ? ` (${job.error})` : "");
+    const tiles = job.tiles ? `, ${job.tiles.done} of ${job.tiles.total} tiles` : "";
+    title.textContent = `${file.name}: ${job.state}${tiles}` + (job.error ? ` (${job.error})` : "");
     title.className = `state-${job.state}`;
     if (job.state === "succeeded") {
       const image = element("img", { alt: `${file.name} after`, src: job.links.result });

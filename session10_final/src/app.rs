@@ -12,7 +12,7 @@ use session03_workers::{Backpressure, BlobError, BlobKey, Task, TaskId, TaskReco
 use session07_k8s::state::REQUEST_DEADLINE;
 use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore};
 
-use crate::backend::{Backend, Context};
+use crate::backend::{Backend, Context, Job};
 use crate::error::ApiError;
 use crate::limits::UploadLimits;
 
@@ -112,10 +112,22 @@ impl App {
     }
     // ANCHOR_END: submit
 
-    /// The job's record, or 404.
-    pub async fn job(&self, id: TaskId) -> Result<TaskRecord, ApiError> {
-        let queue = self.backend.queue()?;
-        within(async { Ok(queue.status(id).await?) })
+    /// Queues `pipeline` on `image` as a tiled job, where the mode offers them (422 where
+    /// not). Not bounded by the request deadline: the image is decoded and cut first.
+    pub async fn submit_tiled(
+        &self,
+        image: Bytes,
+        pipeline: PipelineSpec,
+        extension: &str,
+    ) -> Result<TaskId, ApiError> {
+        self.backend
+            .submit_tiled(image, pipeline, extension, self.limits)
+            .await
+    }
+
+    /// The job, or 404.
+    pub async fn job(&self, id: TaskId) -> Result<Job, ApiError> {
+        within(self.backend.job(id))
             .await?
             .ok_or_else(|| ApiError::not_found(format!("no job {id} (or it was forgotten)")))
     }
@@ -175,7 +187,7 @@ fn key(text: &str) -> Result<BlobKey, ApiError> {
 }
 
 /// A store error: full or unreachable is 503 (it may pass), too large 413, the rest 500.
-fn stored(error: BlobError) -> ApiError {
+pub(crate) fn stored(error: BlobError) -> ApiError {
     match error {
         BlobError::TooLarge { .. } => ApiError::TooLarge(error.to_string()),
         BlobError::Unavailable(_) => ApiError::unavailable(error.to_string()),

@@ -9,10 +9,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use axum::Router;
+use bytes::Bytes;
+use serde::Serialize;
+use session02_pipelines::PipelineSpec;
 use session03_workers::{BlobKey, BlobStore, Queue, TaskId, TaskRecord};
 use tokio::sync::watch;
 
 use crate::error::ApiError;
+use crate::limits::UploadLimits;
 
 /// What a job's record does not say: its failed attempts, and why it waits.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -21,6 +25,34 @@ pub struct Context {
     pub history: Vec<String>,
     /// Why it waits, when it waits.
     pub waiting_reason: Option<String>,
+}
+
+/// A job as the API shows it: a record in the queue's terms, and a tiled job's tiles.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// The job's record: the queue's own, or one the backend made for a job of many tasks.
+    pub record: TaskRecord,
+    /// How many of a tiled job's tiles are done.
+    pub tiles: Option<Tiles>,
+}
+
+impl Job {
+    /// A job that is one task.
+    pub fn task(record: TaskRecord) -> Self {
+        Self {
+            record,
+            tiles: None,
+        }
+    }
+}
+
+/// A tiled job's tiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Tiles {
+    /// Tiles done.
+    pub done: u64,
+    /// Tiles in all.
+    pub total: u64,
 }
 
 // ANCHOR: backend
@@ -40,6 +72,29 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
     /// `None` where there is none (they look again after a pause instead).
     fn changes(&self) -> Option<watch::Receiver<u64>> {
         None
+    }
+
+    /// Job `id`, or `None` when the system does not know it: by default, the queue's record.
+    async fn job(&self, id: TaskId) -> Result<Option<Job>, ApiError> {
+        Ok(self.queue()?.status(id).await?.map(Job::task))
+    }
+
+    /// Queues `pipeline` on `image`, cut into tiles that workers run apart, for a result in
+    /// format `extension`; `image` has passed `limits`' header checks. By default the mode
+    /// has no tiled jobs, and says where they are.
+    async fn submit_tiled(
+        &self,
+        _image: Bytes,
+        _pipeline: PipelineSpec,
+        _extension: &str,
+        _limits: UploadLimits,
+    ) -> Result<TaskId, ApiError> {
+        Err(ApiError::Unprocessable(format!(
+            "tiled jobs need the distributed mode: their tiles live in Redis, where any \
+             worker process takes them (start the API with --redis URL); the {} mode \
+             processes the image as one job when tiled is left out",
+            self.mode()
+        )))
     }
 
     /// The history and waiting reason of a job.

@@ -10,7 +10,9 @@ use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use axum::Router;
-use session03_workers::{BlobStore, Queue, TaskRecord, TaskState};
+use bytes::Bytes;
+use session02_pipelines::PipelineSpec;
+use session03_workers::{BlobStore, Queue, TaskId, TaskRecord, TaskState};
 use session04_redis::{RedisBlobStore, RedisQueue};
 use session05_distributed::registry::{live_capabilities, waiting_reason};
 use session07_k8s::state::AppState;
@@ -19,17 +21,26 @@ use session08_scaling::metrics::Host;
 use session08_scaling::recommend::Targets;
 use session09_monitoring::snapshot::{self, Sources};
 
-use crate::backend::{Backend, Context};
+use crate::backend::{Backend, Context, Job};
 use crate::error::ApiError;
+use crate::limits::UploadLimits;
+use crate::tiled::TiledJobs;
 
 /// The API's side of the distributed system.
 pub struct Distributed {
     state: Arc<AppState>,
     max_blob_bytes: u64,
-    /// The queue and the store, once Redis has answered.
-    open: OnceLock<(Arc<RedisQueue>, Arc<RedisBlobStore>)>,
+    /// The queue, the store and the tiled jobs, once Redis has answered.
+    open: OnceLock<Open>,
     /// Where session 09's snapshots are read from, once asked for.
     sources: tokio::sync::Mutex<Option<Sources>>,
+}
+
+/// What Redis gives once it answers.
+struct Open {
+    queue: Arc<RedisQueue>,
+    blobs: Arc<RedisBlobStore>,
+    tiled: TiledJobs,
 }
 
 impl std::fmt::Debug for Distributed {
@@ -53,19 +64,24 @@ impl Distributed {
         }
     }
 
-    /// The queue and the store, or 503 while Redis has not answered yet.
-    fn open(&self) -> Result<&(Arc<RedisQueue>, Arc<RedisBlobStore>), ApiError> {
+    /// The queue, the store and the tiled jobs, or 503 while Redis has not answered yet.
+    fn open(&self) -> Result<&Open, ApiError> {
         let connected = self.state.connected()?;
         Ok(self.open.get_or_init(|| {
-            let queue = connected.queue.clone();
+            let queue = Arc::new(connected.queue.clone());
             let config = queue.config();
-            let blobs = RedisBlobStore::new(
+            let blobs = Arc::new(RedisBlobStore::new(
                 queue.connection(),
                 &config.namespace,
                 config.retention,
                 self.max_blob_bytes,
-            );
-            (Arc::new(queue), Arc::new(blobs))
+            ));
+            let tiled = TiledJobs::new(Arc::clone(&queue), Arc::clone(&blobs));
+            Open {
+                queue,
+                blobs,
+                tiled,
+            }
         }))
     }
 }
@@ -77,11 +93,30 @@ impl Backend for Distributed {
     }
 
     fn queue(&self) -> Result<Arc<dyn Queue>, ApiError> {
-        Ok(self.open()?.0.clone())
+        Ok(self.open()?.queue.clone())
     }
 
     fn blobs(&self) -> Result<Arc<dyn BlobStore>, ApiError> {
-        Ok(self.open()?.1.clone())
+        Ok(self.open()?.blobs.clone())
+    }
+
+    /// The queue's record, or a tiled job's view made from its tiles.
+    async fn job(&self, id: TaskId) -> Result<Option<Job>, ApiError> {
+        let open = self.open()?;
+        let record = open.queue.status(id).await?;
+        open.tiled.read(id, record).await
+    }
+
+    /// Session 05's tiled job.
+    async fn submit_tiled(
+        &self,
+        image: Bytes,
+        pipeline: PipelineSpec,
+        extension: &str,
+        limits: UploadLimits,
+    ) -> Result<TaskId, ApiError> {
+        let tiled = &self.open()?.tiled;
+        tiled.submit(image, pipeline, extension, limits).await
     }
 
     // ANCHOR: context

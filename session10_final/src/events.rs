@@ -1,10 +1,11 @@
 //! A job's progress as Server-Sent Events: the browser's `EventSource` keeps one HTTP
 //! response open and reads `event:`/`data:` lines as they come.
 //!
-//! The stream sends the job's view at once, then again each time its state or attempts
-//! change, and ends after the final state. It reads the queue's record again when the
-//! backend says something changed (the embedded mode's [`Watched`](crate::watched)
-//! queue), and every [`POLL`] anyway: one Redis read each time in the distributed mode.
+//! The stream sends the job's view at once, then again each time its state, its attempts
+//! or a tiled job's tiles done change, and ends after the final state. It reads the job
+//! again when the backend says something changed (the embedded mode's
+//! [`Watched`](crate::watched) queue), and every [`POLL`] anyway: a few Redis reads each
+//! time in the distributed mode.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -35,7 +36,8 @@ pub const OUTAGE: Duration = Duration::from_secs(30);
 struct Follow {
     app: Arc<App>,
     id: session03_workers::TaskId,
-    last: Option<(TaskState, u32)>,
+    /// The state, attempts and tiles done last sent.
+    last: Option<(TaskState, u32, u64)>,
     done: bool,
     /// Since when the queue has not answered, if it has not.
     failing_since: Option<Instant>,
@@ -88,17 +90,19 @@ pub async fn events(
                 changes.borrow_and_update();
             }
             let event = match follow.app.job(follow.id).await {
-                Ok(record) => {
+                Ok(job) => {
                     follow.failing_since = None;
-                    let now = (record.state, record.attempts);
+                    let record = &job.record;
+                    let done = job.tiles.map_or(0, |tiles| tiles.done);
+                    let now = (record.state, record.attempts, done);
                     if follow.last == Some(now) {
                         follow.pause().await;
                         continue;
                     }
                     follow.last = Some(now);
                     follow.done = record.state.is_final();
-                    let context = follow.app.context(&record).await.unwrap_or_default();
-                    let view = JobView::of(&record, context);
+                    let context = follow.app.context(record).await.unwrap_or_default();
+                    let view = JobView::of(&job, context);
                     Event::default().event("state").json_data(&view).ok()?
                 }
                 // An outage may pass: keep looking, up to a limit.

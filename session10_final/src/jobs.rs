@@ -18,7 +18,7 @@ use session02_pipelines::PipelineSpec;
 use session03_workers::{TaskId, TaskRecord, TaskState};
 
 use crate::app::App;
-use crate::backend::Context;
+use crate::backend::{Context, Job, Tiles};
 use crate::error::ApiError;
 use crate::limits::{self, Inspected};
 use crate::request::Submission;
@@ -39,7 +39,7 @@ pub struct JobView {
     pub attempts: u32,
     /// The pipeline, in the text form.
     pub pipeline: String,
-    /// From 0 to 1.
+    /// From 0 to 1, in two decimals.
     pub progress: f64,
     /// When it was queued.
     pub enqueued_at: DateTime<Utc>,
@@ -55,6 +55,9 @@ pub struct JobView {
     pub history: Vec<String>,
     /// Why it waits, when it waits.
     pub waiting_reason: Option<String>,
+    /// A tiled job's tiles done and in all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tiles: Option<Tiles>,
     /// Where to follow it.
     pub links: Links,
 }
@@ -72,16 +75,18 @@ pub struct Links {
 }
 
 impl JobView {
-    /// The view of `record`, with what the backend adds.
-    pub fn of(record: &TaskRecord, context: Context) -> Self {
+    /// The view of `job`, with what the backend adds.
+    pub fn of(job: &Job, context: Context) -> Self {
+        let record = &job.record;
         let id = record.id();
-        let job = routes::job(id);
+        let path = routes::job(id);
         Self {
             id,
             state: record.state,
             attempts: record.attempts,
             pipeline: record.task.pipeline.to_string(),
-            progress: progress(record.state),
+            // Two decimals: a client shows a percentage, not 0.42857142857142855.
+            progress: (progress(record.state, job.tiles) * 100.0).round() / 100.0,
             enqueued_at: record.enqueued_at,
             started_at: record.started_at,
             finished_at: record.finished_at,
@@ -89,22 +94,31 @@ impl JobView {
             error: record.error.as_ref().map(|error| error.message.clone()),
             history: context.history,
             waiting_reason: context.waiting_reason,
+            tiles: job.tiles,
             links: Links {
-                result: format!("{job}/result"),
-                events: format!("{job}/events"),
-                job,
+                result: format!("{path}/result"),
+                events: format!("{path}/events"),
+                job: path,
             },
         }
     }
 }
 
-/// How far a job is, from its state.
-fn progress(state: TaskState) -> f64 {
-    match state {
-        TaskState::Succeeded | TaskState::Failed | TaskState::Dead => 1.0,
-        TaskState::Running => 0.5,
-        TaskState::Pending | TaskState::Retrying => 0.0,
-    }
+/// How far a job is, from its state; a tiled job's steps are its tiles and the assembly.
+/// Below 1 until the job is final, and never back while it runs.
+fn progress(state: TaskState, tiles: Option<Tiles>) -> f64 {
+    let share = match (state, tiles) {
+        (TaskState::Succeeded | TaskState::Failed | TaskState::Dead, _) => return 1.0,
+        (TaskState::Running, None) => 0.5,
+        (_, None) => 0.0,
+        // Every tile done: the assembly runs, waits, or is retried.
+        (_, Some(Tiles { done, total })) if done >= total => {
+            (total as f64 + 0.5) / (total as f64 + 1.0)
+        }
+        (_, Some(Tiles { done, total })) => done as f64 / (total as f64 + 1.0),
+    };
+    // Shown in two decimals: a job still running never shows 1.
+    share.min(0.99)
 }
 
 /// The longest pipeline spec accepted, in bytes.
@@ -186,33 +200,28 @@ pub fn check(submission: Submission, app: &App) -> Result<Checked, ApiError> {
 /// `POST /api/jobs`: 202 with the job and its `Location`.
 #[utoipa::path(post, path = "/api/jobs", tag = "jobs",
     request_body(content_type = "multipart/form-data",
-        description = "Fields `file` (the image), `pipeline` (e.g. `blur:sigma=2|edges`, or a JSON spec), optional `format` (png, jpeg, webp). Also accepted: `application/json` `{\"image\": URL-safe base64, \"pipeline\": ...}`, or the image as the body with `?pipeline=`."),
+        description = "Fields `file` (the image), `pipeline` (e.g. `blur:sigma=2|edges`, or a JSON spec), optional `format` (png, jpeg, webp), optional `tiled` (true: cut into tiles that workers run apart; the distributed mode only, 422 in the embedded one). Also accepted: `application/json` `{\"image\": URL-safe base64, \"pipeline\": ..., \"tiled\": true}`, or the image as the body with `?pipeline=...&tiled=true`."),
     responses(
         (status = 202, description = "Queued; `Location` names the job", body = Object),
         (status = 400, description = "No image, no pipeline, or a malformed request", body = Object),
         (status = 413, description = "Over the body or pixel limit, or a decompression bomb", body = Object),
         (status = 415, description = "Not PNG, JPEG or WebP by its first bytes", body = Object),
-        (status = 422, description = "A corrupt image, or a pipeline error with its `position`", body = Object),
-        (status = 429, description = "The queue is full; `Retry-After` says when to try again", body = Object)))]
+        (status = 422, description = "A corrupt image, a pipeline error with its `position`, or a tiled job this mode or pipeline cannot run", body = Object),
+        (status = 429, description = "The queue is full (or has no room for a tiled job's tiles, or another image is being cut); `Retry-After` says when to try again", body = Object),
+        (status = 503, description = "The queue or the store cannot be reached", body = Object)))]
 pub async fn submit(
     State(app): State<Arc<App>>,
     submission: Submission,
 ) -> Result<Response, ApiError> {
-    if submission.tiled {
-        return Err(ApiError::bad_request(
-            "tiled jobs are not offered by this API yet: send the image as one job",
-        ));
-    }
     let checked = check(submission, &app)?;
-    let id = app
-        .submit(
-            checked.submission.image,
-            checked.pipeline,
-            checked.extension,
-        )
-        .await?;
-    let record = app.job(id).await?;
-    let view = JobView::of(&record, app.context(&record).await?);
+    let (image, pipeline) = (checked.submission.image, checked.pipeline);
+    let id = if checked.submission.tiled {
+        app.submit_tiled(image, pipeline, checked.extension).await?
+    } else {
+        app.submit(image, pipeline, checked.extension).await?
+    };
+    let job = app.job(id).await?;
+    let view = JobView::of(&job, app.context(&job.record).await?);
     let location = HeaderValue::from_str(&view.links.job)
         .map_err(|error| ApiError::internal(error.to_string()))?;
     Ok((
@@ -243,9 +252,9 @@ pub async fn show(
     State(app): State<Arc<App>>,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<JobView>, ApiError> {
-    let record = app.job(job_id(id)?).await?;
-    let context = app.context(&record).await?;
-    Ok(Json(JobView::of(&record, context)))
+    let job = app.job(job_id(id)?).await?;
+    let context = app.context(&job.record).await?;
+    Ok(Json(JobView::of(&job, context)))
 }
 
 // ANCHOR: result
@@ -264,7 +273,7 @@ pub async fn result(
     id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let record = app.job(job_id(id)?).await?;
+    let record = app.job(job_id(id)?).await?.record;
     match record.state {
         TaskState::Succeeded => {}
         TaskState::Failed | TaskState::Dead => {

@@ -16,6 +16,7 @@
 //! | [`watched`] | a queue that says when a state changes, so event streams need no timer |
 //! | [`embedded`] | the default mode: session 03's queue and pool in this process, measured by session 09 |
 //! | [`distributed`] | `--redis`: session 04's queue, session 05's registry, separate workers |
+//! | [`tiled`] | session 05's tiled jobs through the API, shown as one job |
 //! | [`app`] | what every handler shares: storing and queueing a job, the same in both modes |
 //! | [`jobs`] | submitting a job, its state, its result with an `ETag` |
 //! | [`events`] | a job's progress as Server-Sent Events |
@@ -46,6 +47,7 @@ pub mod request;
 pub mod routes;
 pub mod server;
 pub mod stress;
+pub mod tiled;
 pub mod watched;
 
 /// Chapter 10 of the book, whose Rust examples run as this crate's doctests.

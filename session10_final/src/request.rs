@@ -126,7 +126,16 @@ async fn from_multipart(mut multipart: Multipart) -> Result<Submission, ApiError
             "format" => submission.format = Some(field.text().await.map_err(read)?),
             "tiled" => {
                 let text = field.text().await.map_err(read)?;
-                submission.tiled = matches!(text.trim(), "true" | "on" | "1" | "yes");
+                submission.tiled = match text.trim() {
+                    "true" | "on" | "1" | "yes" => true,
+                    "false" | "off" | "0" | "no" | "" => false,
+                    other => {
+                        let shown: String = other.chars().take(32).collect();
+                        return Err(ApiError::bad_request(format!(
+                            "tiled is {shown:?}; send true or false"
+                        )));
+                    }
+                };
             }
             other => {
                 return Err(ApiError::bad_request(format!(

@@ -95,25 +95,11 @@ fn a_job_goes_from_upload_to_events_to_its_result_on(server: &Server) {
     );
     assert_eq!(job["pipeline"], "blur:sigma=2|grayscale");
 
-    // The events: each line as it comes, until the final state.
-    let mut response = agent()
-        .get(&format!(
-            "{}{}",
-            server.base,
-            job["links"]["events"].as_str().unwrap()
-        ))
-        .call()
-        .unwrap();
-    assert_eq!(response.headers()["content-type"], "text/event-stream");
-    let reader = BufReader::new(response.body_mut().as_reader());
-    let mut states = Vec::new();
-    for line in reader.lines() {
-        let line = line.unwrap();
-        if let Some(data) = line.strip_prefix("data: ") {
-            let view: Value = serde_json::from_str(data).unwrap();
-            states.push(view["state"].as_str().unwrap().to_owned());
-        }
-    }
+    // The events: each view as it comes, until the final state.
+    let states: Vec<String> = events(server, &job)
+        .iter()
+        .map(|view| view["state"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(
         states.last().map(String::as_str),
         Some("succeeded"),
@@ -490,4 +476,141 @@ fn a_full_store_gives_up_its_oldest_finished_jobs() {
         "{}",
         String::from_utf8_lossy(&oldest.body)
     );
+}
+
+#[test]
+fn a_tiled_job_counts_its_tiles_and_matches_the_whole_image() {
+    for server in servers(Setup::default()) {
+        a_tiled_job_on(&server);
+    }
+}
+
+fn a_tiled_job_on(server: &Server) {
+    // 2500x1500 with a pattern that changes every pixel: a seam would show. Six tiles of
+    // 1024, and a resize that runs once, on the stitched image.
+    let pattern = image::RgbImage::from_fn(2500, 1500, |x, y| {
+        let v = |k: u32| ((x.wrapping_mul(k) ^ y.wrapping_mul(k + 6)) % 251) as u8;
+        image::Rgb([v(7), v(13), v(29)])
+    });
+    let image = session01_image_basics::encode(&pattern.into(), ImageFormat::Png).unwrap();
+    let pipeline = "blur:sigma=3|resize:width=1250";
+    let tiled = |image: &[u8], pipeline: &str, tiled: &str| {
+        let (kind, body) = form(&[
+            ("file", image),
+            ("pipeline", pipeline.as_bytes()),
+            ("tiled", tiled.as_bytes()),
+        ]);
+        post(&format!("{}/api/jobs", server.base), &kind, &body)
+    };
+    let maybe = tiled(&image, pipeline, "perhaps");
+    assert_eq!(maybe.status, 400, "{}", maybe.json());
+
+    let accepted = tiled(&image, pipeline, "true");
+    if server.mode == Mode::Embedded {
+        // The tiles live in Redis: the embedded mode says where tiled jobs run.
+        assert_eq!(accepted.status, 422, "{}", accepted.json());
+        let reason = accepted.json()["reason"].as_str().unwrap().to_owned();
+        assert!(reason.contains("--redis"), "{reason}");
+        return;
+    }
+    assert_eq!(accepted.status, 202, "{}", accepted.json());
+    let job = accepted.json();
+    assert_eq!(job["pipeline"], pipeline);
+    assert_eq!(job["tiles"]["total"], 6, "{job}");
+
+    // The events: a view at each tile done, until the assembly's final state.
+    let mut seen = Vec::new();
+    for view in events(server, &job) {
+        assert_eq!(view["tiles"]["total"], 6, "{view}");
+        let done = view["tiles"]["done"].as_u64().unwrap();
+        let progress = view["progress"].as_f64().unwrap();
+        seen.push((view["state"].as_str().unwrap().to_owned(), done, progress));
+    }
+    let (state, done, progress) = seen.last().cloned().unwrap();
+    assert_eq!(
+        (state.as_str(), done, progress),
+        ("succeeded", 6, 1.0),
+        "{seen:?}"
+    );
+    for pair in seen.windows(2) {
+        assert!(
+            pair[0].1 <= pair[1].1 && pair[0].2 <= pair[1].2,
+            "tiles done and progress never go back: {seen:?}"
+        );
+    }
+    let shown = get(&format!("{}{}", server.base, accepted.header("location"))).json();
+    assert_eq!(
+        (&shown["state"], &shown["tiles"]["done"], &shown["pipeline"]),
+        (
+            &Value::from("succeeded"),
+            &Value::from(6),
+            &Value::from(pipeline)
+        ),
+        "{shown}"
+    );
+
+    // The same pixels as the image processed whole.
+    let whole = submit(server, &image, pipeline);
+    assert_eq!(whole.status, 202, "{}", whole.json());
+    let whole = finished(server, whole.header("location"));
+    assert_eq!(whole["state"], "succeeded", "{whole}");
+    assert!(whole.get("tiles").is_none(), "{whole}");
+    let result = |view: &Value| {
+        let link = view["links"]["result"].as_str().unwrap();
+        let answer = get(&format!("{}{link}", server.base));
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.header("content-type"), "image/png");
+        image::load_from_memory(&answer.body).unwrap().to_rgb8()
+    };
+    let (from_tiles, from_whole) = (result(&shown), result(&whole));
+    assert_eq!(from_tiles.dimensions(), (1250, 750));
+    assert!(from_tiles == from_whole, "the tiled result differs");
+
+    // What cannot run in tiles is refused before anything is queued.
+    let geometry = tiled(&image, "resize:width=100|blur:sigma=1", "true");
+    assert_eq!(geometry.status, 422, "{}", geometry.json());
+    let reason = geometry.json()["reason"].as_str().unwrap().to_owned();
+    assert!(reason.contains("geometry"), "{reason}");
+    let corrupt = tiled(&image[..image.len() / 2], pipeline, "true");
+    assert_eq!(corrupt.status, 422, "{}", corrupt.json());
+
+    // Six tiles on a queue with room for four: refused whole, before anything is cut.
+    let small = start(
+        Mode::Distributed,
+        Setup {
+            workers: 1,
+            queue_capacity: 4,
+            ..Setup::default()
+        },
+    );
+    let (kind, body) = form(&[
+        ("file", &image),
+        ("pipeline", pipeline.as_bytes()),
+        ("tiled", b"true"),
+    ]);
+    let full = post(&format!("{}/api/jobs", small.base), &kind, &body);
+    assert_eq!(full.status, 429, "{}", full.json());
+    assert_eq!(full.header("retry-after"), "1");
+    let reason = full.json()["reason"].as_str().unwrap().to_owned();
+    assert!(reason.contains("6 tiles"), "{reason}");
+    let stats = get(&format!("{}/api/stats", small.base)).json();
+    assert_eq!(stats["stats"]["enqueued"], 0, "nothing was queued: {stats}");
+}
+
+/// The views a job's event stream sends, read as they come until it ends.
+fn events(server: &Server, job: &Value) -> Vec<Value> {
+    let link = job["links"]["events"].as_str().unwrap();
+    let mut response = agent()
+        .get(&format!("{}{link}", server.base))
+        .call()
+        .unwrap();
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let reader = BufReader::new(response.body_mut().as_reader());
+    let mut views = Vec::new();
+    for line in reader.lines() {
+        if let Some(data) = line.unwrap().strip_prefix("data: ") {
+            views.push(serde_json::from_str(data).unwrap());
+        }
+    }
+    views
 }

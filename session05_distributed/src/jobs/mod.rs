@@ -274,7 +274,17 @@ impl Jobs {
         }
         let enqueued = queue.enqueue_many(&tasks).await;
         let refused = match enqueued {
-            Ok(outcomes) => outcomes.into_iter().find_map(Result::err),
+            Ok(outcomes) => {
+                let mut first = None;
+                for (task, outcome) in tasks.iter().zip(outcomes) {
+                    if let Err(error) = outcome {
+                        // A tile that was not queued never runs: its input is not kept.
+                        let _ = self.blobs.delete(&task.input).await;
+                        first.get_or_insert(error);
+                    }
+                }
+                first
+            }
             Err(error) => Some(error),
         };
         if let Some(error) = refused {
