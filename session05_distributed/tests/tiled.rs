@@ -1,6 +1,7 @@
 //! Tiled jobs through real worker processes on a real redis-server: a 20-megapixel image
-//! in uneven tiles comes back identical to the single-process result, and a tile delivered
-//! twice still makes one assembly.
+//! in uneven tiles comes back identical to the single-process result, a tile delivered
+//! twice still makes one assembly, and a job the queue cannot take whole leaves no tiles
+//! to run.
 
 mod common;
 
@@ -276,4 +277,54 @@ async fn a_full_queue_still_takes_the_assembly_without_parking_a_worker() {
     let assembly = queue.status(job).await.unwrap().expect("the assembly task");
     assert_eq!(assembly.state, TaskState::Pending);
     assert_eq!(queue.stats().await.unwrap().waiting, 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_the_queue_cannot_take_whole_keeps_no_tiles_and_runs_none() {
+    let server = RedisServer::start().unwrap();
+    let mut flags = tiled_flags(&server, "partial");
+    flags.capacity = 4;
+    let (queue, blobs) = flags.open().await.unwrap();
+    let (queue, jobs, runner) = tile_runner(queue, &blobs);
+    let image: DynamicImage = session01_image_basics::samples::generate(300, 200).into();
+    let spec = PipelineSpec::parse("blur:sigma=2").unwrap();
+    let output = BlobKey::new("results/partial.png").unwrap();
+    // Six tiles, room for four.
+    let error = jobs
+        .submit(&queue, &image, &spec, output, (128, 128))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("full"), "{error}");
+
+    let me = WorkerId::named("test");
+    let lease = queue
+        .reserve(&me, &Capabilities::All, Duration::from_secs(2))
+        .await
+        .unwrap()
+        .expect("the tiles that found room are queued");
+    let job = match session05_distributed::jobs::JobPart::of(&lease.task).unwrap() {
+        Some(session05_distributed::jobs::JobPart::Tile { job, .. }) => job,
+        other => panic!("not a tile: {other:?}"),
+    };
+    let record = jobs.record(job).await.unwrap().unwrap();
+    let status = jobs.status(job).await.unwrap().unwrap();
+    assert!(
+        status
+            .failed
+            .as_deref()
+            .unwrap_or("")
+            .contains("not every tile"),
+        "{status:?}"
+    );
+    // The tiles that were refused never run: their inputs are gone.
+    for index in [4, 5] {
+        let input = session05_distributed::jobs::tile_input(job, index, record.tile_format);
+        assert!(blobs.get(&input).await.is_err(), "{input} left behind");
+    }
+    // A queued tile of the failed job is not run: it fails, and its input goes too.
+    let ran = runner.process(&lease.task).await.unwrap_err();
+    assert!(ran.message.contains("its job failed"), "{ran:?}");
+    assert!(blobs.get(&lease.task.input).await.is_err());
+    assert!(blobs.get(&lease.task.output).await.is_err());
 }

@@ -30,10 +30,13 @@ pub struct Context {
 /// A job as the API shows it: a record in the queue's terms, and a tiled job's tiles.
 #[derive(Debug, Clone)]
 pub struct Job {
-    /// The job's record: the queue's own, or one the backend made for a job of many tasks.
+    /// The record of the task that stands for the job now: the job's own task, or for a
+    /// job of many tasks the part that runs or waits (one the backend made, if need be).
     pub record: TaskRecord,
     /// How many of a tiled job's tiles are done.
     pub tiles: Option<Tiles>,
+    /// The whole pipeline, when the record's task runs only a part of it.
+    pub pipeline: Option<String>,
 }
 
 impl Job {
@@ -42,6 +45,7 @@ impl Job {
         Self {
             record,
             tiles: None,
+            pipeline: None,
         }
     }
 }

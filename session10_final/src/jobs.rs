@@ -84,7 +84,7 @@ impl JobView {
             id,
             state: record.state,
             attempts: record.attempts,
-            pipeline: record.task.pipeline.to_string(),
+            pipeline: (job.pipeline.clone()).unwrap_or_else(|| record.task.pipeline.to_string()),
             // Two decimals: a client shows a percentage, not 0.42857142857142855.
             progress: (progress(record.state, job.tiles) * 100.0).round() / 100.0,
             enqueued_at: record.enqueued_at,
@@ -109,7 +109,7 @@ impl JobView {
 fn progress(state: TaskState, tiles: Option<Tiles>) -> f64 {
     let share = match (state, tiles) {
         (TaskState::Succeeded | TaskState::Failed | TaskState::Dead, _) => return 1.0,
-        (TaskState::Running, None) => 0.5,
+        (TaskState::Running | TaskState::Retrying, None) => 0.5,
         (_, None) => 0.0,
         // Every tile done: the assembly runs, waits, or is retried.
         (_, Some(Tiles { done, total })) if done >= total => {

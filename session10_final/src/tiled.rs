@@ -4,7 +4,7 @@
 //!
 //! The API shows such a job as one job. Until its assembly task exists, its record is
 //! made from the job's record in Redis and its tiles' states. After, it is the assembly's
-//! record, with the whole pipeline and the first tile's times. Either way, the view says
+//! record, with the first tile's times. Either way, the view shows the whole pipeline and
 //! how many tiles are done.
 
 use std::sync::Arc;
@@ -66,7 +66,7 @@ impl TiledJobs {
         limits: UploadLimits,
     ) -> Result<TaskId, ApiError> {
         // Refused before anything is decoded: a pipeline that nothing can run in tiles, or
-        // more tiles than the queue has room for.
+        // (once it is this image's turn) more tiles than the queue has room for.
         let halo = split_pipeline(&pipeline).map_err(tile_error)?.halo;
         let header = limits::check(&image, &limits)?;
         let (width, height) = (header.width, header.height);
@@ -74,7 +74,6 @@ impl TiledJobs {
             .map_err(tile_error)?
             .tiles
             .len();
-        self.room_for(tiles).await?;
         let output = BlobKey::new(format!("outputs/tiled-{}.{extension}", TaskId::new()))
             .map_err(|error| ApiError::internal(error.to_string()))?;
         let turn = tokio::time::timeout(CUT_WAIT, Arc::clone(&self.cutting).acquire_owned())
@@ -85,6 +84,7 @@ impl TiledJobs {
                 reason: "another image is being cut into tiles: try again later".to_owned(),
                 retry_after: 1,
             })?;
+        self.room_for(tiles).await?;
         let (jobs, queue) = (self.jobs.clone(), Arc::clone(&self.queue));
         // Its own task: a client that leaves does not stop it halfway, nor free the turn
         // while an image is still decoded.
@@ -156,21 +156,14 @@ impl TiledJobs {
             None => None,
         };
         let mut record = match record {
-            // Its tiles ran: a job whose assembly waits its turn is running.
-            Some(mut record) => {
-                if record.state == TaskState::Pending {
-                    record.state = TaskState::Running;
-                }
-                record
-            }
+            Some(record) => record,
             None => {
-                let mut record = TaskRecord::new(whole(&job, None), Utc::now());
+                let mut record = TaskRecord::new(tiles_task(&job), Utc::now());
                 let (state, error, finished) = self.before_assembly(&job, status.failed).await?;
                 (record.state, record.error, record.finished_at) = (state, error, finished);
                 record
             }
         };
-        record.task = whole(&job, Some(&record.task));
         if let Some(first) = first {
             record.enqueued_at = first.enqueued_at;
             record.started_at = first.started_at.or(record.started_at);
@@ -178,9 +171,14 @@ impl TiledJobs {
         if let (Some(started), Some(finished)) = (record.started_at, record.finished_at) {
             record.duration_seconds = Some((finished - started).as_seconds_f64().max(0.0));
         }
+        let whole = [&job.pipeline.tiled, &job.pipeline.after]
+            .into_iter()
+            .flat_map(|part| part.filters.iter().cloned())
+            .collect();
         Ok(Some(Job {
             record,
             tiles: Some(tiles),
+            pipeline: Some(PipelineSpec { filters: whole }.to_string()),
         }))
     }
 
@@ -233,23 +231,12 @@ impl TiledJobs {
     }
 }
 
-/// The job's task as the API shows it: the whole pipeline, the tiles' and the assembly's,
-/// and its result; the input and headers of `assembly` when it exists, else of the first
-/// tile.
-fn whole(job: &JobRecord, assembly: Option<&Task>) -> Arc<Task> {
-    let filters = [&job.pipeline.tiled, &job.pipeline.after]
-        .into_iter()
-        .flat_map(|part| part.filters.iter().cloned())
-        .collect();
-    let input = assembly.map_or_else(
-        || tile_input(job.id, 0, job.tile_format),
-        |task| task.input.clone(),
-    );
-    let mut task = Task::new(PipelineSpec { filters }, input, job.output.clone());
+/// The task that stands for a job whose assembly is not queued yet: its tiles' part of the
+/// pipeline (what a worker must be able to run now), from the first tile to the result.
+fn tiles_task(job: &JobRecord) -> Arc<Task> {
+    let input = tile_input(job.id, 0, job.tile_format);
+    let mut task = Task::new(job.pipeline.tiled.clone(), input, job.output.clone());
     task.id = job.id;
-    if let Some(assembly) = assembly {
-        task.headers.clone_from(&assembly.headers);
-    }
     Arc::new(task)
 }
 

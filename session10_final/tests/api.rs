@@ -567,12 +567,16 @@ fn a_tiled_job_on(server: &Server) {
     assert!(from_tiles == from_whole, "the tiled result differs");
 
     // What cannot run in tiles is refused before anything is queued.
+    let enqueued =
+        || get(&format!("{}/api/stats", server.base)).json()["stats"]["enqueued"].clone();
+    let before = enqueued();
     let geometry = tiled(&image, "resize:width=100|blur:sigma=1", "true");
     assert_eq!(geometry.status, 422, "{}", geometry.json());
     let reason = geometry.json()["reason"].as_str().unwrap().to_owned();
     assert!(reason.contains("geometry"), "{reason}");
     let corrupt = tiled(&image[..image.len() / 2], pipeline, "true");
     assert_eq!(corrupt.status, 422, "{}", corrupt.json());
+    assert_eq!(enqueued(), before);
 
     // Six tiles on a queue with room for four: refused whole, before anything is cut.
     let small = start(

@@ -29,7 +29,7 @@ register('imgjobs_tile_done', function(keys, args)
     redis.call('HSET', job, 'done', done)
     redis.call('XADD', events, 'MAXLEN', '~', EVENTS_KEPT, '*', 'event', 'tile', 'index', args[1], 'done', done)
   end
-  -- A job kept while its tiles progress, however long they waited in the queue.
+  -- The job's record is kept a retention after its last tile, not after its submission.
   redis.call('PEXPIRE', job, args[2])
   redis.call('PEXPIRE', done_set, args[2])
   redis.call('PEXPIRE', events, args[2])

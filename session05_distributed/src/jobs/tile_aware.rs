@@ -59,10 +59,18 @@ impl Worker for TileAware {
             _ => None,
         };
         if let Some((job, _)) = tile
-            && self.jobs.is_assembled(job).await.map_err(task_error)?
+            && let Some(status) = self.jobs.status(job).await.map_err(task_error)?
         {
-            // A late copy of a tile whose job is done: its blobs are gone, and so is the need.
-            return Ok(());
+            if status.assembled {
+                // A late copy of a tile whose job is done: its blobs are gone, and so is the
+                // need.
+                return Ok(());
+            }
+            if let Some(reason) = status.failed {
+                // Its job can never be assembled: the tile's work would be thrown away.
+                let _ = self.jobs.blobs.delete(&task.input).await;
+                return Err(TaskError::job(format!("its job failed: {reason}")));
+            }
         }
         let outcome = self.inner.process(task).await;
         let Some((job, index)) = tile else {
