@@ -174,3 +174,40 @@ fn fast_kernels_give_the_same_output_on_one_thread_and_on_four() {
         assert!(a == b, "{case}: one thread and four differ");
     }
 }
+
+/// Every sample value in every channel, with the extremes side by side, in RGB and RGBA.
+fn every_value() -> Vec<DynamicImage> {
+    let sample = |x: u32, y: u32, k: u32| match (x + k * 85) % 7 {
+        0 => 0,
+        1 => 255,
+        _ => ((x * (k + 1) * 37 + y * 101 + k * 59) % 256) as u8,
+    };
+    let rgba = RgbaImage::from_fn(263, 256, |x, y| {
+        image::Rgba([sample(x, y, 0), sample(x, y, 1), sample(x, y, 2), y as u8])
+    });
+    vec![
+        DynamicImage::ImageRgb8(DynamicImage::ImageRgba8(rgba.clone()).to_rgb8()),
+        DynamicImage::ImageRgba8(rgba),
+    ]
+}
+
+#[test]
+fn point_kernels_are_exact_on_every_sample_value_and_parameter() {
+    let mut cases: Vec<String> = vec!["grayscale".into(), "invert".into()];
+    for level in [0, 1, 99, 128, 200, 254, 255] {
+        cases.push(format!("threshold:level={level}"));
+    }
+    for factor in [
+        0.0, 0.25, 0.3, 0.5, 0.77, 1.0, 1.4, 1.5, 1.7, 1.99, 2.0, 2.5, 4.0, 10.0,
+    ] {
+        cases.push(format!("brightness:factor={factor}"));
+        cases.push(format!("contrast:factor={factor}"));
+    }
+    for image in every_value() {
+        for case in &cases {
+            let expected = filter(case).apply(&image).unwrap();
+            let got = fast::accelerate(filter(case)).apply(&image).unwrap();
+            assert!(got == expected, "{case} on {:?}", image.color());
+        }
+    }
+}

@@ -8,7 +8,7 @@ use session01_image_basics::filters::{Crop, Flip, Resize, Rotate};
 use session01_image_basics::pixels::{Buffer, Pixel8};
 use session01_image_basics::{FilterError, PixelFilter};
 
-use super::{FastFilter, Layout, Tolerance, buffer, fill_bands, for_bands, with_channels};
+use super::{FastFilter, Layout, Tolerance, buffer, fill_bands, with_channels};
 
 impl FastFilter for Resize {
     /// fast_image_resize samples the same Lanczos, bilinear and nearest kernels with
@@ -83,18 +83,12 @@ impl FastFilter for Crop {
         let layout = Layout::of(image);
         let (src, c) = (image.as_raw(), layout.channels);
         let row_len = width as usize * c;
-        let mut out = vec![0; row_len * height as usize];
-        for_bands(
-            &mut out,
-            row_len,
-            #[inline(always)]
-            |rows, band| {
-                for (row, dst) in rows.zip(band.chunks_exact_mut(row_len)) {
-                    let start = ((y as usize + row) * layout.width + x as usize) * c;
-                    dst.copy_from_slice(&src[start..start + row_len]);
-                }
-            },
-        );
+        // One thread copies rows at memory speed; appending them writes each byte once.
+        let mut out = Vec::with_capacity(row_len * height as usize);
+        for row in y as usize..(y + height) as usize {
+            let start = (row * layout.width + x as usize) * c;
+            out.extend_from_slice(&src[start..start + row_len]);
+        }
         Ok(buffer(width as usize, height as usize, out))
     }
 }
@@ -111,11 +105,7 @@ fn turn<P: Pixel8>(image: &Buffer<P>, mirror: bool, upside_down: bool) -> Buffer
                 let from = if upside_down { height - 1 - y } else { y };
                 let source = &src[from * row_len..(from + 1) * row_len];
                 if mirror {
-                    with_channels!(layout.channels, CN => {
-                        for (d, s) in dst.chunks_exact_mut(CN).zip(source.chunks_exact(CN).rev()) {
-                            d.copy_from_slice(s);
-                        }
-                    });
+                    with_channels!(layout.channels, CN => super::mirror::mirror::<CN>(source, dst));
                 } else {
                     dst.copy_from_slice(source);
                 }

@@ -22,7 +22,10 @@
 //! spec does that for every stage.
 
 mod blur;
+mod curve;
 mod geometry;
+mod luma;
+mod mirror;
 mod neighbourhood;
 mod point;
 
