@@ -175,19 +175,26 @@ fn fast_kernels_give_the_same_output_on_one_thread_and_on_four() {
     }
 }
 
-/// Every sample value in every channel, with the extremes side by side, in RGB and RGBA.
+/// Every sample value in every channel, with the extremes side by side, in every layout.
 fn every_value() -> Vec<DynamicImage> {
     let sample = |x: u32, y: u32, k: u32| match (x + k * 85) % 7 {
         0 => 0,
         1 => 255,
         _ => ((x * (k + 1) * 37 + y * 101 + k * 59) % 256) as u8,
     };
-    let rgba = RgbaImage::from_fn(263, 256, |x, y| {
+    // 263 x 257: rows and bands end inside a block of pixels.
+    let rgba = RgbaImage::from_fn(263, 257, |x, y| {
         image::Rgba([sample(x, y, 0), sample(x, y, 1), sample(x, y, 2), y as u8])
     });
+    let gray_alpha = GrayAlphaImage::from_fn(263, 257, |x, y| {
+        image::LumaA([sample(x, y, 0), sample(x, y, 1)])
+    });
+    let rgba = DynamicImage::ImageRgba8(rgba);
     vec![
-        DynamicImage::ImageRgb8(DynamicImage::ImageRgba8(rgba.clone()).to_rgb8()),
-        DynamicImage::ImageRgba8(rgba),
+        DynamicImage::ImageRgb8(rgba.to_rgb8()),
+        DynamicImage::ImageLuma8(rgba.to_luma8()),
+        DynamicImage::ImageLumaA8(gray_alpha),
+        rgba,
     ]
 }
 

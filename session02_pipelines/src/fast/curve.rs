@@ -3,7 +3,9 @@
 //! Session 01 turns brightness, contrast and invert into a 256-entry table, and each sample
 //! is looked up: one load per byte, which no SIMD instruction set up to AVX2 does sixteen at
 //! a time. But those tables are lines, rounded and clamped to 0..=255, and a line is a
-//! multiply, an add and a shift, which every SIMD unit does on sixteen 16-bit lanes at once.
+//! multiply, an add and a shift, which every SIMD unit does on eight or more 16-bit lanes at
+//! once. Slopes come in steps of 1/128: factors such as 0.5, 1.5 or 2 are lines here, and a
+//! table that needs a finer slope (1.4) stays a table.
 //! [`Curve::of`] finds the line that gives every entry of a table, and checks all 256 of
 //! them; a table that is no line stays a table.
 
@@ -41,7 +43,8 @@ impl Line {
     }
     // ANCHOR_END: line_at
 
-    /// The line through every entry of `table`, if there is one with a slope below 2.
+    /// The line through every entry of `table`, if there is one with a slope of at most
+    /// 257/128.
     fn fit(table: &[u8; 256]) -> Option<Line> {
         let inside = |v: &usize| (1..255).contains(&table[*v]);
         let first = (0..256).find(inside)?;
@@ -52,9 +55,7 @@ impl Line {
         } else {
             one
         };
-        (estimate - 2..=estimate + 2)
-            .filter_map(|mul| Self::with_slope(table, mul))
-            .next()
+        (estimate - 2..=estimate + 2).find_map(|mul| Self::with_slope(table, mul))
     }
 
     /// The line of slope `mul / 128` through every entry of `table`, if there is one: each

@@ -8,13 +8,13 @@
 //!    one of greens and one of blues.
 //! 2. **Multiply-add** (`pmaddwd`) pairs: `299 r + 587 g` and `114 b + 500 * 1`, in 32-bit
 //!    lanes, eight pixels per instruction.
-//! 3. **Divide by 1000** exactly, without a division (see [`super::luma`]), or compare with
+//! 3. **Divide by 1000** exactly, without a division (see [`super::luma()`]), or compare with
 //!    the threshold.
 //! 4. **Pack** the lanes back to bytes and shuffle each gray level into the colour samples;
 //!    alpha is kept.
 //!
-//! Every other CPU runs session 01's arithmetic ([`super::luma`]), which is also the reference
-//! the SIMD path is tested against, bit for bit.
+//! Every other CPU runs the same arithmetic one pixel at a time ([`super::luma()`]). The tests
+//! compare both with session 01's filters, bit for bit.
 
 use super::{luma, luma_x1000};
 
@@ -162,8 +162,8 @@ mod avx2 {
 
     /// Sixteen pixels, `16 * CN` samples, from `block` to `out`.
     ///
-    /// No closures or iterator adaptors here: each would be a function of its own, compiled
-    /// without AVX2, where the intrinsics become calls instead of single instructions.
+    /// No closures here: each would be a function of its own, compiled without AVX2, where
+    /// the intrinsics become calls instead of single instructions.
     #[inline(always)]
     fn block16<const CN: usize>(simd: V3, block: &[u8], out: &mut [u8], op: LumaOp) {
         let (sse2, ssse3, avx, avx2) = (simd.sse2, simd.ssse3, simd.avx, simd.avx2);

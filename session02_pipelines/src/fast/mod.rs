@@ -11,7 +11,7 @@
 //!   integer lanes, and a comparison replaces a division where it can (threshold).
 //! - **One pass, one write.** Each output sample is written once; consecutive point
 //!   operations run on a band of rows while it is in cache.
-//! - **Rows in bands over rayon.** Every kernel splits its output into bands of rows and
+//! - **Rows in bands over rayon.** Most kernels split their output into bands of rows and
 //!   lets rayon spread them over the threads of whatever pool it runs in; inside a
 //!   one-thread pool it runs single-threaded, which is how the batch strategies and the
 //!   benchmark control it.

@@ -130,7 +130,8 @@ fn map_samples(src: &[u8], layout: Layout, f: impl Fn(u8) -> u8 + Sync + Send) -
         // larger blocks cost more in moves than they save.
         const BLOCK: usize = 32 * CN;
         let (blocks, rest) = src.as_chunks::<BLOCK>();
-        let mut out: Vec<[u8; BLOCK]> = Vec::new();
+        // Room for the rest too, so appending it does not move the whole vector.
+        let mut out: Vec<[u8; BLOCK]> = Vec::with_capacity(blocks.len() + 1);
         blocks
             .par_iter()
             .with_min_len(MIN_BLOCKS)
@@ -152,7 +153,7 @@ fn map_samples(src: &[u8], layout: Layout, f: impl Fn(u8) -> u8 + Sync + Send) -
 /// Blocks per rayon task of [`map_samples`]: enough work to outweigh scheduling.
 const MIN_BLOCKS: usize = 2048;
 
-/// Point filters run their own [`PointOp`] through [`apply_in_place`].
+/// Point filters run their own [`PointOp`] through [`run_ops`].
 macro_rules! fast_point {
     ($($filter:ty),*) => {$(
         impl FastFilter for $filter {
