@@ -71,8 +71,11 @@ end
 -- A final state: timestamps, the state index trimmed to the retention, the hash to expire.
 local function finish(ns, id, hash, from, to, now, retention_ms)
   local started = tonumber(redis.call('HGET', hash, 'started_at'))
-  redis.call('HSET', hash, 'state', to, 'finished_at', now)
-  if started then redis.call('HSET', hash, 'duration_ms', now - started) end
+  if started then
+    redis.call('HSET', hash, 'state', to, 'finished_at', now, 'duration_ms', now - started)
+  else
+    redis.call('HSET', hash, 'state', to, 'finished_at', now)
+  end
   redis.call('HDEL', hash, 'receipt')
   move(ns, id, from, to, now)
   -- The index forgets what the hashes forget (readers trim the other final indexes).
@@ -130,19 +133,23 @@ end
 -- ANCHOR: start
 -- A stream entry delivered to a worker becomes an attempt: the task is Running, with one
 -- more attempt and a receipt naming this delivery. Appends to `out` what the worker gets.
+-- The hash is read once and written once: every call here costs Redis time per task.
 local function start(ns, class, entry, id, worker, consumer, lease_ms, max_attempts, now, retention_ms, out)
   local hash = ns .. ':task:' .. (id or '')
-  local state = id and redis.call('HGET', hash, 'state')
+  local state, current, attempts, deliveries, payload = false, false, false, false, false
+  if id then
+    state, current, attempts, deliveries, payload = unpack(redis.call('HMGET', hash,
+      'state', 'entry', 'attempts', 'deliveries', 'task'))
+  end
   if not state then
     bury(ns, class, entry, id or '', 'no task record for this entry (not enqueued through the queue, or expired)', now, retention_ms)
     return
   end
-  if state == 'succeeded' or state == 'failed' or state == 'dead'
-      or redis.call('HGET', hash, 'entry') ~= entry then
+  if state == 'succeeded' or state == 'failed' or state == 'dead' or current ~= entry then
     drop_entry(ns, class, entry) -- a leftover of a finished or re-sent task
     return
   end
-  local attempts = redis.call('HINCRBY', hash, 'attempts', 1)
+  attempts = (tonumber(attempts) or 0) + 1
   if state == 'running' then
     -- Its lease ran out: the worker that held it died, hung or lost its network.
     count(ns, 'expired_leases')
@@ -151,7 +158,6 @@ local function start(ns, class, entry, id, worker, consumer, lease_ms, max_attem
       'lease expired: worker ' .. who .. ' did not finish within ' .. lease_ms .. ' ms')
     remember(hash, 'attempt ' .. (attempts - 1) .. ' by ' .. who .. ': lease expired (worker gone or cut off) at ' .. now)
     if attempts > max_attempts then
-      redis.call('HINCRBY', hash, 'attempts', -1)
       finish(ns, id, hash, state, 'dead', now, retention_ms)
       count(ns, 'dead')
       dead_letter(ns, class, entry, id, 'no attempts left: its last lease expired',
@@ -162,13 +168,13 @@ local function start(ns, class, entry, id, worker, consumer, lease_ms, max_attem
     count(ns, 'retried')
   end
   -- Deliveries only ever grow (attempts shrink on release), so each receipt is new.
-  local receipt = entry .. '/' .. redis.call('HINCRBY', hash, 'deliveries', 1)
+  deliveries = (tonumber(deliveries) or 0) + 1
+  local receipt = entry .. '/' .. deliveries
   redis.call('HSET', hash, 'state', 'running', 'worker', worker, 'consumer', consumer,
-    'started_at', now, 'receipt', receipt)
+    'started_at', now, 'receipt', receipt, 'attempts', attempts, 'deliveries', deliveries)
   redis.call('HDEL', hash, 'duration_ms')
   move(ns, id, state, 'running', now)
-  table.insert(out, { class, entry, id, attempts, receipt, now + lease_ms,
-    redis.call('HGET', hash, 'task') })
+  table.insert(out, { class, entry, id, attempts, receipt, now + lease_ms, payload })
 end
 -- ANCHOR_END: start
 

@@ -292,6 +292,52 @@ async fn an_expired_lease_goes_to_another_worker_and_a_late_ack_counts_once() {
     );
 }
 
+// Each lease is made to look run out (`age`) rather than waited out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_that_runs_out_on_the_last_attempt_makes_the_task_dead() {
+    let server = RedisServer::start().unwrap();
+    let ns = namespace();
+    let mut holder = queue(&server, &ns, LEASE).await;
+    let input = BlobKey::new("in/x.png").unwrap();
+    let id = holder
+        .enqueue(task("grayscale", &input), Backpressure::Wait)
+        .await
+        .unwrap();
+    let mut receipts = Vec::new();
+    // Three attempts (the tests' maximum), each taken over by a new worker's sweep.
+    for attempt in 1..=3 {
+        let lease = reserve(&holder, &format!("w{attempt}")).await.unwrap();
+        assert_eq!((lease.task.id, lease.attempt), (id, attempt));
+        receipts.push(lease.receipt.clone());
+        age(&holder, &ns, id, LEASE + Duration::from_secs(1)).await;
+        holder = queue(&server, &ns, LEASE).await;
+    }
+    let unique: std::collections::BTreeSet<_> = receipts.iter().collect();
+    assert_eq!(
+        unique.len(),
+        3,
+        "each delivery has a receipt of its own: {receipts:?}"
+    );
+
+    assert!(reserve(&holder, "w4").await.is_none(), "no fourth attempt");
+    let record = holder.status(id).await.unwrap().unwrap();
+    assert_eq!((record.state, record.attempts), (TaskState::Dead, 3));
+    let stats = holder.stats().await.unwrap();
+    assert_eq!((stats.expired_leases, stats.retried, stats.dead), (3, 2, 1));
+    let letters = holder.dead_letters(10).await.unwrap();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].task, id.to_string());
+    assert!(
+        letters[0].reason.contains("its last lease expired"),
+        "{letters:?}"
+    );
+    assert_eq!(letters[0].history.len(), 3, "{letters:?}");
+    assert!(
+        letters[0].history[2].starts_with("attempt 3 by w3@"),
+        "{letters:?}"
+    );
+}
+
 // The test moves Redis's clock for the lease (`age`) instead of waiting for it, so a
 // busy machine cannot stretch the time between two renewals past the lease.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -555,7 +555,7 @@ fn full_test(exe: &Path, workers: usize) -> Result<EndToEnd> {
 }
 
 /// The middle value (the mean of the two middle ones for an even count); NaN for none.
-fn median(values: &[f64]) -> f64 {
+pub(crate) fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     match sorted.len() {

@@ -19,6 +19,7 @@
 //! - `cargo xtask record`: runs the benchmarks the book quotes and keeps their results for
 //!   it (see `record.rs`).
 //! - `cargo xtask bench-peers`: session 02's kernels beside Pillow, OpenCV and libvips.
+//! - `cargo xtask bench-queues`: session 04's queue beside Celery and RQ.
 //! - `cargo xtask bench-api`: session 10's HTTP API under load from oha, and ten images end
 //!   to end (see `bench_api.rs`).
 //! - `cargo xtask setup`: installs every tool the course uses, needed now or not.
@@ -35,7 +36,13 @@ mod grade;
 mod lab;
 mod manifests;
 mod peers;
+mod queues;
+// Session 04's redis-server harness, compiled in rather than depended on: the xtask must
+// build, and grade, even when a session's code does not compile. Only part of it is used.
 mod record;
+#[allow(dead_code)]
+#[path = "../../session04_redis/src/server.rs"]
+mod redis_server;
 mod stages;
 mod testing;
 mod tools;
@@ -137,6 +144,24 @@ enum Task {
         #[arg(long)]
         record: bool,
     },
+    /// Time session 04's reliable queue beside Celery and RQ (in a Python venv it creates),
+    /// on one redis-server with two worker processes each, and print tasks per second and
+    /// the ratios.
+    BenchQueues {
+        /// Runs per system; the table shows the median.
+        #[arg(long, value_name = "N", default_value_t = 3)]
+        runs: usize,
+        /// Multiplies every system's tasks per run (100 000 for session 04, 10 000 for
+        /// Celery, 3 000 and 300 for RQ's two workers).
+        #[arg(long, value_name = "F", default_value_t = 1.0)]
+        scale: f64,
+        /// Print the figures as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Also keep the figures in the book (book/src/data/bench-queues.json).
+        #[arg(long)]
+        record: bool,
+    },
     /// Load session 10's API (embedded mode, release build) with oha: `/api/health`, then
     /// `/api/process` on a one-megapixel photo; then time ten images end to end with its
     /// `full-test`, beside the original course. Fails on any answer other than 2xx.
@@ -213,6 +238,12 @@ fn main() -> ExitCode {
         Task::Setup => tools::ensure(&root, tools::Scope::All),
         Task::Record { names } => record::record(&root, &names),
         Task::BenchPeers { runs, record } => peers::bench_peers(&root, runs, record),
+        Task::BenchQueues {
+            runs,
+            scale,
+            json,
+            record,
+        } => queues::bench_queues(&root, runs, scale, json, record),
         Task::BenchApi { json, record } => bench_api::bench_api(&root, json, record),
         Task::Manifests => match manifests::blocker(&root) {
             None => manifests::check(&root, &mut testing::Counts::default()),

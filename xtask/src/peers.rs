@@ -148,7 +148,7 @@ fn cpu_model() -> String {
 }
 
 /// The venv at `dir`, with `packages` installed; its python.
-fn venv(root: &Path, dir: &Path, packages: &[&str]) -> Result<PathBuf> {
+pub(crate) fn venv(root: &Path, dir: &Path, packages: &[&str]) -> Result<PathBuf> {
     let python = dir.join("bin/python");
     let ready = dir.join(".installed");
     if ready.exists() {
@@ -176,7 +176,7 @@ fn venv(root: &Path, dir: &Path, packages: &[&str]) -> Result<PathBuf> {
 }
 
 /// Runs a command and returns its standard output; fails with its standard error.
-fn capture(command: &mut Command) -> Result<String> {
+pub(crate) fn capture(command: &mut Command) -> Result<String> {
     let line = format!("{command:?}").replace('"', "");
     eprintln!("$ {line}");
     let output = command

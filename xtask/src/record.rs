@@ -232,7 +232,7 @@ fn median(sorted: &[f64]) -> f64 {
 }
 
 /// `12 345` for 12345.4: thousands apart, as the book writes them.
-fn grouped(value: f64) -> String {
+pub(crate) fn grouped(value: f64) -> String {
     let digits = format!("{:.0}", value.max(0.0));
     let mut out = String::new();
     for (i, digit) in digits.chars().enumerate() {

@@ -172,7 +172,12 @@ pub(super) fn run_shown_command(
                 )
             }
         }
-        ["cargo", "xtask", "bench-peers", rest @ ..] => {
+        [
+            "cargo",
+            "xtask",
+            bench @ ("bench-peers" | "bench-queues"),
+            rest @ ..,
+        ] => {
             if rest.contains(&"--record") {
                 bail!("the book must not show --record: the check would overwrite the record");
             }
@@ -182,11 +187,16 @@ pub(super) fn run_shown_command(
                 return Ok(None);
             }
             shown("");
-            let mut peers = cargo(root);
-            peers.args(&words[1..]);
-            let output = capture(peers, None, depth.timeout(), 0)?;
-            if !output.contains("Rust / best") {
-                bail!("the peer comparison printed no table:\n{output}");
+            let mut bench_command = cargo(root);
+            bench_command.args(&words[1..]);
+            let output = capture(bench_command, None, depth.timeout(), 0)?;
+            let header = if *bench == "bench-peers" {
+                "Rust / best"
+            } else {
+                "session 04 / system"
+            };
+            if !output.contains(header) {
+                bail!("`cargo xtask {bench}` printed no table:\n{output}");
             }
             Ok(Some(output))
         }

@@ -1,12 +1,12 @@
-//! The book's figures: drawn by the sessions' demos, from the recorded peer comparison and
-//! from the recorded API benchmark.
+//! The book's figures: drawn by the sessions' demos, from the recorded peer and queue
+//! comparisons and from the recorded API benchmark.
 
 use std::path::Path;
 use std::process::Stdio;
 
 use anyhow::{Context, Result};
 
-use crate::{bench_api, cargo, peers, run};
+use crate::{bench_api, cargo, peers, queues, run};
 
 /// Figures a session's demo writes for the book.
 struct Figures {
@@ -62,6 +62,23 @@ pub(super) fn draw_api_bench(root: &Path, src: &Path) -> Result<()> {
     let folder = src.join("figures/session10");
     std::fs::create_dir_all(&folder)?;
     std::fs::write(folder.join("bench-api.md"), bench_api::markdown(&results))?;
+    Ok(())
+}
+
+/// Draws the recorded `cargo xtask bench-queues` results as session 04's table.
+pub(super) fn draw_queue_comparison(root: &Path, src: &Path) -> Result<()> {
+    let path = root.join(queues::RECORD);
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "cannot read {} (make it with `cargo xtask bench-queues --record`)",
+            path.display()
+        )
+    })?;
+    let results: queues::Results = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a bench-queues record", queues::RECORD))?;
+    let folder = src.join("figures/session04");
+    std::fs::create_dir_all(&folder)?;
+    std::fs::write(folder.join("bench-queues.md"), queues::markdown(&results))?;
     Ok(())
 }
 

@@ -44,12 +44,6 @@ mod output;
 mod pattern;
 mod serve;
 
-// Session 04's redis-server harness, compiled in rather than depended on: the xtask must
-// build, and grade, even when a session's code does not compile. Only part of it is used.
-#[allow(dead_code)]
-#[path = "../../../session04_redis/src/server.rs"]
-mod redis_server;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -57,12 +51,12 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
+use crate::redis_server::RedisServer;
 use chapters::{chapters, check_chapter, doctested_chapters};
 use commands::{ShownCommand, needs_redis, run_shown_command};
-use figures::{draw_api_bench, draw_peer_comparison, generate_figures};
+use figures::{draw_api_bench, draw_peer_comparison, draw_queue_comparison, generate_figures};
 use html::check_html;
 use pattern::Reading;
-use redis_server::RedisServer;
 
 use crate::{record, run};
 
@@ -106,6 +100,7 @@ pub fn build_and_check(root: &Path, mdbook: &Path, options: &Options) -> Result<
     generate_figures(root, &book.join("src"))?;
     draw_peer_comparison(root, &book.join("src"))?;
     draw_api_bench(root, &book.join("src"))?;
+    draw_queue_comparison(root, &book.join("src"))?;
     record::draw_all(root, &book.join("src/figures"))?;
 
     let src = book.join("src");

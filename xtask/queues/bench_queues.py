@@ -1,0 +1,166 @@
+"""Times Celery or RQ running a no-op task in worker processes; prints one JSON line.
+
+    python bench_queues.py --system celery --redis-url URL --tasks 20000 --workers 2
+
+Each run empties the Redis it is given, starts the workers and waits until every one is
+ready, so that what is timed is the queue, not the interpreter starting: from the first
+enqueue until the last task is done. The systems:
+
+- `celery`: prefork pool, one process per worker, settings in `noop_tasks.py`. Done when
+  the queue and the in-flight (`unacked`) hash are both empty.
+- `rq`: RQ's default worker, which forks a process for every job. Done when the workers'
+  own success counters add up to the tasks.
+- `rq-simple`: RQ's `SimpleWorker`, which runs the jobs in the worker process itself.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import redis
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+QUEUE = "bench"
+# How long workers may take to come up, and the tasks to go through at the slowest rate
+# any of these systems reaches here (tens of tasks per second).
+READY_WITHIN = 60.0
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--system", choices=["celery", "rq", "rq-simple"], required=True)
+    parser.add_argument("--redis-url", required=True)
+    parser.add_argument("--tasks", type=int, required=True)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    conn = redis.Redis.from_url(args.redis_url)
+    conn.flushall()
+    bench = {"celery": celery, "rq": rq_forking, "rq-simple": rq_simple}[args.system]
+    with tempfile.TemporaryFile() as log:
+        workers = []
+        try:
+            seconds, version = bench(args, conn, workers, log)
+        except Exception as error:
+            log.seek(0)
+            tail = log.read().decode(errors="replace")[-4000:]
+            raise SystemExit(f"{args.system}: {error}\nworkers' output:\n{tail}") from error
+        finally:
+            for worker in workers:
+                worker.terminate()
+            for worker in workers:
+                try:
+                    worker.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+    print(
+        json.dumps(
+            {
+                "system": args.system,
+                "version": version,
+                "tasks": args.tasks,
+                "workers": args.workers,
+                "seconds": seconds,
+                "tasks_per_second": args.tasks / seconds,
+            }
+        )
+    )
+
+
+def start(command, count, env, log, workers):
+    for i in range(count):
+        workers.append(
+            subprocess.Popen(
+                [part.replace("{i}", str(i)) for part in command],
+                cwd=HERE,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+            )
+        )
+
+
+def wait_until(done, what, within, workers):
+    """Polls `done` every 5 ms until it holds; fails when a worker exits or time runs out."""
+    deadline = time.monotonic() + within
+    while not done():
+        for worker in workers:
+            if worker.poll() is not None:
+                raise RuntimeError(f"a worker exited ({worker.returncode}) while waiting for {what}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no {what} within {within:.0f} s")
+        time.sleep(0.005)
+
+
+def celery(args, conn, workers, log):
+    import celery as package
+
+    env = dict(os.environ, BENCH_BROKER=args.redis_url, PYTHONPATH=HERE)
+    command = [sys.executable, "-m", "celery", "-A", "noop_tasks", "worker", "-P", "prefork"]
+    command += ["-c", "1", "--without-gossip", "--without-mingle", "--without-heartbeat"]
+    command += ["-Q", QUEUE, "--loglevel", "WARNING", "-n", "bench{i}@%h"]
+    start(command, args.workers, env, log, workers)
+    ready = lambda: int(conn.get("bench:celery-ready") or 0) >= args.workers
+    wait_until(ready, "ready workers", READY_WITHIN, workers)
+
+    os.environ["BENCH_BROKER"] = args.redis_url
+    sys.path.insert(0, HERE)
+    from noop_tasks import celery_noop
+
+    started = time.monotonic()
+    for _ in range(args.tasks):
+        celery_noop.apply_async(queue=QUEUE)
+    # Acknowledged late, a task leaves the `unacked` hash once it ran.
+    drained = lambda: conn.llen(QUEUE) == 0 and conn.hlen("unacked") == 0
+    wait_until(drained, "empty queue", within(args), workers)
+    return time.monotonic() - started, f"Celery {package.__version__}"
+
+
+def rq_forking(args, conn, workers, log):
+    return rq(args, conn, workers, log, "rq.worker.Worker")
+
+
+def rq_simple(args, conn, workers, log):
+    return rq(args, conn, workers, log, "rq.worker.SimpleWorker")
+
+
+def rq(args, conn, workers, log, worker_class):
+    import rq as package
+    from rq import Queue
+
+    sys.path.insert(0, HERE)
+    from noop_tasks import noop
+
+    program = os.path.join(os.path.dirname(sys.executable), "rq")
+    command = [program, "worker", "-u", args.redis_url, "-w", worker_class, "--path", HERE]
+    command += ["-n", "bench{i}", "--logging_level", "WARNING", QUEUE]
+    start(command, args.workers, dict(os.environ), log, workers)
+    wait_until(lambda: conn.scard("rq:workers") >= args.workers, "ready workers", READY_WITHIN, workers)
+
+    queue = Queue(QUEUE, connection=conn)
+    jobs = [Queue.prepare_data(noop, result_ttl=0) for _ in range(args.tasks)]
+    started = time.monotonic()
+    for at in range(0, len(jobs), 500):
+        with conn.pipeline() as pipe:
+            queue.enqueue_many(jobs[at : at + 500], pipeline=pipe)
+            pipe.execute()
+
+    def done():
+        counts = [conn.hget(key, "successful_job_count") for key in conn.smembers("rq:workers")]
+        return sum(int(count or 0) for count in counts) >= args.tasks
+
+    wait_until(done, "finished jobs", within(args), workers)
+    return time.monotonic() - started, f"RQ {package.__version__}"
+
+
+def within(args):
+    """The deadline for the tasks: ten per second is slower than any system here."""
+    return max(60.0, args.tasks / 10.0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""The no-op task of `cargo xtask bench-queues`, for Celery and for RQ.
+
+Celery is configured the way a queue that loses nothing must be: a task is acknowledged
+after it ran (`acks_late`), a task whose worker process died goes back to the queue
+(`reject_on_worker_lost`), a worker takes one task at a time (`prefetch 1`), and results
+are not stored. The broker comes from `BENCH_BROKER`.
+"""
+
+import os
+
+from celery import Celery
+from celery.signals import worker_ready
+
+app = Celery("noop_tasks", broker=os.environ.get("BENCH_BROKER", "redis://127.0.0.1:6379/0"))
+app.conf.update(
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_ignore_result=True,
+    result_backend=None,
+    broker_connection_retry_on_startup=True,
+    worker_hijack_root_logger=False,
+)
+
+
+@app.task(name="noop")
+def celery_noop():
+    """Does nothing: what is measured is the queue."""
+
+
+def noop():
+    """RQ's no-op job."""
+
+
+@worker_ready.connect
+def announce(sender=None, **_):
+    """Tells the benchmark this worker is ready, so that its start is not timed."""
+    import redis
+
+    redis.Redis.from_url(app.conf.broker_url).incr("bench:celery-ready")
