@@ -52,6 +52,9 @@ pub struct BenchReport {
     pub enqueue_per_second: f64,
 }
 
+/// How long the benchmark waits for the next task to finish before it gives up.
+const STALLED: Duration = Duration::from_secs(60);
+
 // ANCHOR: bench
 /// Starts redis-server (unless given one) and `workers` worker processes of `program`
 /// (this binary's `worker` command), enqueues the tasks in pipelined batches, and measures
@@ -100,10 +103,20 @@ pub async fn run(args: &BenchArgs, program: &Path) -> Result<BenchReport> {
     let started = Instant::now();
     enqueue_all(&queue, &tasks).await?;
     let enqueued = started.elapsed();
+    let (mut done, mut progressed) = (0, Instant::now());
     loop {
         let stats = queue.stats().await?;
         if stats.succeeded >= args.tasks as u64 {
             break;
+        }
+        if stats.succeeded > done {
+            (done, progressed) = (stats.succeeded, Instant::now());
+        } else if progressed.elapsed() > STALLED {
+            bail!(
+                "no task finished for {} s ({done} of {} done)",
+                STALLED.as_secs(),
+                args.tasks
+            );
         }
         for child in &mut workers.0 {
             if let Some(status) = child.try_wait()? {

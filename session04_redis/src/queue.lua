@@ -133,7 +133,8 @@ end
 -- ANCHOR: start
 -- A stream entry delivered to a worker becomes an attempt: the task is Running, with one
 -- more attempt and a receipt naming this delivery. Appends to `out` what the worker gets.
--- The hash is read once and written once: every call here costs Redis time per task.
+-- One HMGET reads the hash and one HSET writes it: every command here costs Redis time per
+-- task.
 local function start(ns, class, entry, id, worker, consumer, lease_ms, max_attempts, now, retention_ms, out)
   local hash = ns .. ':task:' .. (id or '')
   local state, current, attempts, deliveries, payload = false, false, false, false, false
@@ -161,7 +162,7 @@ local function start(ns, class, entry, id, worker, consumer, lease_ms, max_attem
       finish(ns, id, hash, state, 'dead', now, retention_ms)
       count(ns, 'dead')
       dead_letter(ns, class, entry, id, 'no attempts left: its last lease expired',
-        redis.call('HGET', hash, 'task'), now)
+        payload, now)
       drop_entry(ns, class, entry)
       return
     end

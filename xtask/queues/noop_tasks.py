@@ -1,15 +1,16 @@
-"""The no-op task of `cargo xtask bench-queues`, for Celery and for RQ.
+"""The no-op task of `cargo xtask bench-queues` for Celery (RQ's is in `rq_noop.py`).
 
 Celery is configured the way a queue that loses nothing must be: a task is acknowledged
 after it ran (`acks_late`), a task whose worker process died goes back to the queue
 (`reject_on_worker_lost`), a worker takes one task at a time (`prefetch 1`), and results
-are not stored. The broker comes from `BENCH_BROKER`.
+are not stored. The broker comes from `BENCH_BROKER`. Each worker counts the tasks it ran
+in Redis, so that the benchmark knows when all of them did.
 """
 
 import os
 
 from celery import Celery
-from celery.signals import worker_ready
+from celery.signals import task_success, worker_ready
 
 app = Celery("noop_tasks", broker=os.environ.get("BENCH_BROKER", "redis://127.0.0.1:6379/0"))
 app.conf.update(
@@ -28,13 +29,25 @@ def celery_noop():
     """Does nothing: what is measured is the queue."""
 
 
-def noop():
-    """RQ's no-op job."""
+_redis = None
+
+
+def _conn():
+    global _redis
+    if _redis is None:
+        import redis
+
+        _redis = redis.Redis.from_url(app.conf.broker_url)
+    return _redis
 
 
 @worker_ready.connect
 def announce(sender=None, **_):
     """Tells the benchmark this worker is ready, so that its start is not timed."""
-    import redis
+    _conn().incr("bench:celery-ready")
 
-    redis.Redis.from_url(app.conf.broker_url).incr("bench:celery-ready")
+
+@task_success.connect
+def count(sender=None, **_):
+    """Counts a task that ran (one INCR: a small cost next to Celery's own per task)."""
+    _conn().incr("bench:celery-done")

@@ -147,11 +147,21 @@ fn cpu_model() -> String {
         .unwrap_or_else(|| std::env::consts::ARCH.to_owned())
 }
 
-/// The venv at `dir`, with `packages` installed; its python.
+/// The venv at `dir`, with `packages` installed (again when they, or a requirements file
+/// they name with `-r`, changed since); its python.
 pub(crate) fn venv(root: &Path, dir: &Path, packages: &[&str]) -> Result<PathBuf> {
     let python = dir.join("bin/python");
     let ready = dir.join(".installed");
-    if ready.exists() {
+    let mut wanted = packages.join(" ");
+    for pair in packages.windows(2) {
+        if pair[0] == "-r" {
+            let file = root.join(pair[1]);
+            wanted.push('\n');
+            wanted += &std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+        }
+    }
+    if std::fs::read_to_string(&ready).is_ok_and(|installed| installed == wanted) {
         return Ok(python);
     }
     if !python.exists() {
@@ -171,7 +181,7 @@ pub(crate) fn venv(root: &Path, dir: &Path, packages: &[&str]) -> Result<PathBuf
         // Pillow-SIMD compiles its own code: let it use AVX2.
         .env("CC", "cc -mavx2");
     run(&mut install)?;
-    std::fs::write(&ready, packages.join(" "))?;
+    std::fs::write(&ready, wanted)?;
     Ok(python)
 }
 

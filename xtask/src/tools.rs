@@ -87,9 +87,7 @@ pub fn ensure(root: &Path, scope: Scope) -> Result<()> {
 /// What `cargo xtask bench-peers` needs: a Python venv, and a C compiler with the libjpeg
 /// and zlib headers to try Pillow-SIMD.
 pub fn peer_prerequisites() -> Result<()> {
-    if !succeeds("python3", &["-m", "venv", "--help"]) {
-        install_system_package("python3-venv", "python3-venv")?;
-    }
+    python_venv()?;
     // Optional: without them Pillow-SIMD is left out of the comparison.
     for (header, debian, homebrew) in [
         ("jpeglib.h", "libjpeg-dev", "jpeg"),
@@ -100,6 +98,14 @@ pub fn peer_prerequisites() -> Result<()> {
         {
             eprintln!("Pillow-SIMD will be left out: {error:#}");
         }
+    }
+    Ok(())
+}
+
+/// Python's `venv` module, which the comparisons with Python libraries make their venvs with.
+pub fn python_venv() -> Result<()> {
+    if !succeeds("python3", &["-m", "venv", "--help"]) {
+        install_system_package("python3-venv", "python3-venv")?;
     }
     Ok(())
 }
