@@ -50,35 +50,47 @@ pub(super) fn draw_peer_comparison(root: &Path, src: &Path) -> Result<()> {
 
 /// Draws the recorded `cargo xtask bench-api` results as session 10's table.
 pub(super) fn draw_api_bench(root: &Path, src: &Path) -> Result<()> {
-    let path = root.join(bench_api::RECORD);
-    let text = std::fs::read_to_string(&path).with_context(|| {
-        format!(
-            "cannot read {} (make it with `cargo xtask bench-api --record`)",
-            path.display()
-        )
-    })?;
-    let results: bench_api::Results = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a bench-api record", bench_api::RECORD))?;
-    let folder = src.join("figures/session10");
-    std::fs::create_dir_all(&folder)?;
-    std::fs::write(folder.join("bench-api.md"), bench_api::markdown(&results))?;
-    Ok(())
+    draw_table(
+        root,
+        src,
+        ("bench-api", bench_api::RECORD),
+        "figures/session10",
+        bench_api::markdown,
+    )
 }
 
 /// Draws the recorded `cargo xtask bench-queues` results as session 04's table.
 pub(super) fn draw_queue_comparison(root: &Path, src: &Path) -> Result<()> {
-    let path = root.join(queues::RECORD);
+    draw_table(
+        root,
+        src,
+        ("bench-queues", queues::RECORD),
+        "figures/session04",
+        queues::markdown,
+    )
+}
+
+/// Reads the record `cargo xtask TASK --record` keeps at `record`, and writes it as
+/// `TASK.md` in `folder` (under the book's sources) with `markdown`.
+fn draw_table<T: serde::de::DeserializeOwned>(
+    root: &Path,
+    src: &Path,
+    (task, record): (&str, &str),
+    folder: &str,
+    markdown: fn(&T) -> String,
+) -> Result<()> {
+    let path = root.join(record);
     let text = std::fs::read_to_string(&path).with_context(|| {
         format!(
-            "cannot read {} (make it with `cargo xtask bench-queues --record`)",
+            "cannot read {} (make it with `cargo xtask {task} --record`)",
             path.display()
         )
     })?;
-    let results: queues::Results = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a bench-queues record", queues::RECORD))?;
-    let folder = src.join("figures/session04");
+    let results: T =
+        serde_json::from_str(&text).with_context(|| format!("{record} is not a {task} record"))?;
+    let folder = src.join(folder);
     std::fs::create_dir_all(&folder)?;
-    std::fs::write(folder.join("bench-queues.md"), queues::markdown(&results))?;
+    std::fs::write(folder.join(format!("{task}.md")), markdown(&results))?;
     Ok(())
 }
 
