@@ -52,10 +52,10 @@ pub struct BenchReport {
     pub enqueue_per_second: f64,
 }
 
+// ANCHOR: bench
 /// How long the benchmark waits for the next task to finish before it gives up.
 const STALLED: Duration = Duration::from_secs(60);
 
-// ANCHOR: bench
 /// Starts redis-server (unless given one) and `workers` worker processes of `program`
 /// (this binary's `worker` command), enqueues the tasks in pipelined batches, and measures
 /// until the queue has acknowledged every one.

@@ -133,8 +133,8 @@ end
 -- ANCHOR: start
 -- A stream entry delivered to a worker becomes an attempt: the task is Running, with one
 -- more attempt and a receipt naming this delivery. Appends to `out` what the worker gets.
--- One HMGET reads the hash and one HSET writes it: every command here costs Redis time per
--- task.
+-- One HMGET reads the hash and one HSET writes it (an HDEL clears a retried attempt's
+-- duration): every command here costs Redis time per task.
 local function start(ns, class, entry, id, worker, consumer, lease_ms, max_attempts, now, retention_ms, out)
   local hash = ns .. ':task:' .. (id or '')
   local state, current, attempts, deliveries, payload = false, false, false, false, false

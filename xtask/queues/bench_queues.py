@@ -26,8 +26,9 @@ import redis
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 QUEUE = "bench"
-# How long workers may take to come up.
+# How long workers may take to come up, and how long a run may go without a task done.
 READY_WITHIN = 60.0
+STALLED = 60.0
 
 
 def main():
@@ -84,14 +85,18 @@ def start(command, count, env, log, workers):
         )
 
 
-def wait_until(done, what, within, workers):
-    """Polls `done` every 5 ms until it holds; fails when a worker exits or time runs out."""
-    deadline = time.monotonic() + within
+def wait_until(done, what, within, workers, progress=lambda: 0):
+    """Polls `done` every 5 ms until it holds; fails when a worker exits, or when `within`
+    seconds pass without `progress()` growing."""
+    deadline, last = time.monotonic() + within, progress()
     while not done():
         for worker in workers:
             if worker.poll() is not None:
                 raise RuntimeError(f"a worker exited ({worker.returncode}) while waiting for {what}")
-        if time.monotonic() > deadline:
+        now, current = time.monotonic(), progress()
+        if current > last:
+            deadline, last = now + within, current
+        elif now > deadline:
             raise RuntimeError(f"no {what} within {within:.0f} s")
         time.sleep(0.005)
 
@@ -114,12 +119,16 @@ def celery(args, conn, workers, log):
     started = time.monotonic()
     for _ in range(args.tasks):
         celery_noop.apply_async(queue=QUEUE)
-    def done():
-        ran = int(conn.get("bench:celery-done") or 0) >= args.tasks
-        # Acknowledged late, a task leaves the `unacked` hash after it ran.
-        return ran and conn.llen(QUEUE) == 0 and conn.hlen("unacked") == 0
+    ran = lambda: int(conn.get("bench:celery-done") or 0)
 
-    wait_until(done, "tasks run", within(args), workers)
+    def done():
+        failed = int(conn.get("bench:celery-failed") or 0)
+        if failed:
+            raise RuntimeError(f"{failed} Celery tasks failed")
+        # Acknowledged late, a task leaves the `unacked` hash after it ran.
+        return ran() >= args.tasks and conn.llen(QUEUE) == 0 and conn.hlen("unacked") == 0
+
+    wait_until(done, "task done", STALLED, workers, ran)
     return time.monotonic() - started, f"Celery {package.__version__}"
 
 
@@ -152,21 +161,18 @@ def rq(args, conn, workers, log, worker_class):
             queue.enqueue_many(jobs[at : at + 500], pipeline=pipe)
             pipe.execute()
 
+    def count(field):
+        return sum(int(conn.hget(key, field) or 0) for key in conn.smembers("rq:workers"))
+
     def done():
-        keys = conn.smembers("rq:workers")
-        failed = sum(int(conn.hget(key, "failed_job_count") or 0) for key in keys)
+        failed = count("failed_job_count")
         if failed:
             raise RuntimeError(f"{failed} RQ jobs failed")
-        ran = sum(int(conn.hget(key, "successful_job_count") or 0) for key in keys)
-        return ran >= args.tasks
+        return count("successful_job_count") >= args.tasks
 
-    wait_until(done, "finished jobs", within(args), workers)
+    wait_until(done, "job done", STALLED, workers, lambda: count("successful_job_count"))
     return time.monotonic() - started, f"RQ {package.__version__}"
 
-
-def within(args):
-    """The deadline for the tasks: two per second is slower than any system here."""
-    return max(60.0, args.tasks / 2.0)
 
 
 if __name__ == "__main__":

@@ -4,13 +4,20 @@ Celery is configured the way a queue that loses nothing must be: a task is ackno
 after it ran (`acks_late`), a task whose worker process died goes back to the queue
 (`reject_on_worker_lost`), a worker takes one task at a time (`prefetch 1`), and results
 are not stored. The broker comes from `BENCH_BROKER`. Each worker counts the tasks it ran
-in Redis, so that the benchmark knows when all of them did.
+in Redis, and the ones that failed, so that the benchmark knows when all of them ran.
 """
 
 import os
 
 from celery import Celery
-from celery.signals import task_success, worker_ready
+from celery.signals import (
+    task_failure,
+    task_rejected,
+    task_revoked,
+    task_success,
+    task_unknown,
+    worker_ready,
+)
 
 app = Celery("noop_tasks", broker=os.environ.get("BENCH_BROKER", "redis://127.0.0.1:6379/0"))
 app.conf.update(
@@ -51,3 +58,12 @@ def announce(sender=None, **_):
 def count(sender=None, **_):
     """Counts a task that ran (one INCR: a small cost next to Celery's own per task)."""
     _conn().incr("bench:celery-done")
+
+
+@task_failure.connect
+@task_rejected.connect
+@task_revoked.connect
+@task_unknown.connect
+def fail(sender=None, **_):
+    """Counts a task that did not run, so that the benchmark stops with an error."""
+    _conn().incr("bench:celery-failed")

@@ -30,42 +30,50 @@ pub const RECORD: &str = "book/src/data/bench-queues.json";
 /// Worker processes, for every system.
 const WORKERS: usize = 2;
 
-/// A system of the comparison: its name, its label, and how many tasks a run gives it at
-/// `scale` 1.
+/// A system of the comparison: its name, its label, how many tasks a run gives it at
+/// `scale` 1, and for session 04's rows, its slots per worker.
 struct System {
     name: &'static str,
     label: &'static str,
     tasks: usize,
+    slots: Option<usize>,
 }
 
 /// The name of session 04's row, the one the others are compared with.
 const OURS: &str = "session04";
+/// Session 04's like-for-like row: one slot per worker, as Celery and RQ run here.
+const ONE_SLOT: &str = "session04-one-slot";
 
 const SYSTEMS: &[System] = &[
     System {
         name: OURS,
         label: "session 04's queue (streams, leases, a record per task), 64 slots per worker",
         tasks: 100_000,
+        slots: Some(64),
     },
     System {
-        name: "session04-one-slot",
+        name: ONE_SLOT,
         label: "session 04's queue, 1 slot per worker",
         tasks: 20_000,
+        slots: Some(1),
     },
     System {
         name: "celery",
         label: "Celery, prefork, acks_late, reject_on_worker_lost, prefetch 1",
         tasks: 10_000,
+        slots: None,
     },
     System {
         name: "rq-simple",
         label: "RQ, SimpleWorker (jobs run in the worker process)",
         tasks: 3_000,
+        slots: None,
     },
     System {
         name: "rq",
         label: "RQ, its default worker (a fork per job)",
         tasks: 300,
+        slots: None,
     },
 ];
 
@@ -137,11 +145,10 @@ pub fn bench_queues(root: &Path, runs: usize, scale: f64, json: bool, record: bo
         for _ in 0..runs {
             // Every run starts from an empty Redis (the Python script empties it too).
             flush(&url)?;
-            let mut command = if let Some(variant) = system.name.strip_prefix(OURS) {
+            let mut command = if let Some(slots) = system.slots {
                 let mut command = Command::new(&exe);
                 command.args(["bench", "--json", "--redis-url", &url]);
                 command.args(["--workers", &WORKERS.to_string()]);
-                let slots = if variant.is_empty() { 64 } else { 1 };
                 command.args(["--concurrency", &slots.to_string()]);
                 command
             } else {
@@ -225,7 +232,7 @@ fn ratio(results: &Results, row: &Row) -> Option<f64> {
 
 /// A ratio as the tables write it: one decimal below 10, none above.
 fn times(ratio: f64) -> String {
-    if ratio < 10.0 {
+    if (ratio * 10.0).round() < 100.0 {
         format!("{ratio:.1}")
     } else {
         format!("{ratio:.0}")
@@ -268,6 +275,17 @@ pub fn markdown(results: &Results) -> String {
             ratio(results, row).map_or("-".to_owned(), |r| format!("{}x as fast", times(r))),
         ));
     }
+    let median = |system: &str| {
+        let row = results.rows.iter().find(|r| r.system == system)?;
+        (row.median > 0.0).then_some(row.median)
+    };
+    if let (Some(one), Some(celery)) = (median(ONE_SLOT), median("celery")) {
+        text.push_str(&format!(
+            "\nLike for like, one task at a time per worker, session 04's queue is {}x as fast \
+             as Celery.\n",
+            times(one / celery)
+        ));
+    }
     let runs = results.rows.first().map_or(0, |r| r.tasks_per_second.len());
     text.push_str(&format!(
         "\n*`cargo xtask bench-queues --record`: {} worker processes per system, a no-op task, \
@@ -300,7 +318,7 @@ mod tests {
             workers: 2,
             rows: vec![
                 row(OURS, 20_000.0),
-                row("session04-one-slot", 4_000.0),
+                row(ONE_SLOT, 4_000.0),
                 row("celery", 800.0),
                 row("rq", 5_000.0),
             ],
@@ -313,6 +331,14 @@ mod tests {
         assert!(text.contains("| 4 000 | - |"), "{text}");
         assert!(text.contains("| 800 | 25x as fast |"), "{text}");
         assert!(text.contains("| 5 000 | 4.0x as fast |"), "{text}");
+        assert!(
+            text.contains("session 04's queue is 5.0x as fast as Celery"),
+            "{text}"
+        );
+        assert_eq!(
+            (times(9.94), times(9.96), times(12.4)),
+            ("9.9".into(), "10".into(), "12".into())
+        );
         assert!(text.contains("one redis-server 7 on m"), "{text}");
     }
 }
