@@ -22,6 +22,8 @@ const CASES: &[&str] = &[
     "blur:sigma=3",
     "box-blur:radius=1",
     "box-blur:radius=3",
+    "box-blur:radius=5",
+    "box-blur:radius=8",
     "sharpen",
     "sharpen:amount=2.5",
     "unsharp",

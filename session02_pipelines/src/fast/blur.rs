@@ -166,6 +166,7 @@ impl FastFilter for BoxBlur {
         let layout = Layout::of(image);
         let (radius, row_len) = (self.radius() as usize, layout.row_len());
         let src = image.as_raw();
+        let mean = Mean::of_area(((2 * radius + 1) * (2 * radius + 1)) as u32);
         let mut out = vec![0; src.len()];
         // Each band starts its window afresh (2 radius + 1 rows), so bands are long enough
         // for that start to cost little.
@@ -175,7 +176,7 @@ impl FastFilter for BoxBlur {
             .for_each(|(band_index, band)| {
                 super::simd(
                     #[inline(always)]
-                    || box_band(src, band, band_index * band_rows, layout, radius),
+                    || box_band(src, band, band_index * band_rows, layout, radius, mean),
                 );
             });
         Ok(buffer(layout.width, layout.height, out))
@@ -187,9 +188,8 @@ impl FastFilter for BoxBlur {
 /// sums its window's columns horizontally.
 // ANCHOR: box_band
 #[inline(always)]
-fn box_band(src: &[u8], band: &mut [u8], first: usize, layout: Layout, radius: usize) {
+fn box_band(src: &[u8], band: &mut [u8], first: usize, layout: Layout, radius: usize, mean: Mean) {
     let (height, c, row_len) = (layout.height, layout.channels, layout.row_len());
-    let reciprocal = (1u64 << 32) / ((2 * radius + 1) * (2 * radius + 1)) as u64;
     let row = |y: isize| {
         let y = y.clamp(0, height as isize - 1) as usize;
         &src[y * row_len..(y + 1) * row_len]
@@ -204,7 +204,7 @@ fn box_band(src: &[u8], band: &mut [u8], first: usize, layout: Layout, radius: u
         }
     }
     for (y, dst) in (first..).zip(band.chunks_exact_mut(row_len)) {
-        box_row(&columns, dst, c, radius, reciprocal);
+        box_row(&columns, dst, c, radius, mean);
         // Slide the window down: add the row entering, subtract the row leaving.
         let (entering, leaving) = (row(y + radius_i + 1), row(y - radius_i));
         for ((sum, &add), &sub) in columns.iter_mut().zip(entering).zip(leaving) {
@@ -222,28 +222,19 @@ const STRIP: usize = 256;
 /// `dst[i]` = the mean of `columns`' samples of the same channel from `radius` pixels left
 /// of `i` to `radius` right, the edge pixels repeated beyond the edges.
 #[inline(always)]
-fn box_row(columns: &[u16], dst: &mut [u8], c: usize, radius: usize, reciprocal: u64) {
+fn box_row(columns: &[u16], dst: &mut [u8], c: usize, radius: usize, mean: Mean) {
     let width = columns.len() / c;
-    // sum / taps^2, rounded, as a multiplication by 2^32 / taps^2: integer lanes only.
-    let mean = |sum: u32| ((u64::from(sum) * reciprocal + (1 << 31)) >> 32) as u8;
+    let area = ((2 * radius + 1) * (2 * radius + 1)) as u32;
     let edges: Vec<usize> = if width > 2 * radius {
         // The interior, strip by strip: one shifted slice per tap, added whole.
         let n = (width - 2 * radius) * c;
         let inner = &mut dst[radius * c..radius * c + n];
-        let mut sums = [0u32; STRIP];
-        for start in (0..n).step_by(STRIP) {
-            let len = STRIP.min(n - start);
-            let sums = &mut sums[..len];
-            sums.fill(0);
-            for k in 0..=2 * radius {
-                let from = start + k * c;
-                for (sum, &v) in sums.iter_mut().zip(&columns[from..from + len]) {
-                    *sum += u32::from(v);
-                }
-            }
-            for (out, &sum) in inner[start..start + len].iter_mut().zip(sums.iter()) {
-                *out = mean(sum);
-            }
+        match mean {
+            Mean::Narrow(mean) => interior::<u16>(columns, inner, c, radius, |sum| mean.of(sum)),
+            // sum / area, rounded, as a multiplication by 2^32 / area: integer lanes only.
+            Mean::Wide { reciprocal } => interior::<u32>(columns, inner, c, radius, |sum| {
+                ((u64::from(sum) * reciprocal + (1 << 31)) >> 32) as u8
+            }),
         }
         (0..radius).chain(width - radius..width).collect()
     } else {
@@ -257,8 +248,95 @@ fn box_row(columns: &[u16], dst: &mut [u8], c: usize, radius: usize, reciprocal:
                     u32::from(columns[sx * c + channel])
                 })
                 .sum();
-            dst[x * c + channel] = mean(sum);
+            // Rounded to nearest: a few pixels, so a plain division.
+            dst[x * c + channel] = ((2 * sum + area) / (2 * area)) as u8;
         }
+    }
+}
+
+/// The interior of a row: `inner[i]` = `mean` of the `2 radius + 1` column sums of its
+/// channel centred on it, added in lanes of `S`.
+#[inline(always)]
+fn interior<S>(columns: &[u16], inner: &mut [u8], c: usize, radius: usize, mean: impl Fn(S) -> u8)
+where
+    S: Copy + Default + From<u16> + std::ops::AddAssign,
+{
+    let n = inner.len();
+    let mut sums = [S::default(); STRIP];
+    for start in (0..n).step_by(STRIP) {
+        let len = STRIP.min(n - start);
+        let sums = &mut sums[..len];
+        sums.fill(S::default());
+        for k in 0..=2 * radius {
+            let from = start + k * c;
+            for (sum, &v) in sums.iter_mut().zip(&columns[from..from + len]) {
+                *sum += S::from(v);
+            }
+        }
+        for (out, &sum) in inner[start..start + len].iter_mut().zip(sums.iter()) {
+            *out = mean(sum);
+        }
+    }
+}
+
+/// How a row's interior divides its sums by the window's area.
+#[derive(Debug, Clone, Copy)]
+enum Mean {
+    /// 16-bit sums and a multiply-high.
+    Narrow(Mean16),
+    /// 32-bit sums times `2^32 / area`.
+    Wide { reciprocal: u64 },
+}
+
+impl Mean {
+    fn of_area(area: u32) -> Self {
+        Mean16::new(area).map_or(
+            Mean::Wide {
+                reciprocal: (1u64 << 32) / u64::from(area),
+            },
+            Mean::Narrow,
+        )
+    }
+}
+
+/// The mean of `area` samples from their 16-bit sum, rounded to nearest, as one 16-bit
+/// multiply-high and a shift: twice the lanes of 32-bit arithmetic.
+///
+/// `(sum + area / 2) / area` is `(2 sum + area) / (2 area)`, and a division by a constant
+/// is a multiplication by its reciprocal scaled up, rounded up. The pair is searched for
+/// and checked for every sum that can occur, when the filter is built; areas too large for
+/// 16 bits (radius above 5) have none and take 32-bit lanes.
+#[derive(Debug, Clone, Copy)]
+struct Mean16 {
+    area: u16,
+    multiplier: u16,
+    shift: u32,
+}
+
+impl Mean16 {
+    fn new(area: u32) -> Option<Self> {
+        let divisor = 2 * area;
+        // 2 sum + area must fit 16 bits for the largest sum.
+        u16::try_from(2 * 255 * area + area).ok()?;
+        let (max_sum, area) = (255 * area as u16, area as u16);
+        (0..16).find_map(|shift| {
+            let scaled = (1u32 << (16 + shift)).div_ceil(divisor);
+            let mean = Mean16 {
+                area,
+                multiplier: u16::try_from(scaled).ok()?,
+                shift,
+            };
+            (0..=max_sum)
+                .all(|sum| u32::from(mean.of(sum)) == (2 * u32::from(sum) + divisor / 2) / divisor)
+                .then_some(mean)
+        })
+    }
+
+    /// `sum / area`, rounded to nearest.
+    #[inline(always)]
+    fn of(self, sum: u16) -> u8 {
+        let t = 2 * sum + self.area;
+        (((u32::from(t) * u32::from(self.multiplier)) >> 16) as u16 >> self.shift) as u8
     }
 }
 
