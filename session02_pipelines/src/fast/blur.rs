@@ -231,7 +231,7 @@ fn box_row(columns: &[u16], dst: &mut [u8], c: usize, radius: usize, mean: Mean)
         let inner = &mut dst[radius * c..radius * c + n];
         match mean {
             Mean::Narrow(mean) => interior::<u16>(columns, inner, c, radius, |sum| mean.of(sum)),
-            // sum / area, rounded, as a multiplication by 2^32 / area: integer lanes only.
+            // sum / area, about rounded, as a multiplication by 2^32 / area: integer lanes.
             Mean::Wide { reciprocal } => interior::<u32>(columns, inner, c, radius, |sum| {
                 ((u64::from(sum) * reciprocal + (1 << 31)) >> 32) as u8
             }),
@@ -304,8 +304,8 @@ impl Mean {
 ///
 /// `(sum + area / 2) / area` is `(2 sum + area) / (2 area)`, and a division by a constant
 /// is a multiplication by its reciprocal scaled up, rounded up. The pair is searched for
-/// and checked for every sum that can occur, when the filter is built; areas too large for
-/// 16 bits (radius above 5) have none and take 32-bit lanes.
+/// and checked for every sum that can occur, once per run. Above radius 5, `2 sum + area`
+/// no longer fits 16 bits, and the row takes 32-bit lanes.
 #[derive(Debug, Clone, Copy)]
 struct Mean16 {
     area: u16,
@@ -317,7 +317,9 @@ impl Mean16 {
     fn new(area: u32) -> Option<Self> {
         let divisor = 2 * area;
         // 2 sum + area must fit 16 bits for the largest sum.
-        u16::try_from(2 * 255 * area + area).ok()?;
+        if 2 * 255 * area + area > u32::from(u16::MAX) {
+            return None;
+        }
         let (max_sum, area) = (255 * area as u16, area as u16);
         (0..16).find_map(|shift| {
             let scaled = (1u32 << (16 + shift)).div_ceil(divisor);
