@@ -9,16 +9,20 @@
 //! names results ([`write_results`]).
 
 use std::fmt::Write as _;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use session01_image_basics::{Limits, load_with};
-use session03_workers::{BlobKey, BlobStore, TaskId};
+use session03_workers::{BlobKey, BlobStore, FsBlobStore, TaskId};
 use session04_redis::submit::{self, ResultFile, prepare_output, stem_of, write_results};
 
-use crate::jobs::{DEFAULT_TILE, JobOutcome, Jobs, wait_for_job};
+use crate::jobs::{
+    DEFAULT_TILE, FolderSource, JobOutcome, Jobs, RawLayout, band_rows, wait_for_job,
+};
 use crate::tiles::{MIN_READ, split_pipeline};
+use crate::worker::SharedFolderArgs;
 
 /// The largest `--tile`: one tile of this side already holds a quarter gigapixel.
 pub const MAX_TILE: u32 = 16_384;
@@ -52,6 +56,10 @@ pub struct TiledSubmitArgs {
         value_parser = clap::value_parser!(u32).range(i64::from(MIN_READ)..=i64::from(MAX_TILE))
     )]
     pub tile: u32,
+    /// With --tiled: run the jobs on this shared folder, in bands as wide as the image
+    /// holding about a tile's pixels each; the results are stored there too.
+    #[command(flatten)]
+    pub folder: SharedFolderArgs,
 }
 // ANCHOR_END: args
 
@@ -75,23 +83,57 @@ pub async fn run(args: TiledSubmitArgs) -> Result<String> {
         prepare_output(dir)?;
     }
     let limits = Limits::default();
-    let (queue, blobs) = args.submit.queue.open().await?;
-    let jobs = Jobs::new(&queue, Arc::clone(&blobs), limits);
+    let (queue, redis_blobs) = args.submit.queue.open().await?;
+    let mut jobs = Jobs::new(&queue, Arc::clone(&redis_blobs), limits);
+    let folder = args.folder.open()?;
+    // Where the results are stored: the shared folder, or Redis.
+    let blobs: Arc<dyn BlobStore> = match &folder {
+        Some(folder) => {
+            jobs = jobs.with_folder(Arc::clone(folder));
+            Arc::clone(folder) as Arc<dyn BlobStore>
+        }
+        None => redis_blobs,
+    };
     let mut submitted = Vec::new();
     for path in &plan.inputs {
-        let image = {
-            let path = path.clone();
-            tokio::task::spawn_blocking(move || load_with(&path, &limits))
-                .await
-                .context("the thread reading an image panicked")??
+        // A raw image already on the shared folder is read there, in place.
+        let stored = folder
+            .as_deref()
+            .and_then(|folder| raw_in_folder(folder, path));
+        let image = match stored {
+            Some(_) => None,
+            None => {
+                let path = path.clone();
+                Some(
+                    tokio::task::spawn_blocking(move || load_with(&path, &limits))
+                        .await
+                        .context("the thread reading an image panicked")??,
+                )
+            }
         };
         for _ in 0..args.submit.count {
             let output = BlobKey::new(format!("results/tiled-{}.{}", TaskId::new(), plan.format))?;
             let tile = (args.tile, args.tile);
-            let job = jobs
-                .submit(&queue, &image, &plan.spec, output.clone(), tile)
-                .await
-                .with_context(|| format!("cannot submit {} as a tiled job", path.display()))?;
+            let job = match (&folder, &stored, &image) {
+                (Some(_), Some(key), _) => {
+                    let rows = band_rows(key.1, args.tile);
+                    let source = FolderSource::Stored(&key.0);
+                    jobs.submit_in_folder(&queue, source, &plan.spec, output.clone(), rows)
+                        .await
+                }
+                (Some(_), None, Some(image)) => {
+                    let rows = band_rows(image.width(), args.tile);
+                    let source = FolderSource::Image(image);
+                    jobs.submit_in_folder(&queue, source, &plan.spec, output.clone(), rows)
+                        .await
+                }
+                (None, _, Some(image)) => {
+                    jobs.submit(&queue, image, &plan.spec, output.clone(), tile)
+                        .await
+                }
+                _ => unreachable!("an input is read unless it is a raw image on the folder"),
+            }
+            .with_context(|| format!("cannot submit {} as a tiled job", path.display()))?;
             let tiles = jobs
                 .record(job)
                 .await?
@@ -157,4 +199,14 @@ pub async fn run(args: TiledSubmitArgs) -> Result<String> {
         );
     }
     Ok(report)
+}
+
+/// The key of `path` in `folder` and its width, when `path` is a raw PPM or PGM inside it.
+fn raw_in_folder(folder: &FsBlobStore, path: &Path) -> Option<(BlobKey, u32)> {
+    let root = folder.root().canonicalize().ok()?;
+    let path = path.canonicalize().ok()?;
+    let relative = path.strip_prefix(&root).ok()?.to_str()?;
+    let key = BlobKey::new(relative.replace(std::path::MAIN_SEPARATOR, "/")).ok()?;
+    let (_, layout) = RawLayout::open(&path).ok()?;
+    Some((key, layout.width))
 }

@@ -8,7 +8,11 @@
 //!
 //! [`Registry`]: crate::Registry
 
-use anyhow::Result;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use session03_workers::FsBlobStore;
 use session03_workers::cli::seconds;
 use session04_redis::Runtime;
 use session04_redis::worker::{WorkerArgs, serve};
@@ -57,6 +61,31 @@ impl HeartbeatArgs {
     }
 }
 
+/// Where tiled jobs may keep their pixels instead of Redis.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SharedFolderArgs {
+    /// A folder that every worker and submitter sees (a compose volume, a Kubernetes
+    /// volume, a local folder): tiled jobs on it read and write their pixels there, in
+    /// place, and only their bookkeeping goes through Redis.
+    #[arg(long, value_name = "DIR", env = "SHARED_DIR")]
+    pub shared_dir: Option<PathBuf>,
+}
+
+impl SharedFolderArgs {
+    /// The folder as a blob store, made when missing; `None` without `--shared-dir`.
+    pub fn open(&self) -> Result<Option<Arc<FsBlobStore>>> {
+        self.shared_dir
+            .as_ref()
+            .map(|dir| {
+                // No cap per file: what goes there is bounded by the decoding limits.
+                FsBlobStore::with_limit(dir, u64::MAX)
+                    .map(Arc::new)
+                    .with_context(|| format!("cannot use --shared-dir {}", dir.display()))
+            })
+            .transpose()
+    }
+}
+
 /// Runs tasks from Redis, registered and beating, until SIGTERM or Ctrl-C.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DistributedWorkerArgs {
@@ -66,6 +95,9 @@ pub struct DistributedWorkerArgs {
     /// The heartbeat.
     #[command(flatten)]
     pub heartbeat: HeartbeatArgs,
+    /// The shared folder, if any.
+    #[command(flatten)]
+    pub folder: SharedFolderArgs,
 }
 
 // ANCHOR: run
@@ -73,11 +105,17 @@ pub struct DistributedWorkerArgs {
 /// tiled jobs, with a heartbeat.
 pub async fn run(args: DistributedWorkerArgs) -> Result<String> {
     let config = args.heartbeat.config()?;
-    serve(args.worker, |runtime| Ok(compose(runtime, config))).await
+    let folder = args.folder.open()?;
+    serve(args.worker, |runtime| Ok(compose(runtime, config, folder))).await
 }
 
-/// Session 05's additions to a worker runtime: tiled jobs and the heartbeat.
-pub fn compose(runtime: Runtime, config: RegistryConfig) -> Runtime {
-    heartbeat::attach(jobs::attach(runtime), config)
+/// Session 05's additions to a worker runtime: tiled jobs (on `folder` too, if given)
+/// and the heartbeat.
+pub fn compose(
+    runtime: Runtime,
+    config: RegistryConfig,
+    folder: Option<Arc<FsBlobStore>>,
+) -> Runtime {
+    heartbeat::attach(jobs::attach(runtime, folder), config)
 }
 // ANCHOR_END: run

@@ -1,5 +1,6 @@
 //! Tiled jobs through real worker processes on a real redis-server: a 20-megapixel image
-//! in uneven tiles comes back identical to the single-process result, a tile delivered
+//! in uneven tiles comes back identical to the single-process result, in Redis and on a
+//! shared folder, a tile delivered
 //! twice still makes one assembly, and a job the queue cannot take whole leaves no tiles
 //! to run.
 
@@ -15,12 +16,14 @@ use image::DynamicImage;
 use session01_image_basics::{Filter, Limits, decode};
 use session02_pipelines::PipelineSpec;
 use session03_workers::{
-    BlobKey, BlobStore, Capabilities, ImageWorker, Queue, TaskState, Worker, WorkerId,
+    BlobKey, BlobStore, Capabilities, FsBlobStore, ImageWorker, Queue, TaskState, Worker, WorkerId,
 };
 use session04_redis::cli::QueueArgs;
 use session04_redis::server::Children;
 use session04_redis::{RedisBlobStore, RedisQueue, RedisServer};
-use session05_distributed::jobs::{JobOutcome, Jobs, TileAware, TileFormat, wait_for_job};
+use session05_distributed::jobs::{
+    FolderSource, JobOutcome, Jobs, RawLayout, TileAware, TileFormat, wait_for_job,
+};
 
 const BLOB_CAP: &str = "268435456";
 
@@ -127,6 +130,82 @@ async fn a_tiled_20_megapixel_image_equals_the_single_process_result() {
             TaskState::Succeeded
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_on_a_shared_folder_equals_the_single_process_result_and_leaves_no_files() {
+    let server = RedisServer::start().unwrap();
+    let namespace = "folder";
+    let shared = tempfile::tempdir().unwrap();
+    let folder = Arc::new(FsBlobStore::with_limit(shared.path(), u64::MAX).unwrap());
+    let (queue, blobs) = tiled_flags(&server, namespace).open().await.unwrap();
+    let jobs = Jobs::new(&queue, blobs, Limits::default()).with_folder(Arc::clone(&folder));
+    let mut children = Children(Vec::new());
+    let dir = shared.path().to_str().unwrap();
+    for _ in 0..3 {
+        let extra = ["--concurrency", "1", "--lease", "2", "--shared-dir", dir];
+        children
+            .0
+            .push(spawn_worker(&server.url(), namespace, &extra));
+    }
+    let image = twenty_megapixels();
+    // A raw image the operator put on the folder is read in place and left there.
+    let stored = BlobKey::new("inbox/photo.ppm").unwrap();
+    std::fs::create_dir_all(shared.path().join("inbox")).unwrap();
+    let layout = RawLayout::for_color(image.width(), image.height(), image.color()).unwrap();
+    let file = layout.create(&folder.path(&stored)).unwrap();
+    layout
+        .write_rows(&file, 0, 0, image.width(), image.as_bytes())
+        .unwrap();
+    for (text, extension, from_folder) in [
+        ("blur:sigma=3", "ppm", false),
+        ("median:radius=2", "ppm", true),
+        ("grayscale|sharpen", "pgm", false),
+        (
+            "median|blur:sigma=1.5|sharpen|edges|resize:width=800",
+            "png",
+            true,
+        ),
+    ] {
+        let spec = PipelineSpec::parse(text).unwrap();
+        let output = BlobKey::new(format!("results/{}.{extension}", text.len())).unwrap();
+        let source = if from_folder {
+            FolderSource::Stored(&stored)
+        } else {
+            FolderSource::Image(&image)
+        };
+        // Bands of 700 rows divide no side: the last band is shorter.
+        let job = jobs
+            .submit_in_folder(&queue, source, &spec, output.clone(), 700)
+            .await
+            .unwrap();
+        let outcome = wait_for_job(&queue, job, Duration::from_secs(300))
+            .await
+            .unwrap();
+        assert_eq!(
+            outcome,
+            JobOutcome::Assembled {
+                output: output.as_str().to_owned()
+            },
+            "{text}"
+        );
+        let stitched = decode(&folder.get(&output).await.unwrap(), &Limits::default()).unwrap();
+        let whole = spec.build().unwrap().apply(&image).unwrap();
+        assert!(
+            stitched == whole,
+            "{text}: the result on the folder differs from the whole-image one"
+        );
+        let status = jobs.status(job).await.unwrap().unwrap();
+        assert_eq!((status.done, status.tiles, status.assemblies), (6, 6, 1));
+        assert!(
+            !shared.path().join("jobs").join(job.to_string()).exists(),
+            "{text}: the job's files were left behind"
+        );
+    }
+    assert!(
+        folder.path(&stored).exists(),
+        "the operator's image was deleted"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -38,12 +38,16 @@ pub struct ContainerWorkerArgs {
 /// Runs the worker until a shutdown signal.
 pub async fn run(args: ContainerWorkerArgs) -> Result<String> {
     let heartbeat = args.worker.heartbeat.config()?;
+    let folder = args.worker.folder.open()?;
     let file = args.health.config()?;
     // Until Redis answers, the file keeps saying "starting", so it never looks hung.
     let starting = tokio::spawn(keep_starting(file.clone()));
     let report = serve(args.worker.worker, |runtime| {
         starting.abort();
-        Ok(health::attach(compose(runtime, heartbeat), file.clone()))
+        Ok(health::attach(
+            compose(runtime, heartbeat, folder),
+            file.clone(),
+        ))
     })
     .await;
     // Stopped before Redis answered, or failed to start: no stale health file stays.

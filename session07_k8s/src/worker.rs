@@ -40,6 +40,7 @@ pub struct ProbedWorkerArgs {
 /// Runs the worker until a shutdown signal; the probes answer from start to exit.
 pub async fn run(args: ProbedWorkerArgs) -> Result<String> {
     let heartbeat = args.worker.heartbeat.config()?;
+    let folder = args.worker.folder.open()?;
     let listener = TcpListener::bind(args.probe_listen)
         .await
         .with_context(|| format!("cannot listen for probes on {}", args.probe_listen))?;
@@ -48,7 +49,7 @@ pub async fn run(args: ProbedWorkerArgs) -> Result<String> {
     let stop = CancellationToken::new();
     let server = tokio::spawn(probes::serve(listener, probes.clone(), stop.clone()));
     let report = serve(args.worker.worker, |runtime| {
-        Ok(probes::attach(compose(runtime, heartbeat), probes))
+        Ok(probes::attach(compose(runtime, heartbeat, folder), probes))
     })
     .await;
     stop.cancel();

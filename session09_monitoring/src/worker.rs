@@ -58,6 +58,7 @@ impl MonitoredWorkerArgs {
 pub async fn run(args: MonitoredWorkerArgs) -> Result<String> {
     let args = args.worker;
     let heartbeat = args.worker.heartbeat.config()?;
+    let folder = args.worker.folder.open()?;
     let listener = TcpListener::bind(args.probe_listen)
         .await
         .with_context(|| format!("cannot listen for probes on {}", args.probe_listen))?;
@@ -74,7 +75,7 @@ pub async fn run(args: MonitoredWorkerArgs) -> Result<String> {
     // ANCHOR: compose
     let (recent, finished) = mpsc::channel(RECENT_BACKLOG);
     let report = serve(args.worker.worker, |runtime| {
-        let runtime = compose(runtime, heartbeat)
+        let runtime = compose(runtime, heartbeat, folder)
             .wrap(|inner, context| instrument(inner, metrics, context.id(), Some(recent)))
             .beside(move |context, stats, done| {
                 let _ = pool.set(stats);

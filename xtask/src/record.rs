@@ -93,6 +93,13 @@ pub const RECORDINGS: &[Recording] = &[
         draw: draw_tiles_bench,
     },
     Recording {
+        name: "session05-bench-folder",
+        package: "session05_distributed",
+        args: &["bench", "--store", "folder", "--json"],
+        runs: 3,
+        draw: draw_folder_bench,
+    },
+    Recording {
         name: "session08-scaling",
         package: "session08_scaling",
         args: &["--json"],
@@ -418,6 +425,24 @@ fn draw_tiles_bench(record: &Record) -> Result<Snippets> {
         (
             "session05/bench-last-tile.md".to_owned(),
             format!("{:.1}\n", median(&last_tile)),
+        ),
+    ])
+}
+
+/// Session 05's tiles on a shared folder against the whole-image kernel: the same table,
+/// and the ratio to two decimals.
+fn draw_folder_bench(record: &Record) -> Result<Snippets> {
+    let table = draw_tiles_bench(record)?
+        .into_iter()
+        .find(|(name, _)| name == "session05/bench.md")
+        .context("no table")?
+        .1;
+    let ratio = sorted(record, "ratio")?;
+    Ok(vec![
+        ("session05/bench-folder.md".to_owned(), table),
+        (
+            "session05/bench-folder-ratio.md".to_owned(),
+            format!("{:.2}\n", median(&ratio)),
         ),
     ])
 }

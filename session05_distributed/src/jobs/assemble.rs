@@ -45,6 +45,9 @@ impl Jobs {
             .await
             .map_err(task_error)?
             .ok_or_else(|| TaskError::job(format!("job {job} is unknown")))?;
+        if let Some(files) = &record.folder {
+            return self.assemble_in_folder(&record, files).await;
+        }
         let format = format_for_path(std::path::Path::new(record.output.as_str()))
             .map_err(TaskError::job)?;
         // Each attempt writes a key of its own; the first to finish moves it into place.

@@ -57,6 +57,19 @@ register('imgjobs_assembled', function(keys, args)
 end)
 -- ANCHOR_END: assembled
 
+-- assembled_in_place(KEYS: job, events; ARGV: output name): the same for a job whose result
+-- its assembly already put in place on a shared folder: counted, marked and told once.
+register('imgjobs_assembled_in_place', function(keys, args)
+  local job, events = keys[1], keys[2]
+  redis.call('HINCRBY', job, 'assemblies', 1)
+  local t = redis.call('TIME')
+  if redis.call('HSETNX', job, 'assembled_at', t[1] * 1000 + math.floor(t[2] / 1000)) == 1 then
+    redis.call('XADD', events, '*', 'event', 'assembled', 'output', args[1])
+    return 1
+  end
+  return 0
+end)
+
 -- failed(KEYS: job, events; ARGV: reason): a job that cannot finish, recorded once and
 -- told to clients; a late failure of a tile of an assembled job changes nothing.
 register('imgjobs_failed', function(keys, args)

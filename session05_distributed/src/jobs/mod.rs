@@ -32,7 +32,9 @@
 
 mod assemble;
 mod bands;
+mod folder;
 mod part;
+mod raw;
 mod tile_aware;
 mod wait;
 
@@ -48,13 +50,15 @@ use session01_image_basics::io::format_for_path;
 use session01_image_basics::{Limits, encode};
 use session02_pipelines::PipelineSpec;
 use session03_workers::worker::run_blocking;
-use session03_workers::{BlobKey, BlobStore, QueueError, Task, TaskError, TaskId};
+use session03_workers::{BlobKey, BlobStore, FsBlobStore, QueueError, Task, TaskError, TaskId};
 use session04_redis::functions::Library;
 use session04_redis::{Keys, RedisBlobStore, RedisQueue};
 
 use crate::tiles::{TilePlan, TiledPipeline, cut, split_pipeline};
 
+pub use folder::{FolderJob, FolderSource, band_rows};
 pub use part::{HEADER, JobPart, TileFormat, tile_input, tile_output};
+pub use raw::RawLayout;
 pub use tile_aware::{TileAware, attach};
 pub use wait::wait_for_job;
 
@@ -81,6 +85,9 @@ pub struct JobRecord {
     pub tiles: Vec<TaskId>,
     /// The format the tiles travel in.
     pub tile_format: TileFormat,
+    /// Where the job's pixels are when it runs on a shared folder; `None` in Redis.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder: Option<FolderJob>,
 }
 // ANCHOR_END: job_record
 
@@ -162,6 +169,31 @@ fn task_error(error: QueueError) -> TaskError {
     }
 }
 
+/// One task per tile of `plan`, running the tiled part of `split`, with the input and
+/// output blobs `keys` names for each tile index; `in_place` for a job on a shared folder.
+fn tile_tasks(
+    job: TaskId,
+    plan: &TilePlan,
+    split: &TiledPipeline,
+    in_place: bool,
+    keys: impl Fn(usize) -> (BlobKey, BlobKey),
+) -> Vec<Task> {
+    plan.tiles
+        .iter()
+        .map(|t| {
+            let (input, output) = keys(t.index);
+            let task = Task::new(split.tiled.clone(), input, output);
+            let index = t.index;
+            let part = if in_place {
+                JobPart::InPlace { job, index }
+            } else {
+                JobPart::Tile { job, index }
+            };
+            part.mark(task)
+        })
+        .collect()
+}
+
 /// Tiled jobs in Redis, next to the queue.
 #[derive(Clone)]
 pub struct Jobs {
@@ -169,6 +201,7 @@ pub struct Jobs {
     keys: Keys,
     retention: Duration,
     blobs: Arc<RedisBlobStore>,
+    folder: Option<Arc<FsBlobStore>>,
     limits: Limits,
 }
 
@@ -189,6 +222,7 @@ impl Jobs {
             keys: queue.keys().clone(),
             retention: queue.config().retention,
             blobs,
+            folder: None,
             limits,
         }
     }
@@ -220,22 +254,12 @@ impl Jobs {
         let plan = TilePlan::new(image.width(), image.height(), tile.0, tile.1, split.halo)?;
         let id = TaskId::new();
         let format = TileFormat::for_color(image.color());
-        let tasks: Vec<Task> = plan
-            .tiles
-            .iter()
-            .map(|t| {
-                let task = Task::new(
-                    split.tiled.clone(),
-                    tile_input(id, t.index, format),
-                    tile_output(id, t.index, format),
-                );
-                JobPart::Tile {
-                    job: id,
-                    index: t.index,
-                }
-                .mark(task)
-            })
-            .collect();
+        let tasks = tile_tasks(id, &plan, &split, false, |index| {
+            (
+                tile_input(id, index, format),
+                tile_output(id, index, format),
+            )
+        });
         let record = JobRecord {
             id,
             plan: plan.clone(),
@@ -243,17 +267,33 @@ impl Jobs {
             output,
             tiles: tasks.iter().map(|t| t.id).collect(),
             tile_format: format,
+            folder: None,
         };
         // The record first: a tile that finishes at once must find its job.
-        let keys = self.keys(id);
+        self.save(&record).await?;
+        let encoding = format.image_format();
+        for (tile, task) in plan.tiles.iter().zip(&tasks) {
+            let piece = cut(image, tile);
+            let bytes =
+                run_blocking(move || encode(&piece, encoding).map_err(TaskError::job)).await?;
+            self.blobs.put(&task.input, Bytes::from(bytes)).await?;
+        }
+        self.enqueue_tiles(queue, id, &tasks, true).await?;
+        Ok(id)
+    }
+    // ANCHOR_END: submit
+
+    /// Stores `record`, kept for the queue's retention.
+    async fn save(&self, record: &JobRecord) -> anyhow::Result<()> {
+        let keys = self.keys(record.id);
         let mut conn = self.conn.clone();
         redis::pipe()
             .atomic()
             .hset_multiple(
                 &keys.job,
                 &[
-                    ("record", serde_json::to_string(&record)?),
-                    ("tiles", plan.tiles.len().to_string()),
+                    ("record", serde_json::to_string(record)?),
+                    ("tiles", record.plan.tiles.len().to_string()),
                     ("done", "0".to_owned()),
                 ],
             )
@@ -265,21 +305,27 @@ impl Jobs {
             .ignore()
             .query_async::<()>(&mut conn)
             .await?;
-        let encoding = format.image_format();
-        for (tile, task) in plan.tiles.iter().zip(&tasks) {
-            let piece = cut(image, tile);
-            let bytes =
-                run_blocking(move || encode(&piece, encoding).map_err(TaskError::job)).await?;
-            self.blobs.put(&task.input, Bytes::from(bytes)).await?;
-        }
-        let enqueued = queue.enqueue_many(&tasks).await;
-        let refused = match enqueued {
+        Ok(())
+    }
+
+    /// Enqueues the tiles of `job`; when one is refused, the job is failed (it can never
+    /// finish) and, with `delete_inputs`, the refused tiles' inputs are deleted.
+    async fn enqueue_tiles(
+        &self,
+        queue: &RedisQueue,
+        job: TaskId,
+        tasks: &[Task],
+        delete_inputs: bool,
+    ) -> anyhow::Result<()> {
+        let refused = match queue.enqueue_many(tasks).await {
             Ok(outcomes) => {
                 let mut first = None;
                 for (task, outcome) in tasks.iter().zip(outcomes) {
                     if let Err(error) = outcome {
                         // A tile that was not queued never runs: its input is not kept.
-                        let _ = self.blobs.delete(&task.input).await;
+                        if delete_inputs {
+                            let _ = self.blobs.delete(&task.input).await;
+                        }
                         first.get_or_insert(error);
                     }
                 }
@@ -289,13 +335,12 @@ impl Jobs {
         };
         if let Some(error) = refused {
             // Some tiles may be queued already: the job can never finish, so say so.
-            self.fail(id, &format!("not every tile could be queued: {error}"))
+            self.fail(job, &format!("not every tile could be queued: {error}"))
                 .await?;
             return Err(error.into());
         }
-        Ok(id)
+        Ok(())
     }
-    // ANCHOR_END: submit
 
     /// The record of `job`, while it is kept.
     pub async fn record(&self, job: TaskId) -> Result<Option<JobRecord>, QueueError> {

@@ -20,6 +20,14 @@ pub enum JobPart {
         /// The tile, in the plan's order.
         index: usize,
     },
+    /// Runs the tiled filters on band `index` of `job`, whose pixels are on a shared
+    /// folder: reads its rows from the source and writes them into the result.
+    InPlace {
+        /// The job.
+        job: TaskId,
+        /// The band, in the plan's order.
+        index: usize,
+    },
     /// Stitches `job`'s tiles and runs the filters after stitching.
     Assembly {
         /// The job, whose id the assembly task shares.
@@ -104,6 +112,11 @@ pub fn tile_input(job: TaskId, index: usize, format: TileFormat) -> BlobKey {
 /// The blob key of tile `index`'s result.
 pub fn tile_output(job: TaskId, index: usize, format: TileFormat) -> BlobKey {
     job_blob(job, &format!("tile-{index}.out.{}", format.extension()))
+}
+
+/// The folder of `job`'s blobs, on a store where keys are paths.
+pub(super) fn job_dir(job: TaskId) -> BlobKey {
+    BlobKey::new(format!("jobs/{job}")).expect("a job's folder is named after a UUID")
 }
 
 /// A blob of `job`'s, named `name`.

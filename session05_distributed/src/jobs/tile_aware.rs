@@ -4,16 +4,20 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use session03_workers::{BlobStore, Capabilities, Task, TaskError, Worker};
+use session03_workers::{BlobStore, Capabilities, FsBlobStore, Task, TaskError, TaskId, Worker};
 use session04_redis::{RedisQueue, Runtime};
 
 use super::{JobPart, Jobs, task_error};
 
 // ANCHOR: attach
-/// Makes the worker of `runtime` run the tiles of tiled jobs and assemble them.
-pub fn attach(runtime: Runtime) -> Runtime {
-    runtime.wrap(|inner, context| {
-        let jobs = Jobs::new(&context.queue, Arc::clone(&context.blobs), context.limits);
+/// Makes the worker of `runtime` run the tiles of tiled jobs and assemble them; with
+/// `folder`, the jobs on that shared folder too.
+pub fn attach(runtime: Runtime, folder: Option<Arc<FsBlobStore>>) -> Runtime {
+    runtime.wrap(move |inner, context| {
+        let mut jobs = Jobs::new(&context.queue, Arc::clone(&context.blobs), context.limits);
+        if let Some(folder) = folder {
+            jobs = jobs.with_folder(folder);
+        }
         Arc::new(TileAware::new(inner, Arc::clone(&context.queue), jobs))
     })
 }
@@ -31,6 +35,19 @@ impl TileAware {
     /// Wraps `inner`, which runs ordinary tasks and tiles.
     pub fn new(inner: Arc<dyn Worker>, queue: Arc<RedisQueue>, jobs: Jobs) -> Self {
         Self { inner, queue, jobs }
+    }
+}
+
+impl TileAware {
+    /// Runs band `index` of `job`, whose pixels are on the shared folder.
+    async fn run_in_place(&self, job: TaskId, index: usize, task: &Task) -> Result<(), TaskError> {
+        let record = self
+            .jobs
+            .record(job)
+            .await
+            .map_err(task_error)?
+            .ok_or_else(|| TaskError::job(format!("job {job} is unknown")))?;
+        self.jobs.run_in_place(&record, index, task).await
     }
 }
 
@@ -54,9 +71,10 @@ impl Worker for TileAware {
             }
             return outcome;
         }
-        let tile = match part {
-            Some(JobPart::Tile { job, index }) => Some((job, index)),
-            _ => None,
+        let (tile, in_place) = match part {
+            Some(JobPart::Tile { job, index }) => (Some((job, index)), false),
+            Some(JobPart::InPlace { job, index }) => (Some((job, index)), true),
+            _ => (None, false),
         };
         if let Some((job, _)) = tile
             && let Some(status) = self.jobs.status(job).await.map_err(task_error)?
@@ -72,7 +90,10 @@ impl Worker for TileAware {
                 return Err(TaskError::job(format!("its job failed: {reason}")));
             }
         }
-        let outcome = self.inner.process(task).await;
+        let outcome = match tile {
+            Some((job, index)) if in_place => self.run_in_place(job, index, task).await,
+            _ => self.inner.process(task).await,
+        };
         let Some((job, index)) = tile else {
             return outcome;
         };

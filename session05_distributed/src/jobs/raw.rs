@@ -1,0 +1,317 @@
+//! A raw image on a shared folder, read and written in rows where they lie: binary PPM
+//! (8-bit RGB) and PGM (8-bit gray), a short text header and then the pixels, row by row.
+//!
+//! Row `y` starts at `offset + y * width * channels`, so a worker reads its tile's rows with
+//! one seek and one read, and writes its result's rows into a file made at its final size
+//! with one seek and one write: nothing is cut up front, nothing is assembled after.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::Path;
+
+use image::{ColorType, DynamicImage, GrayImage, RgbImage};
+
+/// The most bytes a header may take: magic, sizes, maxval, and room for comments.
+const MAX_HEADER: usize = 4096;
+
+/// Where a raw image's pixels are in its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawLayout {
+    /// Pixels per row.
+    pub width: u32,
+    /// Rows.
+    pub height: u32,
+    /// Bytes per pixel: 3 for RGB, 1 for gray.
+    pub channels: u8,
+    /// Where the first row starts.
+    pub offset: u64,
+}
+
+impl RawLayout {
+    /// The layout of a new raw image of `color`, or an error naming a colour type that has
+    /// no raw form here.
+    pub fn for_color(width: u32, height: u32, color: ColorType) -> Result<Self, String> {
+        let channels = match color {
+            ColorType::Rgb8 => 3,
+            ColorType::L8 => 1,
+            other => {
+                return Err(format!(
+                    "a raw image on the shared folder is 8-bit RGB or gray, not {other:?}"
+                ));
+            }
+        };
+        let mut layout = Self {
+            width,
+            height,
+            channels,
+            offset: 0,
+        };
+        layout.offset = layout.header().len() as u64;
+        Ok(layout)
+    }
+
+    /// The header this layout is written with.
+    pub fn header(&self) -> String {
+        let magic = if self.channels == 3 { "P6" } else { "P5" };
+        format!("{magic}\n{} {}\n255\n", self.width, self.height)
+    }
+
+    /// Bytes per row.
+    pub fn row_bytes(&self) -> u64 {
+        u64::from(self.width) * u64::from(self.channels)
+    }
+
+    /// The file's length: header and pixels.
+    pub fn file_len(&self) -> u64 {
+        self.offset + self.row_bytes() * u64::from(self.height)
+    }
+
+    /// The colour type of its pixels.
+    pub fn color(&self) -> ColorType {
+        if self.channels == 3 {
+            ColorType::Rgb8
+        } else {
+            ColorType::L8
+        }
+    }
+
+    /// Reads the header of `file` and checks that the file holds every row.
+    pub fn read(file: &mut File) -> Result<Self, String> {
+        let mut head = Vec::with_capacity(MAX_HEADER);
+        file.seek(SeekFrom::Start(0))
+            .and_then(|_| file.take(MAX_HEADER as u64).read_to_end(&mut head))
+            .map_err(|error| format!("cannot read the header: {error}"))?;
+        let layout = parse_header(&head)?;
+        let len = file
+            .metadata()
+            .map_err(|error| format!("cannot read the file's size: {error}"))?
+            .len();
+        if len < layout.file_len() {
+            return Err(format!(
+                "the file is truncated: {len} bytes, and a {}x{} image needs {}",
+                layout.width,
+                layout.height,
+                layout.file_len()
+            ));
+        }
+        Ok(layout)
+    }
+
+    /// Opens `path` and reads its layout.
+    pub fn open(path: &Path) -> Result<(File, Self), String> {
+        let mut file = File::open(path).map_err(|error| format!("{}: {error}", path.display()))?;
+        let layout =
+            Self::read(&mut file).map_err(|error| format!("{}: {error}", path.display()))?;
+        Ok((file, layout))
+    }
+
+    /// Creates `path` at its final size: the header, then rows of zeros that writers fill.
+    pub fn create(&self, path: &Path) -> std::io::Result<File> {
+        let mut file = File::create(path)?;
+        file.write_all(self.header().as_bytes())?;
+        reserve(&file, self.file_len());
+        file.set_len(self.file_len())?;
+        Ok(file)
+    }
+
+    /// Rows `y..y + rows`, as an image.
+    pub fn read_rows(&self, mut file: &File, y: u32, rows: u32) -> Result<DynamicImage, String> {
+        if u64::from(y) + u64::from(rows) > u64::from(self.height) {
+            return Err(format!(
+                "rows {y}..{} are outside the image's {} rows",
+                u64::from(y) + u64::from(rows),
+                self.height
+            ));
+        }
+        let len = usize::try_from(self.row_bytes() * u64::from(rows))
+            .map_err(|_| format!("{rows} rows do not fit in memory"))?;
+        let mut pixels = vec![0; len];
+        file.seek(SeekFrom::Start(
+            self.offset + self.row_bytes() * u64::from(y),
+        ))
+        .and_then(|_| file.read_exact(&mut pixels))
+        .map_err(|error| format!("cannot read rows {y}..{}: {error}", y + rows))?;
+        let image = if self.channels == 3 {
+            RgbImage::from_raw(self.width, rows, pixels).map(DynamicImage::ImageRgb8)
+        } else {
+            GrayImage::from_raw(self.width, rows, pixels).map(DynamicImage::ImageLuma8)
+        };
+        image.ok_or_else(|| "the rows do not make an image".to_owned())
+    }
+
+    /// Writes `bytes`, whole rows of this layout's pixels, from column `x` of row `y` on:
+    /// one write when the rows are whole, one per row otherwise.
+    pub fn write_rows(
+        &self,
+        mut file: &File,
+        x: u32,
+        y: u32,
+        width: u32,
+        bytes: &[u8],
+    ) -> Result<(), String> {
+        let row = u64::from(width) * u64::from(self.channels);
+        if x.checked_add(width).is_none_or(|end| end > self.width)
+            || row == 0
+            || !(bytes.len() as u64).is_multiple_of(row)
+            || u64::from(y) + bytes.len() as u64 / row > u64::from(self.height)
+        {
+            return Err(format!(
+                "{} bytes of rows {width} pixels wide at ({x}, {y}) do not fit a {}x{} image",
+                bytes.len(),
+                self.width,
+                self.height
+            ));
+        }
+        let start =
+            self.offset + self.row_bytes() * u64::from(y) + u64::from(x) * u64::from(self.channels);
+        let write = |file: &mut &File, at: u64, bytes: &[u8]| {
+            file.seek(SeekFrom::Start(at))
+                .and_then(|_| file.write_all(bytes))
+                .map_err(|error| {
+                    format!(
+                        "cannot write row {}: {error}",
+                        (at - self.offset) / self.row_bytes()
+                    )
+                })
+        };
+        if width == self.width {
+            return write(&mut file, start, bytes);
+        }
+        for (i, piece) in bytes.chunks_exact(row as usize).enumerate() {
+            write(&mut file, start + i as u64 * self.row_bytes(), piece)?;
+        }
+        Ok(())
+    }
+}
+
+/// Reserves `len` bytes of disk for `file` where the filesystem can (Linux's `fallocate`).
+/// A write into reserved space only copies the bytes: on ext4, writing a 300 MB result into
+/// a file that was only extended took ten times as long, allocating blocks as it went.
+fn reserve(file: &File, len: u64) {
+    #[cfg(target_os = "linux")]
+    if let Ok(len) = i64::try_from(len) {
+        // Where it cannot (some network filesystems), the writes allocate as they go.
+        let _ = nix::fcntl::fallocate(file, nix::fcntl::FallocateFlags::empty(), 0, len);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (file, len);
+}
+
+/// The layout a PPM or PGM header describes: `P6` or `P5`, width, height and a maxval of
+/// 255, separated by whitespace and `#` comments, then one whitespace byte.
+fn parse_header(head: &[u8]) -> Result<RawLayout, String> {
+    let mut at = 0;
+    let mut fields = [0u64; 3];
+    let channels = match head.get(..2) {
+        Some(b"P6") => 3,
+        Some(b"P5") => 1,
+        _ => return Err("not a binary PPM (P6) or PGM (P5) image".to_owned()),
+    };
+    at += 2;
+    for field in &mut fields {
+        // Whitespace and comments, then digits.
+        loop {
+            match head.get(at) {
+                Some(byte) if byte.is_ascii_whitespace() => at += 1,
+                Some(b'#') => {
+                    while head.get(at).is_some_and(|&b| b != b'\n') {
+                        at += 1;
+                    }
+                }
+                Some(_) => break,
+                None => return Err("the header ends early".to_owned()),
+            }
+        }
+        let start = at;
+        while head.get(at).is_some_and(u8::is_ascii_digit) {
+            at += 1;
+        }
+        if at - start > 10 {
+            return Err(format!("a number too long at byte {start} of the header"));
+        }
+        *field = std::str::from_utf8(&head[start..at])
+            .ok()
+            .and_then(|digits| digits.parse().ok())
+            .ok_or_else(|| format!("a malformed number at byte {start} of the header"))?;
+    }
+    if !head.get(at).is_some_and(u8::is_ascii_whitespace) {
+        return Err("the header ends early".to_owned());
+    }
+    let [width, height, maxval] = fields;
+    if maxval != 255 {
+        return Err(format!(
+            "the samples go up to {maxval}: only 8-bit images (maxval 255) are read in place"
+        ));
+    }
+    let (Ok(width), Ok(height)) = (u32::try_from(width), u32::try_from(height)) else {
+        return Err(format!("a {width}x{height} image is too large"));
+    };
+    if width == 0 || height == 0 {
+        return Err(format!("the image is {width}x{height}"));
+    }
+    Ok(RawLayout {
+        width,
+        height,
+        channels,
+        offset: at as u64 + 1,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_are_read_with_comments_and_written_plainly() {
+        let layout = parse_header(b"P6 # made here\n12 # wide\n 3\n255\nxyz").unwrap();
+        assert_eq!((layout.width, layout.height, layout.channels), (12, 3, 3));
+        assert_eq!(layout.offset, 32);
+        let new = RawLayout::for_color(12, 3, ColorType::L8).unwrap();
+        assert_eq!(new.header(), "P5\n12 3\n255\n");
+        assert_eq!(parse_header(new.header().as_bytes()).unwrap(), new);
+    }
+
+    #[test]
+    fn bad_headers_are_named() {
+        for (head, problem) in [
+            (&b"P3\n1 1\n255\n"[..], "not a binary PPM"),
+            (b"P6\n1 1\n65535\n", "only 8-bit"),
+            (b"P6\n0 1\n255\n", "is 0x1"),
+            (b"P6\n1 x\n255\n", "malformed number"),
+            (b"P6\n1 1\n255", "ends early"),
+            (b"P6\n99999999999 1\n255\n", "too long"),
+            (b"P6\n9999999999 1\n255\n", "too large"),
+        ] {
+            let error = parse_header(head).unwrap_err();
+            assert!(error.contains(problem), "{error}");
+        }
+        assert!(RawLayout::for_color(1, 1, ColorType::Rgba8).is_err());
+    }
+
+    #[test]
+    fn rows_go_back_where_they_came_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.ppm");
+        let layout = RawLayout::for_color(5, 4, ColorType::Rgb8).unwrap();
+        let file = layout.create(&path).unwrap();
+        let rows: Vec<u8> = (0..2 * 5 * 3).map(|i| i as u8).collect();
+        layout.write_rows(&file, 0, 1, 5, &rows).unwrap();
+        layout.write_rows(&file, 3, 3, 2, &[9; 6]).unwrap();
+        assert!(layout.write_rows(&file, 4, 3, 2, &[9; 6]).is_err());
+        assert!(layout.write_rows(&file, 0, 3, 5, &rows).is_err());
+        let (file, read) = RawLayout::open(&path).unwrap();
+        assert_eq!(read, layout);
+        let image = read.read_rows(&file, 0, 4).unwrap().into_rgb8();
+        assert_eq!(&image.as_raw()[15..45], &rows[..]);
+        assert_eq!(image.get_pixel(3, 3).0, [9, 9, 9]);
+        assert_eq!(image.get_pixel(2, 3).0, [0, 0, 0]);
+        assert!(read.read_rows(&file, 3, 2).is_err());
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(20)
+            .unwrap();
+        assert!(RawLayout::open(&path).unwrap_err().contains("truncated"));
+    }
+}
