@@ -124,9 +124,12 @@ fn submit_runs_session_04s_or_tiled_jobs_whose_results_it_writes() {
     let server = RedisServer::start().unwrap();
     let (url, ns) = (server.url(), namespace());
     let flags = ["--redis-url", &url, "--namespace", &ns];
+    let shared = tempfile::tempdir().unwrap();
+    let shared_dir = shared.path().to_str().unwrap();
+    let worker_flags = [FAST, &["--concurrency", "2", "--shared-dir", shared_dir]].concat();
     let mut workers = Children(
         (0..2)
-            .map(|_| spawn_worker(&url, &ns, &[FAST, &["--concurrency", "2"]].concat()))
+            .map(|_| spawn_worker(&url, &ns, &worker_flags))
             .collect(),
     );
     let rocket = samples::path("rocket.jpg");
@@ -160,7 +163,50 @@ fn submit_runs_session_04s_or_tiled_jobs_whose_results_it_writes() {
         rocket,
     ];
     let (ok, stdout, stderr) = run(&[&submit[..], &flags].concat());
+    // On the shared folder: a raw image already there, read in place, and a JPEG, written
+    // there raw first.
+    let raw = shared.path().join("rocket.ppm");
+    let photo = session01_image_basics::load(samples::path("rocket.jpg")).unwrap();
+    session01_image_basics::save(&photo, &raw).unwrap();
+    assert!(std::fs::read(&raw).unwrap().starts_with(b"P6\n"));
+    let in_folder = out.path().join("folder");
+    let folder_submit = [
+        "submit",
+        "--tiled",
+        "--shared-dir",
+        shared_dir,
+        "--tile",
+        "128",
+        "--timeout",
+        "120",
+        "--pipeline",
+        "blur:sigma=2",
+        "--output",
+        in_folder.to_str().unwrap(),
+        raw.to_str().unwrap(),
+        rocket,
+    ];
+    let (folder_ok, folder_stdout, folder_stderr) = run(&[&folder_submit[..], &flags].concat());
     stop(&mut workers);
+    assert!(folder_ok, "{folder_stdout}\n{folder_stderr}");
+    let blurred = PipelineSpec::parse("blur:sigma=2")
+        .unwrap()
+        .build()
+        .unwrap()
+        .apply(&session01_image_basics::load(samples::path("rocket.jpg")).unwrap())
+        .unwrap();
+    assert_eq!(folder_stdout.lines().count(), 2, "{folder_stdout}");
+    for line in folder_stdout.lines() {
+        let fields: Vec<&str> = line.split('\t').collect();
+        assert_eq!(fields.len(), 4, "{line}");
+        assert_eq!(fields[2], "assembled", "{line}");
+        let image = image::open(fields[3]).unwrap();
+        assert!(
+            image.to_rgb8() == blurred.to_rgb8(),
+            "{line}: the result on the folder is the one-process result"
+        );
+    }
+    assert!(raw.exists(), "the raw image on the folder was deleted");
     assert!(ok, "{stdout}\n{stderr}");
     let expected = PipelineSpec::parse(pipeline)
         .unwrap()

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::session01::photo;
-use common::session04::flags;
+use common::session04::{eventually, flags};
 use common::spawn_worker;
 use image::DynamicImage;
 use session01_image_basics::{Filter, Limits, decode};
@@ -197,11 +197,68 @@ async fn a_job_on_a_shared_folder_equals_the_single_process_result_and_leaves_no
         );
         let status = jobs.status(job).await.unwrap().unwrap();
         assert_eq!((status.done, status.tiles, status.assemblies), (6, 6, 1));
-        assert!(
-            !shared.path().join("jobs").join(job.to_string()).exists(),
-            "{text}: the job's files were left behind"
-        );
+        // The assembly deletes them just after it tells the client.
+        let files = shared.path().join("jobs").join(job.to_string());
+        let what = format!("{text}: the job's files to go");
+        eventually(Duration::from_secs(10), &what, || async {
+            (!files.exists()).then_some(())
+        })
+        .await;
     }
+    assert!(
+        folder.path(&stored).exists(),
+        "the operator's image was deleted"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_on_a_folder_whose_source_is_damaged_fails_and_leaves_only_the_source() {
+    let server = RedisServer::start().unwrap();
+    let namespace = "damaged";
+    let shared = tempfile::tempdir().unwrap();
+    let folder = Arc::new(FsBlobStore::with_limit(shared.path(), u64::MAX).unwrap());
+    let (queue, blobs) = tiled_flags(&server, namespace).open().await.unwrap();
+    let jobs = Jobs::new(&queue, blobs, Limits::default()).with_folder(Arc::clone(&folder));
+    let image = DynamicImage::from(session01_image_basics::samples::generate(600, 400));
+    let stored = BlobKey::new("photo.ppm").unwrap();
+    let layout = RawLayout::for_color(600, 400, image.color()).unwrap();
+    let file = layout.create(&folder.path(&stored)).unwrap();
+    layout
+        .write_rows(&file, 0, 0, 600, image.as_bytes())
+        .unwrap();
+    let spec = PipelineSpec::parse("blur").unwrap();
+    let output = BlobKey::new("results/damaged.ppm").unwrap();
+    let job = jobs
+        .submit_in_folder(
+            &queue,
+            FolderSource::Stored(&stored),
+            &spec,
+            output.clone(),
+            100,
+        )
+        .await
+        .unwrap();
+    assert!(shared.path().join("jobs").join(job.to_string()).exists());
+    // Cut short after the job was planned: no band can read its rows.
+    file.set_len(1000).unwrap();
+    let dir = shared.path().to_str().unwrap();
+    let mut children = Children(Vec::new());
+    let extra = ["--concurrency", "1", "--shared-dir", dir];
+    children
+        .0
+        .push(spawn_worker(&server.url(), namespace, &extra));
+    let outcome = wait_for_job(&queue, job, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let JobOutcome::Failed { reason } = outcome else {
+        panic!("a job whose source is cut short was assembled");
+    };
+    assert!(reason.contains("truncated"), "{reason}");
+    assert!(
+        !shared.path().join("jobs").join(job.to_string()).exists(),
+        "the failed job's result was left behind"
+    );
+    assert!(!folder.path(&output).exists());
     assert!(
         folder.path(&stored).exists(),
         "the operator's image was deleted"

@@ -21,7 +21,7 @@ use session01_image_basics::io::format_for_path;
 use session01_image_basics::{Filter, encode, load_with};
 use session02_pipelines::PipelineSpec;
 use session03_workers::worker::{blob_failure, run_blocking};
-use session03_workers::{BlobKey, BlobStore, FsBlobStore, Task, TaskError, TaskId};
+use session03_workers::{BlobKey, BlobStore, FsBlobStore, QueueError, Task, TaskError, TaskId};
 use session04_redis::RedisQueue;
 
 use super::part::{job_blob, job_dir};
@@ -239,6 +239,22 @@ impl Jobs {
     }
     // ANCHOR_END: run_in_place
 
+    /// Deletes what a job on the shared folder that is failing kept there: its result in
+    /// the making, and its source if it wrote it. An assembled job has neither any more.
+    pub(super) async fn remove_folder_files(&self, job: TaskId) -> Result<(), QueueError> {
+        let (Some(folder), Some(record)) = (&self.folder, self.record(job).await?) else {
+            return Ok(());
+        };
+        if let Some(files) = &record.folder {
+            let _ = std::fs::remove_file(folder.path(&files.staging));
+            if files.owns_source {
+                let _ = std::fs::remove_file(folder.path(&files.source));
+            }
+            let _ = std::fs::remove_dir(folder.path(&job_dir(job)));
+        }
+        Ok(())
+    }
+
     /// Puts the result of `record`'s job in place (renamed, or loaded and filtered when
     /// filters run after the tiles), marks the job assembled once, and deletes its files.
     pub(super) async fn assemble_in_folder(
@@ -265,11 +281,12 @@ impl Jobs {
                          tiles, which is never loaded whole"
                     ))
                 })?;
-                let result = after
-                    .build()
-                    .map_err(TaskError::job)?
-                    .apply(&image)
-                    .map_err(TaskError::job)?;
+                let result = if after.filters.is_empty() {
+                    image
+                } else {
+                    let after = after.build().map_err(TaskError::job)?;
+                    after.apply(&image).map_err(TaskError::job)?
+                };
                 encode(&result, format).map_err(TaskError::job)
             })
             .await?;

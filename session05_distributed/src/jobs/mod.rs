@@ -444,6 +444,10 @@ impl Jobs {
             .call("imgjobs_failed", &[&keys.job, &keys.events])
             .arg(reason)
             .to_owned();
+        // Its files go first, so a client told of the failure finds them gone.
+        if self.folder.is_some() {
+            self.remove_folder_files(job).await?;
+        }
         JOBS.run::<i64>(&self.conn, &call)
             .await
             .map_err(unavailable)
