@@ -22,7 +22,7 @@ use session04_redis::RedisServer;
 use session04_redis::cli::QueueArgs;
 use session04_redis::server::Children;
 
-use crate::jobs::{FolderSource, JobOutcome, Jobs, RawLayout, band_rows, wait_for_job};
+use crate::jobs::{JobOutcome, Jobs, PixelSource, PixelStore, RawLayout, band_rows, wait_for_job};
 use crate::registry::{Registry, RegistryConfig};
 
 /// Measures a tiled blur against the whole-image fast kernel.
@@ -41,9 +41,9 @@ pub struct BenchArgs {
     /// pixels as such a tile.
     #[arg(long, value_name = "PIXELS", default_value_t = 2048)]
     pub tile: u32,
-    /// Where the job's pixels go: through Redis, or on a shared folder (a temporary one
-    /// here), read and written in place.
-    #[arg(long, value_enum, default_value_t = Store::Redis)]
+    /// Where the job's pixels go: tiles through Redis, or bands read and written in place
+    /// in Redis or on a shared folder (a temporary one here).
+    #[arg(long, value_enum, default_value_t = Store::Tiles)]
     pub store: Store,
     /// Print the report as JSON.
     #[arg(long)]
@@ -54,9 +54,12 @@ pub struct BenchArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Store {
-    /// Tiles and results as blobs in Redis.
+    /// Square tiles with halos, cut by the submitter, their results stitched by an
+    /// assembly: every tile and result a blob in Redis.
+    Tiles,
+    /// Bands read and written in place in a raw source and result in Redis.
     Redis,
-    /// A raw source and result on a shared folder, bands read and written in place.
+    /// Bands read and written in place in a raw source and result on a shared folder.
     Folder,
 }
 
@@ -144,7 +147,7 @@ pub async fn run(args: &BenchArgs, program: &Path) -> Result<BenchReport> {
     flags.lease = 120.0;
     let (queue, blobs) = flags.open().await?;
     let folder = match args.store {
-        Store::Redis => None,
+        Store::Tiles | Store::Redis => None,
         Store::Folder => {
             let dir = std::env::temp_dir().join(format!("imgbench-{}", TaskId::new()));
             Some(TempFolder(dir))
@@ -195,10 +198,10 @@ pub async fn run(args: &BenchArgs, program: &Path) -> Result<BenchReport> {
     // they look for once a second), so the measured run pays for none of that.
     let warm: image::DynamicImage = samples::generate(600, 400).into();
     let warm_output = BlobKey::new("results/warm-up.ppm")?;
-    let warm_job = match &shared {
-        Some(_) => {
-            let source = FolderSource::Image(&warm);
-            jobs.submit_in_folder(&queue, source, &spec, warm_output, 100)
+    let warm_job = match in_place(args.store) {
+        Some(store) => {
+            let source = PixelSource::Image(&warm);
+            jobs.submit_in_place(&queue, store, source, &spec, warm_output, 100)
                 .await?
         }
         None => {
@@ -284,6 +287,15 @@ pub async fn run(args: &BenchArgs, program: &Path) -> Result<BenchReport> {
 }
 // ANCHOR_END: bench
 
+/// The store a job that runs in place uses, for `store`; `None` for tiles.
+fn in_place(store: Store) -> Option<PixelStore> {
+    match store {
+        Store::Tiles => None,
+        Store::Redis => Some(PixelStore::Redis),
+        Store::Folder => Some(PixelStore::Folder),
+    }
+}
+
 /// Runs of the tiled job, and of the whole-image kernel; the best counts.
 const RUNS: usize = 3;
 
@@ -296,7 +308,7 @@ struct TiledRun {
     assembled_seconds: f64,
 }
 
-/// Submits `image` (or on a folder, `source`) as a tiled job and waits for its result in
+/// Submits `image` (on a folder, the raw `source` stored there) as a tiled job and waits for its result in
 /// `output`.
 async fn tiled_run(
     jobs: &Jobs,
@@ -309,16 +321,22 @@ async fn tiled_run(
 ) -> Result<TiledRun> {
     let redis_start = redis_now_ms(queue).await?;
     let started = Instant::now();
-    let job = match jobs.folder() {
-        Some(_) => {
-            let rows = band_rows(image.width(), args.tile);
-            let from = FolderSource::Stored(source);
-            jobs.submit_in_folder(queue, from, spec, output.clone(), rows)
-                .await?
-        }
-        None => {
+    let rows = band_rows(image.width(), args.tile);
+    let job = match args.store {
+        Store::Tiles => {
             let tile = (args.tile, args.tile);
             jobs.submit(queue, image, spec, output.clone(), tile)
+                .await?
+        }
+        // In Redis, the source goes there with the job, as the tiles do.
+        Store::Redis => {
+            let from = PixelSource::Image(image);
+            jobs.submit_in_place(queue, PixelStore::Redis, from, spec, output.clone(), rows)
+                .await?
+        }
+        Store::Folder => {
+            let from = PixelSource::Stored(source);
+            jobs.submit_in_place(queue, PixelStore::Folder, from, spec, output.clone(), rows)
                 .await?
         }
     };
@@ -387,9 +405,10 @@ pub fn render(report: &BenchReport) -> String {
         .map(|mb| format!("{mb:.0} MB"))
         .collect();
     let store = match report.store {
-        Store::Redis => "through Redis".to_owned(),
+        Store::Tiles => "in tiles through Redis".to_owned(),
+        Store::Redis => "in bands, in place in Redis".to_owned(),
         Store::Folder => format!(
-            "on a shared folder, the source stored there raw first in {:.3} s",
+            "in bands, in place on a shared folder, the source stored there raw first in {:.3} s",
             report.source_seconds.unwrap_or(f64::NAN)
         ),
     };

@@ -14,12 +14,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use image::DynamicImage;
 use session01_image_basics::{Limits, load_with};
 use session03_workers::{BlobKey, BlobStore, FsBlobStore, TaskId};
 use session04_redis::submit::{self, ResultFile, prepare_output, stem_of, write_results};
 
 use crate::jobs::{
-    DEFAULT_TILE, FolderSource, JobOutcome, Jobs, RawLayout, band_rows, wait_for_job,
+    DEFAULT_TILE, JobOutcome, Jobs, PixelSource, PixelStore, RawLayout, band_rows, wait_for_job,
 };
 use crate::tiles::{MIN_READ, split_pipeline};
 use crate::worker::SharedFolderArgs;
@@ -57,9 +58,22 @@ pub struct TiledSubmitArgs {
     )]
     pub tile: u32,
     /// With --tiled: run the jobs on this shared folder, in bands as wide as the image
-    /// holding about a tile's pixels each; the results are stored there too.
+    /// holding about a tile's pixels each, read and written in place; the results are
+    /// stored there too.
     #[command(flatten)]
     pub folder: SharedFolderArgs,
+    /// With --tiled: run the jobs in bands read and written in place in Redis, rather than
+    /// in tiles that are cut up front and stitched after (8-bit RGB or gray images only).
+    #[arg(long, requires = "tiled")]
+    pub in_place: bool,
+}
+
+/// An input to submit.
+enum Input {
+    /// A raw image on the shared folder: its key, and its width.
+    Stored(BlobKey, u32),
+    /// An image read here.
+    Image(DynamicImage),
 }
 // ANCHOR_END: args
 
@@ -94,17 +108,20 @@ pub async fn run(args: TiledSubmitArgs) -> Result<String> {
         }
         None => redis_blobs,
     };
+    // Tiles, or bands in place on the folder or in Redis.
+    let store = match (&folder, args.in_place) {
+        (Some(_), _) => Some(PixelStore::Folder),
+        (None, true) => Some(PixelStore::Redis),
+        (None, false) => None,
+    };
     let mut submitted = Vec::new();
     for path in &plan.inputs {
         // A raw image already on the shared folder is read there, in place.
-        let stored = folder
-            .as_deref()
-            .and_then(|folder| raw_in_folder(folder, path));
-        let image = match stored {
-            Some(_) => None,
+        let input = match folder.as_deref().and_then(|f| raw_in_folder(f, path)) {
+            Some((key, width)) => Input::Stored(key, width),
             None => {
                 let path = path.clone();
-                Some(
+                Input::Image(
                     tokio::task::spawn_blocking(move || load_with(&path, &limits))
                         .await
                         .context("the thread reading an image panicked")??,
@@ -113,25 +130,24 @@ pub async fn run(args: TiledSubmitArgs) -> Result<String> {
         };
         for _ in 0..args.submit.count {
             let output = BlobKey::new(format!("results/tiled-{}.{}", TaskId::new(), plan.format))?;
-            let tile = (args.tile, args.tile);
-            let job = match (&folder, &stored, &image) {
-                (Some(_), Some(key), _) => {
-                    let rows = band_rows(key.1, args.tile);
-                    let source = FolderSource::Stored(&key.0);
-                    jobs.submit_in_folder(&queue, source, &plan.spec, output.clone(), rows)
+            let spec = &plan.spec;
+            let job = match (&input, store) {
+                (Input::Stored(key, width), _) => {
+                    let (source, rows) = (PixelSource::Stored(key), band_rows(*width, args.tile));
+                    let folder = PixelStore::Folder;
+                    jobs.submit_in_place(&queue, folder, source, spec, output.clone(), rows)
                         .await
                 }
-                (Some(_), None, Some(image)) => {
+                (Input::Image(image), Some(store)) => {
                     let rows = band_rows(image.width(), args.tile);
-                    let source = FolderSource::Image(image);
-                    jobs.submit_in_folder(&queue, source, &plan.spec, output.clone(), rows)
+                    let source = PixelSource::Image(image);
+                    jobs.submit_in_place(&queue, store, source, spec, output.clone(), rows)
                         .await
                 }
-                (None, _, Some(image)) => {
-                    jobs.submit(&queue, image, &plan.spec, output.clone(), tile)
-                        .await
+                (Input::Image(image), None) => {
+                    let tile = (args.tile, args.tile);
+                    jobs.submit(&queue, image, spec, output.clone(), tile).await
                 }
-                _ => unreachable!("an input is read unless it is a raw image on the folder"),
             }
             .with_context(|| format!("cannot submit {} as a tiled job", path.display()))?;
             let tiles = jobs

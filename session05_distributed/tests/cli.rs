@@ -187,6 +187,23 @@ fn submit_runs_session_04s_or_tiled_jobs_whose_results_it_writes() {
         rocket,
     ];
     let (folder_ok, folder_stdout, folder_stderr) = run(&[&folder_submit[..], &flags].concat());
+    // In bands in place in Redis.
+    let in_redis = out.path().join("redis");
+    let redis_submit = [
+        "submit",
+        "--tiled",
+        "--in-place",
+        "--tile",
+        "128",
+        "--timeout",
+        "120",
+        "--pipeline",
+        "blur:sigma=2",
+        "--output",
+        in_redis.to_str().unwrap(),
+        rocket,
+    ];
+    let (redis_ok, redis_stdout, redis_stderr) = run(&[&redis_submit[..], &flags].concat());
     stop(&mut workers);
     assert!(folder_ok, "{folder_stdout}\n{folder_stderr}");
     let blurred = PipelineSpec::parse("blur:sigma=2")
@@ -195,15 +212,17 @@ fn submit_runs_session_04s_or_tiled_jobs_whose_results_it_writes() {
         .unwrap()
         .apply(&session01_image_basics::load(samples::path("rocket.jpg")).unwrap())
         .unwrap();
+    assert!(redis_ok, "{redis_stdout}\n{redis_stderr}");
     assert_eq!(folder_stdout.lines().count(), 2, "{folder_stdout}");
-    for line in folder_stdout.lines() {
+    assert_eq!(redis_stdout.lines().count(), 1, "{redis_stdout}");
+    for line in folder_stdout.lines().chain(redis_stdout.lines()) {
         let fields: Vec<&str> = line.split('\t').collect();
         assert_eq!(fields.len(), 4, "{line}");
         assert_eq!(fields[2], "assembled", "{line}");
         let image = image::open(fields[3]).unwrap();
         assert!(
             image.to_rgb8() == blurred.to_rgb8(),
-            "{line}: the result on the folder is the one-process result"
+            "{line}: the result in bands is the one-process result"
         );
     }
     assert!(raw.exists(), "the raw image on the folder was deleted");

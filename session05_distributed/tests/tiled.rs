@@ -12,8 +12,8 @@ use std::time::Duration;
 use common::session01::photo;
 use common::session04::{eventually, flags};
 use common::spawn_worker;
-use image::DynamicImage;
-use session01_image_basics::{Filter, Limits, decode};
+use image::{DynamicImage, ImageFormat};
+use session01_image_basics::{Filter, Limits, decode, encode};
 use session02_pipelines::PipelineSpec;
 use session03_workers::{
     BlobKey, BlobStore, Capabilities, FsBlobStore, ImageWorker, Queue, TaskState, Worker, WorkerId,
@@ -22,7 +22,7 @@ use session04_redis::cli::QueueArgs;
 use session04_redis::server::Children;
 use session04_redis::{RedisBlobStore, RedisQueue, RedisServer};
 use session05_distributed::jobs::{
-    FolderSource, JobOutcome, Jobs, RawLayout, TileAware, TileFormat, wait_for_job,
+    JobOutcome, Jobs, PixelSource, PixelStore, RawLayout, TileAware, TileFormat, wait_for_job,
 };
 
 const BLOB_CAP: &str = "268435456";
@@ -133,31 +133,51 @@ async fn a_tiled_20_megapixel_image_equals_the_single_process_result() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_job_on_a_shared_folder_equals_the_single_process_result_and_leaves_no_files() {
+async fn a_job_in_place_on_a_shared_folder_equals_the_single_process_result() {
+    in_place_equals_the_single_process_result(PixelStore::Folder).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_in_place_in_redis_equals_the_single_process_result() {
+    in_place_equals_the_single_process_result(PixelStore::Redis).await;
+}
+
+/// Jobs in bands in `store`, from an image and from a raw image already there, come back
+/// identical to the single-process result and leave nothing of theirs behind.
+async fn in_place_equals_the_single_process_result(store: PixelStore) {
     let server = RedisServer::start().unwrap();
-    let namespace = "folder";
+    let namespace = "in-place";
     let shared = tempfile::tempdir().unwrap();
     let folder = Arc::new(FsBlobStore::with_limit(shared.path(), u64::MAX).unwrap());
     let (queue, blobs) = tiled_flags(&server, namespace).open().await.unwrap();
-    let jobs = Jobs::new(&queue, blobs, Limits::default()).with_folder(Arc::clone(&folder));
+    let jobs = Jobs::new(&queue, blobs.clone(), Limits::default()).with_folder(Arc::clone(&folder));
+    let kept: Arc<dyn BlobStore> = match store {
+        PixelStore::Folder => folder.clone(),
+        PixelStore::Redis => blobs,
+    };
     let mut children = Children(Vec::new());
     let dir = shared.path().to_str().unwrap();
     for _ in 0..3 {
-        let extra = ["--concurrency", "1", "--lease", "2", "--shared-dir", dir];
+        let extra = [
+            "--concurrency",
+            "1",
+            "--lease",
+            "2",
+            "--max-blob-bytes",
+            BLOB_CAP,
+            "--shared-dir",
+            dir,
+        ];
         children
             .0
             .push(spawn_worker(&server.url(), namespace, &extra));
     }
     let image = twenty_megapixels();
-    // A raw image the operator put on the folder is read in place and left there.
+    // A raw image the operator put there is read in place and left there.
     let stored = BlobKey::new("inbox/photo.ppm").unwrap();
-    std::fs::create_dir_all(shared.path().join("inbox")).unwrap();
-    let layout = RawLayout::for_color(image.width(), image.height(), image.color()).unwrap();
-    let file = layout.create(&folder.path(&stored)).unwrap();
-    layout
-        .write_rows(&file, 0, 0, image.width(), image.as_bytes())
-        .unwrap();
-    for (text, extension, from_folder) in [
+    let raw = encode(&image, ImageFormat::Pnm).unwrap();
+    kept.put(&stored, raw.into()).await.unwrap();
+    for (text, extension, from_store) in [
         ("blur:sigma=3", "ppm", false),
         ("median:radius=2", "ppm", true),
         ("grayscale|sharpen", "pgm", false),
@@ -169,14 +189,14 @@ async fn a_job_on_a_shared_folder_equals_the_single_process_result_and_leaves_no
     ] {
         let spec = PipelineSpec::parse(text).unwrap();
         let output = BlobKey::new(format!("results/{}.{extension}", text.len())).unwrap();
-        let source = if from_folder {
-            FolderSource::Stored(&stored)
+        let source = if from_store {
+            PixelSource::Stored(&stored)
         } else {
-            FolderSource::Image(&image)
+            PixelSource::Image(&image)
         };
         // Bands of 700 rows divide no side: the last band is shorter.
         let job = jobs
-            .submit_in_folder(&queue, source, &spec, output.clone(), 700)
+            .submit_in_place(&queue, store, source, &spec, output.clone(), 700)
             .await
             .unwrap();
         let outcome = wait_for_job(&queue, job, Duration::from_secs(300))
@@ -189,24 +209,29 @@ async fn a_job_on_a_shared_folder_equals_the_single_process_result_and_leaves_no
             },
             "{text}"
         );
-        let stitched = decode(&folder.get(&output).await.unwrap(), &Limits::default()).unwrap();
+        let stitched = decode(&kept.get(&output).await.unwrap(), &Limits::default()).unwrap();
         let whole = spec.build().unwrap().apply(&image).unwrap();
         assert!(
             stitched == whole,
-            "{text}: the result on the folder differs from the whole-image one"
+            "{text}: the result in {store:?} differs from the whole-image one"
         );
         let status = jobs.status(job).await.unwrap().unwrap();
         assert_eq!((status.done, status.tiles, status.assemblies), (6, 6, 1));
-        // The assembly deletes them just after it tells the client.
-        let files = shared.path().join("jobs").join(job.to_string());
+        // The assembly deletes the job's own files just after it tells the client.
+        let dir = shared.path().join("jobs").join(job.to_string());
         let what = format!("{text}: the job's files to go");
         eventually(Duration::from_secs(10), &what, || async {
-            (!files.exists()).then_some(())
+            let mut gone = !dir.exists();
+            for name in ["source.pnm", "result.pnm"] {
+                let key = BlobKey::new(format!("jobs/{job}/{name}")).unwrap();
+                gone &= kept.get(&key).await.is_err();
+            }
+            gone.then_some(())
         })
         .await;
     }
     assert!(
-        folder.path(&stored).exists(),
+        kept.get(&stored).await.is_ok(),
         "the operator's image was deleted"
     );
 }
@@ -229,9 +254,10 @@ async fn a_job_on_a_folder_whose_source_is_damaged_fails_and_leaves_only_the_sou
     let spec = PipelineSpec::parse("blur").unwrap();
     let output = BlobKey::new("results/damaged.ppm").unwrap();
     let job = jobs
-        .submit_in_folder(
+        .submit_in_place(
             &queue,
-            FolderSource::Stored(&stored),
+            PixelStore::Folder,
+            PixelSource::Stored(&stored),
             &spec,
             output.clone(),
             100,

@@ -93,11 +93,18 @@ pub const RECORDINGS: &[Recording] = &[
         draw: draw_tiles_bench,
     },
     Recording {
+        name: "session05-bench-redis",
+        package: "session05_distributed",
+        args: &["bench", "--store", "redis", "--json"],
+        runs: 3,
+        draw: |record| draw_in_place_bench(record, "redis"),
+    },
+    Recording {
         name: "session05-bench-folder",
         package: "session05_distributed",
         args: &["bench", "--store", "folder", "--json"],
         runs: 3,
-        draw: draw_folder_bench,
+        draw: |record| draw_in_place_bench(record, "folder"),
     },
     Recording {
         name: "session08-scaling",
@@ -429,9 +436,9 @@ fn draw_tiles_bench(record: &Record) -> Result<Snippets> {
     ])
 }
 
-/// Session 05's tiles on a shared folder against the whole-image kernel: the same table,
+/// Session 05's bands in place in `store` against the whole-image kernel: the same table,
 /// and the ratio to two decimals.
-fn draw_folder_bench(record: &Record) -> Result<Snippets> {
+fn draw_in_place_bench(record: &Record, store: &str) -> Result<Snippets> {
     let table = draw_tiles_bench(record)?
         .into_iter()
         .find(|(name, _)| name == "session05/bench.md")
@@ -439,9 +446,9 @@ fn draw_folder_bench(record: &Record) -> Result<Snippets> {
         .1;
     let ratio = sorted(record, "ratio")?;
     Ok(vec![
-        ("session05/bench-folder.md".to_owned(), table),
+        (format!("session05/bench-{store}.md"), table),
         (
-            "session05/bench-folder-ratio.md".to_owned(),
+            format!("session05/bench-{store}-ratio.md"),
             format!("{:.2}\n", median(&ratio)),
         ),
     ])

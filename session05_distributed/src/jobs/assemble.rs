@@ -45,8 +45,8 @@ impl Jobs {
             .await
             .map_err(task_error)?
             .ok_or_else(|| TaskError::job(format!("job {job} is unknown")))?;
-        if let Some(files) = &record.folder {
-            return self.assemble_in_folder(&record, files).await;
+        if let Some(files) = &record.in_place {
+            return self.assemble_in_place(&record, files).await;
         }
         let format = format_for_path(std::path::Path::new(record.output.as_str()))
             .map_err(TaskError::job)?;

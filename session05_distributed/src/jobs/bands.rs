@@ -18,7 +18,7 @@ const MAX_REDIS_STRING: u64 = 512 << 20;
 
 /// The most bytes one command sends: a whole band in one would be copied into a buffer
 /// again.
-const WRITE_PIECE: usize = 8 << 20;
+pub(super) const WRITE_PIECE: usize = 8 << 20;
 
 /// A blob of a fixed size, filled from the front.
 #[derive(Debug)]

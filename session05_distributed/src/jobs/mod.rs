@@ -32,8 +32,9 @@
 
 mod assemble;
 mod bands;
-mod folder;
+mod in_place;
 mod part;
+mod pixels;
 mod raw;
 mod tile_aware;
 mod wait;
@@ -56,8 +57,9 @@ use session04_redis::{Keys, RedisBlobStore, RedisQueue};
 
 use crate::tiles::{TilePlan, TiledPipeline, cut, split_pipeline};
 
-pub use folder::{FolderJob, FolderSource, band_rows};
+pub use in_place::{InPlaceJob, PixelSource, band_rows};
 pub use part::{HEADER, JobPart, TileFormat, tile_input, tile_output};
+pub use pixels::PixelStore;
 pub use raw::RawLayout;
 pub use tile_aware::{TileAware, attach};
 pub use wait::wait_for_job;
@@ -85,9 +87,9 @@ pub struct JobRecord {
     pub tiles: Vec<TaskId>,
     /// The format the tiles travel in.
     pub tile_format: TileFormat,
-    /// Where the job's pixels are when it runs on a shared folder; `None` in Redis.
+    /// Where the job's raw images are when it runs in place, in bands; `None` for tiles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub folder: Option<FolderJob>,
+    pub in_place: Option<InPlaceJob>,
 }
 // ANCHOR_END: job_record
 
@@ -267,7 +269,7 @@ impl Jobs {
             output,
             tiles: tasks.iter().map(|t| t.id).collect(),
             tile_format: format,
-            folder: None,
+            in_place: None,
         };
         // The record first: a tile that finishes at once must find its job.
         self.save(&record).await?;
@@ -445,9 +447,7 @@ impl Jobs {
             .arg(reason)
             .to_owned();
         // Its files go first, so a client told of the failure finds them gone.
-        if self.folder.is_some() {
-            self.remove_folder_files(job).await?;
-        }
+        self.remove_in_place_files(job).await?;
         JOBS.run::<i64>(&self.conn, &call)
             .await
             .map_err(unavailable)

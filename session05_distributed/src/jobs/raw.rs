@@ -12,7 +12,7 @@ use std::path::Path;
 use image::{ColorType, DynamicImage, GrayImage, RgbImage};
 
 /// The most bytes a header may take: magic, sizes, maxval, and room for comments.
-const MAX_HEADER: usize = 4096;
+pub const MAX_HEADER: usize = 4096;
 
 /// Where a raw image's pixels are in its file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,22 +79,86 @@ impl RawLayout {
     pub fn read(file: &mut File) -> Result<Self, String> {
         let mut head = Vec::with_capacity(MAX_HEADER);
         file.seek(SeekFrom::Start(0))
-            .and_then(|_| file.take(MAX_HEADER as u64).read_to_end(&mut head))
+            .and_then(|_| {
+                Read::by_ref(file)
+                    .take(MAX_HEADER as u64)
+                    .read_to_end(&mut head)
+            })
             .map_err(|error| format!("cannot read the header: {error}"))?;
-        let layout = parse_header(&head)?;
         let len = file
             .metadata()
             .map_err(|error| format!("cannot read the file's size: {error}"))?
             .len();
+        Self::parse(&head, len)
+    }
+
+    /// The layout of an image of `len` bytes whose first bytes are `head` (at least
+    /// [`MAX_HEADER`] of them, or all there are), checked to hold every row.
+    pub fn parse(head: &[u8], len: u64) -> Result<Self, String> {
+        let layout = parse_header(head)?;
         if len < layout.file_len() {
             return Err(format!(
-                "the file is truncated: {len} bytes, and a {}x{} image needs {}",
+                "the image is truncated: {len} bytes, and a {}x{} image needs {}",
                 layout.width,
                 layout.height,
                 layout.file_len()
             ));
         }
         Ok(layout)
+    }
+
+    /// Where rows `y..y + rows` are: their first byte and their length, checked against
+    /// the image's height.
+    pub fn rows(&self, y: u32, rows: u32) -> Result<(u64, u64), String> {
+        if u64::from(y) + u64::from(rows) > u64::from(self.height) {
+            return Err(format!(
+                "rows {y}..{} are outside the image's {} rows",
+                u64::from(y) + u64::from(rows),
+                self.height
+            ));
+        }
+        Ok((
+            self.offset + self.row_bytes() * u64::from(y),
+            self.row_bytes() * u64::from(rows),
+        ))
+    }
+
+    /// `pixels`, whole rows of this layout, as an image.
+    pub fn image(&self, pixels: Vec<u8>) -> Result<DynamicImage, String> {
+        let rows = u32::try_from(pixels.len() as u64 / self.row_bytes().max(1))
+            .map_err(|_| "too many rows".to_owned())?;
+        let image = if self.channels == 3 {
+            RgbImage::from_raw(self.width, rows, pixels).map(DynamicImage::ImageRgb8)
+        } else {
+            GrayImage::from_raw(self.width, rows, pixels).map(DynamicImage::ImageLuma8)
+        };
+        image.ok_or_else(|| "the rows do not make an image".to_owned())
+    }
+
+    /// Where `bytes`, rows of pixels `width` wide from column `x` of row `y` on, go: the
+    /// offset of each row's first byte, and each row's length.
+    pub fn placement(
+        &self,
+        x: u32,
+        y: u32,
+        width: u32,
+        bytes: usize,
+    ) -> Result<impl Iterator<Item = u64> + use<>, String> {
+        let row = u64::from(width) * u64::from(self.channels);
+        if x.checked_add(width).is_none_or(|end| end > self.width)
+            || row == 0
+            || !(bytes as u64).is_multiple_of(row)
+            || u64::from(y) + bytes as u64 / row > u64::from(self.height)
+        {
+            return Err(format!(
+                "{bytes} bytes of rows {width} pixels wide at ({x}, {y}) do not fit a {}x{} image",
+                self.width, self.height
+            ));
+        }
+        let start =
+            self.offset + self.row_bytes() * u64::from(y) + u64::from(x) * u64::from(self.channels);
+        let stride = self.row_bytes();
+        Ok((0..bytes as u64 / row).map(move |i| start + i * stride))
     }
 
     /// Opens `path` and reads its layout.
@@ -114,33 +178,19 @@ impl RawLayout {
         Ok(file)
     }
 
-    /// Rows `y..y + rows`, as an image.
+    /// Rows `y..y + rows` of `file`, as an image.
     pub fn read_rows(&self, mut file: &File, y: u32, rows: u32) -> Result<DynamicImage, String> {
-        if u64::from(y) + u64::from(rows) > u64::from(self.height) {
-            return Err(format!(
-                "rows {y}..{} are outside the image's {} rows",
-                u64::from(y) + u64::from(rows),
-                self.height
-            ));
-        }
-        let len = usize::try_from(self.row_bytes() * u64::from(rows))
-            .map_err(|_| format!("{rows} rows do not fit in memory"))?;
+        let (start, len) = self.rows(y, rows)?;
+        let len = usize::try_from(len).map_err(|_| format!("{rows} rows do not fit in memory"))?;
         let mut pixels = vec![0; len];
-        file.seek(SeekFrom::Start(
-            self.offset + self.row_bytes() * u64::from(y),
-        ))
-        .and_then(|_| file.read_exact(&mut pixels))
-        .map_err(|error| format!("cannot read rows {y}..{}: {error}", y + rows))?;
-        let image = if self.channels == 3 {
-            RgbImage::from_raw(self.width, rows, pixels).map(DynamicImage::ImageRgb8)
-        } else {
-            GrayImage::from_raw(self.width, rows, pixels).map(DynamicImage::ImageLuma8)
-        };
-        image.ok_or_else(|| "the rows do not make an image".to_owned())
+        file.seek(SeekFrom::Start(start))
+            .and_then(|_| file.read_exact(&mut pixels))
+            .map_err(|error| format!("cannot read rows {y}..{}: {error}", y + rows))?;
+        self.image(pixels)
     }
 
-    /// Writes `bytes`, whole rows of this layout's pixels, from column `x` of row `y` on:
-    /// one write when the rows are whole, one per row otherwise.
+    /// Writes `bytes`, whole rows of this layout's pixels `width` wide, into `file` from
+    /// column `x` of row `y` on: one write when the rows are whole, one per row otherwise.
     pub fn write_rows(
         &self,
         mut file: &File,
@@ -149,44 +199,26 @@ impl RawLayout {
         width: u32,
         bytes: &[u8],
     ) -> Result<(), String> {
-        let row = u64::from(width) * u64::from(self.channels);
-        if x.checked_add(width).is_none_or(|end| end > self.width)
-            || row == 0
-            || !(bytes.len() as u64).is_multiple_of(row)
-            || u64::from(y) + bytes.len() as u64 / row > u64::from(self.height)
-        {
-            return Err(format!(
-                "{} bytes of rows {width} pixels wide at ({x}, {y}) do not fit a {}x{} image",
-                bytes.len(),
-                self.width,
-                self.height
-            ));
-        }
-        let start =
-            self.offset + self.row_bytes() * u64::from(y) + u64::from(x) * u64::from(self.channels);
-        let write = |file: &mut &File, at: u64, bytes: &[u8]| {
+        let starts = self.placement(x, y, width, bytes.len())?;
+        let mut write = |at: u64, bytes: &[u8]| {
             file.seek(SeekFrom::Start(at))
                 .and_then(|_| file.write_all(bytes))
-                .map_err(|error| {
-                    format!(
-                        "cannot write row {}: {error}",
-                        (at - self.offset) / self.row_bytes()
-                    )
-                })
+                .map_err(|error| format!("cannot write at byte {at}: {error}"))
         };
         if width == self.width {
-            return write(&mut file, start, bytes);
+            return write(self.offset + self.row_bytes() * u64::from(y), bytes);
         }
-        for (i, piece) in bytes.chunks_exact(row as usize).enumerate() {
-            write(&mut file, start + i as u64 * self.row_bytes(), piece)?;
+        let row = width as usize * usize::from(self.channels);
+        for (at, piece) in starts.zip(bytes.chunks_exact(row)) {
+            write(at, piece)?;
         }
         Ok(())
     }
 }
 
 /// Reserves `len` bytes of disk for `file` where the filesystem can (Linux's `fallocate`).
-/// A write into reserved space only copies the bytes: on ext4, writing a 300 MB result into
-/// a file that was only extended took ten times as long, allocating blocks as it went.
+/// A write into reserved space only copies the bytes: on ext4, writing a large result into
+/// a file that was only extended took several times as long, allocating blocks as it went.
 fn reserve(file: &File, len: u64) {
     #[cfg(target_os = "linux")]
     if let Ok(len) = i64::try_from(len) {
@@ -313,5 +345,8 @@ mod tests {
             .set_len(20)
             .unwrap();
         assert!(RawLayout::open(&path).unwrap_err().contains("truncated"));
+        assert!(layout.rows(3, 2).is_err());
+        let starts: Vec<u64> = layout.placement(3, 1, 2, 12).unwrap().collect();
+        assert_eq!(starts, [layout.offset + 15 + 9, layout.offset + 30 + 9]);
     }
 }

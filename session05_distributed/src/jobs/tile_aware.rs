@@ -86,7 +86,10 @@ impl Worker for TileAware {
             }
             if let Some(reason) = status.failed {
                 // Its job can never be assembled: the tile's work would be thrown away.
-                let _ = self.jobs.blobs.delete(&task.input).await;
+                // A band's blobs are its job's source and result, not its own.
+                if !in_place {
+                    let _ = self.jobs.blobs.delete(&task.input).await;
+                }
                 return Err(TaskError::job(format!("its job failed: {reason}")));
             }
         }
@@ -107,8 +110,10 @@ impl Worker for TileAware {
             // The job was assembled while this copy ran: what it wrote is not needed, and
             // a missing input only means the assembly cleaned up first.
             Err(_) if self.jobs.is_assembled(job).await.unwrap_or(false) => {
-                let _ = self.jobs.blobs.delete(&task.input).await;
-                let _ = self.jobs.blobs.delete(&task.output).await;
+                if !in_place {
+                    let _ = self.jobs.blobs.delete(&task.input).await;
+                    let _ = self.jobs.blobs.delete(&task.output).await;
+                }
                 Ok(())
             }
             Err(error) => {
