@@ -169,48 +169,37 @@ fn submit_runs_session_04s_or_tiled_jobs_whose_results_it_writes() {
     let photo = session01_image_basics::load(samples::path("rocket.jpg")).unwrap();
     session01_image_basics::save(&photo, &raw).unwrap();
     assert!(std::fs::read(&raw).unwrap().starts_with(b"P6\n"));
-    let in_folder = out.path().join("folder");
-    let folder_submit = [
-        "submit",
-        "--tiled",
-        "--shared-dir",
-        shared_dir,
-        "--tile",
-        "128",
-        "--timeout",
-        "120",
-        "--pipeline",
-        "blur:sigma=2",
-        "--output",
-        in_folder.to_str().unwrap(),
-        raw.to_str().unwrap(),
-        rocket,
-    ];
-    let (folder_ok, folder_stdout, folder_stderr) = run(&[&folder_submit[..], &flags].concat());
+    let in_bands = |how: &[&str], output: &std::path::Path, inputs: &[&str]| {
+        let mut args = vec!["submit", "--tiled"];
+        args.extend(how);
+        args.extend([
+            "--tile",
+            "128",
+            "--timeout",
+            "120",
+            "--pipeline",
+            "blur:sigma=2",
+        ]);
+        args.extend(["--output", output.to_str().unwrap()]);
+        args.extend(inputs);
+        args.extend(flags);
+        run(&args)
+    };
+    let (folder_ok, folder_stdout, folder_stderr) = in_bands(
+        &["--shared-dir", shared_dir],
+        &out.path().join("folder"),
+        &[raw.to_str().unwrap(), rocket],
+    );
     // In bands in place in Redis.
-    let in_redis = out.path().join("redis");
-    let redis_submit = [
-        "submit",
-        "--tiled",
-        "--in-place",
-        "--tile",
-        "128",
-        "--timeout",
-        "120",
-        "--pipeline",
-        "blur:sigma=2",
-        "--output",
-        in_redis.to_str().unwrap(),
-        rocket,
-    ];
-    let (redis_ok, redis_stdout, redis_stderr) = run(&[&redis_submit[..], &flags].concat());
+    let (redis_ok, redis_stdout, redis_stderr) =
+        in_bands(&["--in-place"], &out.path().join("redis"), &[rocket]);
     stop(&mut workers);
     assert!(folder_ok, "{folder_stdout}\n{folder_stderr}");
     let blurred = PipelineSpec::parse("blur:sigma=2")
         .unwrap()
         .build()
         .unwrap()
-        .apply(&session01_image_basics::load(samples::path("rocket.jpg")).unwrap())
+        .apply(&photo)
         .unwrap();
     assert!(redis_ok, "{redis_stdout}\n{redis_stderr}");
     assert_eq!(folder_stdout.lines().count(), 2, "{folder_stdout}");

@@ -10,7 +10,7 @@ use session03_workers::{BlobKey, BlobStore, TaskError, TaskId};
 
 use super::bands::BandWriter;
 use super::part::job_blob;
-use super::{JOBS, JobRecord, Jobs, task_error, tile_input, tile_output, unavailable};
+use super::{JobRecord, Jobs, task_error, tile_input, tile_output};
 use crate::tiles::{Rect, Stitcher};
 
 /// The header of a binary PPM (colour) or PGM (gray) of `width` x `height`, for the pixels
@@ -63,25 +63,8 @@ impl Jobs {
             let _ = self.blobs.delete(&staging).await;
             return Err(error);
         }
-        let keys = self.keys(job);
-        let blobs = self.blobs.keys();
-        let call = JOBS
-            .call(
-                "imgjobs_assembled",
-                &[
-                    &keys.job,
-                    &keys.events,
-                    &blobs.blob(&staging),
-                    &blobs.blob(&record.output),
-                ],
-            )
-            .arg(record.output.as_str())
-            .to_owned();
-        let first: i64 = JOBS
-            .run(&self.conn, &call)
-            .await
-            .map_err(|e| TaskError::worker(unavailable(e)))?;
-        if first == 1 {
+        let first = self.mark_assembled(&record, Some(&staging)).await?;
+        if first {
             for tile in &record.plan.tiles {
                 for blob in [
                     tile_input(job, tile.index, record.tile_format),

@@ -350,8 +350,9 @@ impl Jobs {
     }
 
     /// Marks `record`'s job assembled, the first time only (`true`), with its result
-    /// already in place, or, in Redis, moved there from `staged` as it is marked.
-    async fn mark_assembled(
+    /// already in place, or, in Redis, moved there from `staged` as it is marked (a later
+    /// assembly's `staged` is deleted).
+    pub(super) async fn mark_assembled(
         &self,
         record: &JobRecord,
         staged: Option<&BlobKey>,
