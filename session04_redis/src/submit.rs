@@ -49,7 +49,7 @@ pub struct SubmitArgs {
     /// With --wait: give up after this many seconds (0: wait for ever).
     #[arg(long, value_name = "SECONDS", default_value_t = 600.0)]
     pub timeout: f64,
-    /// The results' format, by extension: png, jpg or webp.
+    /// The results' format, by extension: png, jpg, webp, or ppm (raw, uncompressed).
     #[arg(long, value_name = "EXT", default_value = "png")]
     pub format: String,
     /// With --wait: write each result into this folder (made when missing), named after
@@ -86,8 +86,8 @@ impl SubmitArgs {
         anyhow::ensure!(self.count > 0, "--count must be at least 1");
         let format = self.format.to_ascii_lowercase();
         anyhow::ensure!(
-            ["png", "jpg", "jpeg", "webp"].contains(&format.as_str()),
-            "--format must be png, jpg or webp, got {:?}",
+            ["png", "jpg", "jpeg", "webp", "ppm"].contains(&format.as_str()),
+            "--format must be png, jpg, webp or ppm, got {:?}",
             self.format
         );
         let spec = PipelineSpec::parse_any(&self.pipeline)?;

@@ -77,7 +77,8 @@ impl SharedFolderArgs {
         self.shared_dir
             .as_ref()
             .map(|dir| {
-                // No cap per file: what goes there is bounded by the decoding limits.
+                // No cap per file: a band is checked against the decoding limits, and a
+                // result is loaded whole only within them.
                 FsBlobStore::with_limit(dir, u64::MAX)
                     .map(Arc::new)
                     .with_context(|| format!("cannot use --shared-dir {}", dir.display()))

@@ -163,8 +163,8 @@ fn submit_runs_session_04s_or_tiled_jobs_whose_results_it_writes() {
         rocket,
     ];
     let (ok, stdout, stderr) = run(&[&submit[..], &flags].concat());
-    // On the shared folder: a raw image already there, read in place, and a JPEG, written
-    // there raw first.
+    // On the shared folder, raw results: a raw image already there, read in place, and a
+    // JPEG, written there raw first.
     let raw = shared.path().join("rocket.ppm");
     let photo = session01_image_basics::load(samples::path("rocket.jpg")).unwrap();
     session01_image_basics::save(&photo, &raw).unwrap();
@@ -186,7 +186,7 @@ fn submit_runs_session_04s_or_tiled_jobs_whose_results_it_writes() {
         run(&args)
     };
     let (folder_ok, folder_stdout, folder_stderr) = in_bands(
-        &["--shared-dir", shared_dir],
+        &["--shared-dir", shared_dir, "--format", "ppm"],
         &out.path().join("folder"),
         &[raw.to_str().unwrap(), rocket],
     );

@@ -23,7 +23,9 @@ use session01_image_basics::io::format_for_path;
 use session01_image_basics::{Filter, decode, encode};
 use session02_pipelines::PipelineSpec;
 use session03_workers::worker::{blob_failure, run_blocking};
-use session03_workers::{BlobKey, BlobStore, FsBlobStore, QueueError, Task, TaskError, TaskId};
+use session03_workers::{
+    BlobError, BlobKey, BlobStore, FsBlobStore, QueueError, Task, TaskError, TaskId,
+};
 use session04_redis::RedisQueue;
 
 use super::part::{job_blob, job_dir};
@@ -116,6 +118,16 @@ impl Jobs {
             .pixels(store)
             .map_err(|error| anyhow::anyhow!(error.message))?;
         format_for_path(Path::new(output.as_str()))?;
+        if let PixelSource::Stored(source) = source {
+            anyhow::ensure!(
+                output != *source,
+                "the result {output} would overwrite its source"
+            );
+        }
+        anyhow::ensure!(
+            !output.as_str().starts_with("jobs/"),
+            "the result {output} would be among the jobs' own files (jobs/...)"
+        );
         let split = split_pipeline(pipeline)?;
         let id = TaskId::new();
         let files = InPlaceJob {
@@ -166,6 +178,17 @@ impl Jobs {
         };
         let (width, height) = (layout.width, layout.height);
         let plan = TilePlan::new(width, height, width, job.rows, job.split.halo)?;
+        if let Some(band) = plan
+            .tiles
+            .iter()
+            .find(|t| t.read.pixels() > self.limits.max_pixels)
+        {
+            anyhow::bail!(
+                "a band of {} pixels is over the limit of {}: use smaller bands",
+                band.read.pixels(),
+                self.limits.max_pixels
+            );
+        }
         // The result's pixels are what the filters make of the source's: gray stays gray,
         // and a grayscale filter makes colour gray.
         let probe = DynamicImage::new(MIN_READ, MIN_READ, layout.color());
@@ -236,10 +259,22 @@ impl Jobs {
             )));
         }
         let (read, core) = (tile.read, tile.core);
+        if read.pixels() > self.limits.max_pixels {
+            return Err(TaskError::job(format!(
+                "band {index} reads {} pixels, over this worker's limit of {}: use smaller bands",
+                read.pixels(),
+                self.limits.max_pixels
+            )));
+        }
         let piece = pixels
             .read_rows(&files.source, layout, read.y, read.height)
             .await?;
-        let result = pixels.layout(&files.staging).await?;
+        // A result that is gone was moved into place or deleted with its failed job, which
+        // the next attempt learns; failing the job here could race with its assembly.
+        let result = pixels
+            .layout(&files.staging)
+            .await
+            .map_err(|error| TaskError::worker(error.message))?;
         let pipeline = task.pipeline.clone();
         let bytes = run_blocking(move || {
             let piece = if read.width == layout.width {
@@ -327,7 +362,14 @@ impl Jobs {
         record: &JobRecord,
         format: image::ImageFormat,
     ) -> Result<Bytes, TaskError> {
-        let bytes = store.get(&files.staging).await.map_err(blob_failure)?;
+        let bytes = match store.get(&files.staging).await {
+            Ok(bytes) => bytes,
+            // Another run of this assembly finished first: the retry finds the job done.
+            Err(BlobError::NotFound(_)) => {
+                return Err(TaskError::worker("the result moved while it was read"));
+            }
+            Err(error) => return Err(blob_failure(error)),
+        };
         let (limits, after) = (self.limits, record.pipeline.after.clone());
         run_blocking(move || {
             let image = decode(&bytes, &limits).map_err(|error| {

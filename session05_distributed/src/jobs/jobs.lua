@@ -61,6 +61,9 @@ end)
 -- its assembly already put in place on a shared folder: counted, marked and told once.
 register('imgjobs_assembled_in_place', function(keys, args)
   local job, events = keys[1], keys[2]
+  -- An expired job is not made anew, and a failed one (whose files are gone) stays failed.
+  if redis.call('EXISTS', job) == 0 then return 0 end
+  if redis.call('HEXISTS', job, 'failed') == 1 then return 0 end
   redis.call('HINCRBY', job, 'assemblies', 1)
   local t = redis.call('TIME')
   if redis.call('HSETNX', job, 'assembled_at', t[1] * 1000 + math.floor(t[2] / 1000)) == 1 then

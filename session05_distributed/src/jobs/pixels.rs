@@ -74,9 +74,17 @@ impl Pixels {
             Self::Folder(folder) => {
                 let path = folder.path(key);
                 run_blocking(move || {
-                    RawLayout::open(&path)
-                        .map(|(_, layout)| layout)
-                        .map_err(TaskError::job)
+                    // A file that is not there fails the job; any other error opening it
+                    // (a network filesystem's hiccup) is the worker's, and retried.
+                    let mut file = std::fs::File::open(&path).map_err(|error| {
+                        let message = format!("{}: {error}", path.display());
+                        match error.kind() {
+                            std::io::ErrorKind::NotFound => TaskError::job(message),
+                            _ => TaskError::worker(message),
+                        }
+                    })?;
+                    RawLayout::read(&mut file)
+                        .map_err(|error| TaskError::job(format!("{}: {error}", path.display())))
                 })
                 .await
             }

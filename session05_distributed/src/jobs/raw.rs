@@ -173,7 +173,7 @@ impl RawLayout {
     pub fn create(&self, path: &Path) -> std::io::Result<File> {
         let mut file = File::create(path)?;
         file.write_all(self.header().as_bytes())?;
-        reserve(&file, self.file_len());
+        reserve(&file, self.file_len())?;
         file.set_len(self.file_len())?;
         Ok(file)
     }
@@ -219,14 +219,20 @@ impl RawLayout {
 /// Reserves `len` bytes of disk for `file` where the filesystem can (Linux's `fallocate`).
 /// A write into reserved space only copies the bytes: on ext4, writing a large result into
 /// a file that was only extended took several times as long, allocating blocks as it went.
-fn reserve(file: &File, len: u64) {
+/// A full disk is an error now rather than at the first band.
+fn reserve(file: &File, len: u64) -> std::io::Result<()> {
     #[cfg(target_os = "linux")]
     if let Ok(len) = i64::try_from(len) {
+        use nix::errno::Errno;
         // Where it cannot (some network filesystems), the writes allocate as they go.
-        let _ = nix::fcntl::fallocate(file, nix::fcntl::FallocateFlags::empty(), 0, len);
+        let reserved = nix::fcntl::fallocate(file, nix::fcntl::FallocateFlags::empty(), 0, len);
+        if let Err(error @ (Errno::ENOSPC | Errno::EDQUOT | Errno::EFBIG)) = reserved {
+            return Err(error.into());
+        }
     }
     #[cfg(not(target_os = "linux"))]
     let _ = (file, len);
+    Ok(())
 }
 
 /// The layout a PPM or PGM header describes: `P6` or `P5`, width, height and a maxval of
@@ -251,6 +257,9 @@ fn parse_header(head: &[u8]) -> Result<RawLayout, String> {
                     }
                 }
                 Some(_) => break,
+                None if head.len() >= MAX_HEADER => {
+                    return Err(format!("the header is longer than {MAX_HEADER} bytes"));
+                }
                 None => return Err("the header ends early".to_owned()),
             }
         }
@@ -281,12 +290,20 @@ fn parse_header(head: &[u8]) -> Result<RawLayout, String> {
     if width == 0 || height == 0 {
         return Err(format!("the image is {width}x{height}"));
     }
-    Ok(RawLayout {
+    let layout = RawLayout {
         width,
         height,
         channels,
         offset: at as u64 + 1,
-    })
+    };
+    // Every offset within the image then fits, in a u64 and in a file's i64.
+    u64::from(width)
+        .checked_mul(u64::from(height))
+        .and_then(|pixels| pixels.checked_mul(u64::from(channels)))
+        .and_then(|bytes| bytes.checked_add(layout.offset))
+        .filter(|&len| i64::try_from(len).is_ok())
+        .ok_or_else(|| format!("a {width}x{height} image is too large"))?;
+    Ok(layout)
 }
 
 #[cfg(test)]
@@ -313,6 +330,7 @@ mod tests {
             (b"P6\n1 1\n255", "ends early"),
             (b"P6\n99999999999 1\n255\n", "too long"),
             (b"P6\n9999999999 1\n255\n", "too large"),
+            (b"P6 4294967295 4294967295 255\n", "too large"),
         ] {
             let error = parse_header(head).unwrap_err();
             assert!(error.contains(problem), "{error}");
