@@ -1,6 +1,7 @@
 //! Tiled jobs through real worker processes on a real redis-server: a 20-megapixel image
 //! in uneven tiles or in bands comes back identical to the single-process result, a tile
-//! delivered twice still makes one assembly, and a job the queue cannot take whole leaves
+//! delivered twice still makes one assembly, an assembly never marks a failed job or a
+//! lost result assembled, and a job the queue cannot take whole leaves
 //! no tiles to run.
 
 mod common;
@@ -15,7 +16,8 @@ use image::{DynamicImage, ImageFormat};
 use session01_image_basics::{Filter, Limits, decode, encode};
 use session02_pipelines::PipelineSpec;
 use session03_workers::{
-    BlobKey, BlobStore, Capabilities, FsBlobStore, ImageWorker, Queue, TaskState, Worker, WorkerId,
+    BlobError, BlobKey, BlobStore, Capabilities, FsBlobStore, ImageWorker, Queue, TaskState,
+    Worker, WorkerId,
 };
 use session04_redis::cli::QueueArgs;
 use session04_redis::server::Children;
@@ -436,6 +438,96 @@ async fn delivered_twice(store: Option<PixelStore>, pipeline: &str, extension: &
     let result = decode(&kept.get(&output).await.unwrap(), &Limits::default()).unwrap();
     let whole = spec.build().unwrap().apply(&image).unwrap();
     assert!(result == whole, "{pipeline} in {store:?}");
+}
+
+/// How an assembly goes wrong after every tile of its job is done.
+#[derive(Debug, Clone, Copy)]
+enum Spoiled {
+    /// The job was failed (by an operator, or a late tile) first.
+    Failed,
+    /// The result the bands wrote is gone.
+    ResultGone,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_assembly_never_marks_a_failed_job_or_a_lost_result_assembled() {
+    spoiled_assembly(None, Spoiled::Failed).await;
+    spoiled_assembly(Some(PixelStore::Redis), Spoiled::Failed).await;
+    spoiled_assembly(Some(PixelStore::Redis), Spoiled::ResultGone).await;
+}
+
+/// A job in tiles (or in bands in place in `store`) whose tiles are all done, then
+/// `spoiled`: its assembly fails for good, the job ends failed, and no output is stored.
+async fn spoiled_assembly(store: Option<PixelStore>, spoiled: Spoiled) {
+    let server = RedisServer::start().unwrap();
+    let namespace = "spoiled";
+    let (queue, blobs) = tiled_flags(&server, namespace).open().await.unwrap();
+    let (queue, jobs, runner) = tile_runner(queue, &blobs);
+    let image: DynamicImage = session01_image_basics::samples::generate(300, 200).into();
+    let spec = PipelineSpec::parse("blur:sigma=2").unwrap();
+    let output = BlobKey::new("results/spoiled.ppm").unwrap();
+    let job = match store {
+        Some(store) => jobs
+            .submit_in_place(
+                &queue,
+                store,
+                PixelSource::Image(&image),
+                &spec,
+                output.clone(),
+                40,
+            )
+            .await
+            .unwrap(),
+        None => jobs
+            .submit(&queue, &image, &spec, output.clone(), (128, 128))
+            .await
+            .unwrap(),
+    };
+    let tiles = jobs.record(job).await.unwrap().unwrap().tiles.len();
+    let me = WorkerId::named("test");
+    for _ in 0..tiles {
+        let lease = queue
+            .reserve(&me, &Capabilities::All, Duration::from_secs(2))
+            .await
+            .unwrap()
+            .expect("a tile");
+        runner.process(&lease.task).await.unwrap();
+        queue.ack(&lease).await.unwrap();
+    }
+    let assembly = queue
+        .reserve(&me, &Capabilities::All, Duration::from_secs(2))
+        .await
+        .unwrap()
+        .expect("the assembly task");
+    assert_eq!(assembly.task.id, job);
+    match spoiled {
+        Spoiled::Failed => jobs.fail(job, "stopped by the operator").await.unwrap(),
+        Spoiled::ResultGone => {
+            let files = jobs.record(job).await.unwrap().unwrap().in_place.unwrap();
+            blobs.delete(&files.staging).await.unwrap();
+        }
+    }
+    let error = runner.process(&assembly.task).await.unwrap_err();
+    assert!(!error.is_retryable(), "{spoiled:?} in {store:?}: {error:?}");
+    let expected = match spoiled {
+        Spoiled::Failed => "stopped by the operator",
+        Spoiled::ResultGone => "is gone",
+    };
+    assert!(error.message.contains(expected), "{error:?}");
+    let status = jobs.status(job).await.unwrap().unwrap();
+    assert!(!status.assembled, "{spoiled:?} in {store:?}: {status:?}");
+    assert!(
+        status.failed.is_some(),
+        "{spoiled:?} in {store:?}: {status:?}"
+    );
+    assert!(
+        matches!(blobs.get(&output).await, Err(BlobError::NotFound(_))),
+        "{spoiled:?} in {store:?}: an output was stored"
+    );
+    let outcome = wait_for_job(&queue, job, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(matches!(outcome, JobOutcome::Failed { .. }), "{outcome:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

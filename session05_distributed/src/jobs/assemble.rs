@@ -10,7 +10,7 @@ use session03_workers::{BlobKey, BlobStore, TaskError, TaskId};
 
 use super::bands::BandWriter;
 use super::part::job_blob;
-use super::{JobRecord, Jobs, task_error, tile_input, tile_output};
+use super::{JobRecord, JobStatus, Jobs, task_error, tile_input, tile_output};
 use crate::tiles::{Rect, Stitcher};
 
 /// The header of a binary PPM (colour) or PGM (gray) of `width` x `height`, for the pixels
@@ -37,8 +37,13 @@ impl Jobs {
     /// row of tiles at a time), so the assembling worker never holds the whole image; any
     /// other result is stitched in memory, within the decoding limits.
     pub async fn assemble(&self, job: TaskId) -> Result<(), TaskError> {
-        if self.is_assembled(job).await.map_err(task_error)? {
-            return Ok(()); // a redelivered assembly whose first run finished
+        match self.status(job).await.map_err(task_error)? {
+            Some(status) if status.assembled => return Ok(()), // a redelivered assembly
+            Some(JobStatus {
+                failed: Some(reason),
+                ..
+            }) => return Err(TaskError::job(format!("job {job} failed: {reason}"))),
+            _ => {}
         }
         let record = self
             .record(job)

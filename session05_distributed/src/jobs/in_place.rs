@@ -146,9 +146,13 @@ impl Jobs {
             rows,
         };
         let submitted = self.submit_bands(queue, &pixels, source, &files, job).await;
-        if submitted.is_err() {
-            // Whatever this job wrote goes with it.
+        if let Err(error) = &submitted {
+            // Whatever this job wrote goes with it, and a job already recorded is failed,
+            // so no client waits for it.
             remove_files(&pixels, &files, id).await;
+            let _ = self
+                .fail(id, &format!("its submission stopped: {error:#}"))
+                .await;
         }
         submitted.map(|()| id)
     }
@@ -343,7 +347,8 @@ impl Jobs {
                 first
             }
         };
-        if first && files.owns_source {
+        // Whichever run marked the job, the source it wrote has no use now.
+        if files.owns_source {
             pixels.remove(&files.source).await;
         }
         if let (true, Pixels::Folder(folder)) = (first, &pixels) {
@@ -362,6 +367,15 @@ impl Jobs {
         record: &JobRecord,
         format: image::ImageFormat,
     ) -> Result<Bytes, TaskError> {
+        let (width, height) = (record.plan.width, record.plan.height);
+        if u64::from(width) * u64::from(height) > self.limits.max_pixels {
+            return Err(TaskError::job(format!(
+                "a {width}x{height} result is over this worker's limit of {} pixels in \
+                 memory; ask for a .ppm or .pgm result with no filter after the tiles, which \
+                 is never loaded whole",
+                self.limits.max_pixels
+            )));
+        }
         let bytes = match store.get(&files.staging).await {
             Ok(bytes) => bytes,
             // Another run of this assembly finished first: the retry finds the job done.
@@ -421,6 +435,13 @@ impl Jobs {
             .run(&self.conn, &call)
             .await
             .map_err(|e| TaskError::worker(unavailable(e)))?;
+        if first == -1 {
+            return Err(TaskError::job(format!(
+                "the assembled result of job {} is gone (expired or deleted) before it was \
+                 moved to {}",
+                record.id, record.output
+            )));
+        }
         Ok(first == 1)
     }
 

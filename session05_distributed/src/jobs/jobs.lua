@@ -43,9 +43,18 @@ end)
 -- and, the first time only, moves its result from the staging key to the output, marks
 -- the job assembled and tells clients (1). A later assembly (a redelivered task whose first
 -- run finished) throws its staged result away (0), so the output is written once, whole.
+-- An expired or failed job stays as it is (0); a staged result that is gone is -1.
 register('imgjobs_assembled', function(keys, args)
   local job, events, staging, output = keys[1], keys[2], keys[3], keys[4]
+  if redis.call('EXISTS', job) == 0 or redis.call('HEXISTS', job, 'failed') == 1 then
+    redis.call('DEL', staging)
+    return 0
+  end
   redis.call('HINCRBY', job, 'assemblies', 1)
+  -- Checked before the job is marked: a script's writes stay when a later call fails.
+  if redis.call('HEXISTS', job, 'assembled_at') == 0 and redis.call('EXISTS', staging) == 0 then
+    return -1
+  end
   local t = redis.call('TIME')
   if redis.call('HSETNX', job, 'assembled_at', t[1] * 1000 + math.floor(t[2] / 1000)) == 1 then
     redis.call('RENAME', staging, output)

@@ -26,6 +26,9 @@
 //! | `part.rs` | [`JobPart`], [`TileFormat`]: what a task of a job is, and its tiles' blobs |
 //! | `assemble.rs` | stitching the tiles, in memory or band by band |
 //! | `bands.rs` | a large result written into Redis in pieces |
+//! | `in_place.rs` | [`InPlaceJob`]: a job in bands that read and write raw images in place |
+//! | `pixels.rs` | [`PixelStore`]: raw images' rows read and written on a folder or in Redis |
+//! | `raw.rs` | [`RawLayout`]: where a raw PPM or PGM's rows lie |
 //! | `wait.rs` | [`wait_for_job`]: a client blocking on the job's events |
 //! | `tile_aware.rs` | [`TileAware`]: the task runner that knows tiles and assemblies |
 //! | `jobs.lua` | the job's atomic steps in Redis |
@@ -172,7 +175,7 @@ fn task_error(error: QueueError) -> TaskError {
 }
 
 /// One task per tile of `plan`, running the tiled part of `split`, with the input and
-/// output blobs `keys` names for each tile index; `in_place` for a job on a shared folder.
+/// output blobs `keys` names for each tile index; `in_place` for a job in bands in place.
 fn tile_tasks(
     job: TaskId,
     plan: &TilePlan,
@@ -446,8 +449,9 @@ impl Jobs {
             .call("imgjobs_failed", &[&keys.job, &keys.events])
             .arg(reason)
             .to_owned();
-        // Its files go first, so a client told of the failure finds them gone.
-        self.remove_in_place_files(job).await?;
+        // Its files go first, so a client told of the failure finds them gone; the job is
+        // marked failed even when they cannot be.
+        let _ = self.remove_in_place_files(job).await;
         JOBS.run::<i64>(&self.conn, &call)
             .await
             .map_err(unavailable)

@@ -119,8 +119,10 @@ impl Pixels {
             Self::Folder(folder) => {
                 let path = folder.path(key);
                 run_blocking(move || {
-                    let (file, _) = RawLayout::open(&path).map_err(TaskError::job)?;
-                    layout.read_rows(&file, y, rows).map_err(TaskError::job)
+                    // Its layout was just read: a failure now (a network filesystem's
+                    // hiccup) is the worker's, and retried.
+                    let (file, _) = RawLayout::open(&path).map_err(TaskError::worker)?;
+                    layout.read_rows(&file, y, rows).map_err(TaskError::worker)
                 })
                 .await
             }

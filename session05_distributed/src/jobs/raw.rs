@@ -1,4 +1,4 @@
-//! A raw image on a shared folder, read and written in rows where they lie: binary PPM
+//! A raw image in a file or a Redis string, read and written in rows where they lie: binary PPM
 //! (8-bit RGB) and PGM (8-bit gray), a short text header and then the pixels, row by row.
 //!
 //! Row `y` starts at `offset + y * width * channels`, so a worker reads its tile's rows with
@@ -36,7 +36,7 @@ impl RawLayout {
             ColorType::L8 => 1,
             other => {
                 return Err(format!(
-                    "a raw image on the shared folder is 8-bit RGB or gray, not {other:?}"
+                    "a raw image for bands in place is 8-bit RGB or gray, not {other:?}"
                 ));
             }
         };
@@ -93,7 +93,7 @@ impl RawLayout {
     }
 
     /// The layout of an image of `len` bytes whose first bytes are `head` (at least
-    /// [`MAX_HEADER`] of them, or all there are), checked to hold every row.
+    /// `MAX_HEADER` of them, or all there are), checked to hold every row.
     pub fn parse(head: &[u8], len: u64) -> Result<Self, String> {
         let layout = parse_header(head)?;
         if len < layout.file_len() {

@@ -64,6 +64,10 @@ impl Worker for TileAware {
             if let Err(error) = &outcome
                 && !error.is_retryable()
             {
+                // Another run of this assembly finished first, and cleaned up under it.
+                if self.jobs.is_assembled(job).await.unwrap_or(false) {
+                    return Ok(());
+                }
                 let _ = self
                     .jobs
                     .fail(job, &format!("assembly failed: {}", error.message))
