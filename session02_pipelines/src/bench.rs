@@ -44,6 +44,9 @@ pub const FRAME: (u32, u32) = (3840, 2160);
 /// What one case measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
+    /// The frame copied into a new image: the least any operation that writes a new frame
+    /// costs, the memory floor the other cases are read against.
+    Copy,
     /// A filter spec applied to the frame.
     Filter(&'static str),
     /// Decoding the frame from JPEG (quality 90).
@@ -55,7 +58,7 @@ pub enum Operation {
 /// A benchmark case: a name, its parameters as shown, and the operation.
 #[derive(Debug, Clone, Copy)]
 pub struct Case {
-    /// The filter's name, or `jpeg-decode` / `jpeg-encode`.
+    /// The filter's name, or `copy`, `jpeg-decode` or `jpeg-encode`.
     pub name: &'static str,
     /// The parameters, `key=value,...`.
     pub params: &'static str,
@@ -74,6 +77,11 @@ const fn filter(name: &'static str, params: &'static str, spec: &'static str) ->
 /// Every case, with the parameters the peer comparison uses too.
 // ANCHOR: cases
 pub const CASES: &[Case] = &[
+    Case {
+        name: "copy",
+        params: "",
+        operation: Operation::Copy,
+    },
     filter("grayscale", "", "grayscale"),
     filter("brightness", "factor=1.5", "brightness:factor=1.5"),
     filter("contrast", "factor=1.5", "contrast:factor=1.5"),
@@ -175,6 +183,10 @@ pub fn run(
     let mut out = Vec::new();
     for case in cases {
         let mut task: Box<dyn FnMut() -> Result<()> + Send> = match case.operation {
+            Operation::Copy => Box::new(move || {
+                drop(std::hint::black_box(image.clone()));
+                Ok(())
+            }),
             Operation::Filter(spec) => {
                 let filter = PipelineSpec::parse(spec)?.build_with(kernels)?;
                 Box::new(move || filter.apply(image).map(drop).map_err(Into::into))

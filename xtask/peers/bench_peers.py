@@ -37,6 +37,7 @@ SHARPEN = [0, -1, 0, -1, 5, -1, 0, -1, 0]
 def pillow_cases(frame, jpeg):
     gray3 = lambda im: im.convert("L").convert("RGB")
     return {
+        "copy": lambda: frame.copy(),
         "grayscale": lambda: gray3(frame),
         "brightness": lambda: ImageEnhance.Brightness(frame).enhance(1.5),
         "contrast": lambda: frame.point(list(CONTRAST_LUT) * 3),
@@ -83,6 +84,7 @@ def opencv_cases(frame, jpeg):
 
     kernel = np.array(SHARPEN, dtype=np.float32).reshape(3, 3)
     return {
+        "copy": lambda: arr.copy(),
         "grayscale": lambda: gray3(arr),
         "brightness": lambda: cv2.convertScaleAbs(arr, alpha=1.5),
         "contrast": lambda: cv2.LUT(arr, CONTRAST_LUT),
@@ -116,6 +118,7 @@ def vips_cases(path, jpeg):
     box = pyvips.Image.new_from_array([[1] * 7], scale=7)
     sharpen = pyvips.Image.new_from_array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]])
     return {
+        "copy": lambda: run(frame.copy()),
         "grayscale": lambda: run(gray3(frame)),
         "brightness": lambda: run((frame * 1.5).cast("uchar")),
         "contrast": lambda: run(frame.linear(1.5, -64).cast("uchar")),

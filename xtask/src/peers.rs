@@ -239,6 +239,32 @@ impl Row {
     }
 }
 
+/// The case that copies the frame into a new image: the memory floor, not a filter.
+const FLOOR: &str = "copy";
+
+impl Results {
+    /// Rust's one-thread time for the frame copy, when the run had one.
+    fn floor_ms(&self) -> Option<f64> {
+        self.rows
+            .iter()
+            .find(|row| row.name == FLOOR)
+            .map(|row| row.rust_ms)
+            .filter(|ms| *ms > 0.0)
+    }
+
+    /// A case's one-thread time in frame copies, as the tables write it.
+    fn in_copies(&self, row: &Row) -> String {
+        self.floor_ms().map_or("-".to_owned(), |floor| {
+            format!("{:.1}", row.rust_ms / floor)
+        })
+    }
+
+    /// The rows that are operations, without the floor.
+    fn cases(&self) -> impl Iterator<Item = &Row> {
+        self.rows.iter().filter(|row| row.name != FLOOR)
+    }
+}
+
 /// The rows of the comparison: per case, every library's time and the best peer.
 fn rows(single: &[Timing], parallel: &[Timing], peers: &[Timing]) -> (Vec<Row>, Vec<String>) {
     let mut libraries: Vec<&str> = Vec::new();
@@ -302,7 +328,11 @@ fn table(results: &Results) -> String {
     if let Some(row) = results.rows.first() {
         header.extend(row.peers.iter().map(|(library, _)| library.clone()));
     }
-    header.extend(["best peer".to_owned(), "Rust / best".to_owned()]);
+    header.extend([
+        "best peer".to_owned(),
+        "Rust / best".to_owned(),
+        "Rust / copy".to_owned(),
+    ]);
     let mut table = Table::new();
     table.load_style(UTF8_FULL_CONDENSED).set_header(header);
     for row in &results.rows {
@@ -326,6 +356,7 @@ fn table(results: &Results) -> String {
             }
             _ => cells.extend(["-".to_owned(), "-".to_owned()]),
         }
+        cells.push(results.in_copies(row));
         table.add_row(cells);
     }
     let notes = if results.notes.is_empty() {
@@ -335,7 +366,8 @@ fn table(results: &Results) -> String {
     };
     format!(
         "Median milliseconds on a 3840x2160 RGB frame, {}; peers on one thread\n{table}\n\
-         Rust / best below 1.00: Rust is faster. n/a: {notes}\n",
+         Rust / best below 1.00: Rust is faster. Rust / copy: the time in copies of the \
+         frame into a new image (the `copy` row), the least a new frame costs. n/a: {notes}\n",
         results.machine
     )
 }
@@ -348,7 +380,8 @@ pub fn markdown(results: &Results) -> String {
         .map(|row| row.peers.iter().map(|(l, _)| l.as_str()).collect())
         .unwrap_or_default();
     let mut out = format!(
-        "| case | Rust, 1 thread | Rust, {} threads | {} | Rust / best |\n|---|---:|---:|{}---:|\n",
+        "| case | Rust, 1 thread | Rust, {} threads | {} | Rust / best | Rust / copy |\n\
+         |---|---:|---:|{}---:|---:|\n",
         results.cores,
         libraries.join(" | "),
         "---:|".repeat(libraries.len())
@@ -360,7 +393,7 @@ pub fn markdown(results: &Results) -> String {
             .map(|(_, ms)| ms.map_or("n/a".to_owned(), |ms| format!("{ms:.1}")))
             .collect();
         out += &format!(
-            "| {} | {:.1} | {} | {} | {} |\n",
+            "| {} | {:.1} | {} | {} | {} | {} |\n",
             row.name,
             row.rust_ms,
             row.rust_parallel_ms
@@ -368,10 +401,12 @@ pub fn markdown(results: &Results) -> String {
             peers.join(" | "),
             row.ratio()
                 .map_or("-".to_owned(), |r| format!("**{r:.2}**")),
+            results.in_copies(row),
         );
     }
     out + &format!(
-        "\n*Median milliseconds on a 3840x2160 RGB frame, {}.*\n",
+        "\n*Median milliseconds on a 3840x2160 RGB frame, {}. Rust / copy: Rust's time in \
+         copies of the frame (the `copy` row).*\n",
         results.machine
     )
 }
@@ -386,6 +421,7 @@ fn spoken(case: &str) -> &str {
         "median" => "the median",
         "resize" => "Lanczos resizing",
         "rotate" => "the quarter turn",
+        "copy" => "the frame copy",
         "jpeg-decode" => "JPEG decoding",
         "jpeg-encode" => "JPEG encoding",
         other => other,
@@ -423,8 +459,7 @@ pub fn summary(results: &Results) -> Vec<(&'static str, String)> {
             .and_then(|(_, ms)| *ms)
     };
     let with_pillow: Vec<(&Row, f64)> = results
-        .rows
-        .iter()
+        .cases()
         .filter_map(|row| Some((row, pillow(row)?)))
         .collect();
     let wins = with_pillow
@@ -469,15 +504,44 @@ pub fn summary(results: &Results) -> Vec<(&'static str, String)> {
     );
 
     let (mut ahead, mut level, mut behind) = (Vec::new(), Vec::new(), Vec::new());
-    for row in &results.rows {
+    let mut behind_in_copies = Vec::new();
+    for row in results.cases() {
         let Some(ratio) = row.ratio() else { continue };
         let name = format!("{} ({ratio:.2})", spoken(&row.name));
         match ratio {
             r if r < 0.9 => ahead.push(name),
             r if r <= 1.1 => level.push(name),
-            _ => behind.push(name),
+            _ => {
+                behind.push(name);
+                if let Some(floor) = results.floor_ms() {
+                    behind_in_copies.push(format!(
+                        "{} {:.1}",
+                        spoken(&row.name),
+                        row.rust_ms / floor
+                    ));
+                }
+            }
         }
     }
+    let floor = results
+        .rows
+        .iter()
+        .find(|row| row.name == FLOOR)
+        .map_or_else(
+            || "This run had no frame copy to compare with.\n".to_owned(),
+            |row| {
+                let peer = row.best.as_ref().map_or(String::new(), |(library, ms)| {
+                    format!(" ({} takes {ms:.1} ms)", short(library))
+                });
+                format!(
+                    "Copying the frame into a new image takes {:.1} ms in Rust{peer}: no case \
+                     that writes a new frame can cost less. Counted in such copies, the cases \
+                     behind cost: {}.\n",
+                    row.rust_ms,
+                    listed(&behind_in_copies)
+                )
+            },
+        );
     let against_best = format!(
         "Against the fastest of all the libraries, case by case, Rust is ahead on {} (Rust / \
          best below 0.9); level on {} (0.9 to 1.1); and behind on {}.\n",
@@ -509,6 +573,7 @@ pub fn summary(results: &Results) -> Vec<(&'static str, String)> {
         ("bench-peers-pillow.md", against_pillow),
         ("bench-peers-best.md", against_best),
         ("bench-peers-threads.md", on_threads),
+        ("bench-peers-floor.md", floor),
     ]
 }
 
@@ -517,8 +582,7 @@ pub fn plot(results: &Results, path: &Path) -> Result<()> {
     use plotters::prelude::*;
     crate::record::register_font()?;
     let rows: Vec<(&str, f64)> = results
-        .rows
-        .iter()
+        .cases()
         .filter_map(|row| Some((row.name.as_str(), row.ratio()?)))
         .collect();
     let top = rows.iter().map(|(_, r)| *r).fold(1.5, f64::max) * 1.1;
@@ -586,15 +650,21 @@ mod tests {
 
     #[test]
     fn the_ratio_is_against_the_fastest_peer_that_ran() {
-        let single = [timing("", "blur", Some(20.0))];
+        let single = [
+            timing("", "copy", Some(5.0)),
+            timing("", "blur", Some(20.0)),
+            timing("", "edges", Some(30.0)),
+        ];
         let parallel = [timing("", "blur", Some(10.0))];
         let peers = [
+            timing("OpenCV 5", "copy", Some(4.0)),
             timing("Pillow 13", "blur", Some(200.0)),
             timing("OpenCV 5", "blur", Some(40.0)),
             timing("libvips 8", "blur", None),
+            timing("OpenCV 5", "edges", Some(20.0)),
         ];
         let (rows, notes) = rows(&single, &parallel, &peers);
-        assert_eq!(rows[0].ratio(), Some(0.5));
+        assert_eq!(rows[1].ratio(), Some(0.5));
         let results = Results {
             machine: "test".into(),
             cores: 2,
@@ -610,9 +680,24 @@ mod tests {
         );
         let markdown = markdown(&results);
         assert!(
-            markdown.contains("| blur | 20.0 | 10.0 | 200.0 | 40.0 | n/a | **0.50** |"),
+            markdown.contains("| blur | 20.0 | 10.0 | 40.0 | 200.0 | n/a | **0.50** | 4.0 |"),
             "{markdown}"
         );
+        let summary = summary(&results);
+        let (_, best) = summary
+            .iter()
+            .find(|(name, _)| *name == "bench-peers-best.md")
+            .unwrap();
+        assert!(!best.contains("copy"), "the floor is no case: {best}");
+        let (_, floor) = summary
+            .iter()
+            .find(|(name, _)| *name == "bench-peers-floor.md")
+            .unwrap();
+        assert!(
+            floor.contains("takes 5.0 ms in Rust (OpenCV takes 4.0 ms)"),
+            "{floor}"
+        );
+        assert!(floor.contains("behind cost: Sobel 6.0."), "{floor}");
         let svg = std::env::temp_dir().join(format!("bench-peers-{}.svg", std::process::id()));
         plot(&results, &svg).unwrap();
         let drawn = std::fs::read_to_string(&svg).unwrap();

@@ -115,14 +115,7 @@ impl FastFilter for Edges {
                         smooth[x] = u + 2 * m + d;
                         delta[x] = d - u;
                     }
-                    let at = |x: usize, dx: isize| x.saturating_add_signed(dx).min(width - 1);
-                    for (x, out) in magnitude.iter_mut().enumerate() {
-                        let gx = smooth[at(x, 1)] - smooth[at(x, -1)];
-                        let gy = delta[at(x, -1)] + 2 * delta[x] + delta[at(x, 1)];
-                        let squared = i32::from(gx) * i32::from(gx) + i32::from(gy) * i32::from(gy);
-                        // The reference rounds |g| / 4; +0.5 then truncation is that for |g| >= 0.
-                        *out = ((squared as f32).sqrt() * 0.25 + 0.5).min(255.0) as u8;
-                    }
+                    magnitudes(&smooth, &delta, &mut magnitude);
                     let source = &src[y * row_len..(y + 1) * row_len];
                     with_channels!(c, CN => spread_row::<CN>(&magnitude, source, dst));
                 }
@@ -130,6 +123,35 @@ impl FastFilter for Edges {
         ))
     }
     // ANCHOR_END: sobel_fast
+}
+
+/// The Sobel magnitude of each pixel of a row, from its row's `smooth` (up + 2 mid + down)
+/// and `delta` (down - up) sums.
+#[inline(always)]
+fn magnitudes(smooth: &[i16], delta: &[i16], out: &mut [u8]) {
+    // The reference rounds |g| / 4; +0.5 then truncation is that for |g| >= 0.
+    let magnitude = |gx: i16, gy: i16| {
+        let squared = i32::from(gx) * i32::from(gx) + i32::from(gy) * i32::from(gy);
+        ((squared as f32).sqrt() * 0.25 + 0.5).min(255.0) as u8
+    };
+    let width = out.len();
+    // The interior reads its neighbours through shifted slices: no index is clamped, so
+    // the loop is SIMD code.
+    if width >= 3 {
+        let interior = out[1..width - 1].iter_mut();
+        let sides = smooth.iter().zip(&smooth[2..]);
+        let deltas = delta.iter().zip(&delta[1..]).zip(&delta[2..]);
+        for (out, ((left, right), ((d_left, d_mid), d_right))) in interior.zip(sides.zip(deltas)) {
+            *out = magnitude(right - left, d_left + 2 * d_mid + d_right);
+        }
+    }
+    // The first and last columns repeat the edge pixel beyond the edge.
+    let at = |x: usize, dx: isize| x.saturating_add_signed(dx).min(width - 1);
+    for x in [0, width - 1] {
+        let gx = smooth[at(x, 1)] - smooth[at(x, -1)];
+        let gy = delta[at(x, -1)] + 2 * delta[x] + delta[at(x, 1)];
+        out[x] = magnitude(gx, gy);
+    }
 }
 
 /// BT.601 luma of each pixel of a row, as session 01's `luma` computes it.
