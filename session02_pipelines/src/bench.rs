@@ -1,5 +1,5 @@
-//! The kernel benchmark: each filter, and JPEG decoding and encoding, on the standard
-//! 3840x2160 frame, timed over repeated runs in a rayon pool of a chosen size.
+//! The kernel benchmark: each filter, JPEG decoding and encoding, and a plain copy of the
+//! frame as the yardstick, on the standard 3840x2160 frame, timed over repeated runs in a rayon pool of a chosen size.
 //!
 //! `cargo run --release -p session02_pipelines -- bench` prints it; `cargo xtask bench-peers`
 //! runs it beside Pillow, OpenCV and libvips doing the same operations on the same pixels.
@@ -44,8 +44,8 @@ pub const FRAME: (u32, u32) = (3840, 2160);
 /// What one case measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
-    /// The frame copied into a new image: the least any operation that writes a new frame
-    /// costs, the memory floor the other cases are read against.
+    /// The frame copied into a new image: one pass that reads the frame and writes a new
+    /// one, the yardstick the other cases are counted in.
     Copy,
     /// A filter spec applied to the frame.
     Filter(&'static str),

@@ -134,7 +134,8 @@ enum Task {
         names: Vec<String>,
     },
     /// Time session 02's kernels beside Pillow, OpenCV and libvips (in a Python venv it
-    /// creates) on the same frame, and print milliseconds and the ratio Rust / best peer.
+    /// creates) on the same frame, and print milliseconds, the ratio Rust / best peer, and
+    /// Rust's time in copies of the frame.
     BenchPeers {
         /// Timed runs per case and library.
         #[arg(long, value_name = "N", default_value_t = 11)]

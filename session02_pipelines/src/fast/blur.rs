@@ -35,8 +35,7 @@ type LibblurCall<'a> = dyn Fn(
 enum Threading {
     /// libblur's own split (its fastest for the memory-bound median).
     Libblur,
-    /// Our bands with halos, a few hundred rows each (faster than libblur's own split for
-    /// the Gaussian).
+    /// Our bands with halos, spread over the pool's threads.
     Bands,
 }
 
@@ -85,13 +84,14 @@ fn with_libblur<P: Pixel8>(
             &mut out,
             layout,
             (window / 2) as usize,
+            threads,
             &run,
         )?;
     }
     Some(buffer(layout.width, layout.height, out))
 }
 
-/// Splits the image into bands of rows, shared out among the pool's threads, and runs
+/// Splits the image into bands of rows, at least two for each of `threads`, and runs
 /// `run` on each band with `halo` extra rows above and below, keeping only the band's own
 /// rows.
 ///
@@ -103,12 +103,13 @@ fn in_bands(
     out: &mut [u8],
     layout: Layout,
     halo: usize,
+    threads: usize,
     run: &(impl Fn(&[u8], &mut [u8]) -> Option<()> + Sync),
 ) -> Option<()> {
     let (row_len, height) = (layout.row_len(), layout.height);
-    // Bands small enough that a band and its scratch copy stay in the cache, and at least
-    // 16 times as tall as their two halos, which are blurred twice.
-    let band_rows = (32 * halo).max(64);
+    // 32 halos tall (the halos, blurred twice, add a sixteenth), so that each band's
+    // scratch copy is small; shorter when the threads would not get two bands each.
+    let band_rows = (32 * halo).max(64).min(height.div_ceil(2 * threads)).max(1);
     let results: Vec<Option<()>> = out
         .par_chunks_mut(band_rows * row_len)
         .enumerate()

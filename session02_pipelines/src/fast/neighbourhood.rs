@@ -135,14 +135,18 @@ fn magnitudes(smooth: &[i16], delta: &[i16], out: &mut [u8]) {
         ((squared as f32).sqrt() * 0.25 + 0.5).min(255.0) as u8
     };
     let width = out.len();
+    if width == 0 {
+        return;
+    }
     // The interior reads its neighbours through shifted slices: no index is clamped, so
     // the loop is SIMD code.
     if width >= 3 {
         let interior = out[1..width - 1].iter_mut();
         let sides = smooth.iter().zip(&smooth[2..]);
         let deltas = delta.iter().zip(&delta[1..]).zip(&delta[2..]);
-        for (out, ((left, right), ((d_left, d_mid), d_right))) in interior.zip(sides.zip(deltas)) {
-            *out = magnitude(right - left, d_left + 2 * d_mid + d_right);
+        for (value, ((left, right), ((d_left, d_mid), d_right))) in interior.zip(sides.zip(deltas))
+        {
+            *value = magnitude(right - left, d_left + 2 * d_mid + d_right);
         }
     }
     // The first and last columns repeat the edge pixel beyond the edge.
