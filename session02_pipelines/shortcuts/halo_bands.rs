@@ -1,7 +1,7 @@
 //! Shortcut for exercise 2.3: bands of `height.div_ceil(bands)` rows, rounded up
-//! instead of shared out evenly. The last band takes what is left, so band lengths can differ by more than one and there can
-//! be fewer bands than asked for: `ex02_3_a_worked_example` and
-//! `ex02_3_bands_cover_the_rows_evenly` catch it.
+//! instead of shared out evenly. The last band takes what is left, so band lengths can
+//! differ by more than one and there can be fewer bands than asked for:
+//! `ex02_3_a_worked_example` and `ex02_3_bands_cover_the_rows_evenly` catch it.
 
 use super::Band;
 

@@ -1,5 +1,6 @@
 //! The kernel benchmark: each filter, JPEG decoding and encoding, and a plain copy of the
-//! frame as the yardstick, on the standard 3840x2160 frame, timed over repeated runs in a rayon pool of a chosen size.
+//! frame as the yardstick, on the standard 3840x2160 frame, timed over repeated runs in a
+//! rayon pool of a chosen size.
 //!
 //! `cargo run --release -p session02_pipelines -- bench` prints it; `cargo xtask bench-peers`
 //! runs it beside Pillow, OpenCV and libvips doing the same operations on the same pixels.

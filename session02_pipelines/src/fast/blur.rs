@@ -109,7 +109,7 @@ fn in_bands(
     let (row_len, height) = (layout.row_len(), layout.height);
     // 32 halos tall (the halos, blurred twice, add a sixteenth), so that each band's
     // scratch copy is small; shorter when the threads would not get two bands each.
-    let band_rows = (32 * halo).max(64).min(height.div_ceil(2 * threads)).max(1);
+    let band_rows = (32 * halo).max(64).min(height / (2 * threads)).max(1);
     let results: Vec<Option<()>> = out
         .par_chunks_mut(band_rows * row_len)
         .enumerate()
