@@ -8,7 +8,6 @@
 //! Decoded images are normalised to 8 bits per channel, keeping the layout (gray, gray with
 //! alpha, RGB, RGBA), because that is what every filter of the course works on.
 
-use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufReader, Cursor, Read, Write};
 use std::path::Path;
@@ -103,19 +102,34 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<DynamicImage, DecodeError
             limit: limits.max_pixels,
         });
     }
-    let image = reader(bytes, format, limits)
-        .decode()
-        .map_err(|e| explain(e, format, limits))?;
-    // The JPEG decoder fills a cut-off file with gray instead of failing: check the end.
-    if format == ImageFormat::Jpeg && !jpeg_is_complete(bytes) {
-        return Err(DecodeError::Truncated {
-            format: "JPEG",
-            detail: "the data ends before the end-of-image marker".to_owned(),
-        });
-    }
+    let image = decode_pixels(bytes, format, limits)?;
     Ok(to_8bit(image))
 }
 // ANCHOR_END: decode
+
+/// The pixels of a file whose header passed the limits: JPEG through libjpeg-turbo's code
+/// when it reads the file, the rest (and any JPEG it refuses) through `image`'s decoders.
+fn decode_pixels(
+    bytes: &[u8],
+    format: ImageFormat,
+    limits: &Limits,
+) -> Result<DynamicImage, DecodeError> {
+    if format == ImageFormat::Jpeg {
+        // JPEG decoders fill a cut-off file with gray instead of failing: check the end.
+        if !jpeg_is_complete(bytes) {
+            return Err(DecodeError::Truncated {
+                format: "JPEG",
+                detail: "the data ends before the end-of-image marker".to_owned(),
+            });
+        }
+        if let Some(image) = crate::jpeg::decode(bytes) {
+            return Ok(image);
+        }
+    }
+    reader(bytes, format, limits)
+        .decode()
+        .map_err(|e| explain(e, format, limits))
+}
 
 /// Reads format, size and colour type from the header only.
 pub fn info(path: impl AsRef<Path>) -> Result<ImageInfo, LoadError> {
@@ -210,9 +224,8 @@ pub fn format_for_path(path: &Path) -> Result<ImageFormat, SaveError> {
 
 /// Encodes an image: PNG and WebP losslessly, JPEG at quality 90, PPM and PGM raw.
 ///
-/// JPEG has no alpha channel, so an image with alpha loses it there. JPEG goes through the
-/// jpeg-encoder crate, whose SIMD transform is several times faster than `image`'s own
-/// encoder.
+/// JPEG has no alpha channel, so an image with alpha loses it there. JPEG goes through
+/// libjpeg-turbo's code, which Pillow and OpenCV call too (see [`crate::jpeg`]).
 pub fn encode(image: &DynamicImage, format: ImageFormat) -> Result<Vec<u8>, SaveError> {
     use image::codecs::{png::PngEncoder, webp::WebPEncoder};
     let failed = |detail: String| SaveError::Encode {
@@ -221,7 +234,7 @@ pub fn encode(image: &DynamicImage, format: ImageFormat) -> Result<Vec<u8>, Save
     };
     let mut out = Vec::new();
     match format {
-        ImageFormat::Jpeg => encode_jpeg(image, &mut out).map_err(failed)?,
+        ImageFormat::Jpeg => crate::jpeg::encode(image, &mut out).map_err(failed)?,
         ImageFormat::Png => image
             .write_with_encoder(PngEncoder::new(&mut out))
             .map_err(|e| failed(e.to_string()))?,
@@ -255,27 +268,6 @@ fn encode_pnm(image: &DynamicImage, out: &mut Vec<u8>) -> Result<(), String> {
     };
     image
         .write_with_encoder(PnmEncoder::new(out).with_subtype(subtype))
-        .map_err(|e| e.to_string())
-}
-
-/// JPEG at quality 90 with 4:2:0 chroma subsampling, as libjpeg-turbo's default.
-fn encode_jpeg(image: &DynamicImage, out: &mut Vec<u8>) -> Result<(), String> {
-    use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
-    // JPEG stores no alpha channel: drop it.
-    let (samples, colour) = match image {
-        DynamicImage::ImageLuma8(gray) => (Cow::Borrowed(gray.as_raw()), ColorType::Luma),
-        DynamicImage::ImageRgb8(rgb) => (Cow::Borrowed(rgb.as_raw()), ColorType::Rgb),
-        DynamicImage::ImageLumaA8(_) => (Cow::Owned(image.to_luma8().into_raw()), ColorType::Luma),
-        _ => (Cow::Owned(image.to_rgb8().into_raw()), ColorType::Rgb),
-    };
-    let side = |v: u32| u16::try_from(v).map_err(|_| format!("{v} pixels is over JPEG's 65535"));
-    let (width, height) = (side(image.width())?, side(image.height())?);
-    let mut encoder = Encoder::new(out, 90);
-    // jpeg-encoder keeps full-resolution colour from quality 90 up; libjpeg-turbo (and so
-    // Pillow and OpenCV) halves it both ways, which the eye does not miss in photos.
-    encoder.set_sampling_factor(SamplingFactor::F_2_2);
-    encoder
-        .encode(&samples, width, height, colour)
         .map_err(|e| e.to_string())
 }
 

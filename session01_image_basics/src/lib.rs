@@ -44,6 +44,7 @@ pub mod exercises;
 pub mod filter;
 pub mod filters;
 pub mod io;
+mod jpeg;
 pub mod params;
 pub mod pixels;
 pub mod samples;

@@ -1,4 +1,4 @@
-//! The kernel benchmark: each filter, JPEG decoding and encoding, and a plain copy of the
+//! The kernel benchmark: each filter, JPEG and PNG decoding and encoding, and a plain copy of the
 //! frame as the yardstick, on the standard 3840x2160 frame, timed over repeated runs in a
 //! rayon pool of a chosen size.
 //!
@@ -50,16 +50,16 @@ pub enum Operation {
     Copy,
     /// A filter spec applied to the frame.
     Filter(&'static str),
-    /// Decoding the frame from JPEG (quality 90).
-    JpegDecode,
-    /// Encoding the frame as JPEG, quality 90.
-    JpegEncode,
+    /// Decoding the frame from a file of this format (JPEG at quality 90).
+    Decode(ImageFormat),
+    /// Encoding the frame in this format (JPEG at quality 90).
+    Encode(ImageFormat),
 }
 
 /// A benchmark case: a name, its parameters as shown, and the operation.
 #[derive(Debug, Clone, Copy)]
 pub struct Case {
-    /// The filter's name, or `copy`, `jpeg-decode` or `jpeg-encode`.
+    /// The filter's name, or `copy`, or a codec's `-decode` or `-encode`.
     pub name: &'static str,
     /// The parameters, `key=value,...`.
     pub params: &'static str,
@@ -113,12 +113,22 @@ pub const CASES: &[Case] = &[
     Case {
         name: "jpeg-decode",
         params: "quality=90",
-        operation: Operation::JpegDecode,
+        operation: Operation::Decode(ImageFormat::Jpeg),
     },
     Case {
         name: "jpeg-encode",
         params: "quality=90",
-        operation: Operation::JpegEncode,
+        operation: Operation::Encode(ImageFormat::Jpeg),
+    },
+    Case {
+        name: "png-decode",
+        params: "",
+        operation: Operation::Decode(ImageFormat::Png),
+    },
+    Case {
+        name: "png-encode",
+        params: "",
+        operation: Operation::Encode(ImageFormat::Png),
     },
 ];
 // ANCHOR_END: cases
@@ -138,6 +148,9 @@ pub struct Measurement {
     pub median_ms: f64,
     /// Fastest run, in milliseconds.
     pub min_ms: f64,
+    /// For an encoding, the bytes it wrote: encoders trade size for time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_bytes: Option<usize>,
 }
 
 /// The standard frame: `samples::generate` at 3840x2160, RGB.
@@ -180,30 +193,30 @@ pub fn run(
         .num_threads(threads)
         .build()
         .context("cannot start the rayon thread pool")?;
-    let jpeg = encode(image, ImageFormat::Jpeg)?;
     let mut out = Vec::new();
     for case in cases {
-        let mut task: Box<dyn FnMut() -> Result<()> + Send> = match case.operation {
+        // Each task returns the size of what it encoded, if it encodes.
+        let mut task: Box<dyn FnMut() -> Result<Option<usize>> + Send> = match case.operation {
             Operation::Copy => Box::new(move || {
                 drop(std::hint::black_box(image.clone()));
-                Ok(())
+                Ok(None)
             }),
             Operation::Filter(spec) => {
                 let filter = PipelineSpec::parse(spec)?.build_with(kernels)?;
-                Box::new(move || filter.apply(image).map(drop).map_err(Into::into))
+                Box::new(move || filter.apply(image).map(|_| None).map_err(Into::into))
             }
-            Operation::JpegDecode => {
-                let (bytes, limits) = (jpeg.as_slice(), Limits::default());
-                Box::new(move || decode(bytes, &limits).map(drop).map_err(Into::into))
+            Operation::Decode(format) => {
+                let (bytes, limits) = (encode(image, format)?, Limits::default());
+                Box::new(move || decode(&bytes, &limits).map(|_| None).map_err(Into::into))
             }
-            Operation::JpegEncode => Box::new(move || {
-                encode(image, ImageFormat::Jpeg)
-                    .map(drop)
+            Operation::Encode(format) => Box::new(move || {
+                encode(image, format)
+                    .map(|bytes| Some(bytes.len()))
                     .map_err(Into::into)
             }),
         };
+        let output_bytes = pool.install(&mut task)?;
         let mut times = pool.install(|| -> Result<Vec<f64>> {
-            task()?;
             (0..runs.max(1))
                 .map(|_| {
                     let started = Instant::now();
@@ -220,6 +233,7 @@ pub fn run(
             runs: times.len(),
             median_ms: times[times.len() / 2],
             min_ms: times[0],
+            output_bytes,
         });
     }
     Ok(out)
@@ -258,15 +272,27 @@ pub fn report(args: &BenchArgs) -> Result<String> {
 
 /// The measurements as a table, under a line that names the kernels and the frame.
 pub fn render(results: &[Measurement], kernels: Kernels) -> String {
-    let mut table = table(["case", "parameters", "threads", "median ms", "min ms"]);
+    // The output size, only when an encoding was timed.
+    let sizes = results.iter().any(|m| m.output_bytes.is_some());
+    let header = ["case", "parameters", "threads", "median ms", "min ms"];
+    let mut table = table(header);
+    if sizes {
+        table.set_header(header.into_iter().chain(["output"]));
+    }
     for m in results {
-        table.add_row([
+        let mut row = vec![
             m.name.clone(),
             m.params.clone(),
             m.threads.to_string(),
             format!("{:.1}", m.median_ms),
             format!("{:.1}", m.min_ms),
-        ]);
+        ];
+        if sizes {
+            row.push(m.output_bytes.map_or(String::new(), |bytes| {
+                format!("{:.2} MB", bytes as f64 / 1e6)
+            }));
+        }
+        table.add_row(row);
     }
     let (w, h) = FRAME;
     let build = if cfg!(debug_assertions) {

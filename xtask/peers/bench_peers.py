@@ -2,7 +2,8 @@
 Pillow, OpenCV and libvips on the same frame with the same parameters, one thread each.
 
 Prints one JSON object per library and case: {"library", "name", "median_ms", "min_ms"},
-or "skipped" with the reason when the library has no such operation.
+with "output_bytes" for an encoding, or "skipped" with the reason when the library has no
+such operation. Encoders run at each library's defaults (JPEG at quality 90).
 """
 
 import argparse
@@ -34,8 +35,14 @@ CONTRAST_LUT = np.array(
 SHARPEN = [0, -1, 0, -1, 5, -1, 0, -1, 0]
 
 
-def pillow_cases(frame, jpeg):
+def pillow_cases(frame, jpeg, png):
     gray3 = lambda im: im.convert("L").convert("RGB")
+
+    def save(**options):
+        out = io.BytesIO()
+        frame.save(out, **options)
+        return out.getvalue()
+
     return {
         "copy": lambda: frame.copy(),
         "grayscale": lambda: gray3(frame),
@@ -54,14 +61,17 @@ def pillow_cases(frame, jpeg):
         "flip": lambda: frame.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
         "crop": lambda: frame.crop((960, 540, 2880, 1620)).load(),
         "jpeg-decode": lambda: Image.open(io.BytesIO(jpeg)).load(),
-        "jpeg-encode": lambda: frame.save(io.BytesIO(), format="JPEG", quality=90),
+        "jpeg-encode": lambda: save(format="JPEG", quality=90),
+        "png-decode": lambda: Image.open(io.BytesIO(png)).load(),
+        "png-encode": lambda: save(format="PNG"),
     }
 
 
-def opencv_cases(frame, jpeg):
+def opencv_cases(frame, jpeg, png):
     arr = np.ascontiguousarray(np.asarray(frame))
     replicate = cv2.BORDER_REPLICATE
     buffer = np.frombuffer(jpeg, dtype=np.uint8)
+    png_buffer = np.frombuffer(png, dtype=np.uint8)
 
     def gray3(a):
         return cv2.cvtColor(cv2.cvtColor(a, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
@@ -101,11 +111,13 @@ def opencv_cases(frame, jpeg):
         "flip": lambda: cv2.flip(arr, 1),
         "crop": lambda: arr[540:1620, 960:2880].copy(),
         "jpeg-decode": lambda: cv2.imdecode(buffer, cv2.IMREAD_COLOR),
-        "jpeg-encode": lambda: cv2.imencode(".jpg", arr, [cv2.IMWRITE_JPEG_QUALITY, 90]),
+        "jpeg-encode": lambda: cv2.imencode(".jpg", arr, [cv2.IMWRITE_JPEG_QUALITY, 90])[1],
+        "png-decode": lambda: cv2.imdecode(png_buffer, cv2.IMREAD_COLOR),
+        "png-encode": lambda: cv2.imencode(".png", arr)[1],
     }
 
 
-def vips_cases(path, jpeg):
+def vips_cases(path, jpeg, png):
     frame = pyvips.Image.new_from_file(path, access="random").copy_memory()
 
     def run(image):
@@ -136,17 +148,20 @@ def vips_cases(path, jpeg):
         "crop": lambda: run(frame.crop(960, 540, 1920, 1080)),
         "jpeg-decode": lambda: run(pyvips.Image.new_from_buffer(jpeg, "")),
         "jpeg-encode": lambda: frame.jpegsave_buffer(Q=90),
+        "png-decode": lambda: run(pyvips.Image.new_from_buffer(png, "")),
+        "png-encode": lambda: frame.pngsave_buffer(),
     }
 
 
 def time_case(task, runs):
-    task()
+    """Median and fastest ms of `runs` timed runs after a warm-up, and the warm-up's result."""
+    result = task()
     times = []
     for _ in range(runs):
         started = time.perf_counter()
         task()
         times.append((time.perf_counter() - started) * 1e3)
-    return statistics.median(times), min(times)
+    return statistics.median(times), min(times), result
 
 
 def main():
@@ -157,19 +172,21 @@ def main():
     parser.add_argument("--case", action="append", default=[])
     args = parser.parse_args()
 
-    png = os.path.join(args.frame_dir, "frame.png")
+    path = os.path.join(args.frame_dir, "frame.png")
     with open(os.path.join(args.frame_dir, "frame.jpg"), "rb") as file:
         jpeg = file.read()
-    frame = Image.open(png).convert("RGB")
+    with open(path, "rb") as file:
+        png = file.read()
+    frame = Image.open(path).convert("RGB")
     frame.load()
 
     libraries = {
-        "Pillow " + Image.__version__: lambda: pillow_cases(frame, jpeg),
-        "OpenCV " + cv2.__version__: lambda: opencv_cases(frame, jpeg),
+        "Pillow " + Image.__version__: lambda: pillow_cases(frame, jpeg, png),
+        "OpenCV " + cv2.__version__: lambda: opencv_cases(frame, jpeg, png),
     }
     if pyvips is not None:
         version = ".".join(str(pyvips.version(i)) for i in range(3))
-        libraries["libvips " + version] = lambda: vips_cases(png, jpeg)
+        libraries["libvips " + version] = lambda: vips_cases(path, jpeg, png)
     elif not args.library or any("libvips".startswith(l.lower()) for l in args.library):
         print(json.dumps({"library": "libvips", "name": "*", "skipped": VIPS_ERROR}))
 
@@ -184,7 +201,9 @@ def main():
                 row["skipped"] = "no such operation"
             else:
                 try:
-                    row["median_ms"], row["min_ms"] = time_case(task, args.runs)
+                    row["median_ms"], row["min_ms"], result = time_case(task, args.runs)
+                    if name.endswith("-encode"):
+                        row["output_bytes"] = len(result)
                 except Exception as error:
                     row["skipped"] = f"failed: {error}"
             print(json.dumps(row), flush=True)

@@ -25,12 +25,15 @@ struct Timing {
     #[serde(default)]
     params: String,
     median_ms: Option<f64>,
+    /// For an encoding, the bytes it wrote.
+    #[serde(default)]
+    output_bytes: Option<u64>,
     skipped: Option<String>,
 }
 
 /// Runs the comparison and prints the table.
 pub fn bench_peers(root: &Path, runs: usize, record: bool) -> Result<()> {
-    crate::tools::peer_prerequisites()?;
+    crate::tools::peer_prerequisites(root)?;
     let work = target_dir(root).join("bench-peers");
     std::fs::create_dir_all(&work)?;
     let python = venv(
@@ -217,6 +220,9 @@ pub struct Row {
     pub peers: Vec<(String, Option<f64>)>,
     /// The fastest peer and its ms.
     pub best: Option<(String, f64)>,
+    /// For an encoding, the bytes each side wrote, Rust first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub output_bytes: Vec<(String, u64)>,
 }
 
 /// A whole comparison: where and when it ran, and its rows.
@@ -243,7 +249,7 @@ impl Row {
 const FLOOR: &str = "copy";
 
 /// The cases whose output is smaller than the frame, which copies of it do not measure.
-const SMALLER_OUTPUT: &[&str] = &["crop", "resize", "jpeg-encode"];
+const SMALLER_OUTPUT: &[&str] = &["crop", "resize", "jpeg-encode", "png-encode"];
 
 impl Results {
     /// Rust's one-thread time for the frame copy, when the run had one.
@@ -294,6 +300,12 @@ fn rows(single: &[Timing], parallel: &[Timing], peers: &[Timing]) -> (Vec<Row>, 
                 .iter()
                 .filter_map(|(library, ms)| Some((library.clone(), (*ms)?)))
                 .min_by(|a, b| a.1.total_cmp(&b.1));
+            let output_bytes = std::iter::once(("Rust", rust))
+                .chain(libraries.iter().filter_map(|library| {
+                    Some((*library, *by_case.get(&(library, rust.name.as_str()))?))
+                }))
+                .filter_map(|(side, timing)| Some((side.to_owned(), timing.output_bytes?)))
+                .collect();
             Row {
                 name: rust.name.clone(),
                 params: rust.params.clone(),
@@ -304,6 +316,7 @@ fn rows(single: &[Timing], parallel: &[Timing], peers: &[Timing]) -> (Vec<Row>, 
                     .and_then(|t| t.median_ms),
                 peers,
                 best,
+                output_bytes,
             }
         })
         .collect();
@@ -427,6 +440,8 @@ fn spoken(case: &str) -> &str {
         "copy" => "the frame copy",
         "jpeg-decode" => "JPEG decoding",
         "jpeg-encode" => "JPEG encoding",
+        "png-decode" => "PNG decoding",
+        "png-encode" => "PNG encoding",
         other => other,
     }
 }
@@ -574,8 +589,30 @@ pub fn summary(results: &Results) -> Vec<(&'static str, String)> {
         results.cores,
         listed(&threads)
     );
+    let encoded: Vec<String> = results
+        .cases()
+        .filter(|row| !row.output_bytes.is_empty())
+        .map(|row| {
+            let sizes: Vec<String> = row
+                .output_bytes
+                .iter()
+                .map(|(side, bytes)| format!("{} {:.2} MB", short(side), *bytes as f64 / 1e6))
+                .collect();
+            format!("{}: {}", spoken(&row.name), sizes.join(", "))
+        })
+        .collect();
+    let sizes = if encoded.is_empty() {
+        "This run recorded no output sizes.\n".to_owned()
+    } else {
+        format!(
+            "An encoder can buy time with a larger file, so the sizes belong beside the times. \
+             Each library at its defaults wrote: {}.\n",
+            encoded.join("; ")
+        )
+    };
     vec![
         ("bench-peers-pillow.md", against_pillow),
+        ("bench-peers-sizes.md", sizes),
         ("bench-peers-best.md", against_best),
         ("bench-peers-threads.md", on_threads),
         ("bench-peers-floor.md", floor),
@@ -649,7 +686,15 @@ mod tests {
             name: name.to_owned(),
             params: String::new(),
             median_ms: ms,
+            output_bytes: None,
             skipped: ms.is_none().then(|| "no equivalent operation".to_owned()),
+        }
+    }
+
+    fn encoding(library: &str, ms: f64, bytes: u64) -> Timing {
+        Timing {
+            output_bytes: Some(bytes),
+            ..timing(library, "png-encode", Some(ms))
         }
     }
 
@@ -660,6 +705,7 @@ mod tests {
             timing("", "blur", Some(20.0)),
             timing("", "edges", Some(30.0)),
             timing("", "crop", Some(3.0)),
+            encoding("", 80.0, 19_600_000),
         ];
         let parallel = [timing("", "blur", Some(10.0))];
         let peers = [
@@ -669,6 +715,8 @@ mod tests {
             timing("libvips 8", "blur", None),
             timing("OpenCV 5", "edges", Some(20.0)),
             timing("OpenCV 5", "crop", Some(1.0)),
+            encoding("Pillow 13", 1400.0, 17_460_000),
+            encoding("OpenCV 5", 330.0, 17_800_000),
         ];
         let (rows, notes) = rows(&single, &parallel, &peers);
         assert_eq!(rows[1].ratio(), Some(0.5));
@@ -706,6 +754,18 @@ mod tests {
         );
         assert!(floor.contains("a whole frame cost: Sobel 6.0."), "{floor}");
         assert!(best.contains("crop (3.00)"), "{best}");
+        assert!(
+            !floor.contains("PNG"),
+            "an encoding is not counted in frames: {floor}"
+        );
+        let (_, sizes) = summary
+            .iter()
+            .find(|(name, _)| *name == "bench-peers-sizes.md")
+            .unwrap();
+        assert!(
+            sizes.contains("PNG encoding: Rust 19.60 MB, OpenCV 17.80 MB, Pillow 17.46 MB."),
+            "{sizes}"
+        );
         let svg = std::env::temp_dir().join(format!("bench-peers-{}.svg", std::process::id()));
         plot(&results, &svg).unwrap();
         let drawn = std::fs::read_to_string(&svg).unwrap();

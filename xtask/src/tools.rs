@@ -30,6 +30,7 @@ pub enum Scope {
 /// Installs the tools that are missing.
 pub fn ensure(root: &Path, scope: Scope) -> Result<()> {
     let all = scope == Scope::All;
+    ensure_nasm(root);
     // Sessions from 04 on run their tests against a real redis-server.
     if (all || root.join("session04_redis").exists()) && !succeeds("redis-server", &["--version"]) {
         install_system_package("redis-server", "redis")?;
@@ -79,14 +80,31 @@ pub fn ensure(root: &Path, scope: Scope) -> Result<()> {
     // `cargo xtask test` installs mdbook in the background (`mdbook_in_background`).
     if all {
         mdbook(root)?;
-        peer_prerequisites()?;
+        peer_prerequisites(root)?;
     }
     Ok(())
 }
 
-/// What `cargo xtask bench-peers` needs: a Python venv, and a C compiler with the libjpeg
-/// and zlib headers to try Pillow-SIMD.
-pub fn peer_prerequisites() -> Result<()> {
+/// JPEG goes through libjpeg-turbo's code, whose x86-64 SIMD part nasm assembles: installs
+/// nasm when missing. Without it the build falls back to plain C, so a failed install is no
+/// error. A build made before nasm came has plain C: it is cleaned, to be rebuilt with SIMD.
+fn ensure_nasm(root: &Path) {
+    if !cfg!(target_arch = "x86_64") || succeeds("nasm", &["-v"]) {
+        return;
+    }
+    let cleaned = install_system_package("nasm", "nasm").and_then(|()| {
+        run(cargo(root).args(["clean", "--quiet", "--package", "mozjpeg-sys"]))?;
+        run(cargo(root).args(["clean", "--quiet", "--release", "--package", "mozjpeg-sys"]))
+    });
+    if let Err(error) = cleaned {
+        eprintln!("warning: {error:#}; JPEG may be coded in plain C, several times slower");
+    }
+}
+
+/// What `cargo xtask bench-peers` needs: nasm for Rust's JPEG, a Python venv, and a C
+/// compiler with the libjpeg and zlib headers to try Pillow-SIMD.
+pub fn peer_prerequisites(root: &Path) -> Result<()> {
+    ensure_nasm(root);
     python_venv()?;
     // Optional: without them Pillow-SIMD is left out of the comparison.
     for (header, debian, homebrew) in [
