@@ -102,16 +102,19 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<DynamicImage, DecodeError
             limit: limits.max_pixels,
         });
     }
-    let image = decode_pixels(bytes, format, limits)?;
+    let image = decode_pixels(bytes, format, (width, height), limits)?;
     Ok(to_8bit(image))
 }
 // ANCHOR_END: decode
 
-/// The pixels of a file whose header passed the limits: JPEG through libjpeg-turbo's code
-/// when it reads the file, the rest (and any JPEG it refuses) through `image`'s decoders.
+/// The pixels of a file whose header, of size `checked`, passed the limits: JPEG through
+/// libjpeg's code when it reads the file, the rest (and any JPEG it refuses) through
+/// `image`'s decoders.
+// ANCHOR: decode_pixels
 fn decode_pixels(
     bytes: &[u8],
     format: ImageFormat,
+    checked: (u32, u32),
     limits: &Limits,
 ) -> Result<DynamicImage, DecodeError> {
     if format == ImageFormat::Jpeg {
@@ -122,7 +125,7 @@ fn decode_pixels(
                 detail: "the data ends before the end-of-image marker".to_owned(),
             });
         }
-        if let Some(image) = crate::jpeg::decode(bytes) {
+        if let Some(image) = crate::jpeg::decode(bytes, checked, limits.max_alloc) {
             return Ok(image);
         }
     }
@@ -130,6 +133,7 @@ fn decode_pixels(
         .decode()
         .map_err(|e| explain(e, format, limits))
 }
+// ANCHOR_END: decode_pixels
 
 /// Reads format, size and colour type from the header only.
 pub fn info(path: impl AsRef<Path>) -> Result<ImageInfo, LoadError> {
@@ -225,7 +229,7 @@ pub fn format_for_path(path: &Path) -> Result<ImageFormat, SaveError> {
 /// Encodes an image: PNG and WebP losslessly, JPEG at quality 90, PPM and PGM raw.
 ///
 /// JPEG has no alpha channel, so an image with alpha loses it there. JPEG goes through
-/// libjpeg-turbo's code, which Pillow and OpenCV call too (see [`crate::jpeg`]).
+/// mozjpeg, a libjpeg-turbo fork, set to write what libjpeg-turbo writes (see `jpeg.rs`).
 pub fn encode(image: &DynamicImage, format: ImageFormat) -> Result<Vec<u8>, SaveError> {
     use image::codecs::{png::PngEncoder, webp::WebPEncoder};
     let failed = |detail: String| SaveError::Encode {

@@ -1,8 +1,9 @@
-//! JPEG through libjpeg-turbo's code, the codec Pillow, OpenCV and libvips call, by way of
-//! the mozjpeg crate: it builds the C library from source with the C compiler Rust links
-//! with, and its SIMD code where `nasm` is installed (x86-64) or on ARM. Without `nasm` on
-//! x86-64 the build still works, in plain C, several times slower; after installing `nasm`,
-//! `cargo clean -p mozjpeg-sys` makes the next build pick it up.
+//! JPEG through mozjpeg, Mozilla's fork of libjpeg-turbo (the codec Pillow, OpenCV and
+//! libvips call), set to its fastest profile, which writes what libjpeg-turbo writes. The
+//! mozjpeg crate builds the C library from source with the C compiler Rust links with, and
+//! its SIMD code where `nasm` is installed (x86-64) or on ARM. Without `nasm` on x86-64 the
+//! build still works, in slower plain C; after installing `nasm`, `cargo clean -p
+//! mozjpeg-sys` makes the next build pick it up.
 //!
 //! libjpeg reports a fatal error by unwinding out of its C code. Both functions here catch
 //! that, so a bad file or a refused image is an error value, never a panic.
@@ -57,28 +58,38 @@ pub(crate) fn encode(image: &DynamicImage, out: &mut Vec<u8>) -> Result<(), Stri
     }
 }
 
-/// Decodes an 8-bit gray or colour JPEG whose header the caller has checked against its
-/// limits; `None` for what libjpeg refuses or does not convert (CMYK, for one), which is
-/// then left to `image`'s decoder and its explanations.
-pub(crate) fn decode(bytes: &[u8]) -> Option<DynamicImage> {
+/// Decodes an 8-bit gray or colour JPEG of the size `checked`, which the caller read from
+/// the header and held against its limits, in at most `max_alloc` bytes. `None` for what
+/// libjpeg refuses or does not convert (CMYK, for one), for a frame of another size (a file
+/// crafted so that two parsers read two headers) and for one that would need more memory:
+/// that is left to `image`'s decoder, its limits and its explanations.
+pub(crate) fn decode(bytes: &[u8], checked: (u32, u32), max_alloc: u64) -> Option<DynamicImage> {
     catch_unwind(|| {
         let decoder = Decompress::new_mem(bytes).ok()?;
-        let width = u32::try_from(decoder.width()).ok()?;
-        let height = u32::try_from(decoder.height()).ok()?;
-        match decoder.color_space() {
-            ColorSpace::JCS_GRAYSCALE => {
-                let mut started = decoder.grayscale().ok()?;
-                let samples = started.read_scanlines::<u8>().ok()?;
-                started.finish().ok()?;
-                GrayImage::from_raw(width, height, samples).map(DynamicImage::ImageLuma8)
-            }
-            ColorSpace::JCS_YCbCr | ColorSpace::JCS_RGB => {
-                let mut started = decoder.rgb().ok()?;
-                let samples = started.read_scanlines::<u8>().ok()?;
-                started.finish().ok()?;
-                RgbImage::from_raw(width, height, samples).map(DynamicImage::ImageRgb8)
-            }
-            _ => None,
+        let (width, height) = (
+            u32::try_from(decoder.width()).ok()?,
+            u32::try_from(decoder.height()).ok()?,
+        );
+        let channels: u64 = match decoder.color_space() {
+            ColorSpace::JCS_GRAYSCALE => 1,
+            ColorSpace::JCS_YCbCr | ColorSpace::JCS_RGB => 3,
+            _ => return None,
+        };
+        // The pixels, and as much again twice over for a progressive file's coefficients.
+        let needed = u64::from(width) * u64::from(height) * channels * 3;
+        if (width, height) != checked || needed > max_alloc {
+            return None;
+        }
+        if channels == 1 {
+            let mut started = decoder.grayscale().ok()?;
+            let samples = started.read_scanlines::<u8>().ok()?;
+            started.finish().ok()?;
+            GrayImage::from_raw(width, height, samples).map(DynamicImage::ImageLuma8)
+        } else {
+            let mut started = decoder.rgb().ok()?;
+            let samples = started.read_scanlines::<u8>().ok()?;
+            started.finish().ok()?;
+            RgbImage::from_raw(width, height, samples).map(DynamicImage::ImageRgb8)
         }
     })
     .ok()

@@ -10,8 +10,8 @@ use image::codecs::png::PngEncoder;
 use image::{ColorType, DynamicImage, ImageEncoder, ImageFormat, Rgb, RgbImage};
 use proptest::prelude::*;
 use session01_image_basics::{
-    DecodeError, Limits, LoadError, SaveError, decode, info, inspect, load, load_with, samples,
-    save,
+    DecodeError, Limits, LoadError, SaveError, decode, encode, info, inspect, load, load_with,
+    samples, save,
 };
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
@@ -241,6 +241,114 @@ fn limits_can_be_tightened() {
         ..Limits::default()
     };
     assert!(load_with(&path, &little_memory).is_err());
+    // JPEG goes through another decoder, under the same memory limit.
+    let jpeg = samples::path("rocket.jpg"); // 0.3 megapixels
+    assert!(load_with(&jpeg, &Limits::default()).is_ok());
+    assert!(matches!(
+        decode_error(load_with(&jpeg, &little_memory)),
+        DecodeError::TooMuchMemory { .. }
+    ));
+}
+
+/// Mean absolute difference per sample.
+fn mean_difference(a: &DynamicImage, b: &DynamicImage) -> f64 {
+    let total: u64 = a
+        .as_bytes()
+        .iter()
+        .zip(b.as_bytes())
+        .map(|(x, y)| u64::from(x.abs_diff(*y)))
+        .sum();
+    total as f64 / a.as_bytes().len() as f64
+}
+
+#[test]
+fn jpeg_decodes_as_the_image_crate_reads_it() {
+    for name in ["rocket.jpg", "hubble_deep_field.jpg"] {
+        let bytes = std::fs::read(samples::path(name)).unwrap();
+        let ours = decode(&bytes, &Limits::default()).unwrap();
+        let theirs = image::load_from_memory(&bytes).unwrap();
+        assert_eq!(
+            (ours.width(), ours.height(), ours.color()),
+            (theirs.width(), theirs.height(), theirs.color()),
+            "{name}"
+        );
+        // Two decoders may round the colour upsampling differently, never by much.
+        let mean = mean_difference(&ours, &theirs);
+        assert!(mean < 1.0, "{name}: mean difference {mean}");
+    }
+    let empty = DynamicImage::ImageRgb8(RgbImage::new(0, 0));
+    let error = encode(&empty, ImageFormat::Jpeg).unwrap_err().to_string();
+    assert!(error.contains("JPEG sides run from 1 to 65500"), "{error}");
+}
+
+/// A JPEG whose frame header reads as 8x8 to one parser and 10000x10000 to another: a
+/// restart marker before the header has no length for libjpeg, and a two-byte one for the
+/// `image` crate, which then lands on a small header hidden in an APP15 segment.
+fn jpeg_with_two_headers() -> Vec<u8> {
+    let frame = |side: u16| {
+        let mut sof = vec![0xFF, 0xC0, 0, 11, 8];
+        sof.extend(side.to_be_bytes());
+        sof.extend(side.to_be_bytes());
+        sof.extend([1, 1, 0x11, 0]);
+        sof
+    };
+    let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xD0];
+    bytes.extend(frame(10_000));
+    let app = bytes.len();
+    bytes.extend([0xFF, 0xEF, 0xFF, 0xFD]);
+    bytes.resize(app + 2 + 0xFFFD, 0);
+    let landing = 4 + 0xFFC0;
+    let small = frame(8);
+    bytes[landing..landing + small.len()].copy_from_slice(&small);
+    let comment = landing + small.len();
+    let skip = u16::try_from(bytes.len() - (comment + 2)).unwrap();
+    bytes[comment..comment + 2].copy_from_slice(&[0xFF, 0xFE]);
+    bytes[comment + 2..comment + 4].copy_from_slice(&skip.to_be_bytes());
+    bytes.extend([0xFF, 0xDB, 0, 0x43, 0]);
+    bytes.extend([1; 64]);
+    for class in [0x00, 0x10] {
+        bytes.extend([0xFF, 0xC4, 0, 20, class, 1]);
+        bytes.extend([0; 15]);
+        bytes.push(0);
+    }
+    bytes.extend([0xFF, 0xDA, 0, 8, 1, 1, 0, 0, 0x3F, 0, 0x3F, 0xFF, 0xD9]);
+    bytes
+}
+
+#[test]
+fn a_jpeg_never_decodes_larger_than_the_size_that_was_checked() {
+    let bytes = jpeg_with_two_headers();
+    // The header the limits saw is the small one.
+    let header = image::ImageReader::with_format(std::io::Cursor::new(&bytes), ImageFormat::Jpeg)
+        .into_dimensions()
+        .unwrap();
+    assert_eq!(header, (8, 8));
+    match decode(&bytes, &Limits::default()) {
+        Ok(image) => assert_eq!((image.width(), image.height()), (8, 8)),
+        Err(error) => assert!(!error.to_string().is_empty()),
+    }
+}
+
+#[test]
+fn a_jpeg_without_quantisation_tables_is_an_explained_error() {
+    let photo = std::fs::read(samples::path("rocket.jpg")).unwrap();
+    // Drop every DQT segment (FF DB) before the scan.
+    let mut bytes = photo[..2].to_vec();
+    let mut at = 2;
+    while photo[at + 1] != 0xDA {
+        let length = usize::from(u16::from_be_bytes([photo[at + 2], photo[at + 3]]));
+        if photo[at + 1] != 0xDB {
+            bytes.extend(&photo[at..at + 2 + length]);
+        }
+        at += 2 + length;
+    }
+    bytes.extend(&photo[at..]);
+    assert!(bytes.len() < photo.len());
+    let error = decode(&bytes, &Limits::default()).unwrap_err();
+    assert!(
+        matches!(error, DecodeError::Corrupt { format: "JPEG", .. }),
+        "{error:?}"
+    );
 }
 
 #[test]

@@ -246,31 +246,30 @@ impl Row {
 }
 
 /// The case that copies the frame into a new image: a yardstick, not a filter.
-const FLOOR: &str = "copy";
+const YARDSTICK: &str = "copy";
 
 /// The cases whose output is smaller than the frame, which copies of it do not measure.
 const SMALLER_OUTPUT: &[&str] = &["crop", "resize", "jpeg-encode", "png-encode"];
 
 impl Results {
     /// Rust's one-thread time for the frame copy, when the run had one.
-    fn floor_ms(&self) -> Option<f64> {
+    fn copy_ms(&self) -> Option<f64> {
         self.rows
             .iter()
-            .find(|row| row.name == FLOOR)
+            .find(|row| row.name == YARDSTICK)
             .map(|row| row.rust_ms)
             .filter(|ms| *ms > 0.0)
     }
 
     /// A case's one-thread time in frame copies, as the tables write it.
     fn in_copies(&self, row: &Row) -> String {
-        self.floor_ms().map_or("-".to_owned(), |floor| {
-            format!("{:.1}", row.rust_ms / floor)
-        })
+        self.copy_ms()
+            .map_or("-".to_owned(), |copy| format!("{:.1}", row.rust_ms / copy))
     }
 
-    /// The rows that are operations, without the floor.
+    /// The rows that are operations, without the copy.
     fn cases(&self) -> impl Iterator<Item = &Row> {
-        self.rows.iter().filter(|row| row.name != FLOOR)
+        self.rows.iter().filter(|row| row.name != YARDSTICK)
     }
 }
 
@@ -531,23 +530,23 @@ pub fn summary(results: &Results) -> Vec<(&'static str, String)> {
             r if r <= 1.1 => level.push(name),
             _ => {
                 behind.push(name);
-                if let (Some(floor), false) = (
-                    results.floor_ms(),
+                if let (Some(copy), false) = (
+                    results.copy_ms(),
                     SMALLER_OUTPUT.contains(&row.name.as_str()),
                 ) {
                     behind_in_copies.push(format!(
                         "{} {:.1}",
                         spoken(&row.name),
-                        row.rust_ms / floor
+                        row.rust_ms / copy
                     ));
                 }
             }
         }
     }
-    let floor = results
+    let copies = results
         .rows
         .iter()
-        .find(|row| row.name == FLOOR)
+        .find(|row| row.name == YARDSTICK)
         .map_or_else(
             || "This run had no frame copy to compare with.\n".to_owned(),
             |row| {
@@ -605,8 +604,8 @@ pub fn summary(results: &Results) -> Vec<(&'static str, String)> {
         "This run recorded no output sizes.\n".to_owned()
     } else {
         format!(
-            "An encoder can buy time with a larger file, so the sizes belong beside the times. \
-             Each library at its defaults wrote: {}.\n",
+            "The files each library wrote (JPEG at quality 90, PNG at the library's default \
+             compression): {}.\n",
             encoded.join("; ")
         )
     };
@@ -615,7 +614,7 @@ pub fn summary(results: &Results) -> Vec<(&'static str, String)> {
         ("bench-peers-sizes.md", sizes),
         ("bench-peers-best.md", against_best),
         ("bench-peers-threads.md", on_threads),
-        ("bench-peers-floor.md", floor),
+        ("bench-peers-copies.md", copies),
     ]
 }
 
@@ -743,20 +742,23 @@ mod tests {
             .iter()
             .find(|(name, _)| *name == "bench-peers-best.md")
             .unwrap();
-        assert!(!best.contains("copy"), "the floor is no case: {best}");
-        let (_, floor) = summary
+        assert!(!best.contains("copy"), "the copy is no case: {best}");
+        let (_, copies) = summary
             .iter()
-            .find(|(name, _)| *name == "bench-peers-floor.md")
+            .find(|(name, _)| *name == "bench-peers-copies.md")
             .unwrap();
         assert!(
-            floor.contains("takes 5.0 ms in Rust (OpenCV takes 4.0 ms)"),
-            "{floor}"
+            copies.contains("takes 5.0 ms in Rust (OpenCV takes 4.0 ms)"),
+            "{copies}"
         );
-        assert!(floor.contains("a whole frame cost: Sobel 6.0."), "{floor}");
+        assert!(
+            copies.contains("a whole frame cost: Sobel 6.0."),
+            "{copies}"
+        );
         assert!(best.contains("crop (3.00)"), "{best}");
         assert!(
-            !floor.contains("PNG"),
-            "an encoding is not counted in frames: {floor}"
+            !copies.contains("PNG"),
+            "an encoding is not counted in frames: {copies}"
         );
         let (_, sizes) = summary
             .iter()

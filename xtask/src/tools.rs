@@ -97,7 +97,7 @@ fn ensure_nasm(root: &Path) {
         run(cargo(root).args(["clean", "--quiet", "--release", "--package", "mozjpeg-sys"]))
     });
     if let Err(error) = cleaned {
-        eprintln!("warning: {error:#}; JPEG may be coded in plain C, several times slower");
+        eprintln!("warning: {error:#}; JPEG may be coded in slower plain C");
     }
 }
 
