@@ -85,13 +85,7 @@ fn png_and_webp_round_trip_exactly_and_jpeg_closely() {
         save(&image, &path).unwrap();
         let back = load(&path).unwrap();
         assert_eq!(back.color(), image.color());
-        let diff: u64 = back
-            .as_bytes()
-            .iter()
-            .zip(image.as_bytes())
-            .map(|(a, b)| u64::from(a.abs_diff(*b)))
-            .sum();
-        let mean = diff as f64 / image.as_bytes().len() as f64;
+        let mean = mean_difference(&back, &image);
         assert!(mean < 3.0, "{name}: JPEG q90 mean error {mean}");
     }
     // JPEG has no alpha: it is dropped, not an error.

@@ -738,15 +738,13 @@ mod tests {
             "{markdown}"
         );
         let summary = summary(&results);
-        let (_, best) = summary
-            .iter()
-            .find(|(name, _)| *name == "bench-peers-best.md")
-            .unwrap();
+        let sentence = |file: &str| {
+            let (_, text) = summary.iter().find(|(name, _)| *name == file).unwrap();
+            text.clone()
+        };
+        let best = sentence("bench-peers-best.md");
         assert!(!best.contains("copy"), "the copy is no case: {best}");
-        let (_, copies) = summary
-            .iter()
-            .find(|(name, _)| *name == "bench-peers-copies.md")
-            .unwrap();
+        let copies = sentence("bench-peers-copies.md");
         assert!(
             copies.contains("takes 5.0 ms in Rust (OpenCV takes 4.0 ms)"),
             "{copies}"
@@ -760,10 +758,7 @@ mod tests {
             !copies.contains("PNG"),
             "an encoding is not counted in frames: {copies}"
         );
-        let (_, sizes) = summary
-            .iter()
-            .find(|(name, _)| *name == "bench-peers-sizes.md")
-            .unwrap();
+        let sizes = sentence("bench-peers-sizes.md");
         assert!(
             sizes.contains("PNG encoding: Rust 19.60 MB, OpenCV 17.80 MB, Pillow 17.46 MB."),
             "{sizes}"
