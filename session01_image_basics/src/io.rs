@@ -118,13 +118,7 @@ fn decode_pixels(
     limits: &Limits,
 ) -> Result<DynamicImage, DecodeError> {
     if format == ImageFormat::Jpeg {
-        // JPEG decoders fill a cut-off file with gray instead of failing: check the end.
-        if !jpeg_is_complete(bytes) {
-            return Err(DecodeError::Truncated {
-                format: "JPEG",
-                detail: "the data ends before the end-of-image marker".to_owned(),
-            });
-        }
+        check_jpeg_scans(bytes)?;
         if let Some(image) = crate::jpeg::decode(bytes, checked, limits.max_alloc) {
             return Ok(image);
         }
@@ -238,7 +232,7 @@ pub fn encode(image: &DynamicImage, format: ImageFormat) -> Result<Vec<u8>, Save
     };
     let mut out = Vec::new();
     match format {
-        ImageFormat::Jpeg => crate::jpeg::encode(image, &mut out).map_err(failed)?,
+        ImageFormat::Jpeg => out = crate::jpeg::encode(image).map_err(failed)?,
         ImageFormat::Png => image
             .write_with_encoder(PngEncoder::new(&mut out))
             .map_err(|e| failed(e.to_string()))?,
@@ -368,17 +362,26 @@ fn explain(error: ImageError, format: ImageFormat, limits: &Limits) -> DecodeErr
     }
 }
 
-/// Whether JPEG data reaches the end-of-image marker (`FF D9`) after its first scan.
+/// The most scans a JPEG may have. Each scan of a progressive JPEG is a pass over the whole
+/// image, so a small file with thousands of them would keep a decoder busy for minutes;
+/// encoders write far fewer (libjpeg's progressive mode writes 10).
+const MAX_JPEG_SCANS: usize = 256;
+
+/// Refuses JPEG data that stops before its end-of-image marker (`FF D9`), which decoders
+/// fill with gray instead of failing, or that has more than [`MAX_JPEG_SCANS`] scans.
 ///
-/// Segments before the scan are skipped by their length fields: an EXIF thumbnail is a
-/// whole JPEG of its own, with its own end marker, inside one of them. In the scan data
-/// itself `FF` is always followed by `00` or a restart marker, so `FF D9` there can only be
-/// the real end.
-fn jpeg_is_complete(bytes: &[u8]) -> bool {
+/// Segments before the first scan are skipped by their length fields: an EXIF thumbnail is
+/// a whole JPEG of its own, with its own markers, inside one of them. In scan data `FF` is
+/// always followed by `00` or a restart marker, so a marker there is a real one.
+fn check_jpeg_scans(bytes: &[u8]) -> Result<(), DecodeError> {
+    let cut = || DecodeError::Truncated {
+        format: "JPEG",
+        detail: "the data ends before the end-of-image marker".to_owned(),
+    };
     let mut at = 2; // after the start-of-image marker FF D8
     while at + 4 <= bytes.len() {
         if bytes[at] != 0xFF {
-            return false;
+            return Err(cut());
         }
         let marker = bytes[at + 1];
         if marker == 0xFF {
@@ -387,12 +390,24 @@ fn jpeg_is_complete(bytes: &[u8]) -> bool {
         }
         let length = usize::from(u16::from_be_bytes([bytes[at + 2], bytes[at + 3]]));
         if marker == 0xDA {
-            let scan = &bytes[(at + 2 + length).min(bytes.len())..];
-            return scan.windows(2).any(|pair| pair == [0xFF, 0xD9]);
+            let data = &bytes[(at + 2 + length).min(bytes.len())..];
+            let end = data.windows(2).position(|pair| pair == [0xFF, 0xD9]);
+            let data = &data[..end.ok_or_else(cut)?];
+            let scans = 1 + data.windows(2).filter(|pair| *pair == [0xFF, 0xDA]).count();
+            if scans > MAX_JPEG_SCANS {
+                return Err(DecodeError::Unsupported {
+                    format: "JPEG",
+                    detail: format!(
+                        "{scans} scans, over the {MAX_JPEG_SCANS} this decoder accepts: \
+                         each one is a pass over the whole image"
+                    ),
+                });
+            }
+            return Ok(());
         }
         at += 2 + length;
     }
-    false
+    Err(cut())
 }
 
 /// Converts 16-bit and float images to 8 bits per channel, keeping alpha and gray.

@@ -19,7 +19,13 @@ const MAX_SIDE: u32 = 65_500;
 
 /// Encodes at quality 90 with 4:2:0 chroma subsampling, libjpeg-turbo's defaults: mozjpeg's
 /// fastest profile, without its slower search for smaller files. Alpha is dropped.
-pub(crate) fn encode(image: &DynamicImage, out: &mut Vec<u8>) -> Result<(), String> {
+pub(crate) fn encode(image: &DynamicImage) -> Result<Vec<u8>, String> {
+    let (width, height) = (image.width(), image.height());
+    if width == 0 || height == 0 || width.max(height) > MAX_SIDE {
+        return Err(format!(
+            "{width}x{height} pixels: JPEG sides run from 1 to {MAX_SIDE}"
+        ));
+    }
     let (samples, colour) = match image {
         DynamicImage::ImageLuma8(gray) => (Cow::Borrowed(gray.as_raw()), ColorSpace::JCS_GRAYSCALE),
         DynamicImage::ImageRgb8(rgb) => (Cow::Borrowed(rgb.as_raw()), ColorSpace::JCS_RGB),
@@ -29,27 +35,17 @@ pub(crate) fn encode(image: &DynamicImage, out: &mut Vec<u8>) -> Result<(), Stri
         ),
         _ => (Cow::Owned(image.to_rgb8().into_raw()), ColorSpace::JCS_RGB),
     };
-    let (width, height) = (image.width(), image.height());
-    if width == 0 || height == 0 || width.max(height) > MAX_SIDE {
-        return Err(format!(
-            "{width}x{height} pixels: JPEG sides run from 1 to {MAX_SIDE}"
-        ));
-    }
-    let buffer = std::mem::take(out);
     let encoded = catch_unwind(move || -> std::io::Result<Vec<u8>> {
         let mut encoder = Compress::new(colour);
         encoder.set_fastest_defaults();
         encoder.set_size(width as usize, height as usize);
         encoder.set_quality(90.0);
-        let mut started = encoder.start_compress(buffer)?;
+        let mut started = encoder.start_compress(Vec::new())?;
         started.write_scanlines(&samples)?;
         started.finish()
     });
     match encoded {
-        Ok(Ok(bytes)) => {
-            *out = bytes;
-            Ok(())
-        }
+        Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(error)) => Err(error.to_string()),
         Err(cause) => Err(cause
             .downcast_ref::<String>()
@@ -59,10 +55,11 @@ pub(crate) fn encode(image: &DynamicImage, out: &mut Vec<u8>) -> Result<(), Stri
 }
 
 /// Decodes an 8-bit gray or colour JPEG of the size `checked`, which the caller read from
-/// the header and held against its limits, in at most `max_alloc` bytes. `None` for what
-/// libjpeg refuses or does not convert (CMYK, for one), for a frame of another size (a file
-/// crafted so that two parsers read two headers) and for one that would need more memory:
-/// that is left to `image`'s decoder, its limits and its explanations.
+/// the header and held against its limits. `None` for what libjpeg refuses or does not
+/// convert (CMYK, for one), for a frame of another size (a file crafted so that two parsers
+/// read two headers) and for one whose pixels and coefficients, estimated at three bytes a
+/// sample, exceed `max_alloc`: that is left to `image`'s decoder, which holds the pixels
+/// alone to the limit, and to its explanations.
 pub(crate) fn decode(bytes: &[u8], checked: (u32, u32), max_alloc: u64) -> Option<DynamicImage> {
     catch_unwind(|| {
         let decoder = Decompress::new_mem(bytes).ok()?;

@@ -8,6 +8,7 @@
 //! |---|---|
 //! | `examples/first_pixels.rs` | the first program: load, loop over the pixels by hand, save |
 //! | [`io`] | decoding and encoding safely: [`Limits`], header checks before decoding, errors that name the problem |
+//! | `jpeg.rs` | JPEG through libjpeg's C code (the mozjpeg crate), errors caught as values |
 //! | [`pixels`] | the four 8-bit pixel layouts, and writing a filter once for all of them |
 //! | [`filter`] | the [`Filter`] trait, [`FilterKind`] (point, neighbourhood, geometry), the catalog and [`build`] |
 //! | [`params`] | parameters described once ([`ParamSpec`]) and checked everywhere |

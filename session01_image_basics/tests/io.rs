@@ -235,8 +235,8 @@ fn limits_can_be_tightened() {
         ..Limits::default()
     };
     assert!(load_with(&path, &little_memory).is_err());
-    // JPEG goes through another decoder, under the same memory limit.
-    let jpeg = samples::path("rocket.jpg"); // 0.3 megapixels
+    // JPEG goes through another decoder, held to the memory limit too.
+    let jpeg = samples::path("rocket.jpg"); // 0.27 megapixels
     assert!(load_with(&jpeg, &Limits::default()).is_ok());
     assert!(matches!(
         decode_error(load_with(&jpeg, &little_memory)),
@@ -270,6 +270,10 @@ fn jpeg_decodes_as_the_image_crate_reads_it() {
         let mean = mean_difference(&ours, &theirs);
         assert!(mean < 1.0, "{name}: mean difference {mean}");
     }
+}
+
+#[test]
+fn an_image_jpeg_cannot_hold_is_an_error() {
     let empty = DynamicImage::ImageRgb8(RgbImage::new(0, 0));
     let error = encode(&empty, ImageFormat::Jpeg).unwrap_err().to_string();
     assert!(error.contains("JPEG sides run from 1 to 65500"), "{error}");
@@ -317,10 +321,37 @@ fn a_jpeg_never_decodes_larger_than_the_size_that_was_checked() {
         .into_dimensions()
         .unwrap();
     assert_eq!(header, (8, 8));
-    match decode(&bytes, &Limits::default()) {
-        Ok(image) => assert_eq!((image.width(), image.height()), (8, 8)),
-        Err(error) => assert!(!error.to_string().is_empty()),
+    // No memory limit, so that only the size check stands between libjpeg and 100 MP.
+    let unlimited = Limits {
+        max_alloc: u64::MAX,
+        ..Limits::default()
+    };
+    let image = decode(&bytes, &unlimited).unwrap();
+    assert_eq!((image.width(), image.height()), (8, 8));
+}
+
+#[test]
+fn a_jpeg_with_more_scans_than_a_photo_needs_is_refused() {
+    let photo = std::fs::read(samples::path("rocket.jpg")).unwrap();
+    // The photo's scan header, repeated before its end marker: 301 scans in all.
+    let sos = photo
+        .windows(2)
+        .position(|pair| pair == [0xFF, 0xDA])
+        .unwrap();
+    let length = usize::from(u16::from_be_bytes([photo[sos + 2], photo[sos + 3]]));
+    let header = &photo[sos..sos + 2 + length];
+    let mut bytes = photo[..photo.len() - 2].to_vec();
+    for _ in 0..300 {
+        bytes.extend(header);
+        bytes.push(0);
     }
+    bytes.extend([0xFF, 0xD9]);
+    let error = decode(&bytes, &Limits::default()).unwrap_err();
+    assert!(
+        matches!(error, DecodeError::Unsupported { format: "JPEG", .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("301 scans"), "{error}");
 }
 
 #[test]

@@ -33,7 +33,8 @@ struct Timing {
 
 /// Runs the comparison and prints the table.
 pub fn bench_peers(root: &Path, runs: usize, record: bool) -> Result<()> {
-    crate::tools::peer_prerequisites(root)?;
+    crate::tools::ensure_nasm(root);
+    crate::tools::peer_prerequisites()?;
     let work = target_dir(root).join("bench-peers");
     std::fs::create_dir_all(&work)?;
     let python = venv(
@@ -604,8 +605,8 @@ pub fn summary(results: &Results) -> Vec<(&'static str, String)> {
         "This run recorded no output sizes.\n".to_owned()
     } else {
         format!(
-            "The files each library wrote (JPEG at quality 90, PNG at the library's default \
-             compression): {}.\n",
+            "The files each library wrote, JPEG at quality 90 and PNG at each library's \
+             default compression. {}.\n",
             encoded.join("; ")
         )
     };

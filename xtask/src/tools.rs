@@ -80,7 +80,7 @@ pub fn ensure(root: &Path, scope: Scope) -> Result<()> {
     // `cargo xtask test` installs mdbook in the background (`mdbook_in_background`).
     if all {
         mdbook(root)?;
-        peer_prerequisites(root)?;
+        peer_prerequisites()?;
     }
     Ok(())
 }
@@ -88,7 +88,7 @@ pub fn ensure(root: &Path, scope: Scope) -> Result<()> {
 /// JPEG goes through libjpeg-turbo's code, whose x86-64 SIMD part nasm assembles: installs
 /// nasm when missing. Without it the build falls back to plain C, so a failed install is no
 /// error. A build made before nasm came has plain C: it is cleaned, to be rebuilt with SIMD.
-fn ensure_nasm(root: &Path) {
+pub fn ensure_nasm(root: &Path) {
     if !cfg!(target_arch = "x86_64") || succeeds("nasm", &["-v"]) {
         return;
     }
@@ -101,10 +101,9 @@ fn ensure_nasm(root: &Path) {
     }
 }
 
-/// What `cargo xtask bench-peers` needs: nasm for Rust's JPEG, a Python venv, and a C
-/// compiler with the libjpeg and zlib headers to try Pillow-SIMD.
-pub fn peer_prerequisites(root: &Path) -> Result<()> {
-    ensure_nasm(root);
+/// What `cargo xtask bench-peers` needs besides nasm: a Python venv, and a C compiler with
+/// the libjpeg and zlib headers to try Pillow-SIMD.
+pub fn peer_prerequisites() -> Result<()> {
     python_venv()?;
     // Optional: without them Pillow-SIMD is left out of the comparison.
     for (header, debian, homebrew) in [
