@@ -42,13 +42,33 @@ local function field(fields, name)
   return nil
 end
 
-local function move(ns, id, from, to, now)
-  if from then redis.call('ZREM', ns .. ':state:' .. from, id) end
-  redis.call('ZADD', ns .. ':state:' .. to, now, id)
+-- Calls `f` with the items of `list` as its arguments, a thousand at a time: Lua's
+-- `unpack` cannot spread more than a few thousand values onto its stack.
+local function in_slices(list, f)
+  for i = 1, #list, 1000 do f(unpack(list, i, math.min(i + 999, #list))) end
 end
 
-local function count(ns, name)
-  redis.call('HINCRBY', ns .. ':stats', name, 1)
+-- Moves tasks `ids` (none is fine) from one state's index to another's, with one ZREM and
+-- one ZADD for all of them.
+local function move_all(ns, ids, from, to, now)
+  if from then
+    in_slices(ids, function(...) redis.call('ZREM', ns .. ':state:' .. from, ...) end)
+  end
+  local scored = {}
+  for _, id in ipairs(ids) do
+    table.insert(scored, now)
+    table.insert(scored, id)
+  end
+  in_slices(scored, function(...) redis.call('ZADD', ns .. ':state:' .. to, ...) end)
+end
+
+local function move(ns, id, from, to, now)
+  move_all(ns, { id }, from, to, now)
+end
+
+-- Adds `by` (1 when not given) to a counter.
+local function count(ns, name, by)
+  redis.call('HINCRBY', ns .. ':stats', name, by or 1)
 end
 
 -- The stream of `class`, made (with its group) when missing, and the class listed as used
@@ -61,26 +81,42 @@ local function stream_of(ns, class, now)
   return stream
 end
 
--- A stream entry is done with: acknowledged and deleted, so streams hold only live work.
-local function drop_entry(ns, class, entry)
+-- Stream entries are done with: acknowledged and deleted, so streams hold only live work.
+local function drop_entries(ns, class, entries)
   local stream = ns .. ':stream:' .. class
-  redis.call('XACK', stream, GROUP, entry)
-  redis.call('XDEL', stream, entry)
+  in_slices(entries, function(...)
+    redis.call('XACK', stream, GROUP, ...)
+    redis.call('XDEL', stream, ...)
+  end)
 end
 
--- A final state: timestamps, the state index trimmed to the retention, the hash to expire.
-local function finish(ns, id, hash, from, to, now, retention_ms)
-  local started = tonumber(redis.call('HGET', hash, 'started_at'))
+local function drop_entry(ns, class, entry)
+  drop_entries(ns, class, { entry })
+end
+
+-- A final state in the task's hash: timestamps (`started`, when known, gives the duration),
+-- the receipt (and any other `...` fields) cleared, the hash to expire.
+local function close(hash, to, now, started, retention_ms, ...)
   if started then
     redis.call('HSET', hash, 'state', to, 'finished_at', now, 'duration_ms', now - started)
   else
     redis.call('HSET', hash, 'state', to, 'finished_at', now)
   end
-  redis.call('HDEL', hash, 'receipt')
-  move(ns, id, from, to, now)
-  -- The index forgets what the hashes forget (readers trim the other final indexes).
-  redis.call('ZREMRANGEBYSCORE', ns .. ':state:' .. to, '-inf', now - retention_ms)
+  redis.call('HDEL', hash, 'receipt', ...)
   redis.call('PEXPIRE', hash, retention_ms)
+end
+
+-- A final state: the hash closed and the task moved to the state's index. The caller
+-- trims the index with `forget`, once per call.
+local function finish(ns, id, hash, from, to, now, retention_ms)
+  close(hash, to, now, tonumber(redis.call('HGET', hash, 'started_at')), retention_ms)
+  move(ns, id, from, to, now)
+end
+
+-- A final state's index forgets what the hashes forgot (readers trim the other final
+-- indexes with `imgq_trim`).
+local function forget(ns, state, now, retention_ms)
+  redis.call('ZREMRANGEBYSCORE', ns .. ':state:' .. state, '-inf', now - retention_ms)
 end
 
 -- Appends a line to a task's history, keeping the last HISTORY_KEPT lines.
@@ -125,6 +161,7 @@ local function bury(ns, class, entry, id, reason, now, retention_ms)
   if state and state ~= 'succeeded' and state ~= 'failed' and state ~= 'dead' then
     redis.call('HSET', hash, 'error_kind', 'job', 'error_message', 'malformed task: ' .. reason)
     finish(ns, id, hash, state, 'dead', now, retention_ms)
+    forget(ns, 'dead', now, retention_ms)
     count(ns, 'dead')
   end
 end
@@ -132,10 +169,11 @@ end
 
 -- ANCHOR: start
 -- A stream entry delivered to a worker becomes an attempt: the task is Running, with one
--- more attempt and a receipt naming this delivery. Appends to `out` what the worker gets.
--- One HMGET reads the hash and one HSET writes it (an HDEL clears a retried attempt's
--- duration): every command here costs Redis time per task.
-local function start(ns, class, entry, id, worker, consumer, lease_ms, max_attempts, now, retention_ms, out)
+-- more attempt and a receipt naming this delivery. Appends to `out` what the worker gets;
+-- with `moves`, leaves the move to the running index to the caller, which makes one for
+-- all the tasks it starts. One HMGET reads the hash and one HSET writes it (an HDEL clears
+-- a retried attempt's duration): every command here costs Redis time per task.
+local function start(ns, class, entry, id, worker, consumer, lease_ms, max_attempts, now, retention_ms, out, moves)
   local hash = ns .. ':task:' .. (id or '')
   local state, current, attempts, deliveries, payload = false, false, false, false, false
   if id then
@@ -160,6 +198,7 @@ local function start(ns, class, entry, id, worker, consumer, lease_ms, max_attem
     remember(hash, 'attempt ' .. (attempts - 1) .. ' by ' .. who .. ': lease expired (worker gone or cut off) at ' .. now)
     if attempts > max_attempts then
       finish(ns, id, hash, state, 'dead', now, retention_ms)
+      forget(ns, 'dead', now, retention_ms)
       count(ns, 'dead')
       dead_letter(ns, class, entry, id, 'no attempts left: its last lease expired',
         payload, now)
@@ -173,30 +212,51 @@ local function start(ns, class, entry, id, worker, consumer, lease_ms, max_attem
   local receipt = entry .. '/' .. deliveries
   redis.call('HSET', hash, 'state', 'running', 'worker', worker, 'consumer', consumer,
     'started_at', now, 'receipt', receipt, 'attempts', attempts, 'deliveries', deliveries)
-  redis.call('HDEL', hash, 'duration_ms')
-  move(ns, id, state, 'running', now)
+  if state ~= 'pending' then redis.call('HDEL', hash, 'duration_ms') end
+  if moves then
+    -- The caller moves the tasks it started to the running index together.
+    moves[state] = moves[state] or {}
+    table.insert(moves[state], id)
+  else
+    move(ns, id, state, 'running', now)
+  end
   table.insert(out, { class, entry, id, attempts, receipt, now + lease_ms, payload })
 end
 -- ANCHOR_END: start
 
 -- ANCHOR: enqueue
--- enqueue(ns, id, payload, class, capacity): a new task, pending, at the end of its
--- class's stream; capacity -1 is no bound. Replies `ok`, `duplicate`, or `full`.
+-- enqueue(ns, capacity, id, payload, class, id, payload, class, ...): new tasks, each
+-- pending at the end of its class's stream; capacity -1 is no bound. Replies a word per
+-- task, in order: `ok`, `duplicate`, or `full`. A bulk submitter sends hundreds of tasks
+-- in one call, and the work they share (the clock, the index, the counter) runs once.
 register('imgq_enqueue', function(_, args)
-  local ns, id, payload, class, capacity = args[1], args[2], args[3], args[4], tonumber(args[5])
-  local hash = ns .. ':task:' .. id
-  if redis.call('EXISTS', hash) == 1 then return 'duplicate' end
+  local ns, capacity = args[1], tonumber(args[2])
+  local waiting = 0
   if capacity >= 0 then
-    local waiting = redis.call('ZCARD', ns .. ':state:pending') + redis.call('ZCARD', ns .. ':state:retrying')
-    if waiting >= capacity then return 'full' end
+    waiting = redis.call('ZCARD', ns .. ':state:pending') + redis.call('ZCARD', ns .. ':state:retrying')
   end
   local now = now_ms()
-  local entry = redis.call('XADD', stream_of(ns, class, now), '*', 'id', id, 'task', payload)
-  redis.call('HSET', hash, 'task', payload, 'class', class, 'entry', entry, 'state', 'pending',
-    'attempts', 0, 'enqueued_at', now)
-  move(ns, id, nil, 'pending', now)
-  count(ns, 'enqueued')
-  return 'ok'
+  local replies, streams, added = {}, {}, {}
+  for i = 3, #args - 2, 3 do
+    local id, payload, class = args[i], args[i + 1], args[i + 2]
+    local hash = ns .. ':task:' .. id
+    if redis.call('EXISTS', hash) == 1 then
+      table.insert(replies, 'duplicate')
+    elseif capacity >= 0 and waiting >= capacity then
+      table.insert(replies, 'full')
+    else
+      streams[class] = streams[class] or stream_of(ns, class, now)
+      local entry = redis.call('XADD', streams[class], '*', 'id', id, 'task', payload)
+      redis.call('HSET', hash, 'task', payload, 'class', class, 'entry', entry,
+        'state', 'pending', 'attempts', 0, 'enqueued_at', now)
+      waiting = waiting + 1
+      table.insert(added, id)
+      table.insert(replies, 'ok')
+    end
+  end
+  move_all(ns, added, nil, 'pending', now)
+  count(ns, 'enqueued', #added)
+  return replies
 end)
 -- ANCHOR_END: enqueue
 
@@ -218,25 +278,31 @@ end
 -- ANCHOR_END: promote
 
 -- ANCHOR: reserve
--- reserve(ns, consumer, worker, lease_ms, max_attempts, retention_ms, sweep, class_idle_ms,
--- class...):
--- with `sweep` = 1, first takes over one entry whose lease ran out (XAUTOCLAIM, going on
--- from where the last sweep of the class stopped); otherwise, or when there is none, reads
--- one new entry (XREADGROUP), trying the classes in order. Replies {how, lease fields...}
--- with `how` = `claimed` or `read`, or nothing.
+-- reserve(ns, consumer, lease_ms, max_attempts, retention_ms, sweep, class_idle_ms, n,
+-- worker_1 ... worker_n, class...): a task for each of the n workers (the slots of one
+-- process) that the classes have. With `sweep` = 1, first takes over one entry whose lease
+-- ran out (XAUTOCLAIM, going on from where the last sweep of the class stopped); then
+-- reads new entries (XREADGROUP), trying the classes in order. Replies a list of up to n
+-- started attempts, the i-th for worker i, each {how, lease fields...} with `how` =
+-- `claimed` or `read`.
 register('imgq_reserve', function(_, args)
-  local ns, consumer, worker = args[1], args[2], args[3]
-  local lease_ms, max_attempts, retention_ms = tonumber(args[4]), tonumber(args[5]), tonumber(args[6])
-  local class_idle_ms = tonumber(args[8])
+  local ns, consumer = args[1], args[2]
+  local lease_ms, max_attempts, retention_ms = tonumber(args[3]), tonumber(args[4]), tonumber(args[5])
+  local class_idle_ms, n = tonumber(args[7]), tonumber(args[8])
+  if not n or n < 1 or n > 1000 or #args < 8 + n then
+    return redis.error_reply('imgq_reserve: n must be 1 to 1000, with n workers, got ' .. tostring(args[8]))
+  end
+  local workers = { unpack(args, 9, 8 + n) }
+  local first_class = 9 + n
   local now = now_ms()
   local out = {}
   promote(ns, now)
-  if args[7] == '1' then
+  if args[6] == '1' then
     local calls = 0
     -- A task waiting out a backoff has no entry, but its class must stay listed: workers
     -- only call this function (which promotes it) for classes they know.
     local backing_off = redis.call('ZCARD', ns .. ':delayed') > 0
-    for i = 9, #args do
+    for i = first_class, #args do
       local class = args[i]
       local stream, cursor_key = ns .. ':stream:' .. class, ns .. ':cursor:' .. class
       if redis.call('XLEN', stream) == 0 then
@@ -249,7 +315,7 @@ register('imgq_reserve', function(_, args)
           redis.call('ZREM', ns .. ':class-use', class)
           redis.call('DEL', stream, cursor_key)
         end
-      else
+      elseif #out == 0 then
         local cursor = redis.call('GET', cursor_key) or '0-0'
         -- Each call looks at up to 10 pending entries; stop at a full pass or the budget.
         while calls < SWEEP_CALLS do
@@ -257,29 +323,34 @@ register('imgq_reserve', function(_, args)
           local claimed = redis.call('XAUTOCLAIM', stream, GROUP, consumer, lease_ms, cursor, 'COUNT', 1)
           cursor = claimed[1]
           for _, e in ipairs(claimed[2]) do
-            start(ns, class, e[1], field(e[2], 'id'), worker, consumer, lease_ms, max_attempts, now, retention_ms, out)
+            start(ns, class, e[1], field(e[2], 'id'), workers[1], consumer, lease_ms, max_attempts, now, retention_ms, out)
           end
           if #out > 0 or cursor == '0-0' then break end
         end
         redis.call('SET', cursor_key, cursor)
-        if #out > 0 then table.insert(out[1], 1, 'claimed') return out[1] end
+        if #out > 0 then table.insert(out[1], 1, 'claimed') end
       end
     end
   end
-  for i = 9, #args do
+  local moves = {}
+  for i = first_class, #args do
     local class = args[i]
     local stream = ns .. ':stream:' .. class
+    local wanted = n - #out
+    if wanted == 0 then break end
     -- A class the worker still lists may have just gone (above, or in another's sweep).
     local read = redis.call('EXISTS', stream) == 1 and redis.call('XREADGROUP', 'GROUP', GROUP,
-      consumer, 'COUNT', 1, 'STREAMS', stream, '>')
+      consumer, 'COUNT', wanted, 'STREAMS', stream, '>')
     if read then
       for _, e in ipairs(read[1][2]) do
-        start(ns, class, e[1], field(e[2], 'id'), worker, consumer, lease_ms, max_attempts, now, retention_ms, out)
+        local before = #out
+        start(ns, class, e[1], field(e[2], 'id'), workers[#out + 1], consumer, lease_ms, max_attempts, now, retention_ms, out, moves)
+        if #out > before then table.insert(out[#out], 1, 'read') end
       end
-      if #out > 0 then table.insert(out[1], 1, 'read') return out[1] end
     end
   end
-  return {}
+  for from, ids in pairs(moves) do move_all(ns, ids, from, 'running', now) end
+  return out
 end)
 -- ANCHOR_END: reserve
 
@@ -306,19 +377,37 @@ end
 -- ANCHOR_END: current
 
 -- ANCHOR: ack
--- ack(ns, id, retention_ms): the task succeeded. `completed` the first time, `duplicate`
--- after, `lost` when it is no longer running (it went back to the queue or failed).
+-- ack(ns, retention_ms, id...): the tasks succeeded. Replies a word per task, in order:
+-- `completed` the first time, `duplicate` after, `lost` when it is no longer running (it
+-- went back to the queue or failed). A worker process sends the acknowledgements of all
+-- its slots that finished meanwhile in one call, and the commands that take many members
+-- (XACK, XDEL, ZREM, ZADD) run once for all of them.
 register('imgq_ack', function(_, args)
-  local ns, id, retention_ms = args[1], args[2], tonumber(args[3])
-  local hash = ns .. ':task:' .. id
-  local state, class, entry = unpack(redis.call('HMGET', hash, 'state', 'class', 'entry'))
-  if state == 'succeeded' then return 'duplicate' end
-  if state ~= 'running' then return 'lost' end
-  drop_entry(ns, class, entry)
-  redis.call('HDEL', hash, 'error_kind', 'error_message')
-  finish(ns, id, hash, 'running', 'succeeded', now_ms(), retention_ms)
-  count(ns, 'succeeded')
-  return 'completed'
+  local ns, retention_ms = args[1], tonumber(args[2])
+  local now = now_ms()
+  local replies, done, entries = {}, {}, {}
+  for i = 3, #args do
+    local id = args[i]
+    local hash = ns .. ':task:' .. id
+    local state, class, entry, started = unpack(redis.call('HMGET', hash,
+      'state', 'class', 'entry', 'started_at'))
+    if state == 'succeeded' then
+      table.insert(replies, 'duplicate')
+    elseif state ~= 'running' then
+      table.insert(replies, 'lost')
+    else
+      close(hash, 'succeeded', now, tonumber(started), retention_ms, 'error_kind', 'error_message')
+      entries[class] = entries[class] or {}
+      table.insert(entries[class], entry)
+      table.insert(done, id)
+      table.insert(replies, 'completed')
+    end
+  end
+  for class, ids in pairs(entries) do drop_entries(ns, class, ids) end
+  move_all(ns, done, 'running', 'succeeded', now)
+  forget(ns, 'succeeded', now, retention_ms)
+  count(ns, 'succeeded', #done)
+  return replies
 end)
 -- ANCHOR_END: ack
 
@@ -341,6 +430,7 @@ register('imgq_nack', function(_, args)
   if kind == 'job' then
     remember(hash, line)
     finish(ns, id, hash, 'running', 'failed', now, retention_ms)
+    forget(ns, 'failed', now, retention_ms)
     count(ns, 'failed')
     return 'failed'
   end
@@ -362,6 +452,7 @@ register('imgq_nack', function(_, args)
   end
   remember(hash, line)
   finish(ns, id, hash, 'running', 'dead', now, retention_ms)
+  forget(ns, 'dead', now, retention_ms)
   dead_letter(ns, class, entry, id, 'no attempts left: ' .. message, payload, now)
   count(ns, 'dead')
   return 'dead'

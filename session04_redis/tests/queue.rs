@@ -908,3 +908,140 @@ async fn emptied_classes_leave_the_list_and_come_back_when_needed() {
         .expect("the task of a class that came back");
     assert_eq!(lease.task.id, id);
 }
+
+/// `FCALL name 0 args...` straight to Redis.
+async fn fcall<T: redis::FromRedisValue>(queue: &RedisQueue, name: &str, args: &[String]) -> T {
+    redis::cmd("FCALL")
+        .arg(name)
+        .arg(0)
+        .arg(args)
+        .query_async(&mut queue.connection())
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_call_enqueues_reserves_and_acknowledges_many_tasks_each_with_its_own_reply() {
+    let server = RedisServer::start().unwrap();
+    let ns = namespace();
+    let options = RedisOptions::new(server.url());
+    let mut config = session04_redis::RedisQueueConfig {
+        namespace: ns.clone(),
+        ..Default::default()
+    };
+    config.queue.capacity = Some(3);
+    let queue = RedisQueue::connect(&options, config).await.unwrap();
+    let input = BlobKey::new("in/x.png").unwrap();
+    let first = task("grayscale", &input);
+    let batch = [first.clone(), first.clone()]
+        .into_iter()
+        .chain((0..3).map(|_| task("grayscale", &input)))
+        .collect::<Vec<_>>();
+    let before = function_calls(&queue).await;
+    let results = queue.enqueue_many(&batch).await.unwrap();
+    assert_eq!(
+        function_calls(&queue).await,
+        before + 1,
+        "one call for five tasks"
+    );
+    // In order: added, a duplicate of it, two more up to the capacity of 3, one refused.
+    assert_eq!(
+        results,
+        [
+            Ok(first.id),
+            Err(QueueError::Duplicate(first.id)),
+            Ok(batch[2].id),
+            Ok(batch[3].id),
+            Err(QueueError::Full { capacity: 3 }),
+        ]
+    );
+    assert_eq!(queue.stats().await.unwrap().enqueued, 3);
+
+    // Four workers ask in one call; the three tasks go to the first three, in order.
+    let workers: Vec<String> = (1..=4).map(|i| format!("w{i}")).collect();
+    let mut args: Vec<String> = [&ns, "consumer-1", "30000", "3", "60000", "0", "60000", "4"]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    args.extend(workers.iter().cloned());
+    args.push("grayscale".to_owned());
+    let started: Vec<Vec<redis::Value>> = fcall(&queue, "imgq_reserve", &args).await;
+    assert_eq!(
+        started.len(),
+        3,
+        "a task for each of three workers, none for the fourth"
+    );
+    let mut ids = Vec::new();
+    for (attempt, worker) in started.iter().zip(&workers) {
+        let id: String = redis::from_redis_value_ref(&attempt[3]).unwrap();
+        let id: TaskId = id.parse().unwrap();
+        let held: String = queue
+            .connection()
+            .hget(format!("{ns}:task:{id}"), "worker")
+            .await
+            .unwrap();
+        assert_eq!(&held, worker, "the i-th attempt is the i-th worker's");
+        ids.push(id);
+    }
+    assert_eq!(ids, [first.id, batch[2].id, batch[3].id], "oldest first");
+    assert_eq!(queue.stats().await.unwrap().in_flight, 3);
+
+    // One acknowledgement call: a task twice, and one that is not running.
+    let mut args = vec![ns.clone(), "60000".to_owned()];
+    args.extend([ids[0], ids[0], ids[1]].map(|id| id.to_string()));
+    args.push(TaskId::new().to_string());
+    let words: Vec<String> = fcall(&queue, "imgq_ack", &args).await;
+    assert_eq!(words, ["completed", "duplicate", "completed", "lost"]);
+    let stats = queue.stats().await.unwrap();
+    assert_eq!((stats.succeeded, stats.in_flight), (2, 1));
+    let mut listed = queue.list(TaskState::Succeeded, 10).await.unwrap();
+    listed.sort();
+    let mut expected = vec![ids[0], ids[1]];
+    expected.sort();
+    assert_eq!(listed, expected);
+    let length: usize = queue
+        .connection()
+        .xlen(format!("{ns}:stream:grayscale"))
+        .await
+        .unwrap();
+    assert_eq!(
+        length, 1,
+        "acknowledged entries leave the stream; one is running"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slots_asking_at_once_each_get_their_own_task_and_acknowledgement() {
+    let server = RedisServer::start().unwrap();
+    let ns = namespace();
+    let queue = queue(&server, &ns, LEASE).await;
+    let input = BlobKey::new("in/x.png").unwrap();
+    let tasks: Vec<_> = (0..100).map(|_| task("grayscale", &input)).collect();
+    queue.enqueue_many(&tasks).await.unwrap();
+
+    let mut slots = tokio::task::JoinSet::new();
+    for slot in 0..64 {
+        let queue = queue.clone();
+        slots.spawn(async move {
+            let name = format!("slot-{slot}");
+            let lease = reserve(&queue, &name).await.expect("a task for every slot");
+            assert_eq!(lease.worker, worker(&name));
+            let acked = queue.ack(&lease).await.unwrap();
+            (lease.task.id, acked)
+        });
+    }
+    let mut done = Vec::new();
+    while let Some(result) = slots.join_next().await {
+        done.push(result.unwrap());
+    }
+    assert!(done.iter().all(|(_, acked)| *acked == Ack::Completed));
+    let mut ids: Vec<TaskId> = done.iter().map(|(id, _)| *id).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 64, "no task went to two slots");
+    let stats = queue.stats().await.unwrap();
+    assert_eq!(
+        (stats.succeeded, stats.in_flight, stats.waiting),
+        (64, 0, 36)
+    );
+}

@@ -33,16 +33,21 @@
 //! | `classes.rs` | capability classes: which streams a worker reads |
 //! | `consumer.rs` | a worker process's consumer name: readable, and unique per start |
 //! | `reply.rs` | the Lua functions' replies, decoded into leases |
+//! | `group.rs` | calls in groups: one call for the requests of all the slots waiting |
+//! | `acks.rs`, `reserves.rs` | acknowledgements and reservations in groups |
 //! | `blocking.rs` | waiting for a task with `XREADGROUP ... BLOCK`, on connections of its own |
 //! | `admin.rs` | what tools read and do: counts, lists, dead letters, requeue, expiry, purge |
 //! | `record.rs` | a task's hash read back as a [`TaskRecord`], malformed fields named |
 
+mod acks;
 mod admin;
 mod blocking;
 mod classes;
 mod consumer;
+mod group;
 mod record;
 mod reply;
+mod reserves;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicUsize;
@@ -60,7 +65,7 @@ use session03_workers::{
 
 use crate::connect::{self, MAX_BLOCK, RedisOptions};
 use crate::encoding;
-use crate::functions::{self, QUEUE};
+use crate::functions::QUEUE;
 use crate::keys::Keys;
 
 pub use admin::DeadLetter;
@@ -69,6 +74,9 @@ pub use consumer::{InvalidWorkerName, MAX_WORKER_NAME, WorkerName, consumer_name
 
 /// The consumer group every worker reads in.
 pub const GROUP: &str = "workers";
+
+/// The most tasks one `imgq_enqueue` call adds.
+pub const ENQUEUE_AT_ONCE: usize = 500;
 
 /// Settings of a Redis queue beyond session 03's [`QueueConfig`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +133,10 @@ struct Local {
     turn: AtomicUsize,
     /// Connections for blocking reads, not in use now.
     idle: Mutex<Vec<ConnectionManager>>,
+    /// Acknowledgements on their way, sent in groups.
+    acks: group::Group<acks::Acks>,
+    /// Reservations on their way, sent in groups.
+    reserves: group::Group<reserves::Reserves>,
 }
 
 impl std::fmt::Debug for RedisQueue {
@@ -250,48 +262,66 @@ impl RedisQueue {
             .unwrap_or_else(|p| p.into_inner()) = None;
     }
 
-    /// Adds many tasks in one round trip (a pipeline of enqueues), refusing them when the
-    /// queue is full. For bulk submitters and benchmarks.
+    /// Adds many tasks in one call, refusing them when the queue is full. For bulk
+    /// submitters and benchmarks.
     pub async fn enqueue_many(
         &self,
         tasks: &[Task],
     ) -> Result<Vec<Result<TaskId, QueueError>>, QueueError> {
-        let mut pipe = redis::pipe();
-        for task in tasks {
-            pipe.add_command(self.enqueue_cmd(task));
-        }
-        let replies: Vec<String> = QUEUE
-            .run_pipeline(&self.conn, &pipe)
+        self.enqueue_bounded(tasks, self.config.queue.capacity)
             .await
-            .map_err(unavailable)?;
-        Ok(tasks
-            .iter()
-            .zip(replies)
-            .map(|(task, reply)| self.enqueued(task.id, &reply))
-            .collect())
     }
 
     /// Adds a task that continues work the queue already took in (a tiled job's assembly,
     /// say), whatever the count: refusing it would fail that work, and waiting for room
     /// would hold a worker that may be the one to make it. A duplicate is still refused.
     pub async fn enqueue_continuation(&self, task: &Task) -> Result<TaskId, QueueError> {
-        let reply: String = self.run(&self.enqueue_cmd_bounded(task, None)).await?;
-        self.enqueued(task.id, &reply)
+        self.enqueue_bounded(std::slice::from_ref(task), None)
+            .await?
+            .remove(0)
     }
 
-    fn enqueue_cmd(&self, task: &Task) -> redis::Cmd {
-        self.enqueue_cmd_bounded(task, self.config.queue.capacity)
-    }
-
-    fn enqueue_cmd_bounded(&self, task: &Task, capacity: Option<usize>) -> redis::Cmd {
-        let mut cmd = QUEUE.call("imgq_enqueue", &[]);
-        cmd.arg(&self.config.namespace)
-            .arg(task.id.to_string())
-            .arg(encoding::encode(task))
-            .arg(class_of(task))
-            // -1: no bound.
-            .arg(capacity.map_or(-1, |c| i64::try_from(c).unwrap_or(i64::MAX)));
-        cmd
+    /// `imgq_enqueue` for `tasks` with the given bound: a result per task, in order. A
+    /// call carries up to [`ENQUEUE_AT_ONCE`] tasks, so no call holds Redis for long;
+    /// the calls go in one round trip.
+    async fn enqueue_bounded(
+        &self,
+        tasks: &[Task],
+        capacity: Option<usize>,
+    ) -> Result<Vec<Result<TaskId, QueueError>>, QueueError> {
+        if tasks.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for chunk in tasks.chunks(ENQUEUE_AT_ONCE) {
+            let mut cmd = QUEUE.call("imgq_enqueue", &[]);
+            cmd.arg(&self.config.namespace)
+                // -1: no bound.
+                .arg(capacity.map_or(-1, |c| i64::try_from(c).unwrap_or(i64::MAX)));
+            for task in chunk {
+                cmd.arg(task.id.to_string())
+                    .arg(encoding::encode(task))
+                    .arg(class_of(task));
+            }
+            pipe.add_command(cmd);
+        }
+        let replies: Vec<Vec<String>> = QUEUE
+            .run_pipeline(&self.conn, &pipe)
+            .await
+            .map_err(unavailable)?;
+        let replies: Vec<String> = replies.into_iter().flatten().collect();
+        if replies.len() != tasks.len() {
+            return Err(QueueError::Malformed(format!(
+                "{} replies to {} tasks enqueued",
+                replies.len(),
+                tasks.len()
+            )));
+        }
+        Ok(tasks
+            .iter()
+            .zip(replies)
+            .map(|(task, reply)| self.enqueued(task.id, &reply))
+            .collect())
     }
 
     fn enqueued(&self, id: TaskId, reply: &str) -> Result<TaskId, QueueError> {
@@ -338,14 +368,16 @@ impl RedisQueue {
 #[async_trait]
 impl Queue for RedisQueue {
     async fn enqueue(&self, task: Task, backpressure: Backpressure) -> Result<TaskId, QueueError> {
-        let cmd = self.enqueue_cmd(&task);
         let mut retry = Retry::new(Backoff {
             base: Duration::from_millis(20),
             max: Duration::from_millis(500),
         });
         loop {
-            let reply: String = self.run(&cmd).await?;
-            match self.enqueued(task.id, &reply) {
+            match self
+                .enqueue_many(std::slice::from_ref(&task))
+                .await?
+                .remove(0)
+            {
                 Err(QueueError::Full { .. }) if backpressure == Backpressure::Wait => {
                     // Redis cannot wake us when room appears: look again, less often.
                     tokio::time::sleep(retry.failed()).await;
@@ -369,30 +401,20 @@ impl Queue for RedisQueue {
         loop {
             let classes = self.classes_for(capabilities).await?;
             if !classes.is_empty() {
-                let sweep = if self.sweep_due() { "1" } else { "0" };
-                let mut cmd = QUEUE.call("imgq_reserve", &[]);
-                cmd.arg(&self.config.namespace)
-                    .arg(&*self.consumer)
-                    .arg(worker.as_str())
-                    .arg(self.lease_ms())
-                    .arg(self.config.queue.max_attempts)
-                    .arg(self.retention_ms())
-                    .arg(sweep)
-                    .arg(millis(self.config.class_idle))
-                    .arg(&classes);
-                let reply: Vec<Value> = match QUEUE.run(&self.conn, &cmd).await {
-                    Err(error) if functions::is_stream_gone(&error) => {
-                        self.forget_classes();
-                        Vec::new()
+                // `imgq_reserve` for this slot, in one call with the other slots' waiting.
+                let classes = Arc::new(classes.clone());
+                match self
+                    .reserve_grouped(worker, classes, self.sweep_due())
+                    .await?
+                {
+                    reserves::Reserved::Started(attempt) => {
+                        if let Some(lease) = self.lease_from(attempt, worker).await? {
+                            return Ok(Some(lease));
+                        }
+                        continue; // that entry was dead-lettered: try the next one
                     }
-                    other => other.map_err(unavailable)?,
-                };
-                let got_one = !reply.is_empty();
-                if let Some(lease) = self.lease_from(reply, worker).await? {
-                    return Ok(Some(lease));
-                }
-                if got_one {
-                    continue; // that entry was dead-lettered: try the next one
+                    reserves::Reserved::StreamGone => self.forget_classes(),
+                    reserves::Reserved::Nothing => {}
                 }
             }
             let left = deadline.saturating_duration_since(Instant::now());
@@ -419,15 +441,8 @@ impl Queue for RedisQueue {
 
     // ANCHOR: ack
     async fn ack(&self, lease: &Lease) -> Result<Ack, QueueError> {
-        let reply: String = self
-            .run(
-                QUEUE
-                    .call("imgq_ack", &[])
-                    .arg(&self.config.namespace)
-                    .arg(lease.task.id.to_string())
-                    .arg(self.retention_ms()),
-            )
-            .await?;
+        // `imgq_ack` with this task's id, in one call with the other slots' (`acks.rs`).
+        let reply = self.ack_grouped(lease.task.id).await?;
         match reply.as_str() {
             "completed" => Ok(Ack::Completed),
             "duplicate" => Ok(Ack::Duplicate),
