@@ -57,8 +57,8 @@ pub struct BenchReport {
 const STALLED: Duration = Duration::from_secs(60);
 
 /// Starts redis-server (unless given one) and `workers` worker processes of `program`
-/// (this binary's `worker` command), enqueues the tasks in pipelined batches, and measures
-/// until the queue has acknowledged every one.
+/// (this binary's `worker` command), enqueues the tasks in batches of 500, one call each,
+/// and measures until the queue has acknowledged every one.
 pub async fn run(args: &BenchArgs, program: &Path) -> Result<BenchReport> {
     anyhow::ensure!(
         args.tasks > 0 && args.workers > 0,

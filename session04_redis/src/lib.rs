@@ -16,7 +16,7 @@
 //! | [`encoding`] | versioned JSON for tasks; malformed entries named, not guessed at |
 //! | [`keys`] | [`Keys`]: every Redis key of a queue, built in one place |
 //! | [`functions`] | Lua libraries: each queue step one atomic round trip |
-//! | [`queue`] | [`RedisQueue`]: streams, consumer groups, leases as pending entries, dead letters |
+//! | [`queue`] | [`RedisQueue`]: streams, consumer groups, leases as pending entries, dead letters, calls in groups |
 //! | [`blob`] | [`RedisBlobStore`]: images and results in Redis with a size cap and a TTL |
 //! | [`server`] | [`RedisServer`]: a real redis-server per test or demo, on a free port |
 //! | [`runtime`] | [`Runtime`]: a worker process, and how later sessions add layers and side tasks to it |

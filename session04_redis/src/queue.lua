@@ -377,11 +377,9 @@ end
 -- ANCHOR_END: current
 
 -- ANCHOR: ack
--- ack(ns, retention_ms, id...): the tasks succeeded. Replies a word per task, in order:
--- `completed` the first time, `duplicate` after, `lost` when it is no longer running (it
--- went back to the queue or failed). A worker process sends the acknowledgements of all
--- its slots that finished meanwhile in one call, and the commands that take many members
--- (XACK, XDEL, ZREM, ZADD) run once for all of them.
+-- ack(ns, retention_ms, id...): the tasks succeeded. A word per task, in order: `completed`
+-- the first time, `duplicate` after, `lost` when it no longer runs (back in the queue, or
+-- failed). Commands that take many members (XACK, XDEL, ZREM, ZADD) run once per call.
 register('imgq_ack', function(_, args)
   local ns, retention_ms = args[1], tonumber(args[2])
   local now = now_ms()

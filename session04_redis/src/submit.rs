@@ -310,7 +310,7 @@ pub async fn write_results(
 // ANCHOR_END: write_results
 
 // ANCHOR: enqueue_all
-/// Enqueues `tasks` in pipelined batches; a full queue is waited out, batch by batch.
+/// Enqueues `tasks` in batches, one call each; a full queue is waited out, batch by batch.
 pub async fn enqueue_all(queue: &RedisQueue, tasks: &[Task]) -> Result<Vec<TaskId>> {
     let mut ids = Vec::with_capacity(tasks.len());
     let mut retry = Retry::new(Backoff {

@@ -72,6 +72,7 @@ impl<G: Grouped> Group<G> {
     }
 }
 
+// ANCHOR: run
 /// The task: takes every request waiting (up to [`MAX_GROUP`]), makes one call, answers
 /// each, and starts over. It holds no clone of the queue, so it ends with the last one.
 async fn run<G: Grouped>(grouped: G, mut waiting: mpsc::Receiver<Waiting<G>>) {
@@ -85,3 +86,4 @@ async fn run<G: Grouped>(grouped: G, mut waiting: mpsc::Receiver<Waiting<G>>) {
         }
     }
 }
+// ANCHOR_END: run
