@@ -79,13 +79,28 @@ impl Library {
     }
 }
 
-/// Whether Redis refused a call because it does not know the function: `ERR Function not
-/// found`, by the error's code and detail rather than its printed text.
+/// The code and detail of each server error in `error`: one for a command, one per failed
+/// command for a pipeline.
+fn server_errors(error: &RedisError) -> Vec<(String, String)> {
+    error
+        .clone()
+        .into_server_errors()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|(_, e)| (e.code().to_owned(), e.details().unwrap_or("").to_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether Redis refused a call (or a call in a pipeline) because it does not know the
+/// function: `ERR Function not found`, by the error's code and detail rather than its
+/// printed text.
 pub fn is_missing_function(error: &RedisError) -> bool {
-    error.code() == Some("ERR")
-        && error
-            .detail()
-            .is_some_and(|detail| detail.starts_with("Function not found"))
+    server_errors(error)
+        .iter()
+        .any(|(code, detail)| code == "ERR" && detail.starts_with("Function not found"))
 }
 
 /// Whether a stream read failed because its stream or consumer group is gone: Redis lost

@@ -225,12 +225,15 @@ end
 -- ANCHOR_END: start
 
 -- ANCHOR: enqueue
--- enqueue(ns, capacity, id, payload, class, id, payload, class, ...): new tasks, each
+-- enqueue_many(ns, capacity, id, payload, class, id, payload, class, ...): new tasks, each
 -- pending at the end of its class's stream; capacity -1 is no bound. Replies a word per
 -- task, in order: `ok`, `duplicate`, or `full`. A bulk submitter sends hundreds of tasks
 -- in one call, and the work they share (the clock, the index, the counter) runs once.
-register('imgq_enqueue', function(_, args)
+local function enqueue_many(args)
   local ns, capacity = args[1], tonumber(args[2])
+  if not capacity or #args < 5 or (#args - 2) % 3 ~= 0 then
+    return redis.error_reply('imgq_enqueue_many: a capacity, then an id, payload and class per task')
+  end
   local waiting = 0
   if capacity >= 0 then
     waiting = redis.call('ZCARD', ns .. ':state:pending') + redis.call('ZCARD', ns .. ':state:retrying')
@@ -257,7 +260,8 @@ register('imgq_enqueue', function(_, args)
   move_all(ns, added, nil, 'pending', now)
   count(ns, 'enqueued', #added)
   return replies
-end)
+end
+register('imgq_enqueue_many', function(_, args) return enqueue_many(args) end)
 -- ANCHOR_END: enqueue
 
 -- ANCHOR: promote
@@ -278,19 +282,19 @@ end
 -- ANCHOR_END: promote
 
 -- ANCHOR: reserve
--- reserve(ns, consumer, lease_ms, max_attempts, retention_ms, sweep, class_idle_ms, n,
+-- reserve_many(ns, consumer, lease_ms, max_attempts, retention_ms, sweep, class_idle_ms, n,
 -- worker_1 ... worker_n, class...): a task for each of the n workers (the slots of one
 -- process) that the classes have. With `sweep` = 1, first takes over one entry whose lease
 -- ran out (XAUTOCLAIM, going on from where the last sweep of the class stopped); then
 -- reads new entries (XREADGROUP), trying the classes in order. Replies a list of up to n
 -- started attempts, the i-th for worker i, each {how, lease fields...} with `how` =
 -- `claimed` or `read`.
-register('imgq_reserve', function(_, args)
+local function reserve_many(args)
   local ns, consumer = args[1], args[2]
   local lease_ms, max_attempts, retention_ms = tonumber(args[3]), tonumber(args[4]), tonumber(args[5])
   local class_idle_ms, n = tonumber(args[7]), tonumber(args[8])
   if not n or n < 1 or n > 1000 or #args < 8 + n then
-    return redis.error_reply('imgq_reserve: n must be 1 to 1000, with n workers, got ' .. tostring(args[8]))
+    return redis.error_reply('imgq_reserve_many: n must be 1 to 1000, with n workers, got ' .. tostring(args[8]))
   end
   local workers = { unpack(args, 9, 8 + n) }
   local first_class = 9 + n
@@ -332,26 +336,31 @@ register('imgq_reserve', function(_, args)
       end
     end
   end
-  local moves = {}
   for i = first_class, #args do
     local class = args[i]
     local stream = ns .. ':stream:' .. class
     local wanted = n - #out
     if wanted == 0 then break end
     -- A class the worker still lists may have just gone (above, or in another's sweep).
-    local read = redis.call('EXISTS', stream) == 1 and redis.call('XREADGROUP', 'GROUP', GROUP,
+    -- A stream without its group is an error for the caller to see (it reads its classes
+    -- again), unless tasks have started: then the call returns those.
+    local read = redis.call('EXISTS', stream) == 1 and redis.pcall('XREADGROUP', 'GROUP', GROUP,
       consumer, 'COUNT', wanted, 'STREAMS', stream, '>')
-    if read then
+    if type(read) == 'table' and read.err then
+      if #out == 0 then return read end
+    elseif read then
+      local moves = {}
       for _, e in ipairs(read[1][2]) do
         local before = #out
         start(ns, class, e[1], field(e[2], 'id'), workers[#out + 1], consumer, lease_ms, max_attempts, now, retention_ms, out, moves)
         if #out > before then table.insert(out[#out], 1, 'read') end
       end
+      for from, ids in pairs(moves) do move_all(ns, ids, from, 'running', now) end
     end
   end
-  for from, ids in pairs(moves) do move_all(ns, ids, from, 'running', now) end
   return out
-end)
+end
+register('imgq_reserve_many', function(_, args) return reserve_many(args) end)
 -- ANCHOR_END: reserve
 
 -- start(ns, worker, lease_ms, max_attempts, retention_ms, class, entry, id, consumer): an entry a
@@ -377,18 +386,17 @@ end
 -- ANCHOR_END: current
 
 -- ANCHOR: ack
--- ack(ns, retention_ms, id...): the tasks succeeded. A word per task, in order: `completed`
--- the first time, `duplicate` after, `lost` when it no longer runs (back in the queue, or
--- failed). Commands that take many members (XACK, XDEL, ZREM, ZADD) run once per call.
-register('imgq_ack', function(_, args)
+-- ack_many(ns, retention_ms, id...): the tasks succeeded. A word per task, in order:
+-- `completed`, `duplicate` (it had succeeded), or `lost` (back in the queue, or failed).
+local function ack_many(args)
   local ns, retention_ms = args[1], tonumber(args[2])
+  if not retention_ms then return redis.error_reply('imgq_ack_many: retention must be a number') end
   local now = now_ms()
   local replies, done, entries = {}, {}, {}
   for i = 3, #args do
     local id = args[i]
     local hash = ns .. ':task:' .. id
-    local state, class, entry, started = unpack(redis.call('HMGET', hash,
-      'state', 'class', 'entry', 'started_at'))
+    local state, class, entry, started = unpack(redis.call('HMGET', hash, 'state', 'class', 'entry', 'started_at'))
     if state == 'succeeded' then
       table.insert(replies, 'duplicate')
     elseif state ~= 'running' then
@@ -406,8 +414,31 @@ register('imgq_ack', function(_, args)
   forget(ns, 'succeeded', now, retention_ms)
   count(ns, 'succeeded', #done)
   return replies
-end)
+end
+register('imgq_ack_many', function(_, args) return ack_many(args) end)
 -- ANCHOR_END: ack
+
+-- The previous version's calls, one task each, kept so that workers of both versions can
+-- share a Redis during a rolling update: every process loads the library when it
+-- connects, so whichever started last decides which library Redis holds.
+-- enqueue(ns, id, payload, class, capacity) replies one word.
+register('imgq_enqueue', function(_, args)
+  local replies = enqueue_many({ args[1], args[5], args[2], args[3], args[4] })
+  return replies[1] or replies
+end)
+-- ack(ns, id, retention_ms) replies one word.
+register('imgq_ack', function(_, args)
+  local replies = ack_many({ args[1], args[3], args[2] })
+  return replies[1] or replies
+end)
+-- reserve(ns, consumer, worker, lease_ms, max_attempts, retention_ms, sweep,
+-- class_idle_ms, class...) replies one attempt, or nothing.
+register('imgq_reserve', function(_, args)
+  local many = { args[1], args[2], args[4], args[5], args[6], args[7], args[8], '1', args[3] }
+  for i = 9, #args do table.insert(many, args[i]) end
+  local out = reserve_many(many)
+  return out[1] or out
+end)
 
 -- ANCHOR: nack
 -- nack(ns, id, receipt, kind, message, max_attempts, retention_ms, delay_ms): the attempt

@@ -82,7 +82,7 @@ async fn late_ack() {
 }
 
 // A sweep once dropped the class of a task in its backoff (its stream was empty), and a
-// worker with no class never called `imgq_reserve`, the only caller of `promote`: this
+// worker with no class never called `imgq_reserve_many`, the only caller of `promote`: this
 // case found it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retry_backoff() {

@@ -965,7 +965,7 @@ async fn one_call_enqueues_reserves_and_acknowledges_many_tasks_each_with_its_ow
         .collect();
     args.extend(workers.iter().cloned());
     args.push("grayscale".to_owned());
-    let started: Vec<Vec<redis::Value>> = fcall(&queue, "imgq_reserve", &args).await;
+    let started: Vec<Vec<redis::Value>> = fcall(&queue, "imgq_reserve_many", &args).await;
     assert_eq!(
         started.len(),
         3,
@@ -984,13 +984,18 @@ async fn one_call_enqueues_reserves_and_acknowledges_many_tasks_each_with_its_ow
         ids.push(id);
     }
     assert_eq!(ids, [first.id, batch[2].id, batch[3].id], "oldest first");
-    assert_eq!(queue.stats().await.unwrap().in_flight, 3);
+    let stats = queue.stats().await.unwrap();
+    assert_eq!(
+        (stats.in_flight, stats.waiting),
+        (3, 0),
+        "moved to the running index"
+    );
 
     // One acknowledgement call: a task twice, and one that is not running.
     let mut args = vec![ns.clone(), "60000".to_owned()];
     args.extend([ids[0], ids[0], ids[1]].map(|id| id.to_string()));
     args.push(TaskId::new().to_string());
-    let words: Vec<String> = fcall(&queue, "imgq_ack", &args).await;
+    let words: Vec<String> = fcall(&queue, "imgq_ack_many", &args).await;
     assert_eq!(words, ["completed", "duplicate", "completed", "lost"]);
     let stats = queue.stats().await.unwrap();
     assert_eq!((stats.succeeded, stats.in_flight), (2, 1));
@@ -1025,7 +1030,19 @@ async fn slots_asking_at_once_each_get_their_own_task_and_acknowledgement() {
         slots.spawn(async move {
             let name = format!("slot-{slot}");
             let lease = reserve(&queue, &name).await.expect("a task for every slot");
-            assert_eq!(lease.worker, worker(&name));
+            // Redis started the attempt for this slot, not for another in the same call.
+            let held: String = queue
+                .connection()
+                .hget(
+                    format!("{}:task:{}", queue.config().namespace, lease.task.id),
+                    "worker",
+                )
+                .await
+                .unwrap();
+            assert_eq!(
+                (held.as_str(), &lease.worker),
+                (name.as_str(), &worker(&name))
+            );
             let acked = queue.ack(&lease).await.unwrap();
             (lease.task.id, acked)
         });
@@ -1044,4 +1061,113 @@ async fn slots_asking_at_once_each_get_their_own_task_and_acknowledgement() {
         (stats.succeeded, stats.in_flight, stats.waiting),
         (64, 0, 36)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_previous_version_s_one_task_calls_still_work_during_a_rolling_update() {
+    let server = RedisServer::start().unwrap();
+    let ns = namespace();
+    let queue = queue(&server, &ns, LEASE).await;
+    let task = task("grayscale", &BlobKey::new("in/x.png").unwrap());
+    let id = task.id.to_string();
+    let text = |items: &[&str]| items.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+    let payload = encoding::encode(&task);
+    let added: String = fcall(
+        &queue,
+        "imgq_enqueue",
+        &text(&[&ns, &id, &payload, "grayscale", "-1"]),
+    )
+    .await;
+    assert_eq!(added, "ok");
+    let args = [
+        &ns,
+        "old-1",
+        "old-worker",
+        "30000",
+        "3",
+        "60000",
+        "0",
+        "60000",
+    ];
+    let started: Vec<redis::Value> = fcall(
+        &queue,
+        "imgq_reserve",
+        &text(&[&args[..], &["grayscale"]].concat()),
+    )
+    .await;
+    let how: String = redis::from_redis_value_ref(&started[0]).unwrap();
+    let reserved: String = redis::from_redis_value_ref(&started[3]).unwrap();
+    assert_eq!((how.as_str(), reserved.as_str()), ("read", id.as_str()));
+    let acked: String = fcall(&queue, "imgq_ack", &text(&[&ns, &id, "60000"])).await;
+    assert_eq!(acked, "completed");
+    let stats = queue.stats().await.unwrap();
+    assert_eq!(
+        (stats.enqueued, stats.succeeded, stats.in_flight),
+        (1, 1, 0)
+    );
+    let nothing: Vec<redis::Value> = fcall(
+        &queue,
+        "imgq_reserve",
+        &text(&[&args[..], &["grayscale"]].concat()),
+    )
+    .await;
+    assert!(nothing.is_empty(), "nothing left: {nothing:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_buried_in_a_grouped_reserve_gives_its_place_to_the_next_task() {
+    let server = RedisServer::start().unwrap();
+    let ns = namespace();
+    let queue = queue(&server, &ns, LEASE).await;
+    let input = BlobKey::new("in/x.png").unwrap();
+    let first = queue
+        .enqueue(task("grayscale", &input), Backpressure::Wait)
+        .await
+        .unwrap();
+    add_raw(&queue, &ns, &[("id", "not-a-task")]).await;
+    let second = queue
+        .enqueue(task("grayscale", &input), Backpressure::Wait)
+        .await
+        .unwrap();
+    let args: Vec<String> = [
+        ns.as_str(),
+        "consumer-1",
+        "30000",
+        "3",
+        "60000",
+        "0",
+        "60000",
+        "3",
+        "w1",
+        "w2",
+        "w3",
+        "grayscale",
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
+    let started: Vec<Vec<redis::Value>> = fcall(&queue, "imgq_reserve_many", &args).await;
+    let ids: Vec<String> = started
+        .iter()
+        .map(|attempt| redis::from_redis_value_ref(&attempt[3]).unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [first.to_string(), second.to_string()],
+        "the raw entry between them was buried, not handed out"
+    );
+    for (id, worker) in [(first, "w1"), (second, "w2")] {
+        let recorded: String = queue
+            .connection()
+            .hget(format!("{ns}:task:{id}"), "worker")
+            .await
+            .unwrap();
+        assert_eq!(
+            recorded, worker,
+            "the second task goes to the second worker"
+        );
+    }
+    assert_eq!(queue.dead_letter_count().await.unwrap(), 1);
+    let stats = queue.stats().await.unwrap();
+    assert_eq!((stats.in_flight, stats.waiting), (2, 0));
 }

@@ -1,5 +1,5 @@
 //! Acknowledgements in groups ([`group`](super::group)): the slots that finished while one
-//! `imgq_ack` call was under way are acknowledged together in the next.
+//! `imgq_ack_many` call was under way are acknowledged together in the next.
 
 use redis::aio::ConnectionManager;
 use session03_workers::{QueueError, TaskId};
@@ -8,7 +8,7 @@ use super::group::Grouped;
 use super::{RedisQueue, unavailable};
 use crate::functions::QUEUE;
 
-/// `imgq_ack` for many tasks at once.
+/// `imgq_ack_many` for many tasks at once.
 pub(super) struct Acks {
     conn: ConnectionManager,
     namespace: String,
@@ -16,9 +16,9 @@ pub(super) struct Acks {
 }
 
 impl Acks {
-    /// Runs `imgq_ack` for `ids`; a reply word per id, in order.
+    /// Runs `imgq_ack_many` for `ids`; a reply word per id, in order.
     async fn ack_all(&self, ids: &[TaskId]) -> Result<Vec<String>, QueueError> {
-        let mut cmd = QUEUE.call("imgq_ack", &[]);
+        let mut cmd = QUEUE.call("imgq_ack_many", &[]);
         cmd.arg(&self.namespace).arg(self.retention_ms);
         for id in ids {
             cmd.arg(id.to_string());
@@ -59,7 +59,7 @@ impl RedisQueue {
         }
     }
 
-    /// Acknowledges task `id` in the next group; the reply word of `imgq_ack`.
+    /// Acknowledges task `id` in the next group; the reply word of `imgq_ack_many`.
     pub(super) async fn ack_grouped(&self, id: TaskId) -> Result<String, QueueError> {
         if let Some(word) = self.local.acks.ask(id, || self.acks()).await {
             return word;

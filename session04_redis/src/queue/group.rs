@@ -19,7 +19,8 @@ pub(super) trait Grouped: Send + Sync + 'static {
     /// What it gets back.
     type Answer: Send + 'static;
 
-    /// One call for `requests`: an answer for each, in the same order.
+    /// One call for `requests`: exactly one answer for each, in the same order (a request
+    /// left without one would be asked again alone).
     fn call(&self, requests: Vec<Self::Request>) -> impl Future<Output = Vec<Self::Answer>> + Send;
 
     /// Deals with an answer whose caller stopped waiting for it.

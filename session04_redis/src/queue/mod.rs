@@ -75,7 +75,7 @@ pub use consumer::{InvalidWorkerName, MAX_WORKER_NAME, WorkerName, consumer_name
 /// The consumer group every worker reads in.
 pub const GROUP: &str = "workers";
 
-/// The most tasks one `imgq_enqueue` call adds.
+/// The most tasks one `imgq_enqueue_many` call adds.
 pub const ENQUEUE_AT_ONCE: usize = 500;
 
 /// Settings of a Redis queue beyond session 03's [`QueueConfig`].
@@ -281,7 +281,7 @@ impl RedisQueue {
             .remove(0)
     }
 
-    /// `imgq_enqueue` for `tasks` with the given bound: a result per task, in order. A
+    /// `imgq_enqueue_many` for `tasks` with the given bound: a result per task, in order. A
     /// call carries up to [`ENQUEUE_AT_ONCE`] tasks, so no call holds Redis for long;
     /// the calls go in one round trip.
     async fn enqueue_bounded(
@@ -294,7 +294,7 @@ impl RedisQueue {
         }
         let mut pipe = redis::pipe();
         for chunk in tasks.chunks(ENQUEUE_AT_ONCE) {
-            let mut cmd = QUEUE.call("imgq_enqueue", &[]);
+            let mut cmd = QUEUE.call("imgq_enqueue_many", &[]);
             cmd.arg(&self.config.namespace)
                 // -1: no bound.
                 .arg(capacity.map_or(-1, |c| i64::try_from(c).unwrap_or(i64::MAX)));
@@ -401,7 +401,7 @@ impl Queue for RedisQueue {
         loop {
             let classes = self.classes_for(capabilities).await?;
             if !classes.is_empty() {
-                // `imgq_reserve` for this slot, in one call with the other slots' waiting.
+                // `imgq_reserve_many` for this slot, in one call with the other slots' waiting.
                 let classes = Arc::new(classes.clone());
                 match self
                     .reserve_grouped(worker, classes, self.sweep_due())
@@ -441,7 +441,7 @@ impl Queue for RedisQueue {
 
     // ANCHOR: ack
     async fn ack(&self, lease: &Lease) -> Result<Ack, QueueError> {
-        // `imgq_ack` with this task's id, in one call with the other slots' (`acks.rs`).
+        // `imgq_ack_many` with this task's id, in one call with the other slots' (`acks.rs`).
         let reply = self.ack_grouped(lease.task.id).await?;
         match reply.as_str() {
             "completed" => Ok(Ack::Completed),

@@ -29,12 +29,12 @@ pub(super) fn int(value: &Value) -> Option<i64> {
     redis::from_redis_value_ref(value).ok()
 }
 
-/// An attempt started by `imgq_reserve` or `imgq_start`: how it came (`claimed` after an
+/// An attempt started by `imgq_reserve_many` or `imgq_start`: how it came (`claimed` after an
 /// expired lease, or `read`), class, entry, task id, attempt, receipt, expiry, payload.
 type Started = (String, String, String, String, u32, String, i64, String);
 
 impl RedisQueue {
-    /// Turns the reply of `imgq_reserve` or `imgq_start` into a lease. A payload this
+    /// Turns the reply of `imgq_reserve_many` or `imgq_start` into a lease. A payload this
     /// worker cannot read is buried in the dead letters with the reason, and gives `None`.
     pub(super) async fn lease_from(
         &self,

@@ -1,5 +1,5 @@
 //! Reservations in groups ([`group`](super::group)): the slots that ask for a task while
-//! one `imgq_reserve` call is under way get theirs together from the next, one
+//! one `imgq_reserve_many` call is under way get theirs together from the next, one
 //! `XREADGROUP` for all of them.
 
 use std::sync::Arc;
@@ -24,7 +24,7 @@ pub(super) struct Request {
 /// What a slot gets.
 #[derive(Debug)]
 pub(super) enum Reserved {
-    /// An attempt started for it: the fields of `imgq_reserve`'s reply.
+    /// An attempt started for it: the fields of `imgq_reserve_many`'s reply.
     Started(Vec<Value>),
     /// No task waiting in its classes.
     Nothing,
@@ -32,7 +32,7 @@ pub(super) enum Reserved {
     StreamGone,
 }
 
-/// `imgq_reserve` for many slots at once.
+/// `imgq_reserve_many` for many slots at once.
 pub(super) struct Reserves {
     conn: ConnectionManager,
     namespace: String,
@@ -46,7 +46,7 @@ pub(super) struct Reserves {
 impl Reserves {
     /// One call for the `slots` that read the same classes.
     async fn reserve(&self, slots: &[Request]) -> Result<Vec<Reserved>, QueueError> {
-        let mut cmd = QUEUE.call("imgq_reserve", &[]);
+        let mut cmd = QUEUE.call("imgq_reserve_many", &[]);
         let sweep = slots.iter().any(|slot| slot.sweep);
         cmd.arg(&self.namespace)
             .arg(&*self.consumer)
@@ -92,14 +92,21 @@ impl Grouped for Reserves {
     type Answer = Result<Reserved, QueueError>;
 
     async fn call(&self, requests: Vec<Request>) -> Vec<Self::Answer> {
-        // One call per set of classes (a process's slots usually share one), the answers
-        // put back in the order of the requests.
+        // One call per set of classes (a process's slots usually share one; each request
+        // lists them in its own turn, and the first request's order is the call's), the
+        // answers put back in the order of the requests.
+        let set = |classes: &[String]| {
+            let mut set = classes.to_vec();
+            set.sort_unstable();
+            set
+        };
         let mut answers: Vec<Option<Self::Answer>> = requests.iter().map(|_| None).collect();
         let mut rest: Vec<(usize, Request)> = requests.into_iter().enumerate().collect();
         while !rest.is_empty() {
-            let classes = Arc::clone(&rest[0].1.classes);
-            let (same, other): (Vec<_>, Vec<_>) =
-                rest.into_iter().partition(|(_, r)| r.classes == classes);
+            let classes = set(&rest[0].1.classes);
+            let (same, other): (Vec<_>, Vec<_>) = rest
+                .into_iter()
+                .partition(|(_, r)| set(&r.classes) == classes);
             rest = other;
             let (places, slots): (Vec<usize>, Vec<Request>) = same.into_iter().unzip();
             match self.reserve(&slots).await {
