@@ -119,6 +119,15 @@ local function forget(ns, state, now, retention_ms)
   redis.call('ZREMRANGEBYSCORE', ns .. ':state:' .. state, '-inf', now - retention_ms)
 end
 
+-- Running tasks `ids` (none is fine) reached the final state `to`: moved to its index,
+-- the index trimmed, the state's counter raised.
+local function finished(ns, ids, to, now, retention_ms)
+  if #ids == 0 then return end
+  move_all(ns, ids, 'running', to, now)
+  forget(ns, to, now, retention_ms)
+  count(ns, to, #ids)
+end
+
 -- Appends a line to a task's history, keeping the last HISTORY_KEPT lines.
 local function remember(hash, line)
   line = string.gsub(line, '[\r\n]+', ' ')
@@ -232,7 +241,7 @@ end
 local function enqueue_many(args)
   local ns, capacity = args[1], tonumber(args[2])
   if not capacity or #args < 5 or (#args - 2) % 3 ~= 0 then
-    return redis.error_reply('imgq_enqueue_many: a capacity, then an id, payload and class per task')
+    return redis.error_reply('ERR imgq_enqueue_many: a capacity, then an id, payload and class per task')
   end
   local waiting = 0
   if capacity >= 0 then
@@ -257,8 +266,10 @@ local function enqueue_many(args)
       table.insert(replies, 'ok')
     end
   end
-  move_all(ns, added, nil, 'pending', now)
-  count(ns, 'enqueued', #added)
+  if #added > 0 then
+    move_all(ns, added, nil, 'pending', now)
+    count(ns, 'enqueued', #added)
+  end
   return replies
 end
 register('imgq_enqueue_many', function(_, args) return enqueue_many(args) end)
@@ -293,8 +304,14 @@ local function reserve_many(args)
   local ns, consumer = args[1], args[2]
   local lease_ms, max_attempts, retention_ms = tonumber(args[3]), tonumber(args[4]), tonumber(args[5])
   local class_idle_ms, n = tonumber(args[7]), tonumber(args[8])
-  if not n or n < 1 or n > 1000 or #args < 8 + n then
-    return redis.error_reply('imgq_reserve_many: n must be 1 to 1000, with n workers, got ' .. tostring(args[8]))
+  local numbers = { lease_ms, max_attempts, retention_ms, class_idle_ms, n }
+  for i = 1, 5 do -- not ipairs: it would stop at the first argument that is not a number
+    if numbers[i] ~= math.floor(numbers[i] or 0.5) then
+      return redis.error_reply('ERR imgq_reserve_many: arguments 3, 4, 5, 7 and 8 must be whole numbers')
+    end
+  end
+  if n < 1 or n > 1000 or #args < 8 + n then
+    return redis.error_reply('ERR imgq_reserve_many: n must be 1 to 1000, with n workers, got ' .. args[8])
   end
   local workers = { unpack(args, 9, 8 + n) }
   local first_class = 9 + n
@@ -336,6 +353,7 @@ local function reserve_many(args)
       end
     end
   end
+  local gone = nil
   for i = first_class, #args do
     local class = args[i]
     local stream = ns .. ':stream:' .. class
@@ -343,11 +361,11 @@ local function reserve_many(args)
     if wanted == 0 then break end
     -- A class the worker still lists may have just gone (above, or in another's sweep).
     -- A stream without its group is an error for the caller to see (it reads its classes
-    -- again), unless tasks have started: then the call returns those.
+    -- again), unless tasks started: then the call returns those.
     local read = redis.call('EXISTS', stream) == 1 and redis.pcall('XREADGROUP', 'GROUP', GROUP,
       consumer, 'COUNT', wanted, 'STREAMS', stream, '>')
     if type(read) == 'table' and read.err then
-      if #out == 0 then return read end
+      gone = read -- reported only if no class had a task
     elseif read then
       local moves = {}
       for _, e in ipairs(read[1][2]) do
@@ -358,6 +376,7 @@ local function reserve_many(args)
       for from, ids in pairs(moves) do move_all(ns, ids, from, 'running', now) end
     end
   end
+  if gone and #out == 0 then return gone end
   return out
 end
 register('imgq_reserve_many', function(_, args) return reserve_many(args) end)
@@ -390,7 +409,7 @@ end
 -- `completed`, `duplicate` (it had succeeded), or `lost` (back in the queue, or failed).
 local function ack_many(args)
   local ns, retention_ms = args[1], tonumber(args[2])
-  if not retention_ms then return redis.error_reply('imgq_ack_many: retention must be a number') end
+  if not retention_ms then return redis.error_reply('ERR imgq_ack_many: retention must be a number') end
   local now = now_ms()
   local replies, done, entries = {}, {}, {}
   for i = 3, #args do
@@ -410,9 +429,7 @@ local function ack_many(args)
     end
   end
   for class, ids in pairs(entries) do drop_entries(ns, class, ids) end
-  move_all(ns, done, 'running', 'succeeded', now)
-  forget(ns, 'succeeded', now, retention_ms)
-  count(ns, 'succeeded', #done)
+  finished(ns, done, 'succeeded', now, retention_ms)
   return replies
 end
 register('imgq_ack_many', function(_, args) return ack_many(args) end)

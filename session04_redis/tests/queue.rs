@@ -1098,6 +1098,24 @@ async fn the_previous_version_s_one_task_calls_still_work_during_a_rolling_updat
     let how: String = redis::from_redis_value_ref(&started[0]).unwrap();
     let reserved: String = redis::from_redis_value_ref(&started[3]).unwrap();
     assert_eq!((how.as_str(), reserved.as_str()), ("read", id.as_str()));
+    let (holder, consumer, started_at): (String, String, i64) = queue
+        .connection()
+        .hmget(
+            format!("{ns}:task:{id}"),
+            &["worker", "consumer", "started_at"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (holder.as_str(), consumer.as_str()),
+        ("old-worker", "old-1")
+    );
+    let expiry: i64 = redis::from_redis_value_ref(&started[6]).unwrap();
+    assert_eq!(
+        expiry - started_at,
+        30_000,
+        "the lease argument is the lease"
+    );
     let acked: String = fcall(&queue, "imgq_ack", &text(&[&ns, &id, "60000"])).await;
     assert_eq!(acked, "completed");
     let stats = queue.stats().await.unwrap();
@@ -1170,4 +1188,80 @@ async fn an_entry_buried_in_a_grouped_reserve_gives_its_place_to_the_next_task()
     assert_eq!(queue.dead_letter_count().await.unwrap(), 1);
     let stats = queue.stats().await.unwrap();
     assert_eq!((stats.in_flight, stats.waiting), (2, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_arguments_and_a_stream_without_its_group_are_errors_that_write_nothing() {
+    let server = RedisServer::start().unwrap();
+    let ns = namespace();
+    let queue = queue(&server, &ns, LEASE).await;
+    let text = |items: &[&str]| items.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+    let call = |name: &'static str, args: Vec<String>| {
+        let mut conn = queue.connection();
+        async move {
+            redis::cmd("FCALL")
+                .arg(name)
+                .arg(0)
+                .arg(args)
+                .query_async::<redis::Value>(&mut conn)
+                .await
+        }
+    };
+    let reserve_args = |lease: &str, classes: &[&str]| {
+        let mut args = text(&[
+            &ns, "c-1", lease, "3", "60000", "0", "60000", "2", "w1", "w2",
+        ]);
+        args.extend(text(classes));
+        args
+    };
+    for (name, args) in [
+        ("imgq_reserve_many", reserve_args("soon", &["grayscale"])),
+        (
+            "imgq_enqueue_many",
+            text(&[&ns, "-1", "an-id", "a-payload"]),
+        ),
+        ("imgq_ack_many", text(&[&ns, "a-day", "an-id"])),
+    ] {
+        let error = call(name, args).await.unwrap_err();
+        assert_eq!(error.code(), Some("ERR"), "{name}: {error}");
+    }
+    let written: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{ns}:*"))
+        .query_async(&mut queue.connection())
+        .await
+        .unwrap();
+    assert!(written.is_empty(), "nothing written: {written:?}");
+
+    // A stream whose group is gone: the call reads the other class, and names the missing
+    // group only when no class had a task.
+    let id = queue
+        .enqueue(
+            task("grayscale", &BlobKey::new("in/x.png").unwrap()),
+            Backpressure::Wait,
+        )
+        .await
+        .unwrap();
+    let _: String = queue
+        .connection()
+        .xadd(format!("{ns}:stream:blur"), "*", &[("id", "x")])
+        .await
+        .unwrap();
+    let started = call(
+        "imgq_reserve_many",
+        reserve_args("30000", &["blur", "grayscale"]),
+    )
+    .await
+    .unwrap();
+    let redis::Value::Array(started) = started else {
+        panic!("an array of attempts: {started:?}");
+    };
+    let redis::Value::Array(attempt) = &started[0] else {
+        panic!("an attempt: {started:?}");
+    };
+    let reserved: String = redis::from_redis_value_ref(&attempt[3]).unwrap();
+    assert_eq!((started.len(), reserved), (1, id.to_string()));
+    let error = call("imgq_reserve_many", reserve_args("30000", &["blur"]))
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), Some("NOGROUP"), "{error}");
 }
