@@ -22,7 +22,7 @@
 //! streams. A sweep drops the classes whose streams hold nothing, streams and all, and the
 //! next task of such a class makes them again.
 //!
-//! Each row is one function of the Lua library ([`functions`]), so it is
+//! Each row is one function of the Lua library ([`functions`](crate::functions)), so it is
 //! atomic and one round trip. Tasks go into one stream per *capability class* (the sorted
 //! set of filters they use: `blur+edges`), and a worker reads only the streams of classes
 //! it can run, so no task is delivered to a worker that would have to fail it.
