@@ -1,8 +1,8 @@
-//! The Gaussian and the median through libblur, the unsharp mask on top of that blur, and
-//! a box blur of our own.
+//! The Gaussian and the wider medians through libblur, the unsharp mask on top of that
+//! blur, and a box blur of our own (the 3x3 median is in `median.rs`).
 //!
 //! libblur picks AVX2, SSE4.1 or NEON code at run time and keeps 8-bit samples in
-//! fixed-point lanes; its 3x3 and 5x5 medians are sorting networks. It handles 1, 3 and 4
+//! fixed-point lanes; its 5x5 median is a sorting network. It handles 1, 3 and 4
 //! channels; a gray + alpha image, a tiny one, and anything libblur refuses take session
 //! 01's readable path. (Its box blur is not used: its output changed with the number of
 //! threads, so this file has its own, with sums that slide.)
@@ -33,7 +33,7 @@ type LibblurCall<'a> = dyn Fn(
 /// How a libblur call uses the threads of the current rayon pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Threading {
-    /// libblur's own split (its fastest for the memory-bound median).
+    /// libblur's own split (its fastest for the wider medians).
     Libblur,
     /// Our bands with halos, spread over the pool's threads.
     Bands,
@@ -107,18 +107,22 @@ fn in_bands(
     run: &(impl Fn(&[u8], &mut [u8]) -> Option<()> + Sync),
 ) -> Option<()> {
     let (row_len, height) = (layout.row_len(), layout.height);
-    // 32 halos tall (the halos, blurred twice, add a sixteenth), so that each band's
-    // scratch copy is small; shorter when the threads would not get two bands each.
-    let band_rows = (32 * halo).max(64).min(height / (2 * threads)).max(1);
+    // About 32 halos tall (the halos, blurred twice, add a sixteenth), so that each band's
+    // scratch copy is small, and at least two bands per thread; then a band count that
+    // the threads share evenly, of bands about equal, so that none waits for a last one.
+    let tall = (32 * halo).max(64).min(height / (2 * threads)).max(1);
+    let bands = height.div_ceil(tall).next_multiple_of(threads);
+    let band_rows = height.div_ceil(bands).max(1);
     let results: Vec<Option<()>> = out
         .par_chunks_mut(band_rows * row_len)
         .enumerate()
-        .map(|(index, band)| {
+        // One scratch buffer for each run of bands rayon hands a thread, reused by each.
+        .map_init(Vec::new, |scratch, (index, band)| {
             let first = index * band_rows;
             let last = first + band.len() / row_len;
             let (from, to) = (first.saturating_sub(halo), (last + halo).min(height));
-            let mut scratch = vec![0; (to - from) * row_len];
-            run(&src[from * row_len..to * row_len], &mut scratch)?;
+            scratch.resize((to - from) * row_len, 0);
+            run(&src[from * row_len..to * row_len], scratch)?;
             let skip = (first - from) * row_len;
             band.copy_from_slice(&scratch[skip..skip + band.len()]);
             Some(())
@@ -351,6 +355,9 @@ impl FastFilter for Median {
 
     fn run_fast<P: Pixel8>(&self, image: &Buffer<P>) -> Result<Buffer<P>, FilterError> {
         let radius = self.radius();
+        if radius == 1 {
+            return Ok(super::median::median3x3(image));
+        }
         let Some(mut out) = with_libblur(
             image,
             2 * radius + 1,
@@ -359,9 +366,7 @@ impl FastFilter for Median {
         ) else {
             return self.run(image);
         };
-        if radius > 1 {
-            redo_borders(self, image, &mut out)?;
-        }
+        redo_borders(self, image, &mut out)?;
         Ok(out)
     }
 }

@@ -15,8 +15,8 @@
 //!   lets rayon spread them over the threads of whatever pool it runs in; inside a
 //!   one-thread pool it runs single-threaded, which is how the batch strategies and the
 //!   benchmark control it.
-//! - **Crates that already do it best.** libblur (Gaussian and median, with SIMD chosen
-//!   at run time) and fast_image_resize (resampling).
+//! - **Crates that already do it best.** libblur (Gaussian and wider medians, with SIMD
+//!   chosen at run time) and fast_image_resize (resampling).
 //!
 //! [`accelerate`] swaps a session 01 filter for its fast twin; the pipeline built from a
 //! spec does that for every stage.
@@ -25,6 +25,7 @@ mod blur;
 mod curve;
 mod geometry;
 mod luma;
+mod median;
 mod mirror;
 mod neighbourhood;
 mod point;

@@ -12,7 +12,7 @@ use session01_image_basics::pixels::{Buffer, Pixel8};
 use super::{FastFilter, Layout, Tolerance, fill_bands, for_bands, restore_alpha, with_channels};
 
 /// Row `y + dy` of `samples`, clamped into the image.
-fn row(samples: &[u8], row_len: usize, height: usize, y: usize, dy: isize) -> &[u8] {
+pub(super) fn row(samples: &[u8], row_len: usize, height: usize, y: usize, dy: isize) -> &[u8] {
     let y = y.saturating_add_signed(dy).min(height - 1);
     &samples[y * row_len..(y + 1) * row_len]
 }

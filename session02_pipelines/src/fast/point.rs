@@ -121,10 +121,15 @@ pub(crate) fn run_ops<P: Pixel8>(ops: &[PointOp], image: &Buffer<P>) -> Buffer<P
 
 /// `f` of every colour sample of `src`, alpha kept, into a new vector.
 ///
-/// Rayon's `collect_into_vec` writes each block of results straight into the new vector,
-/// so it is never filled with zeros first: one read and one write per sample.
+/// The vector is never filled with zeros first: one read and one write per sample. On one
+/// thread `collect` writes it; otherwise rayon's `collect_into_vec` writes each block of
+/// results straight into it.
 // ANCHOR: map_samples
 fn map_samples(src: &[u8], layout: Layout, f: impl Fn(u8) -> u8 + Sync + Send) -> Vec<u8> {
+    if !layout.alpha && rayon::current_num_threads() == 1 {
+        // One thread: a plain `collect`, with no blocks to move.
+        return src.iter().map(|&v| f(v)).collect();
+    }
     with_channels!(layout.channels, CN => {
         // Whole pixels per block, and enough of them that the loop over one is SIMD code;
         // larger blocks cost more in moves than they save.
