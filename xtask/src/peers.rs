@@ -37,21 +37,25 @@ struct Timing {
 const RUST_PROCESSES: usize = 3;
 
 /// The first process's timings, each case's median replaced by the median of every
-/// process's median for that case.
-fn median_of_processes(mut processes: Vec<Vec<Timing>>) -> Vec<Timing> {
-    let Some(mut first) = (!processes.is_empty()).then(|| processes.remove(0)) else {
+/// process's median for that case (the faster middle of an even count).
+fn median_of_processes(processes: Vec<Vec<Timing>>) -> Vec<Timing> {
+    let mut processes = processes.into_iter();
+    let Some(mut first) = processes.next() else {
         return Vec::new();
     };
+    let others: Vec<Timing> = processes.flatten().collect();
     for timing in &mut first {
-        let mut medians: Vec<f64> = processes
+        let mut medians: Vec<f64> = others
             .iter()
-            .flatten()
             .filter(|other| other.name == timing.name && other.params == timing.params)
             .filter_map(|other| other.median_ms)
             .chain(timing.median_ms)
             .collect();
         medians.sort_by(f64::total_cmp);
-        timing.median_ms = medians.get(medians.len() / 2).copied();
+        timing.median_ms = medians.get(medians.len().saturating_sub(1) / 2).copied();
+        if timing.median_ms.is_some() {
+            timing.skipped = None;
+        }
     }
     first
 }
@@ -734,14 +738,15 @@ mod tests {
             vec![timing("", "blur", Some(blur)), timing("", "copy", copy)]
         };
         let merged = median_of_processes(vec![
-            process(17.0, Some(1.0)),
+            process(17.0, None),
             process(10.0, Some(3.0)),
-            process(9.0, None),
+            process(9.0, Some(1.0)),
         ]);
         assert_eq!(merged.len(), 2);
         assert_eq!(merged[0].median_ms, Some(10.0));
-        // A case one process skipped: the middle of the two that ran, rounded up.
-        assert_eq!(merged[1].median_ms, Some(3.0));
+        // A case one process skipped: the faster of the two that ran, and not skipped.
+        assert_eq!(merged[1].median_ms, Some(1.0));
+        assert_eq!(merged[1].skipped, None);
         assert!(median_of_processes(Vec::new()).is_empty());
     }
 

@@ -107,16 +107,14 @@ fn in_bands(
     run: &(impl Fn(&[u8], &mut [u8]) -> Option<()> + Sync),
 ) -> Option<()> {
     let (row_len, height) = (layout.row_len(), layout.height);
-    // About 32 halos tall (the halos, blurred twice, add a sixteenth), so that each band's
-    // scratch copy is small, and at least two bands per thread; then a band count that
-    // the threads share evenly, of bands about equal, so that none waits for a last one.
+    // About 32 halos tall (the halos, blurred twice, add a sixteenth), then evened out
+    // into a multiple of `threads` bands, so that no thread is left with a short last one.
     let tall = (32 * halo).max(64).min(height / (2 * threads)).max(1);
     let bands = height.div_ceil(tall).next_multiple_of(threads);
     let band_rows = height.div_ceil(bands).max(1);
-    let results: Vec<Option<()>> = out
-        .par_chunks_mut(band_rows * row_len)
+    out.par_chunks_mut(band_rows * row_len)
         .enumerate()
-        // One scratch buffer for each run of bands rayon hands a thread, reused by each.
+        // One scratch buffer per run of bands that rayon hands a thread.
         .map_init(Vec::new, |scratch, (index, band)| {
             let first = index * band_rows;
             let last = first + band.len() / row_len;
@@ -127,8 +125,7 @@ fn in_bands(
             band.copy_from_slice(&scratch[skip..skip + band.len()]);
             Some(())
         })
-        .collect();
-    results.into_iter().collect()
+        .collect()
 }
 // ANCHOR_END: halo_bands
 

@@ -118,7 +118,8 @@ fn turn<P: Pixel8>(image: &Buffer<P>, mirror: bool, upside_down: bool) -> Buffer
 /// each source row, so every cache line read is used whole.
 const QUARTER_BLOCK: usize = 64;
 
-/// A quarter turn, clockwise when `clockwise`: source column `x` becomes output row `x`.
+/// A quarter turn, clockwise when `clockwise`: source column `x` becomes output row `x`
+/// (row `width - 1 - x` anticlockwise).
 // ANCHOR: quarter_turn
 fn quarter<P: Pixel8>(image: &Buffer<P>, clockwise: bool) -> Buffer<P> {
     let layout = Layout::of(image);
@@ -135,23 +136,16 @@ fn quarter<P: Pixel8>(image: &Buffer<P>, clockwise: bool) -> Buffer<P> {
         .for_each(|(block, band)| {
             let first = block * QUARTER_BLOCK;
             let rows = band.len() / out_row;
-            // The block's run of pixels in each source row, in output row order.
-            let (from, to) = if clockwise {
-                (first, first + rows)
-            } else {
-                (width - first - rows, width - first)
-            };
             with_channels!(c, CN => {
                 let mut out_rows: Vec<&mut [u8]> = band.chunks_exact_mut(out_row).collect();
                 for (y, source) in src.chunks_exact(width * CN).enumerate() {
                     // Clockwise, source row y lands in output column height - 1 - y.
                     let column = if clockwise { height - 1 - y } else { y };
                     let at = column * CN;
-                    let (run, _) = source[from * CN..to * CN].as_chunks::<CN>();
-                    if clockwise {
-                        copy_run(&mut out_rows, at, run.iter());
-                    } else {
-                        copy_run(&mut out_rows, at, run.iter().rev());
+                    for (r, out) in out_rows.iter_mut().enumerate().take(rows) {
+                        let x = if clockwise { first + r } else { width - 1 - (first + r) };
+                        // CN is a constant: a few moves, not a call to memcpy.
+                        out[at..at + CN].copy_from_slice(&source[x * CN..x * CN + CN]);
                     }
                 }
             });
@@ -159,16 +153,3 @@ fn quarter<P: Pixel8>(image: &Buffer<P>, clockwise: bool) -> Buffer<P> {
     buffer(height, width, out)
 }
 // ANCHOR_END: quarter_turn
-
-/// Each pixel of `pixels` into its output row, at sample `at`.
-#[inline(always)]
-fn copy_run<'a, const CN: usize>(
-    out_rows: &mut [&mut [u8]],
-    at: usize,
-    pixels: impl Iterator<Item = &'a [u8; CN]>,
-) {
-    for (out, pixel) in out_rows.iter_mut().zip(pixels) {
-        // CN is a constant: a few moves, not a call to memcpy.
-        out[at..at + CN].copy_from_slice(pixel);
-    }
-}

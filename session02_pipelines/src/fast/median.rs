@@ -24,8 +24,8 @@ pub(crate) fn median3x3<P: Pixel8>(image: &Buffer<P>) -> Buffer<P> {
         #[inline(always)]
         |rows, band| {
             for (y, dst) in rows.zip(band.chunks_exact_mut(row_len)) {
-                let rows = [-1, 0, 1].map(|dy| row(src, row_len, height, y, dy));
-                window_row(rows, dst, c);
+                let window = [-1, 0, 1].map(|dy| row(src, row_len, height, y, dy));
+                window_row(window, dst, c);
             }
         },
     )
@@ -60,13 +60,13 @@ fn window_row(rows: [&[u8]; 3], dst: &mut [u8], c: usize) {
     // The interior: each tap a shifted slice, one SIMD-friendly loop.
     if len > 2 * c {
         let n = len - 2 * c;
-        let [[u0, u1, u2], [c0, c1, c2], [d0, d1, d2]] =
+        let [[u0, u1, u2], [a0, a1, a2], [d0, d1, d2]] =
             rows.map(|s| [&s[..n], &s[c..c + n], &s[2 * c..2 * c + n]]);
         for (i, out) in dst[c..c + n].iter_mut().enumerate() {
             let columns = [
-                sort(u0[i], c0[i], d0[i]),
-                sort(u1[i], c1[i], d1[i]),
-                sort(u2[i], c2[i], d2[i]),
+                sort(u0[i], a0[i], d0[i]),
+                sort(u1[i], a1[i], d1[i]),
+                sort(u2[i], a2[i], d2[i]),
             ];
             *out = median9(columns);
         }

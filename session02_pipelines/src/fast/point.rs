@@ -122,8 +122,8 @@ pub(crate) fn run_ops<P: Pixel8>(ops: &[PointOp], image: &Buffer<P>) -> Buffer<P
 /// `f` of every colour sample of `src`, alpha kept, into a new vector.
 ///
 /// The vector is never filled with zeros first: one read and one write per sample. On one
-/// thread `collect` writes it; otherwise rayon's `collect_into_vec` writes each block of
-/// results straight into it.
+/// thread and without alpha `collect` writes it; otherwise rayon's `collect_into_vec`
+/// writes each block of results straight into it.
 // ANCHOR: map_samples
 fn map_samples(src: &[u8], layout: Layout, f: impl Fn(u8) -> u8 + Sync + Send) -> Vec<u8> {
     if !layout.alpha && rayon::current_num_threads() == 1 {
