@@ -71,6 +71,7 @@ mod avx2 {
 
     use pulp::bytemuck::cast;
     use pulp::x86::V3;
+    use pulp::{Simd, WithSimd};
 
     use super::LumaOp;
 
@@ -81,16 +82,29 @@ mod avx2 {
         let Some(simd) = V3::try_new() else {
             return false;
         };
-        simd.vectorize(
-            #[inline(always)]
-            || {
-                let blocks = src.chunks_exact(16 * CN);
-                for (block, out) in blocks.zip(dst.chunks_exact_mut(16 * CN)) {
-                    block16::<CN>(simd, block, out, op);
-                }
-            },
-        );
+        Simd::vectorize(simd, Blocks::<CN> { simd, src, dst, op });
         true
+    }
+
+    /// The loop over the blocks, as a `pulp` operation: `vectorize` compiles its
+    /// `with_simd` with AVX2 enabled, and the intrinsics inline into it.
+    struct Blocks<'a, const CN: usize> {
+        simd: V3,
+        src: &'a [u8],
+        dst: &'a mut [u8],
+        op: LumaOp,
+    }
+
+    impl<const CN: usize> WithSimd for Blocks<'_, CN> {
+        type Output = ();
+
+        #[inline(always)]
+        fn with_simd<S: Simd>(self, _: S) {
+            let blocks = self.src.chunks_exact(16 * CN);
+            for (block, out) in blocks.zip(self.dst.chunks_exact_mut(16 * CN)) {
+                block16::<CN>(self.simd, block, out, self.op);
+            }
+        }
     }
     // ANCHOR_END: dispatch
 

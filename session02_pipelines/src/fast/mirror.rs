@@ -39,6 +39,7 @@ mod avx2 {
 mod avx2 {
     use pulp::bytemuck::cast;
     use pulp::x86::V3;
+    use pulp::{Simd, WithSimd};
 
     /// Mirrors `src` (a whole number of 16-pixel blocks) into `dst` with AVX2's shuffles, if
     /// this CPU has them; `false` if it has not and nothing was done.
@@ -46,16 +47,28 @@ mod avx2 {
         let Some(simd) = V3::try_new() else {
             return false;
         };
-        simd.vectorize(
-            #[inline(always)]
-            || {
-                let blocks = src.chunks_exact(16 * CN).rev();
-                for (block, out) in blocks.zip(dst.chunks_exact_mut(16 * CN)) {
-                    block16::<CN>(simd, block, out);
-                }
-            },
-        );
+        Simd::vectorize(simd, Blocks::<CN> { simd, src, dst });
         true
+    }
+
+    /// The loop over the blocks as a `pulp` operation (see `luma.rs`). The source is read
+    /// forwards and the output written from its end: CPUs prefetch rising addresses.
+    struct Blocks<'a, const CN: usize> {
+        simd: V3,
+        src: &'a [u8],
+        dst: &'a mut [u8],
+    }
+
+    impl<const CN: usize> WithSimd for Blocks<'_, CN> {
+        type Output = ();
+
+        #[inline(always)]
+        fn with_simd<S: Simd>(self, _: S) {
+            let outs = self.dst.chunks_exact_mut(16 * CN).rev();
+            for (block, out) in self.src.chunks_exact(16 * CN).zip(outs) {
+                block16::<CN>(self.simd, block, out);
+            }
+        }
     }
 
     /// `pshufb` indices that put into output vector `out` of a reversed block the bytes that
