@@ -1,25 +1,20 @@
-//! The Gaussian and the wider medians through libblur, the unsharp mask on top of that
-//! blur, and a box blur of our own (the 3x3 median is in `median.rs`).
+//! A box blur of our own, with sums that slide, and the wider medians through libblur (the
+//! 3x3 median is in `median.rs`, the Gaussian in `gaussian.rs`).
 //!
-//! libblur picks AVX2, SSE4.1 or NEON code at run time and keeps 8-bit samples in
-//! fixed-point lanes; its 5x5 median is a sorting network. It handles 1, 3 and 4
-//! channels; a gray + alpha image, a tiny one, and anything libblur refuses take session
-//! 01's readable path. (Its box blur is not used: its output changed with the number of
-//! threads, so this file has its own, with sums that slide.)
+//! libblur picks AVX2, SSE4.1 or NEON code at run time; its 5x5 median is a sorting
+//! network. It handles 1, 3 and 4 channels; a gray + alpha image, a tiny one, and anything
+//! libblur refuses take session 01's readable path. (Its box blur is not used: its output
+//! changed with the number of threads.)
 
 use std::num::NonZeroUsize;
 
-use libblur::{
-    BlurImage, BlurImageMut, ConvolutionMode, EdgeMode, FastBlurChannels, GaussianBlurParams,
-    ThreadingPolicy,
-};
+use libblur::{BlurImage, BlurImageMut, FastBlurChannels, ThreadingPolicy};
 use rayon::prelude::*;
-use session01_image_basics::convolve::gaussian_radius;
-use session01_image_basics::filters::{BoxBlur, GaussianBlur, Median, UnsharpMask};
+use session01_image_basics::filters::{BoxBlur, Median};
 use session01_image_basics::pixels::{Buffer, Pixel8};
 use session01_image_basics::{FilterError, PixelFilter};
 
-use super::{FastFilter, Layout, Tolerance, buffer, fill_bands};
+use super::{FastFilter, Layout, Tolerance, buffer};
 
 /// One libblur call: the source, a destination of the same shape, and its threading.
 type LibblurCall<'a> = dyn Fn(
@@ -30,26 +25,17 @@ type LibblurCall<'a> = dyn Fn(
     + Sync
     + 'a;
 
-/// How a libblur call uses the threads of the current rayon pool.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Threading {
-    /// libblur's own split (its fastest for the wider medians).
-    Libblur,
-    /// Our bands with halos, spread over the pool's threads.
-    Bands,
-}
-
 /// Sides below which an image goes to the readable kernel: libblur's kernels assume rows
 /// and columns longer than the window (a few pixels cost nothing either way).
 const MIN_SIDE: usize = 16;
 
-/// Runs `call`, whose window is `window` pixels wide, on `image` through libblur; `None`
-/// when libblur cannot take the layout or the size, or refuses the call, so the caller
-/// falls back to the readable kernel.
+/// Runs `call`, whose window is `window` pixels wide, on `image` through libblur, split
+/// over the current rayon pool's threads by libblur itself; `None` when libblur cannot
+/// take the layout or the size, or refuses the call, so the caller falls back to the
+/// readable kernel.
 fn with_libblur<P: Pixel8>(
     image: &Buffer<P>,
     window: u32,
-    threading: Threading,
     call: &LibblurCall<'_>,
 ) -> Option<Buffer<P>> {
     let layout = Layout::of(image);
@@ -63,101 +49,16 @@ fn with_libblur<P: Pixel8>(
         4 => FastBlurChannels::Channels4,
         _ => return None,
     };
-    let width = image.width();
-    let threads = rayon::current_num_threads();
-    let policy = match NonZeroUsize::new(threads) {
-        Some(n) if n.get() > 1 && threading == Threading::Libblur => ThreadingPolicy::Fixed(n),
+    let policy = match NonZeroUsize::new(rayon::current_num_threads()) {
+        Some(n) if n.get() > 1 => ThreadingPolicy::Fixed(n),
         _ => ThreadingPolicy::Single,
     };
-    let run = |rows: &[u8], out: &mut [u8]| -> Option<()> {
-        let height = (rows.len() / layout.row_len()) as u32;
-        let src = BlurImage::borrow(rows, width, height, channels);
-        let mut dst = BlurImageMut::borrow(out, width, height, channels);
-        call(&src, &mut dst, policy).ok()
-    };
+    let (width, height) = image.dimensions();
+    let src = BlurImage::borrow(image.as_raw(), width, height, channels);
     let mut out = vec![0; image.as_raw().len()];
-    if threads == 1 || threading == Threading::Libblur {
-        run(image.as_raw(), &mut out)?;
-    } else {
-        in_bands(
-            image.as_raw(),
-            &mut out,
-            layout,
-            (window / 2) as usize,
-            threads,
-            &run,
-        )?;
-    }
+    let mut dst = BlurImageMut::borrow(&mut out, width, height, channels);
+    call(&src, &mut dst, policy).ok()?;
     Some(buffer(layout.width, layout.height, out))
-}
-
-/// Splits the image into bands of rows, at least two for each of `threads`, and runs
-/// `run` on each band with `halo` extra rows above and below, keeping only the band's own
-/// rows.
-///
-/// The halo makes every kept row read exactly the input rows it reads in the whole image
-/// (the same idea as session 05's tiles), so the result does not depend on the split.
-// ANCHOR: halo_bands
-fn in_bands(
-    src: &[u8],
-    out: &mut [u8],
-    layout: Layout,
-    halo: usize,
-    threads: usize,
-    run: &(impl Fn(&[u8], &mut [u8]) -> Option<()> + Sync),
-) -> Option<()> {
-    let (row_len, height) = (layout.row_len(), layout.height);
-    // About 32 halos tall (the halos, blurred twice, add a sixteenth), then evened out
-    // into a multiple of `threads` bands, so that no thread is left with a short last one.
-    let tall = (32 * halo).max(64).min(height / (2 * threads)).max(1);
-    let bands = height.div_ceil(tall).next_multiple_of(threads);
-    let band_rows = height.div_ceil(bands).max(1);
-    out.par_chunks_mut(band_rows * row_len)
-        .enumerate()
-        // One scratch buffer per run of bands that rayon hands a thread.
-        .map_init(Vec::new, |scratch, (index, band)| {
-            let first = index * band_rows;
-            let last = first + band.len() / row_len;
-            let (from, to) = (first.saturating_sub(halo), (last + halo).min(height));
-            scratch.resize((to - from) * row_len, 0);
-            run(&src[from * row_len..to * row_len], scratch)?;
-            let skip = (first - from) * row_len;
-            band.copy_from_slice(&scratch[skip..skip + band.len()]);
-            Some(())
-        })
-        .collect()
-}
-// ANCHOR_END: halo_bands
-
-/// libblur's fixed-point Gaussian with session 01's kernel size and edge rule.
-fn gaussian<P: Pixel8>(image: &Buffer<P>, sigma: f32) -> Option<Buffer<P>> {
-    let size = 2 * gaussian_radius(sigma) + 1;
-    let params = GaussianBlurParams {
-        x_kernel: size,
-        x_sigma: f64::from(sigma),
-        y_kernel: size,
-        y_sigma: f64::from(sigma),
-    };
-    with_libblur(image, size, Threading::Bands, &|src, dst, policy| {
-        libblur::gaussian_blur(
-            src,
-            dst,
-            params,
-            EdgeMode::Clamp.as_2d(),
-            policy,
-            ConvolutionMode::FixedPoint,
-        )
-    })
-}
-
-impl FastFilter for GaussianBlur {
-    /// Fixed-point weights against f32 ones: a sample may differ by 2, rarely, and the
-    /// mean difference is a small fraction of a level.
-    const TOLERANCE: Tolerance = Tolerance { max: 2, mean: 0.75 };
-
-    fn run_fast<P: Pixel8>(&self, image: &Buffer<P>) -> Result<Buffer<P>, FilterError> {
-        gaussian(image, self.sigma()).map_or_else(|| self.run(image), Ok)
-    }
 }
 
 impl FastFilter for BoxBlur {
@@ -355,12 +256,9 @@ impl FastFilter for Median {
         if radius == 1 {
             return Ok(super::median::median3x3(image));
         }
-        let Some(mut out) = with_libblur(
-            image,
-            2 * radius + 1,
-            Threading::Libblur,
-            &|src, dst, policy| libblur::median_blur(src, dst, radius, policy),
-        ) else {
+        let Some(mut out) = with_libblur(image, 2 * radius + 1, &|src, dst, policy| {
+            libblur::median_blur(src, dst, radius, policy)
+        }) else {
             return self.run(image);
         };
         redo_borders(self, image, &mut out)?;
@@ -406,45 +304,4 @@ fn redo_borders<P: Pixel8>(
         }
     }
     Ok(())
-}
-
-impl FastFilter for UnsharpMask {
-    /// The blur's difference of up to 2, amplified by `amount`, and a pixel whose detail
-    /// sits at the threshold may be sharpened in one and not the other; such pixels are few.
-    const TOLERANCE: Tolerance = Tolerance { max: 12, mean: 1.0 };
-
-    // ANCHOR: unsharp_fast
-    fn run_fast<P: Pixel8>(&self, image: &Buffer<P>) -> Result<Buffer<P>, FilterError> {
-        let (sigma, amount, threshold) = self.settings();
-        let Some(blurred) = gaussian(image, sigma) else {
-            return self.run(image);
-        };
-        let layout = Layout::of(image);
-        let (src, soft) = (image.as_raw(), blurred.as_raw());
-        let row_len = layout.row_len();
-        // amount in 1/4096ths: integer lanes, and at most 1/8192 off per level of detail.
-        let gain = (amount * 4096.0).round() as i32;
-        let threshold = i32::from(threshold);
-        Ok(fill_bands(
-            image,
-            #[inline(always)]
-            |rows, band| {
-                let span = rows.start * row_len..rows.end * row_len;
-                let (src, soft) = (&src[span.clone()], &soft[span]);
-                let soft = &soft[..src.len()];
-                for (i, out) in band[..src.len()].iter_mut().enumerate() {
-                    let v = i32::from(src[i]);
-                    let detail = v - i32::from(soft[i]);
-                    let sharpened = (v + ((gain * detail + 2048) >> 12)).clamp(0, 255);
-                    // Branch-free: both values are computed, the threshold picks one.
-                    let flat = detail.abs() < threshold;
-                    *out = (if flat { v } else { sharpened }) as u8;
-                }
-                if layout.alpha {
-                    super::restore_alpha(band, src, layout.channels);
-                }
-            },
-        ))
-    }
-    // ANCHOR_END: unsharp_fast
 }

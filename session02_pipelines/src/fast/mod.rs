@@ -23,6 +23,7 @@
 
 mod blur;
 mod curve;
+mod gaussian;
 mod geometry;
 mod luma;
 mod median;
