@@ -143,9 +143,9 @@ pub const MAX_TILES: u64 = 10_000;
 // ANCHOR: read_align
 /// Columns to which the left and right edges of a tile's read rectangle are rounded out.
 ///
-/// The fast Gaussian (libblur's fixed point, session 02) works along a row in blocks
-/// counted from the row's start and finishes the row's tail on another path whose rounding
-/// can differ by one level. A read that starts and ends on the same block boundaries as
+/// The fast Gaussian (session 02) works along a row in SIMD strips of 64 samples counted
+/// from the row's start and finishes the row's tail on another path whose rounding can
+/// differ by one level. A read that starts and ends on the same block boundaries as
 /// the whole image gives every kept pixel the same arithmetic, so the stitched result is
 /// identical, not merely close; the extra columns are real pixels, read and thrown away.
 pub const READ_ALIGN: u32 = 64;

@@ -15,8 +15,11 @@
 //!   lets rayon spread them over the threads of whatever pool it runs in; inside a
 //!   one-thread pool it runs single-threaded, which is how the batch strategies and the
 //!   benchmark control it.
-//! - **Crates that already do it best.** libblur (Gaussian and wider medians, with SIMD
-//!   chosen at run time) and fast_image_resize (resampling).
+//! - **Explicit SIMD where LLVM cannot.** Luma, mirrored rows and the Gaussian's 16-bit
+//!   fixed point are written with AVX2 intrinsics through `pulp`'s safe wrappers, beside
+//!   plain loops that are the reference.
+//! - **Crates that already do it best.** libblur (wider medians, with SIMD chosen at run
+//!   time) and fast_image_resize (resampling).
 //!
 //! [`accelerate`] swaps a session 01 filter for its fast twin; the pipeline built from a
 //! spec does that for every stage.
