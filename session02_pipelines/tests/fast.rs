@@ -74,7 +74,8 @@ fn images() -> Vec<(String, DynamicImage)> {
         ),
         ("camera".to_owned(), photo("camera.png")),
     ];
-    for (w, h) in [(1, 1), (1, 9), (9, 1), (2, 2), (67, 45)] {
+    // 64x40: whole 8x8 blocks to the last byte of the image.
+    for (w, h) in [(1, 1), (1, 9), (9, 1), (2, 2), (67, 45), (64, 40)] {
         let small = DynamicImage::ImageLuma8(noise(w, h));
         out.push((
             format!("{w}x{h} rgb"),

@@ -8,6 +8,7 @@ use session01_image_basics::filters::{Crop, Flip, Resize, Rotate};
 use session01_image_basics::pixels::{Buffer, Pixel8};
 use session01_image_basics::{FilterError, PixelFilter};
 
+use super::transpose::{self, BLOCK, Turn};
 use super::{FastFilter, Layout, Tolerance, buffer, fill_bands, with_channels};
 
 impl FastFilter for Resize {
@@ -114,42 +115,81 @@ fn turn<P: Pixel8>(image: &Buffer<P>, mirror: bool, upside_down: bool) -> Buffer
     )
 }
 
-/// Output rows a quarter turn writes together: their pixels come from one short run of
-/// each source row, so every cache line read is used whole.
+/// Output rows a quarter turn writes together, pixel by pixel: their pixels come from one
+/// short run of each source row, so every cache line read is used whole.
 const QUARTER_BLOCK: usize = 64;
 
 /// A quarter turn, clockwise when `clockwise`: source column `x` becomes output row `x`
-/// (row `width - 1 - x` anticlockwise).
-// ANCHOR: quarter_turn
+/// (row `width - 1 - x` anticlockwise). 8x8 blocks of RGB(A) pixels turn in registers
+/// (`fast::transpose`); [`pixel_by_pixel`] is the reference, and does what they leave.
 fn quarter<P: Pixel8>(image: &Buffer<P>, clockwise: bool) -> Buffer<P> {
     let layout = Layout::of(image);
     let (width, height, c) = (layout.width, layout.height, layout.channels);
     let src = image.as_raw();
+    let turn = Turn {
+        src,
+        width,
+        height,
+        clockwise,
+    };
     // The output is `height` wide and `width` tall.
     let out_row = height * c;
     let mut out = vec![0; src.len()];
     if out_row == 0 {
         return buffer(height, width, out);
     }
-    out.par_chunks_mut(out_row * QUARTER_BLOCK)
+    // 8x8 blocks read eight source rows at a time, which the CPU prefetches best in long
+    // runs: one band per thread. Pixel by pixel, short bands.
+    let band_rows = if transpose::available(c) {
+        width
+            .div_ceil(rayon::current_num_threads())
+            .next_multiple_of(BLOCK)
+    } else {
+        QUARTER_BLOCK
+    };
+    out.par_chunks_mut(out_row * band_rows)
         .enumerate()
         .for_each(|(block, band)| {
-            let first = block * QUARTER_BLOCK;
-            let rows = band.len() / out_row;
+            let first = block * band_rows;
+            let mut out_rows: Vec<&mut [u8]> = band.chunks_exact_mut(out_row).collect();
+            let in_blocks = out_rows.len() / BLOCK * BLOCK;
             with_channels!(c, CN => {
-                let mut out_rows: Vec<&mut [u8]> = band.chunks_exact_mut(out_row).collect();
-                for (y, source) in src.chunks_exact(width * CN).enumerate() {
-                    // Clockwise, source row y lands in output column height - 1 - y.
-                    let column = if clockwise { height - 1 - y } else { y };
-                    let at = column * CN;
-                    for (r, out) in out_rows.iter_mut().enumerate().take(rows) {
-                        let x = if clockwise { first + r } else { width - 1 - (first + r) };
-                        // CN is a constant: a few moves, not a call to memcpy.
-                        out[at..at + CN].copy_from_slice(&source[x * CN..x * CN + CN]);
-                    }
-                }
+                let done = transpose::blocks::<CN>(turn, first, &mut out_rows[..in_blocks]);
+                let blocks_high = if done { height / BLOCK * BLOCK } else { 0 };
+                pixel_by_pixel::<CN>(turn, first, &mut out_rows, (blocks_high, in_blocks));
             });
         });
     buffer(height, width, out)
+}
+
+/// Output rows `first..` (`out_rows`) of a quarter turn, pixel by pixel, except the first
+/// `done.1` rows' pixels from the first `done.0` source rows.
+// ANCHOR: quarter_turn
+fn pixel_by_pixel<const CN: usize>(
+    turn: Turn<'_>,
+    first: usize,
+    out_rows: &mut [&mut [u8]],
+    done: (usize, usize),
+) {
+    let Turn {
+        src,
+        width,
+        height,
+        clockwise,
+    } = turn;
+    for (y, source) in src.chunks_exact(width * CN).enumerate() {
+        // Clockwise, source row y lands in output column height - 1 - y.
+        let at = if clockwise { height - 1 - y } else { y } * CN;
+        let skip = if y < done.0 { done.1 } else { 0 };
+        for (r, out) in out_rows.iter_mut().enumerate().skip(skip) {
+            let x = if clockwise {
+                first + r
+            } else {
+                width - 1 - (first + r)
+            };
+            // CN is a constant: a few moves, not a call to memcpy.
+            out[at..at + CN].copy_from_slice(&source[x * CN..x * CN + CN]);
+        }
+    }
 }
 // ANCHOR_END: quarter_turn

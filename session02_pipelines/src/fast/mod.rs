@@ -33,6 +33,7 @@ mod median;
 mod mirror;
 mod neighbourhood;
 mod point;
+mod transpose;
 
 use std::any::Any;
 use std::ops::Range;
