@@ -74,8 +74,17 @@ fn images() -> Vec<(String, DynamicImage)> {
         ),
         ("camera".to_owned(), photo("camera.png")),
     ];
-    // 64x40: whole 8x8 blocks to the last byte of the image.
-    for (w, h) in [(1, 1), (1, 9), (9, 1), (2, 2), (67, 45), (64, 40)] {
+    // 64x40: whole 8x8 blocks to the last byte of the image. 0x5 and 5x0: no pixels.
+    for (w, h) in [
+        (1, 1),
+        (1, 9),
+        (9, 1),
+        (2, 2),
+        (67, 45),
+        (64, 40),
+        (0, 5),
+        (5, 0),
+    ] {
         let small = DynamicImage::ImageLuma8(noise(w, h));
         out.push((
             format!("{w}x{h} rgb"),

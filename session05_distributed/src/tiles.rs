@@ -232,6 +232,8 @@ impl TilePlan {
                     .min(width);
                 let bottom = (y + core.height).saturating_add(halo).min(height);
                 let (left, right) = at_least(left, right, min_read, width);
+                // Growing a narrow last column moves its left edge: back onto the alignment.
+                let left = left / READ_ALIGN * READ_ALIGN;
                 let (top, bottom) = at_least(top, bottom, min_read, height);
                 let read = Rect {
                     x: left,
@@ -566,6 +568,16 @@ mod tests {
         assert!(covered.iter().all(|&c| c == 1));
         let last = plan.tiles.last().unwrap();
         assert_eq!((last.core.width, last.core.height), (1000 - 768, 701 - 600));
+    }
+
+    #[test]
+    fn a_narrow_last_column_still_reads_from_the_alignment() {
+        // The last core is 10 wide: its read, grown to 64 columns, would start at 946.
+        let plan = TilePlan::new(1010, 300, 100, 300, 9).unwrap();
+        for tile in &plan.tiles {
+            assert_eq!(tile.read.x % READ_ALIGN, 0, "{tile:?}");
+            assert!(tile.read.width >= MIN_READ);
+        }
     }
 
     #[test]

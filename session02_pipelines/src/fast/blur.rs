@@ -71,6 +71,9 @@ impl FastFilter for BoxBlur {
         let layout = Layout::of(image);
         let (radius, row_len) = (self.radius() as usize, layout.row_len());
         let src = image.as_raw();
+        if src.is_empty() {
+            return Ok(image.clone());
+        }
         let mean = Mean::of_area(((2 * radius + 1) * (2 * radius + 1)) as u32);
         let mut out = vec![0; src.len()];
         // Each band starts its window afresh (2 radius + 1 rows), so bands are long enough

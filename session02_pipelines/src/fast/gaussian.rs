@@ -8,8 +8,8 @@
 //! 2. **Along the row:** that row's `2 r + 1` neighbours of each sample, weighted, rounded
 //!    to bytes and written straight into the output.
 //!
-//! The kernel is symmetric, so the two samples at distance `k` are added first and
-//! multiplied once. The weights are 15-bit fractions, and on the SIMD path each product is
+//! The kernel is symmetric, so the two samples at distance `k` are added (along the row,
+//! averaged) first and multiplied once. The weights are 15-bit fractions, and on the SIMD path each product is
 //! rounded to 16 bits (`pmulhrsw`) and the sums saturate rather than wrap. Every output row reads its source
 //! rows straight from the image: bands of rows share nothing, and no row is blurred twice.
 //!
@@ -32,7 +32,7 @@ use super::{FastFilter, Layout, Tolerance, fill_bands};
 const SIMD_RADIUS: usize = 24;
 
 /// The kernel in fixed point: each weight in 1/32768ths, the two samples at distance `k`
-/// together (`2 w`), so that the whole kernel adds up to exactly 32768.
+/// together (`2 w`), so that the whole kernel adds up to 32768 (but see `new`).
 #[derive(Debug, Clone)]
 struct Weights {
     /// The centre weight.
@@ -59,7 +59,8 @@ impl Weights {
         for &k in by_remainder.iter().cycle().take(missing.max(0) as usize) {
             units[k] += 1;
         }
-        // Only a kernel of one tap has a centre of 32768: it loses 1/32768.
+        // Below sigma 0.21 the outer weights round to nothing and the centre would be 32768,
+        // one more than 16 bits hold: such a kernel adds up to 1 - 1/32768.
         let unit = |w: i32| w.clamp(0, i32::from(i16::MAX)) as i16;
         Weights {
             centre: unit(units[0]),
@@ -82,7 +83,7 @@ pub(super) fn gaussian<P: Pixel8>(image: &Buffer<P>, sigma: f32) -> Buffer<P> {
 
 impl FastFilter for GaussianBlur {
     /// 15-bit weights and sums with 7 fractional bits against f32: 1 off where the exact
-    /// value sits on a rounding boundary, about one sample in a hundred.
+    /// value sits on a rounding boundary, about one sample in a hundred (mean 0.01).
     const TOLERANCE: Tolerance = Tolerance { max: 1, mean: 0.05 };
 
     fn run_fast<P: Pixel8>(&self, image: &Buffer<P>) -> Result<Buffer<P>, FilterError> {

@@ -135,7 +135,7 @@ fn quarter<P: Pixel8>(image: &Buffer<P>, clockwise: bool) -> Buffer<P> {
     // The output is `height` wide and `width` tall.
     let out_row = height * c;
     let mut out = vec![0; src.len()];
-    if out_row == 0 {
+    if src.is_empty() {
         return buffer(height, width, out);
     }
     // 8x8 blocks read eight source rows at a time, which the CPU prefetches best in long

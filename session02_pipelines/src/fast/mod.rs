@@ -15,9 +15,9 @@
 //!   lets rayon spread them over the threads of whatever pool it runs in; inside a
 //!   one-thread pool it runs single-threaded, which is how the batch strategies and the
 //!   benchmark control it.
-//! - **Explicit SIMD where LLVM cannot.** Luma, mirrored rows and the Gaussian's 16-bit
-//!   fixed point are written with AVX2 intrinsics through `pulp`'s safe wrappers, beside
-//!   plain loops that are the reference.
+//! - **Explicit SIMD where LLVM cannot.** Luma, mirrored rows, quarter turns in 8x8 blocks
+//!   and the Gaussian's 16-bit fixed point are written with AVX2 intrinsics through
+//!   `pulp`'s safe wrappers, beside plain loops that are the reference.
 //! - **Crates that already do it best.** libblur (wider medians, with SIMD chosen at run
 //!   time) and fast_image_resize (resampling).
 //!

@@ -26,9 +26,9 @@ pub(crate) fn available(channels: usize) -> bool {
     (channels == 3 || channels == 4) && avx2::available()
 }
 
-/// Fills the first `blocks_high * 8` source rows' share of output rows `first..` (the
-/// first `rows` of `out_rows`, a multiple of 8) with AVX2, for RGB and RGBA; `false` if
-/// this CPU or layout has no such path and nothing was done.
+/// Fills output rows `first..` (`out_rows`, a multiple of 8 of them) from the source rows
+/// in whole blocks of 8 (`height / 8 * 8`) with AVX2, for RGB and RGBA; `false` if this
+/// CPU or layout has no such path and nothing was done.
 pub(crate) fn blocks<const CN: usize>(
     turn: Turn<'_>,
     first: usize,
