@@ -281,6 +281,7 @@ mod avx2 {
         )
     }
 
+    /// [`super::down`]'s loop as a `pulp` operation, compiled with AVX2 enabled.
     struct Down<'a> {
         simd: V3,
         centre: &'a [u8],
@@ -352,6 +353,7 @@ mod avx2 {
         cast(words)
     }
 
+    /// [`super::along`]'s loop as a `pulp` operation, compiled with AVX2 enabled.
     struct Along<'a> {
         simd: V3,
         columns: &'a [i16],
