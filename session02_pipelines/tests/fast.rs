@@ -21,6 +21,7 @@ const CASES: &[&str] = &[
     "blur:sigma=0.6",
     "blur:sigma=3",
     "blur:sigma=9",
+    "blur:sigma=25",
     "box-blur:radius=1",
     "box-blur:radius=3",
     "box-blur:radius=5",

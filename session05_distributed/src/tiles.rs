@@ -145,7 +145,7 @@ pub const MAX_TILES: u64 = 10_000;
 ///
 /// The fast Gaussian (session 02) works along a row in SIMD strips of 64 samples counted
 /// from the row's start and finishes the row's tail on another path whose rounding can
-/// differ by one level. A read that starts and ends on the same block boundaries as
+/// differ by one level. A read that starts and ends on the same strip boundaries as
 /// the whole image gives every kept pixel the same arithmetic, so the stitched result is
 /// identical, not merely close; the extra columns are real pixels, read and thrown away.
 pub const READ_ALIGN: u32 = 64;
@@ -153,9 +153,11 @@ pub const READ_ALIGN: u32 = 64;
 /// The fewest columns and rows a read rectangle has (when the image has as many), or the
 /// pipeline's whole window (2 x halo + 1) when that is more.
 ///
-/// The fast kernels hand images smaller than 16 pixels or their window to the readable f32
-/// kernels, whose rounding differs from theirs; a read this large keeps each tile on the
-/// kernel the whole image runs on.
+/// A fast kernel that handed small images to another kernel would round them differently
+/// (libblur's Gaussian did, below 16 pixels or its window); a read this large keeps each
+/// tile on the kernel the whole image runs on. Identical also takes the same instruction
+/// set on every worker: a CPU without AVX2 runs the Gaussian's exact path, up to 1 level
+/// away from the SIMD one.
 pub const MIN_READ: u32 = 64;
 // ANCHOR_END: read_align
 
