@@ -9,9 +9,10 @@
 //!    to bytes and written straight into the output.
 //!
 //! The kernel is symmetric, so the two samples at distance `k` are added first (averaged,
-//! on the SIMD path along the row) and multiplied once. The weights are 15-bit fractions, and on the SIMD path each product is
-//! rounded to 16 bits (`pmulhrsw`) and the sums saturate rather than wrap. Every output row reads its source
-//! rows straight from the image: bands of rows share nothing, and no row is blurred twice.
+//! on the SIMD path along the row) and multiplied once. The weights are 15-bit fractions;
+//! on the SIMD path each product is rounded to 16 bits (`pmulhrsw`) and the sums saturate
+//! rather than wrap. Every output row reads its source rows straight from the image: bands
+//! of rows share nothing, and no row is blurred twice.
 //!
 //! On x86-64 CPUs with AVX2 the two steps are written with `pulp`'s intrinsics, for radii
 //! up to 24 (sigma 8). The plain loops are the reference: exact 32-bit sums, rounded once
