@@ -391,9 +391,23 @@ fn check_jpeg_scans(bytes: &[u8]) -> Result<(), DecodeError> {
         let length = usize::from(u16::from_be_bytes([bytes[at + 2], bytes[at + 3]]));
         if marker == 0xDA {
             let data = &bytes[(at + 2 + length).min(bytes.len())..];
-            let end = data.windows(2).position(|pair| pair == [0xFF, 0xD9]);
-            let data = &data[..end.ok_or_else(cut)?];
-            let scans = 1 + data.windows(2).filter(|pair| *pair == [0xFF, 0xDA]).count();
+            // Every marker starts with FF, a byte about 1 in 256 of the scan data: `memchr`
+            // finds them with SIMD, 16 or 32 bytes a step, where a loop reads byte by byte.
+            let mut scans = 1;
+            let mut ended = false;
+            for ff in memchr::memchr_iter(0xFF, data) {
+                match data.get(ff + 1) {
+                    Some(0xD9) => {
+                        ended = true;
+                        break;
+                    }
+                    Some(0xDA) => scans += 1,
+                    _ => {}
+                }
+            }
+            if !ended {
+                return Err(cut());
+            }
             if scans > MAX_JPEG_SCANS {
                 return Err(DecodeError::Unsupported {
                     format: "JPEG",

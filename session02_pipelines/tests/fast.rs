@@ -35,6 +35,8 @@ const CASES: &[&str] = &[
     "median:radius=2",
     "median:radius=4",
     "resize:width=300",
+    // Half of chelsea's 800x532 both ways: the kernel's rows in mirrored pairs.
+    "resize:width=400,height=266",
     "resize:width=97,height=301,filter=bilinear",
     "resize:width=640,filter=nearest",
     "rotate",
@@ -259,6 +261,40 @@ fn the_fast_gaussian_keeps_a_flat_image_flat_at_every_sigma() {
                 wrong.is_none(),
                 "sigma {sigma}: a flat {level} became {wrong:?}"
             );
+        }
+    }
+}
+
+#[test]
+fn the_fast_resize_keeps_a_flat_image_flat_at_every_scale() {
+    // From 203x410: shrinking by up to 8 times sums rounded products in 16 bits, by more
+    // in 32 bits; growing reaches 7 rows. Either way no level may drift or wrap around.
+    for (width, height) in [
+        (203, 205),
+        (101, 51),
+        (25, 9),
+        (13, 3),
+        (400, 800),
+        (203, 1),
+    ] {
+        for kernel in ["lanczos3", "bilinear"] {
+            let resize = fast::accelerate(filter(&format!(
+                "resize:width={width},height={height},filter={kernel}"
+            )));
+            for level in [0, 1, 128, 254, 255] {
+                let image = DynamicImage::ImageRgb8(image::RgbImage::from_pixel(
+                    203,
+                    410,
+                    image::Rgb([level; 3]),
+                ));
+                let got = resize.apply(&image).unwrap();
+                assert_eq!(got.dimensions(), (width, height));
+                let wrong = got.as_bytes().iter().find(|&&v| v != level);
+                assert!(
+                    wrong.is_none(),
+                    "{kernel} to {width}x{height}: a flat {level} became {wrong:?}"
+                );
+            }
         }
     }
 }

@@ -26,7 +26,7 @@ use session01_image_basics::filters::{GaussianBlur, UnsharpMask};
 use session01_image_basics::pixels::{Buffer, Pixel8};
 
 use super::neighbourhood::row;
-use super::{FastFilter, Layout, Tolerance, fill_bands};
+use super::{FastFilter, Layout, Tolerance, fill_bands, whole_units};
 
 /// Radii up to which the 16-bit SIMD path runs: each of its `2 r + 2` products is rounded,
 /// so a flat image may drift by up to `(r + 1) / 128` of a level, below a half here.
@@ -49,17 +49,7 @@ impl Weights {
         let ideal: Vec<f64> = (0..=radius)
             .map(|k| f64::from(kernel[radius + k]) * if k == 0 { 32_768.0 } else { 65_536.0 })
             .collect();
-        // Rounded down, then the units still missing go to the largest remainders, so
-        // that a flat image stays flat.
-        let mut units: Vec<i32> = ideal.iter().map(|w| w.floor() as i32).collect();
-        let mut by_remainder: Vec<usize> = (0..=radius).collect();
-        by_remainder.sort_by(|&a, &b| {
-            (ideal[b] - ideal[b].floor()).total_cmp(&(ideal[a] - ideal[a].floor()))
-        });
-        let missing = 32_768 - units.iter().sum::<i32>();
-        for &k in by_remainder.iter().cycle().take(missing.max(0) as usize) {
-            units[k] += 1;
-        }
+        let units = whole_units(&ideal, 32_768);
         // Below sigma 0.21 the outer weights round to nothing and the centre would be 32768,
         // one more than 16 bits hold: such a kernel adds up to 1 - 1/32768.
         let unit = |w: i32| w.clamp(0, i32::from(i16::MAX)) as i16;

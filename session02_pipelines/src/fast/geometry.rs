@@ -1,20 +1,19 @@
-//! Resampling through fast_image_resize; rotations, flips and crops as block copies.
+//! Resampling (`resample.rs`); rotations, flips and crops as block copies.
 
-use fast_image_resize::images::{Image, ImageRef};
-use fast_image_resize::{PixelType, ResizeAlg, ResizeOptions, Resizer};
 use image::imageops::FilterType;
 use rayon::prelude::*;
 use session01_image_basics::filters::{Crop, Flip, Resize, Rotate};
 use session01_image_basics::pixels::{Buffer, Pixel8};
 use session01_image_basics::{FilterError, PixelFilter};
 
+use super::resample::{self, Kernel};
 use super::transpose::{self, BLOCK, Turn};
 use super::{FastFilter, Layout, Tolerance, buffer, fill_bands, with_channels};
 
 impl FastFilter for Resize {
-    /// fast_image_resize samples the same Lanczos, bilinear and nearest kernels with
-    /// fixed-point weights and places pixel centres slightly differently at the borders:
-    /// a few levels on sharp edges, a fraction of a level on average.
+    /// The same Lanczos and bilinear kernels as `image`'s, with fixed-point weights and
+    /// pixel centres placed slightly differently at the borders: a few levels on sharp
+    /// edges, a fraction of a level on average.
     const TOLERANCE: Tolerance = Tolerance { max: 32, mean: 1.0 };
 
     // ANCHOR: resize_fast
@@ -23,30 +22,21 @@ impl FastFilter for Resize {
             return Ok(image.clone());
         }
         let (width, height) = self.checked_target(image.width(), image.height())?;
-        let pixel_type = match P::CHANNEL_COUNT {
-            1 => PixelType::U8,
-            2 => PixelType::U8x2,
-            3 => PixelType::U8x3,
-            _ => PixelType::U8x4,
-        };
-        let algorithm = match self.filter_type() {
-            // fast_image_resize samples pixel centres, `image` pixel corners: another
-            // picture, not a rounding difference. Nearest is cheap either way.
+        let kernel = match self.filter_type() {
+            // Nearest by pixel centres is another picture than `image`'s by pixel
+            // corners, not a rounding difference; and it is cheap either way.
             FilterType::Nearest => return self.run(image),
-            FilterType::Triangle => ResizeAlg::Convolution(fast_image_resize::FilterType::Bilinear),
-            _ => ResizeAlg::Convolution(fast_image_resize::FilterType::Lanczos3),
+            FilterType::Triangle => Kernel::TRIANGLE,
+            _ => Kernel::LANCZOS3,
         };
+        let (from, to) = (
+            (image.width() as usize, image.height() as usize),
+            (width as usize, height as usize),
+        );
+        let channels = usize::from(P::CHANNEL_COUNT);
         // Alpha is resampled like any channel, as `image` does; no premultiplication.
-        let options = ResizeOptions::new().resize_alg(algorithm).use_alpha(false);
-        let resized = ImageRef::new(image.width(), image.height(), image.as_raw(), pixel_type)
-            .ok()
-            .and_then(|src| {
-                let mut dst = Image::new(width, height, pixel_type);
-                Resizer::new().resize(&src, &mut dst, &options).ok()?;
-                Some(dst.into_vec())
-            });
-        match resized {
-            Some(samples) => Ok(buffer(width as usize, height as usize, samples)),
+        match resample::resize(image.as_raw(), from, channels, to, kernel) {
+            Some(samples) => Ok(buffer(to.0, to.1, samples)),
             None => self.run(image),
         }
     }

@@ -15,11 +15,12 @@
 //!   lets rayon spread them over the threads of whatever pool it runs in; inside a
 //!   one-thread pool it runs single-threaded, which is how the batch strategies and the
 //!   benchmark control it.
-//! - **Explicit SIMD where LLVM cannot.** Luma, mirrored rows, quarter turns in 8x8 blocks
-//!   and the Gaussian's 16-bit fixed point are written with AVX2 intrinsics through
-//!   `pulp`'s safe wrappers, beside plain loops that are the reference.
+//! - **Explicit SIMD where LLVM cannot.** Luma, mirrored rows, quarter turns in 8x8 blocks,
+//!   and the 16-bit fixed point of the Gaussian and of resampling down the columns are
+//!   written with AVX2 intrinsics through `pulp`'s safe wrappers, beside plain loops that
+//!   are the reference.
 //! - **Crates that already do it best.** libblur (wider medians, with SIMD chosen at run
-//!   time) and fast_image_resize (resampling).
+//!   time) and fast_image_resize (resampling along the rows).
 //!
 //! [`accelerate`] swaps a session 01 filter for its fast twin; the pipeline built from a
 //! spec does that for every stage.
@@ -33,6 +34,7 @@ mod median;
 mod mirror;
 mod neighbourhood;
 mod point;
+mod resample;
 mod transpose;
 
 use std::any::Any;
@@ -209,6 +211,21 @@ pub(crate) fn for_bands(
         });
 }
 // ANCHOR_END: bands
+
+/// `ideal` weights (fractions of `total`, adding up to it) as whole units: rounded down,
+/// then the units still missing given to the largest remainders, so that the weights add
+/// up to exactly `total` and a flat image stays flat.
+pub(crate) fn whole_units(ideal: &[f64], total: i32) -> Vec<i32> {
+    let mut units: Vec<i32> = ideal.iter().map(|w| w.floor() as i32).collect();
+    let mut by_remainder: Vec<usize> = (0..ideal.len()).collect();
+    by_remainder
+        .sort_by(|&a, &b| (ideal[b] - ideal[b].floor()).total_cmp(&(ideal[a] - ideal[a].floor())));
+    let missing = total - units.iter().sum::<i32>();
+    for &k in by_remainder.iter().cycle().take(missing.max(0) as usize) {
+        units[k] += 1;
+    }
+    units
+}
 
 /// A new image shaped like `image`, its bands of rows written by `fill` in parallel.
 pub(crate) fn fill_bands<P: Pixel8>(
