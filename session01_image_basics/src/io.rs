@@ -391,23 +391,10 @@ fn check_jpeg_scans(bytes: &[u8]) -> Result<(), DecodeError> {
         let length = usize::from(u16::from_be_bytes([bytes[at + 2], bytes[at + 3]]));
         if marker == 0xDA {
             let data = &bytes[(at + 2 + length).min(bytes.len())..];
-            // Every marker starts with FF, a byte about 1 in 256 of the scan data: `memchr`
-            // finds them with SIMD, 16 or 32 bytes a step, where a loop reads byte by byte.
-            let mut scans = 1;
-            let mut ended = false;
-            for ff in memchr::memchr_iter(0xFF, data) {
-                match data.get(ff + 1) {
-                    Some(0xD9) => {
-                        ended = true;
-                        break;
-                    }
-                    Some(0xDA) => scans += 1,
-                    _ => {}
-                }
-            }
-            if !ended {
-                return Err(cut());
-            }
+            // `memmem` finds a pair of bytes with SIMD, many bytes a step, where a loop over
+            // the data's windows reads it byte by byte.
+            let end = memchr::memmem::find(data, &[0xFF, 0xD9]).ok_or_else(cut)?;
+            let scans = 1 + memchr::memmem::find_iter(&data[..end], &[0xFF, 0xDA]).count();
             if scans > MAX_JPEG_SCANS {
                 return Err(DecodeError::Unsupported {
                     format: "JPEG",
