@@ -30,6 +30,7 @@ use super::{FastFilter, Layout, Tolerance, fill_bands, whole_units};
 
 /// Radii up to which the 16-bit SIMD path runs: each of its `2 r + 2` products is rounded,
 /// so a flat image may drift by up to `(r + 1) / 128` of a level, below a half here.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 const SIMD_RADIUS: usize = 24;
 
 /// The kernel in fixed point: each weight in 1/32768ths, the two samples at distance `k`

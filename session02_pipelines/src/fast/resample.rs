@@ -8,21 +8,16 @@
 //! fractional bits, each product rounded (`pmulhrsw`), sixteen samples per instruction;
 //! where the weights are symmetric, the two rows at the same distance are added first and
 //! multiplied once. The plain loop is the reference, in exact 32-bit sums; it does the last
-//! samples of each row, shrinks that reach more than `SIMD_REACH` rows, and other CPUs.
+//! samples of each row, shrinks that reach more than 50 rows, and other CPUs.
 //! The pass along the rows, on the rows this one made, is fast_image_resize's, with the
 //! same kernel.
+
+use std::ops::Range;
 
 use fast_image_resize::images::{Image, ImageRef};
 use fast_image_resize::{Filter, FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 
-use std::ops::Range;
-
 use super::{for_bands, whole_units};
-
-/// The most source rows an output row may add up on the SIMD path (Lanczos3 shrinking 8
-/// times): each product is rounded, so a flat image may drift by up to `n / 128` of a
-/// level, below a half here.
-const SIMD_REACH: usize = 50;
 
 /// A resampling kernel: its function of the distance in source pixels, and how far it
 /// reaches.
@@ -68,7 +63,7 @@ fn triangle(x: f64) -> f64 {
 }
 
 /// `src` (`width` x `height` pixels of `channels` samples) resampled to `to`, or `None`
-/// where fast_image_resize refuses the sizes.
+/// for a side of 0 pixels or sizes fast_image_resize refuses.
 pub(super) fn resize(
     src: &[u8],
     (width, height): (usize, usize),
@@ -76,6 +71,9 @@ pub(super) fn resize(
     to: (usize, usize),
     kernel: Kernel,
 ) -> Option<Vec<u8>> {
+    if width == 0 || height == 0 || to.0 == 0 || to.1 == 0 {
+        return None;
+    }
     let columns = if to.1 == height {
         None
     } else {
@@ -130,9 +128,10 @@ struct Taps {
 }
 
 impl Taps {
-    /// The weights of resampling `from` rows to `to`, computed as fast_image_resize does:
-    /// pixel centres aligned, the kernel stretched by the scale when shrinking, the
-    /// weights that fall outside the image dropped and the rest scaled to add up to 1.
+    /// The weights of resampling `from` rows to `to` (both at least 1), computed as
+    /// fast_image_resize does: pixel centres aligned, the kernel stretched by the scale when
+    /// shrinking, the weights that fall outside the image or are 0 at either end dropped,
+    /// and the rest scaled to add up to 1.
     fn new(from: usize, to: usize, kernel: Kernel) -> Self {
         let scale = from as f64 / to as f64;
         let stretch = scale.max(1.0);
@@ -147,6 +146,16 @@ impl Taps {
             let mut ideal: Vec<f64> = (start..end)
                 .map(|x| (kernel.weight)((x as f64 + 0.5 - centre) / stretch))
                 .collect();
+            // Rows of weight 0 at either end are left out: nothing to add.
+            let (mut start, mut end) = (start, end);
+            while ideal.len() > 1 && ideal[0] == 0.0 {
+                ideal.remove(0);
+                start += 1;
+            }
+            while ideal.len() > 1 && ideal[ideal.len() - 1] == 0.0 {
+                ideal.pop();
+                end -= 1;
+            }
             let total: f64 = ideal.iter().sum();
             let total = if total == 0.0 { 1.0 } else { total };
             ideal.iter_mut().for_each(|w| *w *= 16_384.0 / total);
@@ -170,29 +179,32 @@ fn down(src: &[u8], row_len: usize, height: usize, to: usize, kernel: Kernel) ->
     let taps = Taps::new(height, to, kernel);
     let mut out = vec![0; row_len * to];
     for_bands(&mut out, row_len, |rows, band| {
-        let mut sources = Vec::with_capacity(taps.reach);
+        let (mut sources, mut sums) = (Vec::with_capacity(taps.reach), Vec::new());
         for (y, dst) in rows.zip(band.chunks_exact_mut(row_len)) {
             let used = taps.rows[y].clone();
             let weights = &taps.weights[y * taps.reach..][..used.len()];
             sources.clear();
             sources.extend(used.map(|r| &src[r * row_len..(r + 1) * row_len]));
             let done = avx2::down(&sources, weights, dst);
-            down_row(&sources, weights, dst, done);
+            down_row(&sources, weights, dst, done, &mut sums);
         }
     });
     out
 }
 // ANCHOR_END: down
 
-/// `dst[from..]` = the weighted sum of `sources`: exact 32-bit sums, rounded once.
-fn down_row(sources: &[&[u8]], weights: &[i16], dst: &mut [u8], from: usize) {
-    for (i, out) in dst.iter_mut().enumerate().skip(from) {
-        let sum: i32 = sources
-            .iter()
-            .zip(weights)
-            .map(|(row, &w)| i32::from(row[i]) * i32::from(w))
-            .sum();
-        *out = ((sum + 8_192) >> 14).clamp(0, 255) as u8;
+/// `dst[from..]` = the weighted sum of `sources`: exact 32-bit sums in `sums`, one source
+/// row at a time (a loop LLVM turns into SIMD code), rounded once.
+fn down_row(sources: &[&[u8]], weights: &[i16], dst: &mut [u8], from: usize, sums: &mut Vec<i32>) {
+    sums.clear();
+    sums.resize(dst.len() - from.min(dst.len()), 8_192);
+    for (row, &w) in sources.iter().zip(weights) {
+        for (sum, &v) in sums.iter_mut().zip(&row[from..]) {
+            *sum += i32::from(v) * i32::from(w);
+        }
+    }
+    for (out, &sum) in dst[from..].iter_mut().zip(sums.iter()) {
+        *out = (sum >> 14).clamp(0, 255) as u8;
     }
 }
 
@@ -212,7 +224,10 @@ mod avx2 {
     use pulp::x86::V3;
     use pulp::{Simd, WithSimd};
 
-    use super::SIMD_REACH;
+    /// The most source rows an output row may add up on the SIMD path (Lanczos3 shrinking 8
+    /// times): each product is rounded, so a flat image may drift by up to `n / 128` of a
+    /// level, below a half here.
+    const SIMD_REACH: usize = 50;
 
     /// Samples per step: four vectors of sixteen 16-bit lanes, whose sums stay in
     /// registers while every source row is added.
@@ -259,16 +274,16 @@ mod avx2 {
             let (simd, avx, avx2) = (self.simd, self.simd.avx, self.simd.avx2);
             let n = self.dst.len() / STEP * STEP;
             let round = avx._mm256_set1_epi16(32);
+            // Rows whose mirror has the same weight, added first and multiplied once.
+            let paired = if self.mirrored {
+                self.sources.len() / 2
+            } else {
+                0
+            };
+            let (up, rest) = self.sources.split_at(paired);
+            let (single, down) = rest.split_at(rest.len() - paired);
             for i in (0..n).step_by(STEP) {
                 let mut acc = [avx._mm256_setzero_si256(); LANES];
-                // Rows whose mirror has the same weight, added first and multiplied once.
-                let paired = if self.mirrored {
-                    self.sources.len() / 2
-                } else {
-                    0
-                };
-                let (up, rest) = self.sources.split_at(paired);
-                let (single, down) = rest.split_at(rest.len() - paired);
                 for (k, &w) in self.weights[..paired].iter().enumerate() {
                     let (a, b) = (strip(up[k], i), strip(down[paired - 1 - k], i));
                     // Twice the weight on samples with one fractional bit less.
@@ -343,6 +358,9 @@ mod tests {
                 }
             }
         }
+        // Enlarging leaves out the rows of weight 0 at the window's ends.
+        let taps = Taps::new(100, 200, Kernel::LANCZOS3);
+        assert!(taps.rows[20..180].iter().all(|rows| rows.len() == 6), "{:?}", taps.rows);
         // Away from the edges, each row of a halving has its weights in mirrored pairs.
         let taps = Taps::new(2160, 1080, Kernel::LANCZOS3);
         for y in 3..1077 {
@@ -352,6 +370,29 @@ mod tests {
                 weights.iter().eq(weights.iter().rev()),
                 "row {y}: {weights:?}"
             );
+        }
+    }
+
+    #[test]
+    fn the_simd_rows_match_the_exact_ones_within_a_level() {
+        // Noise, 67 pixels of 3 samples a row: three 64-sample strips and a tail.
+        let (width, height) = (67 * 3, 120);
+        let src: Vec<u8> = (0..width * height)
+            .map(|i| ((i * 7919 + i / 13 * 104_729) % 256) as u8)
+            .collect();
+        for to in [60, 47, 119, 300] {
+            let got = down(&src, width, height, to, Kernel::LANCZOS3);
+            let taps = Taps::new(height, to, Kernel::LANCZOS3);
+            let mut sums = Vec::new();
+            for (y, row) in got.chunks_exact(width).enumerate() {
+                let used = taps.rows[y].clone();
+                let weights = &taps.weights[y * taps.reach..][..used.len()];
+                let sources: Vec<&[u8]> = used.map(|r| &src[r * width..][..width]).collect();
+                let mut exact = vec![0; width];
+                down_row(&sources, weights, &mut exact, 0, &mut sums);
+                let worst = row.iter().zip(&exact).map(|(a, b)| a.abs_diff(*b)).max();
+                assert!(worst <= Some(1), "{height} to {to} rows, row {y}: {worst:?} off");
+            }
         }
     }
 }
