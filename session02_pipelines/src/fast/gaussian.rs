@@ -211,18 +211,14 @@ mod avx2 {
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use core::arch::x86_64::{__m128i, __m256i};
+    use core::arch::x86_64::__m256i;
 
     use pulp::bytemuck::cast;
     use pulp::x86::V3;
     use pulp::{Simd, WithSimd};
 
     use super::{Pair, SIMD_RADIUS, Weights};
-
-    /// Samples per step: four vectors of sixteen 16-bit lanes, whose sums stay in
-    /// registers while every tap is added.
-    const STEP: usize = 64;
-    const LANES: usize = STEP / 16;
+    use crate::fast::lanes::{LANES, STEP, round_to_bytes, strip, strip_mut, widen};
 
     /// [`super::down`] for the first samples, a multiple of `STEP`, with AVX2 if this CPU
     /// has it and the radius is at most `SIMD_RADIUS`; returns how many it did.
@@ -309,27 +305,6 @@ mod avx2 {
         }
     }
 
-    /// `STEP` samples of `row` from `at`: checked once, so the loads from it are not.
-    #[inline(always)]
-    fn strip<T>(row: &[T], at: usize) -> &[T; STEP] {
-        row[at..at + STEP].try_into().unwrap()
-    }
-
-    /// `STEP` samples of `row` from `at`, to write.
-    #[inline(always)]
-    fn strip_mut<T>(row: &mut [T], at: usize) -> &mut [T; STEP] {
-        (&mut row[at..at + STEP]).try_into().unwrap()
-    }
-
-    /// Vector `j` of a strip of bytes, as 16-bit lanes. (Functions, not closures: a
-    /// closure would be compiled on its own, without AVX2; see `luma.rs`.)
-    #[inline(always)]
-    fn widen(simd: V3, strip: &[u8; STEP], j: usize) -> __m256i {
-        let bytes: [u8; 16] = strip[16 * j..16 * (j + 1)].try_into().unwrap();
-        let bytes: __m128i = cast(bytes);
-        simd.avx2._mm256_cvtepu8_epi16(bytes)
-    }
-
     /// Vector `j` of a strip of 16-bit values.
     #[inline(always)]
     fn words(strip: &[i16; STEP], j: usize) -> __m256i {
@@ -356,7 +331,6 @@ mod avx2 {
             let margin = self.weights.pairs.len() * c;
             let n = self.dst.len() / STEP * STEP;
             let centre_weight = avx._mm256_set1_epi16(self.weights.centre);
-            let round = avx._mm256_set1_epi16(64);
             for i in (0..n).step_by(STEP) {
                 let at = margin + i;
                 let centre = strip(columns, at);
@@ -372,18 +346,7 @@ mod avx2 {
                         *acc = avx2._mm256_adds_epi16(*acc, avx2._mm256_mulhrs_epi16(mean, w));
                     }
                 }
-                // Rounded to bytes; packus works within 128-bit halves, so the quarters are
-                // put back in order.
-                let out = strip_mut(self.dst, i);
-                for (j, pair) in acc.as_chunks::<2>().0.iter().enumerate() {
-                    let [low, high] = *pair;
-                    let low = avx2._mm256_srai_epi16::<7>(avx2._mm256_adds_epi16(low, round));
-                    let high = avx2._mm256_srai_epi16::<7>(avx2._mm256_adds_epi16(high, round));
-                    let packed = avx2._mm256_packus_epi16(low, high);
-                    let packed = avx2._mm256_permute4x64_epi64::<0b11_01_10_00>(packed);
-                    let bytes: &mut [u8; 32] = (&mut out[32 * j..32 * (j + 1)]).try_into().unwrap();
-                    *bytes = cast(packed);
-                }
+                round_to_bytes::<7>(self.simd, acc, strip_mut(self.dst, i));
             }
             n
         }

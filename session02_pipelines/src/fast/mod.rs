@@ -29,6 +29,8 @@ mod blur;
 mod curve;
 mod gaussian;
 mod geometry;
+#[cfg(target_arch = "x86_64")]
+mod lanes;
 mod luma;
 mod median;
 mod mirror;

@@ -218,21 +218,15 @@ mod avx2 {
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use core::arch::x86_64::{__m128i, __m256i};
-
-    use pulp::bytemuck::cast;
     use pulp::x86::V3;
     use pulp::{Simd, WithSimd};
+
+    use crate::fast::lanes::{LANES, STEP, round_to_bytes, strip, strip_mut, widen};
 
     /// The most source rows an output row may add up on the SIMD path (Lanczos3 shrinking 8
     /// times): each product is rounded, so a flat image may drift by up to `n / 128` of a
     /// level, below a half here.
     const SIMD_REACH: usize = 50;
-
-    /// Samples per step: four vectors of sixteen 16-bit lanes, whose sums stay in
-    /// registers while every source row is added.
-    const STEP: usize = 64;
-    const LANES: usize = STEP / 16;
 
     /// [`super::down_row`] for the first samples, a multiple of `STEP`, with AVX2 if this
     /// CPU has it; returns how many it did.
@@ -273,7 +267,6 @@ mod avx2 {
         fn with_simd<S: Simd>(self, _: S) -> usize {
             let (simd, avx, avx2) = (self.simd, self.simd.avx, self.simd.avx2);
             let n = self.dst.len() / STEP * STEP;
-            let round = avx._mm256_set1_epi16(32);
             // Rows whose mirror has the same weight, added first and multiplied once.
             let paired = if self.mirrored {
                 self.sources.len() / 2
@@ -302,35 +295,10 @@ mod avx2 {
                         *acc = avx2._mm256_adds_epi16(*acc, avx2._mm256_mulhrs_epi16(v, w));
                     }
                 }
-                // Rounded to bytes; packus works within 128-bit halves, so the quarters are
-                // put back in order.
-                let out: &mut [u8; STEP] = (&mut self.dst[i..i + STEP]).try_into().unwrap();
-                for (j, pair) in acc.as_chunks::<2>().0.iter().enumerate() {
-                    let [low, high] = *pair;
-                    let low = avx2._mm256_srai_epi16::<6>(avx2._mm256_adds_epi16(low, round));
-                    let high = avx2._mm256_srai_epi16::<6>(avx2._mm256_adds_epi16(high, round));
-                    let packed = avx2._mm256_packus_epi16(low, high);
-                    let packed = avx2._mm256_permute4x64_epi64::<0b11_01_10_00>(packed);
-                    let bytes: &mut [u8; 32] = (&mut out[32 * j..32 * (j + 1)]).try_into().unwrap();
-                    *bytes = cast(packed);
-                }
+                round_to_bytes::<6>(simd, acc, strip_mut(self.dst, i));
             }
             n
         }
-    }
-
-    /// `STEP` samples of `row` from `at`: checked once, so the loads from it are not.
-    #[inline(always)]
-    fn strip(row: &[u8], at: usize) -> &[u8; STEP] {
-        row[at..at + STEP].try_into().unwrap()
-    }
-
-    /// Vector `j` of a strip of bytes, as 16-bit lanes.
-    #[inline(always)]
-    fn widen(simd: V3, strip: &[u8; STEP], j: usize) -> __m256i {
-        let bytes: [u8; 16] = strip[16 * j..16 * (j + 1)].try_into().unwrap();
-        let bytes: __m128i = cast(bytes);
-        simd.avx2._mm256_cvtepu8_epi16(bytes)
     }
 }
 
@@ -360,7 +328,11 @@ mod tests {
         }
         // Enlarging leaves out the rows of weight 0 at the window's ends.
         let taps = Taps::new(100, 200, Kernel::LANCZOS3);
-        assert!(taps.rows[20..180].iter().all(|rows| rows.len() == 6), "{:?}", taps.rows);
+        assert!(
+            taps.rows[20..180].iter().all(|rows| rows.len() == 6),
+            "{:?}",
+            taps.rows
+        );
         // Away from the edges, each row of a halving has its weights in mirrored pairs.
         let taps = Taps::new(2160, 1080, Kernel::LANCZOS3);
         for y in 3..1077 {
@@ -391,7 +363,10 @@ mod tests {
                 let mut exact = vec![0; width];
                 down_row(&sources, weights, &mut exact, 0, &mut sums);
                 let worst = row.iter().zip(&exact).map(|(a, b)| a.abs_diff(*b)).max();
-                assert!(worst <= Some(1), "{height} to {to} rows, row {y}: {worst:?} off");
+                assert!(
+                    worst <= Some(1),
+                    "{height} to {to} rows, row {y}: {worst:?} off"
+                );
             }
         }
     }
