@@ -268,7 +268,7 @@ fn the_fast_gaussian_keeps_a_flat_image_flat_at_every_sigma() {
 #[test]
 fn the_fast_resize_keeps_a_flat_image_flat_at_every_scale() {
     // From 203x410: shrinking by up to 8 times sums rounded products in 16 bits, by more
-    // in 32 bits; growing reaches 7 rows. Either way no level may drift or wrap around.
+    // in 32 bits; growing reaches 6 rows. Either way no level may drift or wrap around.
     for (width, height) in [
         (203, 205),
         (101, 51),
