@@ -298,3 +298,35 @@ fn the_fast_resize_keeps_a_flat_image_flat_at_every_scale() {
         }
     }
 }
+
+#[test]
+fn the_fast_resize_rows_match_the_exact_loop_within_a_level() {
+    // A 128-pixel-wide gray image goes down its columns in 16-bit SIMD steps of 64 samples
+    // (on x86-64 with AVX2); each column alone, one sample wide, goes through the exact
+    // 32-bit loop. The widths stay the same, so only that pass runs. Without AVX2 both
+    // sides are the exact loop.
+    let noise = GrayImage::from_fn(128, 120, |x, y| {
+        image::Luma([((x * 7919 + y * 104_729 + x * y * 31) % 256) as u8])
+    });
+    for height in [60, 47, 119, 300] {
+        let wide = fast::accelerate(filter(&format!("resize:width=128,height={height}")))
+            .apply(&DynamicImage::ImageLuma8(noise.clone()))
+            .unwrap()
+            .to_luma8();
+        let narrow = fast::accelerate(filter(&format!("resize:width=1,height={height}")));
+        for x in 0..128 {
+            let column = GrayImage::from_fn(1, 120, |_, y| *noise.get_pixel(x, y));
+            let exact = narrow
+                .apply(&DynamicImage::ImageLuma8(column))
+                .unwrap()
+                .to_luma8();
+            for y in 0..height {
+                let (got, want) = (wide.get_pixel(x, y).0[0], exact.get_pixel(0, y).0[0]);
+                assert!(
+                    got.abs_diff(want) <= 1,
+                    "120 to {height} rows, at ({x}, {y}): {got} against {want}"
+                );
+            }
+        }
+    }
+}
