@@ -182,10 +182,19 @@ impl RawLayout {
     pub fn read_rows(&self, mut file: &File, y: u32, rows: u32) -> Result<DynamicImage, String> {
         let (start, len) = self.rows(y, rows)?;
         let len = usize::try_from(len).map_err(|_| format!("{rows} rows do not fit in memory"))?;
-        let mut pixels = vec![0; len];
-        file.seek(SeekFrom::Start(start))
-            .and_then(|_| file.read_exact(&mut pixels))
+        // Read into spare capacity: the buffer is never filled with zeros first.
+        let mut pixels = Vec::with_capacity(len);
+        let read = file
+            .seek(SeekFrom::Start(start))
+            .and_then(|_| file.take(len as u64).read_to_end(&mut pixels))
             .map_err(|error| format!("cannot read rows {y}..{}: {error}", y + rows))?;
+        if read != len {
+            return Err(format!(
+                "cannot read rows {y}..{}: the file ends {} bytes short",
+                y + rows,
+                len - read
+            ));
+        }
         self.image(pixels)
     }
 
@@ -363,6 +372,10 @@ mod tests {
             .set_len(20)
             .unwrap();
         assert!(RawLayout::open(&path).unwrap_err().contains("truncated"));
+        // Cut short after its layout was read: a band's read says so.
+        let short = File::open(&path).unwrap();
+        let error = layout.read_rows(&short, 0, 4).unwrap_err();
+        assert!(error.contains("bytes short"), "{error}");
         assert!(layout.rows(3, 2).is_err());
         let starts: Vec<u64> = layout.placement(3, 1, 2, 12).unwrap().collect();
         assert_eq!(starts, [layout.offset + 15 + 9, layout.offset + 30 + 9]);
