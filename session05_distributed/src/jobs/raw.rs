@@ -2,7 +2,7 @@
 //! (8-bit RGB) and PGM (8-bit gray), a short text header and then the pixels, row by row.
 //!
 //! Row `y` starts at `offset + y * width * channels`, so a worker reads its tile's rows with
-//! one seek and one read, and writes its result's rows into a file made at its final size
+//! one seek and a read to their end, and writes its result's rows into a file made at its final size
 //! with one seek and one write: nothing is cut up front, nothing is assembled after.
 
 use std::fs::File;
@@ -180,19 +180,19 @@ impl RawLayout {
 
     /// Rows `y..y + rows` of `file`, as an image.
     pub fn read_rows(&self, mut file: &File, y: u32, rows: u32) -> Result<DynamicImage, String> {
-        let (start, len) = self.rows(y, rows)?;
-        let len = usize::try_from(len).map_err(|_| format!("{rows} rows do not fit in memory"))?;
+        let (start, bytes) = self.rows(y, rows)?;
+        let len =
+            usize::try_from(bytes).map_err(|_| format!("{rows} rows do not fit in memory"))?;
         // Read into spare capacity: the buffer is never filled with zeros first.
         let mut pixels = Vec::with_capacity(len);
         let read = file
             .seek(SeekFrom::Start(start))
-            .and_then(|_| file.take(len as u64).read_to_end(&mut pixels))
+            .and_then(|_| file.take(bytes).read_to_end(&mut pixels))
             .map_err(|error| format!("cannot read rows {y}..{}: {error}", y + rows))?;
         if read != len {
             return Err(format!(
-                "cannot read rows {y}..{}: the file ends {} bytes short",
-                y + rows,
-                len - read
+                "cannot read rows {y}..{}: only {read} of their {len} bytes are in the file",
+                y + rows
             ));
         }
         self.image(pixels)
@@ -375,7 +375,7 @@ mod tests {
         // Cut short after its layout was read: a band's read says so.
         let short = File::open(&path).unwrap();
         let error = layout.read_rows(&short, 0, 4).unwrap_err();
-        assert!(error.contains("bytes short"), "{error}");
+        assert!(error.contains("only 9 of their 60 bytes"), "{error}");
         assert!(layout.rows(3, 2).is_err());
         let starts: Vec<u64> = layout.placement(3, 1, 2, 12).unwrap().collect();
         assert_eq!(starts, [layout.offset + 15 + 9, layout.offset + 30 + 9]);
