@@ -8,7 +8,6 @@
 //! [`Keys::blob`]: session04_redis::Keys::blob
 //! [`BlobStore::get`]: session03_workers::BlobStore::get
 
-use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 use session03_workers::{BlobError, BlobKey};
 use session04_redis::RedisBlobStore;
@@ -16,9 +15,15 @@ use session04_redis::RedisBlobStore;
 /// The largest string Redis stores (its `proto-max-bulk-len` default).
 const MAX_REDIS_STRING: u64 = 512 << 20;
 
-/// The most bytes one command sends: a whole band in one would be copied into a buffer
-/// again.
-pub(super) const WRITE_PIECE: usize = 8 << 20;
+/// The most bytes one command sends or asks for. A whole band in one would be copied into
+/// a buffer again. And Redis's allocator (jemalloc) hands blocks of 8 MiB and more straight
+/// back to the system, so each such argument or reply is fresh memory, cleared page by page
+/// as it is touched; smaller pieces reuse the same memory. With pieces of 1 MiB instead of
+/// 8, the benchmark's job in Redis took about a third less time.
+pub(super) const PIECE: usize = 1 << 20;
+
+/// Pieces sent in one round trip.
+pub(super) const PIECES_PER_TRIP: usize = 8;
 
 /// A blob of a fixed size, filled from the front.
 #[derive(Debug)]
@@ -76,7 +81,7 @@ impl BandWriter {
         })
     }
 
-    /// Writes `bytes` after what is written, in pieces of at most [`WRITE_PIECE`].
+    /// Writes `bytes` after what is written, in pieces of at most [`PIECE`].
     pub(super) async fn append(&mut self, bytes: &[u8]) -> Result<(), BlobError> {
         let end = self.written.saturating_add(bytes.len() as u64);
         if end > self.size {
@@ -86,14 +91,20 @@ impl BandWriter {
                 max: self.size,
             });
         }
-        for piece in bytes.chunks(WRITE_PIECE) {
-            // Within the size checked at creation, so within `isize`.
-            let offset = isize::try_from(self.written).unwrap_or(isize::MAX);
-            self.conn
-                .setrange::<_, _, u64>(&self.redis_key, offset, piece)
+        // A few pieces per round trip, so Redis reads one while the next is sent.
+        for batch in bytes.chunks(PIECE * PIECES_PER_TRIP) {
+            let mut pipe = redis::pipe();
+            let mut at = self.written;
+            for piece in batch.chunks(PIECE) {
+                // Within the size checked at creation, so within `isize`.
+                let offset = isize::try_from(at).unwrap_or(isize::MAX);
+                pipe.setrange(&self.redis_key, offset, piece).ignore();
+                at += piece.len() as u64;
+            }
+            pipe.query_async::<()>(&mut self.conn)
                 .await
                 .map_err(|error| unavailable(&error))?;
-            self.written += piece.len() as u64;
+            self.written = at;
         }
         Ok(())
     }

@@ -6,14 +6,13 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use image::DynamicImage;
-use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
 use session03_workers::worker::run_blocking;
 use session03_workers::{BlobKey, BlobStore, FsBlobStore, TaskError};
 use session04_redis::RedisBlobStore;
 
-use super::bands::{BandWriter, WRITE_PIECE};
+use super::bands::{BandWriter, PIECE, PIECES_PER_TRIP};
 use super::raw::{MAX_HEADER, RawLayout};
 
 /// Which store a job's raw images are in.
@@ -128,13 +127,25 @@ impl Pixels {
             }
             Self::Redis(conn, blobs) => {
                 let (start, len) = layout.rows(y, rows).map_err(TaskError::job)?;
-                let end = isize::try_from(start + len).map_err(TaskError::job)? - 1;
-                let start = isize::try_from(start).map_err(TaskError::job)?;
-                let pixels: Vec<u8> = conn
-                    .clone()
-                    .getrange(blobs.keys().blob(key), start, end)
+                // In pieces, in one round trip: see [`PIECE`].
+                let name = blobs.keys().blob(key);
+                let mut pipe = redis::pipe();
+                let mut at = start;
+                while at < start + len {
+                    let end = (at + PIECE as u64).min(start + len);
+                    let first = isize::try_from(at).map_err(TaskError::job)?;
+                    let last = isize::try_from(end).map_err(TaskError::job)? - 1;
+                    pipe.getrange(&name, first, last);
+                    at = end;
+                }
+                let pieces: Vec<Vec<u8>> = pipe
+                    .query_async(&mut conn.clone())
                     .await
                     .map_err(|error| redis_failure(&error))?;
+                let mut pixels = Vec::with_capacity(usize::try_from(len).map_err(TaskError::job)?);
+                for piece in pieces {
+                    pixels.extend_from_slice(&piece);
+                }
                 if pixels.len() as u64 != len {
                     return Err(TaskError::job(format!(
                         "{key} is cut short: rows {y}..{} are not all there",
@@ -233,11 +244,8 @@ impl Pixels {
 /// How long a raw image that a late write made anew is kept, in milliseconds.
 const REMADE_TTL_MS: u64 = 60_000;
 
-/// Pieces sent in one round trip.
-const PIECES_PER_TRIP: usize = 4;
-
 /// Writes `bytes` at `offset` into the Redis string `name`, in pieces of at most
-/// [`WRITE_PIECE`]. A band delivered again after its job was assembled or failed writes
+/// [`PIECE`]. A band delivered again after its job was assembled or failed writes
 /// into a key that is gone, and `SETRANGE` makes it anew, of zeros: after the pieces of
 /// each round trip, an expiry is set on a key that has none (`NX`), so such a key goes
 /// within a minute. (A script that writes only into a key that exists costs many times as
@@ -250,9 +258,9 @@ async fn write_at(
 ) -> Result<(), TaskError> {
     let mut at = offset;
     // A few pieces per round trip, so Redis reads one while the next is sent.
-    for batch in bytes.chunks(WRITE_PIECE * PIECES_PER_TRIP) {
+    for batch in bytes.chunks(PIECE * PIECES_PER_TRIP) {
         let mut pipe = redis::pipe();
-        for piece in batch.chunks(WRITE_PIECE) {
+        for piece in batch.chunks(PIECE) {
             let start = isize::try_from(at).map_err(TaskError::job)?;
             pipe.setrange(name, start, piece).ignore();
             at += piece.len() as u64;
