@@ -15,14 +15,13 @@ use session04_redis::RedisBlobStore;
 /// The largest string Redis stores (its `proto-max-bulk-len` default).
 const MAX_REDIS_STRING: u64 = 512 << 20;
 
-/// The most bytes one command sends or asks for. A whole band in one would be copied into
-/// a buffer again. And Redis's allocator (jemalloc) hands blocks of 8 MiB and more straight
-/// back to the system, so each such argument or reply is fresh memory, cleared page by page
-/// as it is touched; smaller pieces reuse the same memory. With pieces of 1 MiB instead of
-/// 8, the benchmark's job in Redis took about a third less time.
+/// The most bytes one command sends or asks for. A whole band sent in one command would be
+/// copied into a buffer again. And Redis's allocator (jemalloc) hands blocks of 8 MiB and
+/// more straight back to the system, so each argument or reply that large is fresh memory,
+/// cleared page by page as it is touched; smaller pieces reuse the same memory.
 pub(super) const PIECE: usize = 1 << 20;
 
-/// Pieces sent in one round trip.
+/// Pieces written per round trip.
 pub(super) const PIECES_PER_TRIP: usize = 8;
 
 /// A blob of a fixed size, filled from the front.

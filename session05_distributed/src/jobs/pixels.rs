@@ -127,7 +127,11 @@ impl Pixels {
             }
             Self::Redis(conn, blobs) => {
                 let (start, len) = layout.rows(y, rows).map_err(TaskError::job)?;
-                // In pieces, in one round trip: see [`PIECE`].
+                if len == 0 {
+                    // Redis refuses an empty pipeline.
+                    return layout.image(Vec::new()).map_err(TaskError::job);
+                }
+                // In pieces (see `PIECE`), all in one round trip.
                 let name = blobs.keys().blob(key);
                 let mut pipe = redis::pipe();
                 let mut at = start;
@@ -148,7 +152,9 @@ impl Pixels {
                 }
                 if pixels.len() as u64 != len {
                     return Err(TaskError::job(format!(
-                        "{key} is cut short: rows {y}..{} are not all there",
+                        "{key} is cut short or gone: only {} of the {len} bytes of rows {y}..{} \
+                         are there",
+                        pixels.len(),
                         u64::from(y) + u64::from(rows)
                     )));
                 }
