@@ -89,10 +89,10 @@ pub struct BenchReport {
     /// of the whole-image kernel's decoded image), in seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_seconds: Option<f64>,
-    /// The fast kernel on the whole image with 2 threads, best of 5, in seconds.
+    /// The fast kernel on the whole image with 2 threads, best of 7, in seconds.
     pub whole_seconds: f64,
     /// The tiled job from the image in memory (on a folder, the source stored) to the
-    /// result stored, best of 5, in seconds.
+    /// result stored, best of 7, in seconds.
     pub tiled_seconds: f64,
     /// Every run of the tiled job, in seconds: the first pays for fresh memory.
     pub tiled_runs_seconds: Vec<f64>,
@@ -228,7 +228,7 @@ pub async fn run(args: &BenchArgs, program: &Path) -> Result<BenchReport> {
         }
         None => None,
     };
-    // Best of 5, as for the whole-image kernel; each run's result is deleted before the
+    // Best of 7, as for the whole-image kernel; each run's result is deleted before the
     // next, and the last one is compared with the whole image.
     let mut best: Option<TiledRun> = None;
     let mut tiled_runs_seconds = Vec::with_capacity(RUNS);
@@ -299,7 +299,7 @@ fn in_place(store: Store) -> Option<PixelStore> {
 /// Runs of the tiled job, and of the whole-image kernel; the best counts. On a virtual
 /// machine, memory freed a moment ago may have gone back to the host, and the run that
 /// touches it again pays for that: more runs make a warm one likely.
-const RUNS: usize = 5;
+const RUNS: usize = 7;
 
 /// One run of the tiled job.
 struct TiledRun {
