@@ -15,8 +15,8 @@ use session04_redis::RedisBlobStore;
 /// The largest string Redis stores (its `proto-max-bulk-len` default).
 const MAX_REDIS_STRING: u64 = 512 << 20;
 
-/// The most bytes one command sends or asks for. A whole band sent in one command would be
-/// copied into a buffer again. And Redis's allocator (jemalloc) hands blocks of 8 MiB and
+/// The most bytes one command sends or asks for. A whole band in one command would be
+/// copied into one buffer as large as the band. And Redis's allocator (jemalloc) hands blocks of 8 MiB and
 /// more straight back to the system, so each argument or reply that large is fresh memory,
 /// cleared page by page as it is touched; smaller pieces reuse the same memory.
 pub(super) const PIECE: usize = 1 << 20;

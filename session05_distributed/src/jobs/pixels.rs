@@ -128,7 +128,7 @@ impl Pixels {
             Self::Redis(conn, blobs) => {
                 let (start, len) = layout.rows(y, rows).map_err(TaskError::job)?;
                 if len == 0 {
-                    // Redis refuses an empty pipeline.
+                    // redis-rs refuses an empty pipeline.
                     return layout.image(Vec::new()).map_err(TaskError::job);
                 }
                 // In pieces (see `PIECE`), all in one round trip.

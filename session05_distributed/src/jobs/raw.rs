@@ -2,8 +2,9 @@
 //! (8-bit RGB) and PGM (8-bit gray), a short text header and then the pixels, row by row.
 //!
 //! Row `y` starts at `offset + y * width * channels`, so a worker reads its tile's rows with
-//! one seek and a read to their end, and writes its result's rows into a file made at its final size
-//! with one seek and one write: nothing is cut up front, nothing is assembled after.
+//! one seek and a read to their end, and writes its result's rows into a file made at its
+//! final size with one seek and one write: nothing is cut up front, nothing is assembled
+//! after.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
