@@ -16,9 +16,10 @@ use session04_redis::RedisBlobStore;
 const MAX_REDIS_STRING: u64 = 512 << 20;
 
 /// The most bytes one command sends or asks for. A whole band in one command would be
-/// copied into one buffer as large as the band. And Redis's allocator (jemalloc) hands blocks of 8 MiB and
-/// more straight back to the system, so each argument or reply that large is fresh memory,
-/// cleared page by page as it is touched; smaller pieces reuse the same memory.
+/// copied into one buffer as large as the band. And Redis's allocator (jemalloc) hands
+/// blocks of 8 MiB and more straight back to the system, so each argument or reply that
+/// large is fresh memory, cleared page by page as it is touched; smaller pieces reuse the
+/// same memory.
 pub(super) const PIECE: usize = 1 << 20;
 
 /// Pieces written per round trip.
