@@ -16,9 +16,9 @@
 //!   one-thread pool it runs single-threaded, which is how the batch strategies and the
 //!   benchmark control it.
 //! - **Explicit SIMD where LLVM cannot.** Luma, mirrored rows, quarter turns in 8x8 blocks,
-//!   and the 16-bit fixed point of the Gaussian and of resampling down the columns are
-//!   written with AVX2 intrinsics through `pulp`'s safe wrappers, beside plain loops that
-//!   are the reference.
+//!   the 16-bit fixed point of the Gaussian and of resampling down the columns, and the
+//!   3x3 median, which prefetches the rows it will need, are written with AVX2 intrinsics
+//!   through `pulp`'s safe wrappers, beside plain loops that are the reference.
 //! - **Crates that already do it best.** libblur (wider medians, with SIMD chosen at run
 //!   time) and fast_image_resize (resampling along the rows).
 //!
