@@ -15,7 +15,8 @@
 //! of rows share nothing, and no row is blurred twice.
 //!
 //! On x86-64 CPUs with AVX2 the two steps are written with `pulp`'s intrinsics, for radii
-//! up to 24 (sigma 8). The plain loops are the reference: exact 32-bit sums, rounded once
+//! up to 24 (sigma 8); the first prefetches the row that enters the window two rows on
+//! (see `median.rs`). The plain loops are the reference: exact 32-bit sums, rounded once
 //! per step. They do the last samples of each row, wider kernels, and other CPUs.
 
 use std::ops::Range;
@@ -141,7 +142,9 @@ fn blur_band(src: &[u8], layout: Layout, weights: &Weights, rows: Range<usize>, 
         taps.extend((1..=radius as isize).map(|k| (source(y, -k), source(y, k))));
         // 1. Down the columns: SIMD for what it can do, the plain loop for the rest.
         let sums = &mut columns[margin..margin + row_len];
-        let done = avx2::down(source(y, 0), &taps, weights, sums);
+        // The row that enters the window two rows on, prefetched as the SIMD loop goes.
+        let ahead = source(y, radius as isize + 2);
+        let done = avx2::down(source(y, 0), &taps, weights, ahead, sums);
         down(source(y, 0), &taps, weights, sums, done);
         repeat_edges(&mut columns, margin, c);
         // 2. Along the row, straight into the output.
@@ -199,7 +202,7 @@ mod avx2 {
     use super::{Pair, Weights};
 
     /// No x86 SIMD here: the scalar loop does every sample.
-    pub(super) fn down(_: &[u8], _: &[Pair<'_>], _: &Weights, _: &mut [i16]) -> usize {
+    pub(super) fn down(_: &[u8], _: &[Pair<'_>], _: &Weights, _: &[u8], _: &mut [i16]) -> usize {
         0
     }
 
@@ -211,7 +214,7 @@ mod avx2 {
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use core::arch::x86_64::__m256i;
+    use core::arch::x86_64::{__m256i, _MM_HINT_T0};
 
     use pulp::bytemuck::cast;
     use pulp::x86::V3;
@@ -221,11 +224,13 @@ mod avx2 {
     use crate::fast::lanes::{LANES, STEP, round_to_bytes, strip, strip_mut, widen};
 
     /// [`super::down`] for the first samples, a multiple of `STEP`, with AVX2 if this CPU
-    /// has it and the radius is at most `SIMD_RADIUS`; returns how many it did.
+    /// has it and the radius is at most `SIMD_RADIUS`; returns how many it did. Each step
+    /// prefetches the same samples of `ahead`, a row that later rows will read.
     pub(super) fn down(
         centre: &[u8],
         taps: &[Pair<'_>],
         weights: &Weights,
+        ahead: &[u8],
         sums: &mut [i16],
     ) -> usize {
         let Some(simd) = V3::try_new().filter(|_| weights.pairs.len() <= SIMD_RADIUS) else {
@@ -238,6 +243,7 @@ mod avx2 {
                 centre,
                 taps,
                 weights,
+                ahead,
                 sums,
             },
         )
@@ -267,6 +273,7 @@ mod avx2 {
         centre: &'a [u8],
         taps: &'a [Pair<'a>],
         weights: &'a Weights,
+        ahead: &'a [u8],
         sums: &'a mut [i16],
     }
 
@@ -279,6 +286,9 @@ mod avx2 {
             let n = self.sums.len() / STEP * STEP;
             let centre_weight = avx._mm256_set1_epi16(self.weights.centre);
             for i in (0..n).step_by(STEP) {
+                // A hint, not a read: that row arrives while this one is summed.
+                simd.sse
+                    ._mm_prefetch::<_MM_HINT_T0>(self.ahead[i..].as_ptr().cast());
                 let centre = strip(self.centre, i);
                 let mut acc = [avx._mm256_setzero_si256(); LANES];
                 for (j, acc) in acc.iter_mut().enumerate() {

@@ -7,7 +7,8 @@
 //! rows over rayon. On x86-64 CPUs with AVX2 it keeps its sums in 16-bit lanes with 6
 //! fractional bits, each product rounded (`pmulhrsw`), sixteen samples per instruction;
 //! where the weights are symmetric, the two rows at the same distance are added first and
-//! multiplied once. The plain loop is the reference, in exact 32-bit sums; it does the last
+//! multiplied once, and each step prefetches the rows that the next output rows will read
+//! (see `median.rs`). The plain loop is the reference, in exact 32-bit sums; it does the last
 //! samples of each row, shrinks that reach more rows than `SIMD_REACH`, and other CPUs.
 //! The pass along the rows, on the rows this one made, is fast_image_resize's, with the
 //! same kernel.
@@ -184,8 +185,15 @@ fn down(src: &[u8], row_len: usize, height: usize, to: usize, kernel: Kernel) ->
             let used = taps.rows[y].clone();
             let weights = &taps.weights[y * taps.reach..][..used.len()];
             sources.clear();
+            // The two rows after the last one this row reads, which the next rows will
+            // read, prefetched as the SIMD loop goes (2 new rows a row when halving).
+            let next = |k: usize| {
+                let r = (used.end + k).min(height - 1);
+                &src[r * row_len..(r + 1) * row_len]
+            };
+            let ahead = [next(1), next(2)];
             sources.extend(used.map(|r| &src[r * row_len..(r + 1) * row_len]));
-            let done = avx2::down(&sources, weights, dst);
+            let done = avx2::down(&sources, weights, ahead, dst);
             down_row(&sources, weights, dst, done, &mut sums);
         }
     });
@@ -211,13 +219,15 @@ fn down_row(sources: &[&[u8]], weights: &[i16], dst: &mut [u8], from: usize, sum
 #[cfg(not(target_arch = "x86_64"))]
 mod avx2 {
     /// No x86 SIMD here: the scalar loop does every sample.
-    pub(super) fn down(_: &[&[u8]], _: &[i16], _: &mut [u8]) -> usize {
+    pub(super) fn down(_: &[&[u8]], _: &[i16], _: [&[u8]; 2], _: &mut [u8]) -> usize {
         0
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
+    use core::arch::x86_64::_MM_HINT_T0;
+
     use pulp::x86::V3;
     use pulp::{Simd, WithSimd};
 
@@ -229,8 +239,14 @@ mod avx2 {
     const SIMD_REACH: usize = 50;
 
     /// [`super::down_row`] for the first samples, a multiple of `STEP`, with AVX2 if this
-    /// CPU has it; returns how many it did.
-    pub(super) fn down(sources: &[&[u8]], weights: &[i16], dst: &mut [u8]) -> usize {
+    /// CPU has it; returns how many it did. Each step prefetches the same samples of the
+    /// `ahead` rows, which later rows will read.
+    pub(super) fn down(
+        sources: &[&[u8]],
+        weights: &[i16],
+        ahead: [&[u8]; 2],
+        dst: &mut [u8],
+    ) -> usize {
         let Some(simd) = V3::try_new().filter(|_| sources.len() <= SIMD_REACH) else {
             return 0;
         };
@@ -245,6 +261,7 @@ mod avx2 {
                 mirrored,
                 sources,
                 weights,
+                ahead,
                 dst,
             },
         )
@@ -257,6 +274,7 @@ mod avx2 {
         mirrored: bool,
         sources: &'a [&'a [u8]],
         weights: &'a [i16],
+        ahead: [&'a [u8]; 2],
         dst: &'a mut [u8],
     }
 
@@ -276,6 +294,11 @@ mod avx2 {
             let (up, rest) = self.sources.split_at(paired);
             let (single, down) = rest.split_at(rest.len() - paired);
             for i in (0..n).step_by(STEP) {
+                // A hint, not a read: those rows arrive while this one is summed.
+                for row in self.ahead {
+                    simd.sse
+                        ._mm_prefetch::<_MM_HINT_T0>(row[i..].as_ptr().cast());
+                }
                 let mut acc = [avx._mm256_setzero_si256(); LANES];
                 for (k, &w) in self.weights[..paired].iter().enumerate() {
                     let (a, b) = (strip(up[k], i), strip(down[paired - 1 - k], i));
