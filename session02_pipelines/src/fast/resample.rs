@@ -185,8 +185,9 @@ fn down(src: &[u8], row_len: usize, height: usize, to: usize, kernel: Kernel) ->
             let used = taps.rows[y].clone();
             let weights = &taps.weights[y * taps.reach..][..used.len()];
             sources.clear();
-            // The two rows after the last one this row reads, which the next rows will
-            // read, prefetched as the SIMD loop goes (2 new rows a row when halving).
+            // Rows `used.end + 1` and `+ 2` (`used.end` is one past the last row read, and
+            // the row before asked for it), which the next output rows read, prefetched as
+            // the SIMD loop goes: each output row reads 2 new source rows when halving.
             let next = |k: usize| {
                 let r = (used.end + k).min(height - 1);
                 &src[r * row_len..(r + 1) * row_len]
