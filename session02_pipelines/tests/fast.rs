@@ -1,6 +1,7 @@
 //! The fast kernels against session 01's readable ones: same size, same layout, samples
 //! within each kernel's stated tolerance, on photos, on every pixel layout and on images
-//! a few pixels wide; and the same output whatever the number of threads.
+//! a few pixels wide; the 3x3 median on rows of every length around its SIMD steps; and
+//! the same output whatever the number of threads.
 
 mod common;
 
@@ -179,6 +180,7 @@ fn fast_kernels_match_session_01_within_their_tolerance() {
 fn the_median_matches_session_01_on_rows_of_every_length() {
     let reference = filter("median");
     let fast = fast::accelerate(filter("median"));
+    assert!(format!("{fast:?}").starts_with("Fast("), "{fast:?}");
     let sample =
         |x: u32, y: u32, channel: u32| ((x * 7919 + y * 104_729 + channel * 65_537) % 251) as u8;
     for width in (1..=80).chain([135, 136, 200, 451]) {

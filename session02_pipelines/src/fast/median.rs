@@ -8,11 +8,12 @@
 //! measured slower.
 //!
 //! On x86-64 CPUs with AVX2 the row's interior is written with explicit SIMD through
-//! `pulp`, 64 samples per step, and each step asks the memory for a row further down
+//! `pulp`, 64 samples per step, and each step asks for a cache line of a row further down
 //! before it is needed (a prefetch). The arithmetic alone takes about as long as reading
 //! the frame does; without the prefetch the two took turns, with it they overlap. Every
 //! other CPU, and rows shorter than a step reads (72 samples), run the plain loop, which
-//! is the reference; the tests compare both with session 01's median, bit for bit.
+//! is the reference; the tests compare the median with session 01's, bit for bit, on rows
+//! of every length around that.
 
 use session01_image_basics::pixels::{Buffer, Pixel8};
 

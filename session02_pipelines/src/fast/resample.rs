@@ -7,8 +7,8 @@
 //! rows over rayon. On x86-64 CPUs with AVX2 it keeps its sums in 16-bit lanes with 6
 //! fractional bits, each product rounded (`pmulhrsw`), sixteen samples per instruction;
 //! where the weights are symmetric, the two rows at the same distance are added first and
-//! multiplied once, and each step prefetches the rows that the next output rows will read
-//! (see `median.rs`). The plain loop is the reference, in exact 32-bit sums; it does the last
+//! multiplied once, and each step prefetches rows that the next output rows will read (see
+//! `median.rs`). The plain loop is the reference, in exact 32-bit sums; it does the last
 //! samples of each row, shrinks that reach more rows than `SIMD_REACH`, and other CPUs.
 //! The pass along the rows, on the rows this one made, is fast_image_resize's, with the
 //! same kernel.
@@ -185,9 +185,10 @@ fn down(src: &[u8], row_len: usize, height: usize, to: usize, kernel: Kernel) ->
             let used = taps.rows[y].clone();
             let weights = &taps.weights[y * taps.reach..][..used.len()];
             sources.clear();
-            // Rows `used.end + 1` and `+ 2` (`used.end` is one past the last row read, and
-            // the row before asked for it), which the next output rows read, prefetched as
-            // the SIMD loop goes: each output row reads 2 new source rows when halving.
+            // Source rows `used.end + 1` and `+ 2` (`used.end` is one past the last row
+            // summed), which the next output rows read, prefetched as the SIMD loop goes.
+            // When halving, each output row reads 2 new source rows, and the output row
+            // before already asked for `used.end`.
             let next = |k: usize| {
                 let r = (used.end + k).min(height - 1);
                 &src[r * row_len..(r + 1) * row_len]
