@@ -6,7 +6,7 @@
 //! runs it beside Pillow, OpenCV and libvips doing the same operations on the same pixels.
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use image::{DynamicImage, ImageFormat};
@@ -25,7 +25,7 @@ pub struct BenchArgs {
     /// Only this case (repeat the flag for more).
     #[arg(long = "filter", value_name = "NAME")]
     pub filters: Vec<String>,
-    /// Timed runs per case, after one warm-up.
+    /// Timed runs per case, after 0.2 s of untimed ones.
     #[arg(long, value_name = "N", default_value_t = 11)]
     pub runs: usize,
     /// Time session 01's readable kernels instead of the fast ones.
@@ -142,7 +142,7 @@ pub struct Measurement {
     pub params: String,
     /// Threads in the rayon pool it ran in.
     pub threads: usize,
-    /// Timed runs (after one untimed warm-up).
+    /// Timed runs (after [`WARM_UP`] of untimed ones).
     pub runs: usize,
     /// Median milliseconds per run.
     pub median_ms: f64,
@@ -179,8 +179,13 @@ pub fn select(names: &[String]) -> Result<Vec<Case>> {
         .collect()
 }
 
-/// Times each case on `image`: one warm-up, then `runs` timed runs, in a rayon pool of
-/// `threads` threads.
+/// Untimed runs of each case before its timed ones, for at least this long (and at least
+/// one): a process's first runs of a case grow its heap a page at a time and start from cold
+/// caches, and took up to ten times as long as the runs after them.
+pub const WARM_UP: Duration = Duration::from_millis(200);
+
+/// Times each case on `image`: untimed runs for [`WARM_UP`], then `runs` timed runs, in a
+/// rayon pool of `threads` threads.
 // ANCHOR: measure
 pub fn run(
     cases: &[Case],
@@ -215,7 +220,15 @@ pub fn run(
                     .map_err(Into::into)
             }),
         };
-        let output_bytes = pool.install(&mut task)?;
+        let output_bytes = pool.install(|| -> Result<Option<usize>> {
+            let started = Instant::now();
+            loop {
+                let output = task()?;
+                if started.elapsed() >= WARM_UP {
+                    return Ok(output);
+                }
+            }
+        })?;
         let mut times = pool.install(|| -> Result<Vec<f64>> {
             (0..runs.max(1))
                 .map(|_| {

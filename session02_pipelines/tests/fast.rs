@@ -1,7 +1,7 @@
 //! The fast kernels against session 01's readable ones: same size, same layout, samples
 //! within each kernel's stated tolerance, on photos, on every pixel layout and on images
-//! a few pixels wide; the 3x3 median on rows of every length around its SIMD steps; and
-//! the same output whatever the number of threads.
+//! a few pixels wide; the 3x3 median and Sobel on rows of every length around their SIMD
+//! steps; and the same output whatever the number of threads.
 
 mod common;
 
@@ -172,43 +172,65 @@ fn fast_kernels_match_session_01_within_their_tolerance() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// The 3x3 median on rows of every length up to past the 72 samples its SIMD steps read,
-/// and a few longer, in every layout with different samples in each channel: the steps,
-/// the last step of a row (which reads a strip shifted back), and the plain loop of short
-/// rows all give session 01's median, bit for bit.
-#[test]
-fn the_median_matches_session_01_on_rows_of_every_length() {
-    let reference = filter("median");
-    let fast = fast::accelerate(filter("median"));
-    assert!(format!("{fast:?}").starts_with("Fast("), "{fast:?}");
+/// Images of every width up to 80 and a few wider, in every layout, with different samples
+/// in each channel: every length of the tail a kernel's SIMD steps leave, in each layout.
+/// 5 rows high, and 35 (three bands of rows, whose edges read each other's rows).
+fn rows_of_every_length() -> Vec<DynamicImage> {
     let sample =
         |x: u32, y: u32, channel: u32| ((x * 7919 + y * 104_729 + channel * 65_537) % 251) as u8;
-    for width in (1..=80).chain([135, 136, 200, 451]) {
-        let height = 5;
-        let layouts = [
-            DynamicImage::ImageLuma8(GrayImage::from_fn(width, height, |x, y| {
-                image::Luma([sample(x, y, 0)])
-            })),
-            DynamicImage::ImageLumaA8(GrayAlphaImage::from_fn(width, height, |x, y| {
-                image::LumaA([0, 1].map(|k| sample(x, y, k)))
-            })),
-            DynamicImage::ImageRgb8(RgbImage::from_fn(width, height, |x, y| {
-                image::Rgb([0, 1, 2].map(|k| sample(x, y, k)))
-            })),
-            DynamicImage::ImageRgba8(RgbaImage::from_fn(width, height, |x, y| {
-                image::Rgba([0, 1, 2, 3].map(|k| sample(x, y, k)))
-            })),
-        ];
-        for image in &layouts {
-            let expected = reference.apply(image).unwrap();
-            let got = fast.apply(image).unwrap();
-            assert!(
-                got.as_bytes() == expected.as_bytes(),
-                "median on {width}x{height} {:?}: differs from session 01",
-                image.color()
-            );
-        }
+    let widths = (1..=80).chain([135, 136, 200, 451]);
+    widths
+        .flat_map(|width| [5, 35].map(|height| (width, height)))
+        .flat_map(|(width, height)| {
+            [
+                DynamicImage::ImageLuma8(GrayImage::from_fn(width, height, |x, y| {
+                    image::Luma([sample(x, y, 0)])
+                })),
+                DynamicImage::ImageLumaA8(GrayAlphaImage::from_fn(width, height, |x, y| {
+                    image::LumaA([0, 1].map(|k| sample(x, y, k)))
+                })),
+                DynamicImage::ImageRgb8(RgbImage::from_fn(width, height, |x, y| {
+                    image::Rgb([0, 1, 2].map(|k| sample(x, y, k)))
+                })),
+                DynamicImage::ImageRgba8(RgbaImage::from_fn(width, height, |x, y| {
+                    image::Rgba([0, 1, 2, 3].map(|k| sample(x, y, k)))
+                })),
+            ]
+        })
+        .collect()
+}
+
+/// `case`'s fast kernel gives session 01's image, bit for bit, on
+/// [`rows_of_every_length`]; it is the fast kernel that runs, not the reference.
+fn matches_on_rows_of_every_length(case: &str) {
+    let reference = filter(case);
+    let fast = fast::accelerate(filter(case));
+    assert!(format!("{fast:?}").starts_with("Fast("), "{fast:?}");
+    for image in &rows_of_every_length() {
+        let expected = reference.apply(image).unwrap();
+        let got = fast.apply(image).unwrap();
+        assert!(
+            got.as_bytes() == expected.as_bytes(),
+            "{case} on {}x{} {:?}: differs from session 01",
+            image.width(),
+            image.height(),
+            image.color()
+        );
     }
+}
+
+/// The 3x3 median: its SIMD steps read 72 samples, and the last step of a row reads a
+/// strip shifted back; short rows run the plain loop.
+#[test]
+fn the_median_matches_session_01_on_rows_of_every_length() {
+    matches_on_rows_of_every_length("median");
+}
+
+/// Sobel: luma and the spread of magnitudes into pixels go 16 pixels a step, square roots
+/// 8; the pixels after the last whole step run the plain code.
+#[test]
+fn sobel_matches_session_01_on_rows_of_every_length() {
+    matches_on_rows_of_every_length("edges");
 }
 
 use image::GenericImageView;

@@ -153,9 +153,18 @@ def vips_cases(path, jpeg, png):
     }
 
 
+# Untimed runs of each case before its timed ones: the same 0.2 s as `bench`'s WARM_UP.
+WARM_UP_S = 0.2
+
+
 def time_case(task, runs):
-    """Median and fastest ms of `runs` timed runs after a warm-up, and the warm-up's result."""
-    result = task()
+    """Median and fastest ms of `runs` timed runs after WARM_UP_S seconds of untimed ones (at
+    least one, as the Rust benchmark does), and the last untimed run's result."""
+    started = time.perf_counter()
+    while True:
+        result = task()
+        if time.perf_counter() - started >= WARM_UP_S:
+            break
     times = []
     for _ in range(runs):
         started = time.perf_counter()

@@ -13,6 +13,10 @@
 //! 4. **Pack** the lanes back to bytes and shuffle each gray level into the colour samples;
 //!    alpha is kept.
 //!
+//! Sobel uses the two ends apart: [`plane`] stops at sixteen gray levels packed into bytes,
+//! one per pixel, and [`spread`] starts from such bytes (its own levels) and shuffles them
+//! into the colour samples.
+//!
 //! Every other CPU runs the same arithmetic one pixel at a time ([`super::luma()`]). The tests
 //! compare both with session 01's filters, bit for bit.
 
@@ -39,6 +43,26 @@ pub(crate) fn map<const CN: usize>(src: &[u8], dst: &mut [u8], op: LumaOp) {
     scalar::<CN>(rest, dst_rest, op);
 }
 
+/// The luma of every pixel of `src` (pixels of `CN` samples, 3 or 4) into `dst`, one byte
+/// per pixel.
+pub(crate) fn plane<const CN: usize>(src: &[u8], dst: &mut [u8]) {
+    let done = avx2::plane::<CN>(src, dst);
+    for (pixel, out) in src.chunks_exact(CN).zip(dst).skip(done) {
+        *out = luma(pixel);
+    }
+}
+
+/// Each of `values`, one per pixel, into every colour sample of that pixel of `dst`
+/// (pixels of `CN` samples, 3 or 4); a fourth sample, alpha, comes from `src`.
+pub(crate) fn spread<const CN: usize>(values: &[u8], src: &[u8], dst: &mut [u8]) {
+    let done = avx2::spread::<CN>(values, src, dst);
+    let pixels = dst.chunks_exact_mut(CN).zip(src.chunks_exact(CN));
+    for ((out, pixel), &value) in pixels.zip(values).skip(done) {
+        out[..3].fill(value);
+        out[3..].copy_from_slice(&pixel[3..]);
+    }
+}
+
 /// The reference: one pixel at a time.
 fn scalar<const CN: usize>(src: &[u8], dst: &mut [u8], op: LumaOp) {
     for (pixel, out) in src.chunks_exact(CN).zip(dst.chunks_exact_mut(CN)) {
@@ -63,11 +87,21 @@ mod avx2 {
     pub(super) fn map<const CN: usize>(_: &[u8], _: &mut [u8], _: super::LumaOp) -> bool {
         false
     }
+
+    /// No pixels done here: the caller does them all.
+    pub(super) fn plane<const CN: usize>(_: &[u8], _: &mut [u8]) -> usize {
+        0
+    }
+
+    /// No pixels done here: the caller does them all.
+    pub(super) fn spread<const CN: usize>(_: &[u8], _: &[u8], _: &mut [u8]) -> usize {
+        0
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use core::arch::x86_64::__m256i;
+    use core::arch::x86_64::{__m128i, __m256i};
 
     use pulp::bytemuck::cast;
     use pulp::x86::V3;
@@ -108,9 +142,92 @@ mod avx2 {
     }
     // ANCHOR_END: dispatch
 
+    /// Writes the luma of the whole 16-pixel blocks of `src` into `dst`, one byte per
+    /// pixel, and returns how many pixels it did: none on a CPU without AVX2.
+    pub(super) fn plane<const CN: usize>(src: &[u8], dst: &mut [u8]) -> usize {
+        let Some(simd) = V3::try_new() else {
+            return 0;
+        };
+        Simd::vectorize(simd, Plane::<CN> { simd, src, dst })
+    }
+
+    /// The loop of [`plane`], as a `pulp` operation.
+    struct Plane<'a, const CN: usize> {
+        simd: V3,
+        src: &'a [u8],
+        dst: &'a mut [u8],
+    }
+
+    impl<const CN: usize> WithSimd for Plane<'_, CN> {
+        type Output = usize;
+
+        #[inline(always)]
+        fn with_simd<S: Simd>(self, _: S) -> usize {
+            let Self { simd, src, dst } = self;
+            let mut done = 0;
+            for (block, out) in src.chunks_exact(16 * CN).zip(dst.chunks_exact_mut(16)) {
+                let pixels = vectors::<CN>(simd, block);
+                let levels = levels16::<CN>(simd, &pixels, LumaOp::Gray);
+                let levels: [u8; 16] = cast(levels);
+                out.copy_from_slice(&levels);
+                done += 16;
+            }
+            done
+        }
+    }
+
+    /// Spreads each of the values of whole 16-pixel blocks into its pixel's colour samples
+    /// (see [`super::spread`]), and returns how many pixels it did: none on a CPU without
+    /// AVX2.
+    pub(super) fn spread<const CN: usize>(values: &[u8], src: &[u8], dst: &mut [u8]) -> usize {
+        let Some(simd) = V3::try_new() else {
+            return 0;
+        };
+        Simd::vectorize(
+            simd,
+            Spread::<CN> {
+                simd,
+                values,
+                src,
+                dst,
+            },
+        )
+    }
+
+    /// The loop of [`spread`], as a `pulp` operation.
+    struct Spread<'a, const CN: usize> {
+        simd: V3,
+        values: &'a [u8],
+        src: &'a [u8],
+        dst: &'a mut [u8],
+    }
+
+    impl<const CN: usize> WithSimd for Spread<'_, CN> {
+        type Output = usize;
+
+        #[inline(always)]
+        fn with_simd<S: Simd>(self, _: S) -> usize {
+            let Self {
+                simd,
+                values,
+                src,
+                dst,
+            } = self;
+            let (groups, _) = values.as_chunks::<16>();
+            let blocks = src.chunks_exact(16 * CN).zip(dst.chunks_exact_mut(16 * CN));
+            let mut done = 0;
+            for (&group, (block, out)) in groups.iter().zip(blocks) {
+                let pixels = vectors::<CN>(simd, block);
+                spread16::<CN>(simd, cast(group), &pixels, out);
+                done += 16;
+            }
+            done
+        }
+    }
+
     /// `pshufb` indices that gather channel `channel` of sixteen `CN`-sample pixels from the
     /// block's vector `vector`; -1 (high bit set) makes a zero byte.
-    const fn gather(cn: usize, channel: usize, vector: usize) -> [i8; 16] {
+    const fn gather_mask(cn: usize, channel: usize, vector: usize) -> [i8; 16] {
         let mut mask = [-1; 16];
         let mut pixel = 0;
         while pixel < 16 {
@@ -125,7 +242,7 @@ mod avx2 {
 
     /// `pshufb` indices that spread sixteen gray levels over the colour samples of the
     /// block's vector `vector`; alpha samples get zero.
-    const fn spread(cn: usize, vector: usize) -> [i8; 16] {
+    const fn spread_mask(cn: usize, vector: usize) -> [i8; 16] {
         let mut mask = [-1; 16];
         let mut byte = 0;
         while byte < 16 {
@@ -148,14 +265,19 @@ mod avx2 {
             while channel < 3 {
                 let mut vector = 0;
                 while vector < 4 {
-                    all[channel][vector] = gather(CN, channel, vector);
+                    all[channel][vector] = gather_mask(CN, channel, vector);
                     vector += 1;
                 }
                 channel += 1;
             }
             all
         };
-        const SPREAD: [[i8; 16]; 4] = [spread(CN, 0), spread(CN, 1), spread(CN, 2), spread(CN, 3)];
+        const SPREAD: [[i8; 16]; 4] = [
+            spread_mask(CN, 0),
+            spread_mask(CN, 1),
+            spread_mask(CN, 2),
+            spread_mask(CN, 3),
+        ];
         /// Which bytes are alpha (0xFF) in each vector of the block.
         const ALPHA: [[i8; 16]; 4] = {
             let mut all = [[0; 16]; 4];
@@ -180,17 +302,30 @@ mod avx2 {
     /// the intrinsics become calls instead of single instructions.
     #[inline(always)]
     fn block16<const CN: usize>(simd: V3, block: &[u8], out: &mut [u8], op: LumaOp) {
-        let (sse2, ssse3, avx, avx2) = (simd.sse2, simd.ssse3, simd.avx, simd.avx2);
+        let pixels = vectors::<CN>(simd, block);
+        let levels = levels16::<CN>(simd, &pixels, op);
+        spread16::<CN>(simd, levels, &pixels, out);
+    }
+
+    /// The `CN` vectors of sixteen pixels.
+    #[inline(always)]
+    fn vectors<const CN: usize>(simd: V3, block: &[u8]) -> [__m128i; CN] {
         let (vectors, _) = block.as_chunks::<16>();
-        let (outs, _) = out.as_chunks_mut::<16>();
-        let mut src = [sse2._mm_setzero_si128(); CN];
+        let mut pixels = [simd.sse2._mm_setzero_si128(); CN];
         for v in 0..CN {
-            src[v] = cast(vectors[v]);
+            pixels[v] = cast(vectors[v]);
         }
+        pixels
+    }
+
+    /// The level of each of sixteen pixels, `op` of its luma.
+    #[inline(always)]
+    fn levels16<const CN: usize>(simd: V3, pixels: &[__m128i; CN], op: LumaOp) -> __m128i {
+        let (sse2, ssse3, avx, avx2) = (simd.sse2, simd.ssse3, simd.avx, simd.avx2);
         // 1. One vector per channel: each byte of it from whichever vector holds it.
         let mut planes = [sse2._mm_setzero_si128(); 3];
         for (c, plane) in planes.iter_mut().enumerate() {
-            for (v, &source) in src.iter().enumerate() {
+            for (v, &source) in pixels.iter().enumerate() {
                 let picked = ssse3._mm_shuffle_epi8(source, cast(Masks::<CN>::GATHER[c][v]));
                 *plane = sse2._mm_or_si128(*plane, picked);
             }
@@ -225,13 +360,26 @@ mod avx2 {
         // 4. Back to sixteen bytes, in pixel order: the unpacks and packs both work within
         // 128-bit halves, so one undoes the other's order.
         let words = avx2._mm256_packus_epi32(low, high);
-        let gray = sse2._mm_packus_epi16(
+        sse2._mm_packus_epi16(
             avx2._mm256_extracti128_si256::<0>(words),
             avx2._mm256_extracti128_si256::<1>(words),
-        );
+        )
+    }
+
+    /// Sixteen levels into the colour samples of sixteen pixels of `out`, alpha from
+    /// `pixels`.
+    #[inline(always)]
+    fn spread16<const CN: usize>(
+        simd: V3,
+        levels: __m128i,
+        pixels: &[__m128i; CN],
+        out: &mut [u8],
+    ) {
+        let (sse2, ssse3) = (simd.sse2, simd.ssse3);
+        let (outs, _) = out.as_chunks_mut::<16>();
         for v in 0..CN {
-            let colour = ssse3._mm_shuffle_epi8(gray, cast(Masks::<CN>::SPREAD[v]));
-            let alpha = sse2._mm_and_si128(src[v], cast(Masks::<CN>::ALPHA[v]));
+            let colour = ssse3._mm_shuffle_epi8(levels, cast(Masks::<CN>::SPREAD[v]));
+            let alpha = sse2._mm_and_si128(pixels[v], cast(Masks::<CN>::ALPHA[v]));
             outs[v] = cast(sse2._mm_or_si128(colour, alpha));
         }
     }

@@ -16,11 +16,12 @@
 //!   one-thread pool it runs single-threaded, which is how the batch strategies and the
 //!   benchmark control it.
 //! - **Explicit SIMD where LLVM cannot.** Luma, mirrored rows, quarter turns in 8x8 blocks,
-//!   the 16-bit fixed point of the Gaussian and of resampling down the columns, and the
-//!   3x3 median (to prefetch, which LLVM does not do) are written with AVX2 intrinsics
-//!   through `pulp`'s safe wrappers, beside plain loops that are the reference. The
-//!   Gaussian, resampling and the median prefetch the rows they will read next, so that
-//!   reading the image overlaps the arithmetic.
+//!   the 16-bit fixed point of the Gaussian and of resampling down the columns, Sobel's
+//!   square roots (Rust's `as` from a float to an integer saturates, which LLVM does one
+//!   value at a time), and the 3x3 median (to prefetch, which LLVM does not do) are
+//!   written with AVX2 intrinsics through `pulp`'s safe wrappers, beside plain loops that
+//!   are the reference. The Gaussian, resampling and the median prefetch the rows they
+//!   will read next, so that reading the image overlaps the arithmetic.
 //! - **Crates that already do it best.** libblur (wider medians, with SIMD chosen at run
 //!   time) and fast_image_resize (resampling along the rows).
 //!
@@ -39,6 +40,7 @@ mod mirror;
 mod neighbourhood;
 mod point;
 mod resample;
+mod roots;
 mod transpose;
 
 use std::any::Any;

@@ -4,12 +4,17 @@
 //! `(x, y)` and clamping for every tap, the interior of each row is expressed as shifted
 //! slices of equal length (`left = row[..n - 2c]`, `right = row[2c..]`), which LLVM turns
 //! into SIMD code; only the first and last pixel of a row take the clamped scalar path.
+//!
+//! Sobel works a band of rows at a time: the luma of its rows and of one row above and
+//! below (`fast::luma`), the gradients, their square roots (`fast::roots`), and the
+//! magnitudes spread back into the pixels' colour samples (`fast::luma` again).
 
 use session01_image_basics::FilterError;
 use session01_image_basics::filters::{Edges, Sharpen};
 use session01_image_basics::pixels::{Buffer, Pixel8};
 
-use super::{FastFilter, Layout, Tolerance, fill_bands, for_bands, restore_alpha, with_channels};
+use super::roots::roots;
+use super::{FastFilter, Layout, Tolerance, fill_bands, restore_alpha, with_channels};
 
 /// Row `y + dy` of `samples`, clamped into the image.
 pub(super) fn row(samples: &[u8], row_len: usize, height: usize, y: usize, dy: isize) -> &[u8] {
@@ -72,9 +77,10 @@ impl FastFilter for Sharpen {
 }
 
 impl FastFilter for Edges {
-    /// Integer gradients and an f32 square root, as the reference: at most 1 off where the
-    /// magnitude sits on a rounding boundary.
-    const TOLERANCE: Tolerance = Tolerance { max: 1, mean: 0.01 };
+    /// Integer gradients and an f32 square root: the reference's levels. A level changes
+    /// only where `|g|` is a whole number, which both compute exactly, and elsewhere `|g|`
+    /// lies further from a boundary than either's rounding error.
+    const TOLERANCE: Tolerance = Tolerance::EXACT;
 
     // ANCHOR: sobel_fast
     fn run_fast<P: Pixel8>(&self, image: &Buffer<P>) -> Result<Buffer<P>, FilterError> {
@@ -83,39 +89,31 @@ impl FastFilter for Edges {
         if width == 0 || height == 0 {
             return Ok(image.clone());
         }
-        let src = image.as_raw();
-        // 1. Luma, one byte per pixel, in parallel bands.
-        let mut lumas = vec![0u8; width * height];
-        for_bands(
-            &mut lumas,
-            width,
-            #[inline(always)]
-            |rows, band| {
-                let pixels = &src[rows.start * width * c..rows.end * width * c];
-                with_channels!(c, CN => luma_row::<CN>(pixels, band));
-            },
-        );
-        // 2. Per output row: column sums, then gradients, then magnitudes.
-        let row_len = layout.row_len();
+        let (src, row_len) = (image.as_raw(), layout.row_len());
         Ok(fill_bands(
             image,
             #[inline(always)]
             |rows, band| {
+                // 1. Luma, one byte per pixel, of the band's rows and the row above and
+                // below it, while they are in cache.
+                let (first, last) = (rows.start.saturating_sub(1), (rows.end + 1).min(height));
+                let mut lumas = vec![0u8; (last - first) * width];
+                let pixels = &src[first * row_len..last * row_len];
+                with_channels!(c, CN => luma_plane::<CN>(pixels, &mut lumas));
+                // 2. Per output row: column sums, then gradients, then magnitudes.
                 let mut smooth = vec![0i16; width]; // up + 2 mid + down
                 let mut delta = vec![0i16; width]; // down - up
+                let mut squares = vec![0i32; width];
                 let mut magnitude = vec![0u8; width];
                 for (y, dst) in rows.zip(band.chunks_exact_mut(row_len)) {
-                    let (up, mid, down) = (
-                        row(&lumas, width, height, y, -1),
-                        row(&lumas, width, height, y, 0),
-                        row(&lumas, width, height, y, 1),
-                    );
+                    let [up, mid, down] =
+                        [-1, 0, 1].map(|dy| row(&lumas, width, last - first, y - first, dy));
                     for x in 0..width {
                         let (u, m, d) = (i16::from(up[x]), i16::from(mid[x]), i16::from(down[x]));
                         smooth[x] = u + 2 * m + d;
                         delta[x] = d - u;
                     }
-                    magnitudes(&smooth, &delta, &mut magnitude);
+                    magnitudes(&smooth, &delta, &mut squares, &mut magnitude);
                     let source = &src[y * row_len..(y + 1) * row_len];
                     with_channels!(c, CN => spread_row::<CN>(&magnitude, source, dst));
                 }
@@ -126,14 +124,10 @@ impl FastFilter for Edges {
 }
 
 /// The Sobel magnitude of each pixel of a row, from its row's `smooth` (up + 2 mid + down)
-/// and `delta` (down - up) sums.
+/// and `delta` (down - up) sums, using `squares` as scratch, one `i32` per pixel.
 #[inline(always)]
-fn magnitudes(smooth: &[i16], delta: &[i16], out: &mut [u8]) {
-    // The reference rounds |g| / 4; +0.5 then truncation is that for |g| >= 0.
-    let magnitude = |gx: i16, gy: i16| {
-        let squared = i32::from(gx) * i32::from(gx) + i32::from(gy) * i32::from(gy);
-        ((squared as f32).sqrt() * 0.25 + 0.5).min(255.0) as u8
-    };
+fn magnitudes(smooth: &[i16], delta: &[i16], squares: &mut [i32], out: &mut [u8]) {
+    let squared = |gx: i16, gy: i16| i32::from(gx) * i32::from(gx) + i32::from(gy) * i32::from(gy);
     let width = out.len();
     if width == 0 {
         return;
@@ -141,12 +135,12 @@ fn magnitudes(smooth: &[i16], delta: &[i16], out: &mut [u8]) {
     // The interior reads its neighbours through shifted slices: no index is clamped, so
     // the loop is SIMD code.
     if width >= 3 {
-        let interior = out[1..width - 1].iter_mut();
+        let interior = squares[1..width - 1].iter_mut();
         let sides = smooth.iter().zip(&smooth[2..]);
         let deltas = delta.iter().zip(&delta[1..]).zip(&delta[2..]);
         for (value, ((left, right), ((d_left, d_mid), d_right))) in interior.zip(sides.zip(deltas))
         {
-            *value = magnitude(right - left, d_left + 2 * d_mid + d_right);
+            *value = squared(right - left, d_left + 2 * d_mid + d_right);
         }
     }
     // The first and last columns repeat the edge pixel beyond the edge.
@@ -154,28 +148,41 @@ fn magnitudes(smooth: &[i16], delta: &[i16], out: &mut [u8]) {
     for x in [0, width - 1] {
         let gx = smooth[at(x, 1)] - smooth[at(x, -1)];
         let gy = delta[at(x, -1)] + 2 * delta[x] + delta[at(x, 1)];
-        out[x] = magnitude(gx, gy);
+        squares[x] = squared(gx, gy);
+    }
+    roots(squares);
+    for (value, &root) in out.iter_mut().zip(squares.iter()) {
+        *value = root as u8;
     }
 }
 
-/// BT.601 luma of each pixel of a row, as session 01's `luma` computes it.
-fn luma_row<const CN: usize>(pixels: &[u8], lumas: &mut [u8]) {
+/// BT.601 luma of each pixel of whole rows, as session 01's `luma` computes it.
+#[inline(always)]
+fn luma_plane<const CN: usize>(pixels: &[u8], lumas: &mut [u8]) {
+    if CN >= 3 {
+        super::luma::plane::<CN>(pixels, lumas);
+        return;
+    }
     for (pixel, luma) in pixels.chunks_exact(CN).zip(lumas) {
-        *luma = if CN < 3 { pixel[0] } else { super::luma(pixel) };
+        *luma = pixel[0];
     }
 }
 
 /// Writes one value per pixel into every colour sample; alpha comes from `source`.
+#[inline(always)]
 fn spread_row<const CN: usize>(values: &[u8], source: &[u8], dst: &mut [u8]) {
-    let colour = if CN == 2 || CN == 4 { CN - 1 } else { CN };
+    if CN >= 3 {
+        super::luma::spread::<CN>(values, source, dst);
+        return;
+    }
     for ((pixel, src), &value) in dst
         .chunks_exact_mut(CN)
         .zip(source.chunks_exact(CN))
         .zip(values)
     {
-        pixel[..colour].fill(value);
-        if colour < CN {
-            pixel[CN - 1] = src[CN - 1];
+        pixel[0] = value;
+        if CN == 2 {
+            pixel[1] = src[1];
         }
     }
 }
