@@ -9,6 +9,7 @@ use common::filter;
 use common::session01::photo;
 use image::{DynamicImage, GrayAlphaImage, GrayImage, RgbImage, RgbaImage};
 use session01_image_basics::catalog;
+use session01_image_basics::pixels::to_u8;
 use session02_pipelines::fast::{self, Tolerance};
 
 /// Each filter with the parameters it is checked at.
@@ -174,13 +175,14 @@ fn fast_kernels_match_session_01_within_their_tolerance() {
 
 /// Images of every width up to 80 and a few wider, in every layout, with different samples
 /// in each channel: every length of the tail a kernel's SIMD steps leave, in each layout.
-/// 5 rows high, and 35 (three bands of rows, whose edges read each other's rows).
+/// 5 rows high, 17 and 35: the kernels' bands of 16 rows read the rows of the bands beside
+/// them, and the last band may be a single row.
 fn rows_of_every_length() -> Vec<DynamicImage> {
     let sample =
         |x: u32, y: u32, channel: u32| ((x * 7919 + y * 104_729 + channel * 65_537) % 251) as u8;
     let widths = (1..=80).chain([135, 136, 200, 451]);
     widths
-        .flat_map(|width| [5, 35].map(|height| (width, height)))
+        .flat_map(|width| [5, 17, 35].map(|height| (width, height)))
         .flat_map(|(width, height)| {
             [
                 DynamicImage::ImageLuma8(GrayImage::from_fn(width, height, |x, y| {
@@ -231,6 +233,20 @@ fn the_median_matches_session_01_on_rows_of_every_length() {
 #[test]
 fn sobel_matches_session_01_on_rows_of_every_length() {
     matches_on_rows_of_every_length("edges");
+}
+
+/// The arithmetic that makes the fast Sobel exact: `√(gx² + gy²) / 4 + 0.5` in `f32`,
+/// truncated, is session 01's `to_u8(hypot(gx, gy) / 4)` for every gradient a 3x3 window of
+/// bytes can have (each of `gx` and `gy` at most 4 * 255 either way; the sign is squared).
+#[test]
+fn sobel_rounding_is_session_01_s_for_every_gradient() {
+    for gx in 0..=1020_i32 {
+        for gy in 0..=1020_i32 {
+            let fast = (((gx * gx + gy * gy) as f32).sqrt() * 0.25 + 0.5).min(255.0) as u8;
+            let reference = to_u8((gx as f32).hypot(gy as f32) / 4.0);
+            assert_eq!(fast, reference, "gx {gx}, gy {gy}");
+        }
+    }
 }
 
 use image::GenericImageView;

@@ -4,7 +4,8 @@
 //! files are that big), starts a Redis (unless given one) and, for each number of workers,
 //! that many worker processes of this program, each running one task at a time. For each
 //! image size and each concurrency `C`, it sends `C` tasks at once, waits for all of them,
-//! and does that `--repeat` times. A task's time is from entering the queue to its result,
+//! and does that `--repeat` times, after one untimed round per image with a task for each
+//! worker. A task's time is from entering the queue to its result,
 //! by Redis' clock: its wait for a free worker included, as a user would see it.
 //!
 //! The rows go to a CSV file (`outcome,elapsed_seconds,size_bytes,concurrency,workers`), a
@@ -381,6 +382,11 @@ pub async fn measure(args: &BenchArgs, program: &Path) -> Result<BenchReport> {
         };
         let registry = Registry::new(queue.connection(), queue.keys(), heartbeat.config()?);
         wait_for_workers(&registry, workers).await?;
+        // One untimed round per image, a task for each worker: a worker's first task
+        // finds its memory and caches cold, and took several times a later one.
+        for input in &inputs {
+            round(&queue, &spec, input, workers, timeout).await?;
+        }
         for (image, input) in images.iter().zip(&inputs) {
             for &concurrency in &args.concurrency {
                 for _ in 0..args.repeat {

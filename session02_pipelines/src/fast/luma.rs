@@ -14,8 +14,8 @@
 //!    alpha is kept.
 //!
 //! Sobel uses the two ends apart: [`plane`] stops at sixteen gray levels packed into bytes,
-//! one per pixel, and [`spread`] starts from such bytes (its own levels) and shuffles them
-//! into the colour samples.
+//! one per pixel, and [`spread`] starts from any bytes, one per pixel (Sobel's magnitudes),
+//! and shuffles them into the colour samples with step 4's masks.
 //!
 //! Every other CPU runs the same arithmetic one pixel at a time ([`super::luma()`]). The tests
 //! compare both with session 01's filters, bit for bit.

@@ -96,24 +96,24 @@ impl FastFilter for Edges {
             |rows, band| {
                 // 1. Luma, one byte per pixel, of the band's rows and the row above and
                 // below it, while they are in cache.
-                let (first, last) = (rows.start.saturating_sub(1), (rows.end + 1).min(height));
-                let mut lumas = vec![0u8; (last - first) * width];
-                let pixels = &src[first * row_len..last * row_len];
+                let (first, end) = (rows.start.saturating_sub(1), (rows.end + 1).min(height));
+                let mut lumas = vec![0u8; (end - first) * width];
+                let pixels = &src[first * row_len..end * row_len];
                 with_channels!(c, CN => luma_plane::<CN>(pixels, &mut lumas));
                 // 2. Per output row: column sums, then gradients, then magnitudes.
                 let mut smooth = vec![0i16; width]; // up + 2 mid + down
                 let mut delta = vec![0i16; width]; // down - up
-                let mut squares = vec![0i32; width];
+                let mut scratch = vec![0i32; width];
                 let mut magnitude = vec![0u8; width];
                 for (y, dst) in rows.zip(band.chunks_exact_mut(row_len)) {
                     let [up, mid, down] =
-                        [-1, 0, 1].map(|dy| row(&lumas, width, last - first, y - first, dy));
+                        [-1, 0, 1].map(|dy| row(&lumas, width, end - first, y - first, dy));
                     for x in 0..width {
                         let (u, m, d) = (i16::from(up[x]), i16::from(mid[x]), i16::from(down[x]));
                         smooth[x] = u + 2 * m + d;
                         delta[x] = d - u;
                     }
-                    magnitudes(&smooth, &delta, &mut squares, &mut magnitude);
+                    magnitudes(&smooth, &delta, &mut scratch, &mut magnitude);
                     let source = &src[y * row_len..(y + 1) * row_len];
                     with_channels!(c, CN => spread_row::<CN>(&magnitude, source, dst));
                 }
@@ -124,9 +124,10 @@ impl FastFilter for Edges {
 }
 
 /// The Sobel magnitude of each pixel of a row, from its row's `smooth` (up + 2 mid + down)
-/// and `delta` (down - up) sums, using `squares` as scratch, one `i32` per pixel.
+/// and `delta` (down - up) sums, using `scratch`, one `i32` per pixel: `gx² + gy²`, then
+/// the magnitude.
 #[inline(always)]
-fn magnitudes(smooth: &[i16], delta: &[i16], squares: &mut [i32], out: &mut [u8]) {
+fn magnitudes(smooth: &[i16], delta: &[i16], scratch: &mut [i32], out: &mut [u8]) {
     let squared = |gx: i16, gy: i16| i32::from(gx) * i32::from(gx) + i32::from(gy) * i32::from(gy);
     let width = out.len();
     if width == 0 {
@@ -135,7 +136,7 @@ fn magnitudes(smooth: &[i16], delta: &[i16], squares: &mut [i32], out: &mut [u8]
     // The interior reads its neighbours through shifted slices: no index is clamped, so
     // the loop is SIMD code.
     if width >= 3 {
-        let interior = squares[1..width - 1].iter_mut();
+        let interior = scratch[1..width - 1].iter_mut();
         let sides = smooth.iter().zip(&smooth[2..]);
         let deltas = delta.iter().zip(&delta[1..]).zip(&delta[2..]);
         for (value, ((left, right), ((d_left, d_mid), d_right))) in interior.zip(sides.zip(deltas))
@@ -148,10 +149,10 @@ fn magnitudes(smooth: &[i16], delta: &[i16], squares: &mut [i32], out: &mut [u8]
     for x in [0, width - 1] {
         let gx = smooth[at(x, 1)] - smooth[at(x, -1)];
         let gy = delta[at(x, -1)] + 2 * delta[x] + delta[at(x, 1)];
-        squares[x] = squared(gx, gy);
+        scratch[x] = squared(gx, gy);
     }
-    roots(squares);
-    for (value, &root) in out.iter_mut().zip(squares.iter()) {
+    roots(scratch);
+    for (value, &root) in out.iter_mut().zip(scratch.iter()) {
         *value = root as u8;
     }
 }

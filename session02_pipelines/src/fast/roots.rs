@@ -8,7 +8,7 @@
 //! [`root`], the reference; the tests compare the filter with session 01's.
 
 /// `|g| / 4` rounded, from `squared = gx² + gy²`. Session 01 rounds `hypot(gx, gy) / 4`;
-/// for `|g| >= 0`, `+ 0.5` then truncation is the same rounding.
+/// `|g|` is never negative, and for it `+ 0.5` then truncation is the same rounding.
 #[inline(always)]
 fn root(squared: i32) -> i32 {
     ((squared as f32).sqrt() * 0.25 + 0.5).min(255.0) as i32
@@ -66,7 +66,8 @@ mod avx2 {
             let (groups, _) = values.as_chunks_mut::<8>();
             for group in groups.iter_mut() {
                 let root = avx._mm256_sqrt_ps(avx._mm256_cvtepi32_ps(cast(*group)));
-                // A multiply, then an add, each rounded, as the reference (no fused FMA).
+                // A multiply, then an add, each rounded, as the reference (not one fused
+                // multiply-add).
                 let rounded = avx._mm256_add_ps(avx._mm256_mul_ps(root, quarter), half);
                 *group = cast(avx._mm256_cvttps_epi32(avx._mm256_min_ps(rounded, top)));
             }
