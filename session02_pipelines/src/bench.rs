@@ -180,9 +180,9 @@ pub fn select(names: &[String]) -> Result<Vec<Case>> {
 }
 
 /// Untimed runs of each case before its timed ones, for at least this long (and at least
-/// one): a process's first runs pay for the operating system handing it fresh memory, 4 KiB
-/// at a time, and find nothing of theirs in the CPU's caches yet; they took up to ten times
-/// as long as the runs after them.
+/// one): a process's first runs pay for the operating system handing it fresh memory, a
+/// page of usually 4 KiB at a time, and find nothing of theirs in the CPU's caches yet; they
+/// took up to ten times as long as the runs after them.
 pub const WARM_UP: Duration = Duration::from_millis(200);
 
 /// Times each case on `image`: untimed runs for [`WARM_UP`], then `runs` timed runs, in a

@@ -1,7 +1,8 @@
 //! The fast kernels against session 01's readable ones: same size, same layout, samples
 //! within each kernel's stated tolerance, on photos, on every pixel layout and on images
 //! a few pixels wide; the 3x3 median and Sobel on rows of every length around their SIMD
-//! steps; and the same output whatever the number of threads.
+//! steps, and Sobel's rounding for every gradient; and the same output whatever the number
+//! of threads.
 
 mod common;
 
@@ -235,11 +236,13 @@ fn sobel_matches_session_01_on_rows_of_every_length() {
     matches_on_rows_of_every_length("edges");
 }
 
-/// The arithmetic that makes the fast Sobel exact: `√(gx² + gy²) / 4 + 0.5` in `f32`,
-/// truncated, is session 01's `to_u8(hypot(gx, gy) / 4)` for every gradient a 3x3 window of
-/// bytes can have (each of `gx` and `gy` at most 4 * 255 either way; the sign is squared).
+/// The formula the fast Sobel rounds with (`root` in `fast::roots`, which its SIMD loop
+/// follows step by step): `√(gx² + gy²) / 4 + 0.5` in `f32`, at most 255, truncated, is
+/// session 01's `to_u8(hypot(gx, gy) / 4)` for every `gx` and `gy` up to 4 * 255, the
+/// most a 3x3 window of bytes can give. The signs do not matter: both square them. The
+/// tests above run the kernel itself.
 #[test]
-fn sobel_rounding_is_session_01_s_for_every_gradient() {
+fn sobel_rounding_matches_session_01_for_every_gradient() {
     for gx in 0..=1020_i32 {
         for gy in 0..=1020_i32 {
             let fast = (((gx * gx + gy * gy) as f32).sqrt() * 0.25 + 0.5).min(255.0) as u8;

@@ -4,9 +4,10 @@
 //! files are that big), starts a Redis (unless given one) and, for each number of workers,
 //! that many worker processes of this program, each running one task at a time. For each
 //! image size and each concurrency `C`, it sends `C` tasks at once, waits for all of them,
-//! and does that `--repeat` times, after one untimed round per image with a task for each
-//! worker. A task's time is from entering the queue to its result,
-//! by Redis' clock: its wait for a free worker included, as a user would see it.
+//! and does that `--repeat` times. Before those timed rounds, each worker count starts with
+//! one untimed round per image, as many tasks as workers. A task's time is from entering
+//! the queue to its result, by Redis' clock: its wait for a free worker included, as a
+//! user would see it.
 //!
 //! The rows go to a CSV file (`outcome,elapsed_seconds,size_bytes,concurrency,workers`), a
 //! scatter plot (seconds against size, one colour per concurrency) to a PNG file, and the
@@ -382,8 +383,8 @@ pub async fn measure(args: &BenchArgs, program: &Path) -> Result<BenchReport> {
         };
         let registry = Registry::new(queue.connection(), queue.keys(), heartbeat.config()?);
         wait_for_workers(&registry, workers).await?;
-        // One untimed round per image, a task for each worker: a worker's first task
-        // finds its memory and caches cold, and took several times a later one.
+        // One untimed round per image, as many tasks as workers: a worker's first task
+        // finds its memory and caches cold, and took several times as long as later ones.
         for input in &inputs {
             round(&queue, &spec, input, workers, timeout).await?;
         }
@@ -544,7 +545,7 @@ fn human(report: &BenchReport, args: &BenchArgs) -> String {
                             == (image.size_bytes, concurrency, workers)
                     })
                     .and_then(|m| m.median_seconds)
-                    .map_or("-".to_owned(), |s| format!("{s:.2}"));
+                    .map_or("-".to_owned(), |s| format!("{s:.3}"));
                 cells.push(cell);
             }
             table.add_row(cells);

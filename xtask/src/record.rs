@@ -606,7 +606,7 @@ fn draw_scaling_bench(record: &Record) -> Result<Snippets> {
             table += &format!("| {:.2} MB | {level} |", size as f64 / 1e6);
             for &worker in &workers {
                 table += &match cell(size, level, worker) {
-                    Some(s) => format!(" {s:.2} |"),
+                    Some(s) => format!(" {s:.3} |"),
                     None => " n/a |".to_owned(),
                 };
             }
@@ -1034,7 +1034,10 @@ mod tests {
             table.starts_with("| image | in flight | 1 worker | 2 workers |"),
             "{table}"
         );
-        assert!(table.contains("| 10.00 MB | 2 | 1.60 | 0.80 |"), "{table}");
+        assert!(
+            table.contains("| 10.00 MB | 2 | 1.600 | 0.800 |"),
+            "{table}"
+        );
         assert!(table.contains("1.00 MB (1000 x 670 pixels)"), "{table}");
         assert_eq!(snippet(&snippets, "session08/bench-size-ratio.md"), "8\n");
         // The record does not say how many tasks a worker runs at once: neither does the caption.
